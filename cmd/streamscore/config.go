@@ -1,0 +1,321 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/pipeline"
+	"github.com/streamscore/streamscore/producers"
+)
+
+// Config is streamscore.yaml. Every field documents its zero value; the
+// file is decoded over DefaultConfig and validated once at start-up.
+type Config struct {
+	// Brokers are the Kafka bootstrap servers. Env STREAMSCORE_BROKERS
+	// (comma-separated) and --brokers override it.
+	Brokers []string `yaml:"brokers"`
+	// Group is the consumer group shared by every replica.
+	Group  string       `yaml:"group"`
+	Topics TopicsConfig `yaml:"topics"`
+	// Schema is the event schema file, relative to this file.
+	Schema string      `yaml:"schema"`
+	Model  ModelConfig `yaml:"model"`
+	// OnnxRuntimeLib is the path of libonnxruntime.so.1; empty means
+	// $ONNXRUNTIME_LIB.
+	OnnxRuntimeLib string         `yaml:"onnxruntime_lib"`
+	Batch          BatchConfig    `yaml:"batch"`
+	Pipeline       PipelineConfig `yaml:"pipeline"`
+	Consumer       ConsumerConfig `yaml:"consumer"`
+	Producer       ProducerConfig `yaml:"producer"`
+	HTTP           HTTPConfig     `yaml:"http"`
+	Log            LogConfig      `yaml:"log"`
+}
+
+// TopicsConfig names the topics and how `topics create` makes them.
+type TopicsConfig struct {
+	Input  string `yaml:"input"`
+	Output string `yaml:"output"`
+	// DLQ is the dead-letter topic; empty means dead letters are logged and
+	// counted but not published.
+	DLQ               string `yaml:"dlq"`
+	Partitions        int    `yaml:"partitions"`
+	ReplicationFactor int    `yaml:"replication_factor"`
+}
+
+// ModelConfig says which model scores and how ONNX Runtime runs it.
+type ModelConfig struct {
+	Path              string `yaml:"path"`
+	Name              string `yaml:"name"`
+	Version           string `yaml:"version"`
+	Sessions          int    `yaml:"sessions"`
+	IntraOpThreads    int    `yaml:"intra_op_threads"`
+	InterOpThreads    int    `yaml:"inter_op_threads"`
+	Spinning          bool   `yaml:"spinning"`
+	GraphOptimization string `yaml:"graph_optimization"`
+}
+
+// BatchConfig is the micro-batch policy.
+type BatchConfig struct {
+	MaxRows  int           `yaml:"max_rows"`
+	MaxBytes int           `yaml:"max_bytes"`
+	MaxWait  time.Duration `yaml:"max_wait"`
+}
+
+// PipelineConfig tunes the engine.
+type PipelineConfig struct {
+	InFlight     int           `yaml:"in_flight"`
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+}
+
+// ConsumerConfig tunes the input side; names follow kafka-go.
+type ConsumerConfig struct {
+	StartOffset       string        `yaml:"start_offset"`
+	MinBytes          int           `yaml:"min_bytes"`
+	MaxBytes          int           `yaml:"max_bytes"`
+	MaxWait           time.Duration `yaml:"max_wait"`
+	QueueCapacity     int           `yaml:"queue_capacity"`
+	SessionTimeout    time.Duration `yaml:"session_timeout"`
+	RebalanceTimeout  time.Duration `yaml:"rebalance_timeout"`
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	CommitInterval    time.Duration `yaml:"commit_interval"`
+	RevokeTimeout     time.Duration `yaml:"revoke_timeout"`
+}
+
+// ProducerConfig tunes the output side; names follow kafka-go.
+type ProducerConfig struct {
+	BatchTimeout time.Duration `yaml:"batch_timeout"`
+	BatchSize    int           `yaml:"batch_size"`
+	BatchBytes   int64         `yaml:"batch_bytes"`
+	Compression  string        `yaml:"compression"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+}
+
+// HTTPConfig is the operations endpoint (/metrics, /healthz, /readyz).
+type HTTPConfig struct {
+	// Addr is host:port; empty disables the endpoint.
+	Addr string `yaml:"addr"`
+}
+
+// LogConfig sets the log level (debug, info, warn, error) and format (json,
+// text, or auto: text on a terminal, JSON otherwise).
+type LogConfig struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// DefaultConfig returns the configuration a file is decoded over.
+func DefaultConfig() Config {
+	return Config{
+		Brokers:  []string{"127.0.0.1:9092"},
+		Group:    "streamscore",
+		Topics:   TopicsConfig{Input: "events", Output: "scored", DLQ: "events.dlq", Partitions: 8, ReplicationFactor: 1},
+		Model:    ModelConfig{Sessions: 1, IntraOpThreads: 1, InterOpThreads: 1, GraphOptimization: "all", Version: "1"},
+		Batch:    BatchConfig{MaxRows: pipeline.DefaultPolicy.MaxRows, MaxBytes: pipeline.DefaultPolicy.MaxBytes, MaxWait: pipeline.DefaultPolicy.MaxWait},
+		Pipeline: PipelineConfig{InFlight: 2, DrainTimeout: 30 * time.Second},
+		Consumer: ConsumerConfig{
+			StartOffset: "earliest", MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond,
+			QueueCapacity: 1000, CommitInterval: 100 * time.Millisecond, RevokeTimeout: 10 * time.Second,
+		},
+		Producer: ProducerConfig{BatchTimeout: 2 * time.Millisecond, BatchSize: 10000, BatchBytes: 1000000, Compression: "none", WriteTimeout: 10 * time.Second},
+		HTTP:     HTTPConfig{Addr: "127.0.0.1:9464"},
+		Log:      LogConfig{Level: "info", Format: "auto"},
+	}
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// expandEnv replaces ${NAME} and ${NAME:-default} with the environment's
+// values. Other dollar signs are left alone.
+func expandEnv(b []byte) ([]byte, error) {
+	var missing []string
+	out := envRef.ReplaceAllFunc(b, func(m []byte) []byte {
+		sm := envRef.FindSubmatch(m)
+		name := string(sm[1])
+		if v, ok := os.LookupEnv(name); ok {
+			return []byte(v)
+		}
+		if sm[2] != nil {
+			return sm[3]
+		}
+		missing = append(missing, name)
+		return nil
+	})
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("environment variables referenced but not set: %s (set them or write ${NAME:-default})", strings.Join(missing, ", "))
+	}
+	return out, nil
+}
+
+// LoadConfig reads path (if not empty) over DefaultConfig, applies the
+// environment overrides, resolves relative paths against the file's folder,
+// and validates.
+func LoadConfig(path string) (Config, error) {
+	cfg := DefaultConfig()
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("reading config: %w", err)
+		}
+		raw, err = expandEnv(raw)
+		if err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+		dir := filepath.Dir(path)
+		cfg.Schema = resolve(dir, cfg.Schema)
+		cfg.Model.Path = resolve(dir, cfg.Model.Path)
+	}
+	if v := os.Getenv("STREAMSCORE_BROKERS"); v != "" {
+		cfg.Brokers = splitList(v)
+	}
+	if cfg.OnnxRuntimeLib == "" {
+		cfg.OnnxRuntimeLib = os.Getenv("ONNXRUNTIME_LIB")
+	}
+	return cfg, nil
+}
+
+func resolve(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Validate reports every problem, each naming its key and the fix.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if len(c.Brokers) == 0 {
+		add("brokers: at least one host:port is required (or set STREAMSCORE_BROKERS)")
+	}
+	for _, b := range c.Brokers {
+		if !strings.Contains(b, ":") {
+			add("brokers: %q has no port; write host:port", b)
+		}
+	}
+	if c.Group == "" {
+		add("group: a consumer group id is required")
+	}
+	if c.Topics.Input == "" {
+		add("topics.input: required")
+	}
+	if c.Topics.Output == "" {
+		add("topics.output: required")
+	}
+	if c.Topics.Input != "" && (c.Topics.Input == c.Topics.Output || c.Topics.Input == c.Topics.DLQ) {
+		add("topics: input %q must differ from output and dlq, or scored events would be scored again", c.Topics.Input)
+	}
+	if c.Topics.Partitions < 1 {
+		add("topics.partitions: must be at least 1")
+	}
+	if c.Topics.ReplicationFactor < 1 {
+		add("topics.replication_factor: must be at least 1")
+	}
+	if c.Schema == "" {
+		add("schema: the event schema file is required")
+	}
+	if c.Model.Path == "" {
+		add("model.path: the ONNX model file is required (or pass --model)")
+	}
+	if c.Model.Name == "" && c.Model.Path != "" {
+		c.Model.Name = strings.TrimSuffix(filepath.Base(c.Model.Path), filepath.Ext(c.Model.Path))
+	}
+	if c.Model.Sessions < 1 {
+		add("model.sessions: must be at least 1")
+	}
+	if c.Model.IntraOpThreads < 1 || c.Model.InterOpThreads < 1 {
+		add("model.intra_op_threads and model.inter_op_threads: must be at least 1")
+	}
+	switch c.Model.GraphOptimization {
+	case "", "disable", "basic", "extended", "all":
+	default:
+		add("model.graph_optimization: %q is not one of disable, basic, extended, all", c.Model.GraphOptimization)
+	}
+	p := pipeline.Policy{MaxRows: c.Batch.MaxRows, MaxBytes: c.Batch.MaxBytes, MaxWait: c.Batch.MaxWait}
+	if err := p.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Pipeline.InFlight < 1 {
+		add("pipeline.in_flight: must be at least 1")
+	}
+	if c.Pipeline.DrainTimeout <= 0 {
+		add("pipeline.drain_timeout: must be a positive duration such as 30s")
+	}
+	switch c.Consumer.StartOffset {
+	case "earliest", "latest":
+	default:
+		add("consumer.start_offset: %q is not earliest or latest", c.Consumer.StartOffset)
+	}
+	if c.Consumer.RebalanceTimeout > 0 && c.Consumer.RevokeTimeout >= c.Consumer.RebalanceTimeout {
+		add("consumer.revoke_timeout: must be shorter than consumer.rebalance_timeout")
+	}
+	cc := c.consumerConfig()
+	if err := cc.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	pc := c.producerConfig()
+	if err := pc.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "auto", "json", "text":
+	default:
+		add("log.format: %q is not one of auto, json, text", c.Log.Format)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func (c *Config) consumerConfig() consumers.Config {
+	start := kafka.FirstOffset
+	if c.Consumer.StartOffset == "latest" {
+		start = kafka.LastOffset
+	}
+	return consumers.Config{
+		Brokers: c.Brokers, GroupID: c.Group, Topic: c.Topics.Input, StartOffset: start,
+		MinBytes: c.Consumer.MinBytes, MaxBytes: c.Consumer.MaxBytes, MaxWait: c.Consumer.MaxWait,
+		QueueCapacity: c.Consumer.QueueCapacity, SessionTimeout: c.Consumer.SessionTimeout,
+		RebalanceTimeout: c.Consumer.RebalanceTimeout, HeartbeatInterval: c.Consumer.HeartbeatInterval,
+		CommitInterval: c.Consumer.CommitInterval, RevokeTimeout: c.Consumer.RevokeTimeout,
+	}
+}
+
+func (c *Config) producerConfig() producers.Config {
+	return producers.Config{
+		Brokers: c.Brokers, Topic: c.Topics.Output, DLQTopic: c.Topics.DLQ,
+		BatchTimeout: c.Producer.BatchTimeout, BatchSize: c.Producer.BatchSize, BatchBytes: c.Producer.BatchBytes,
+		Compression: c.Producer.Compression, WriteTimeout: c.Producer.WriteTimeout,
+	}
+}

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/producers"
+	"github.com/streamscore/streamscore/schemas"
+)
+
+func brokersFlag(cmd *cobra.Command, dst *[]string) {
+	cmd.Flags().StringSliceVar(dst, "brokers", nil, "Kafka bootstrap brokers host:port (default $STREAMSCORE_BROKERS or 127.0.0.1:9092)")
+}
+
+func resolveBrokers(flag []string) []string {
+	if len(flag) > 0 {
+		return flag
+	}
+	if v := os.Getenv("STREAMSCORE_BROKERS"); v != "" {
+		return splitList(v)
+	}
+	return []string{"127.0.0.1:9092"}
+}
+
+// countLines counts the non-empty lines of a file, for a progress total.
+func countLines(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 10<<20)
+	var n int64
+	for sc.Scan() {
+		if len(sc.Bytes()) > 0 {
+			n++
+		}
+	}
+	return n, sc.Err()
+}
+
+func newBar(total int64, what string) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("events"),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }),
+	)
+}
+
+// produceFile writes a JSONL file to a topic with a progress bar on stderr.
+func produceFile(ctx context.Context, brokers []string, topic, path, keyField string, rate float64, quiet bool) (int64, error) {
+	total, err := countLines(path)
+	if err != nil {
+		return 0, fmt.Errorf("reading %s: %w", path, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	pc := producers.Config{Brokers: brokers, Topic: topic}
+	w := pc.NewKafkaWriter()
+	defer w.Close()
+	cfg := producers.FeedConfig{Topic: topic, KeyField: keyField, Rate: rate}
+	if !quiet {
+		bar := newBar(total, "producing to "+topic)
+		cfg.Progress = func(n int64) { bar.Set64(n) }
+	}
+	return producers.Feed(ctx, w, f, cfg)
+}
+
+func newProduceCmd() *cobra.Command {
+	var (
+		brokers  []string
+		topic    string
+		file     string
+		keyField string
+		rate     float64
+		quiet    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "produce",
+		Short: "Write a JSONL file of events to a topic",
+		Long: `produce writes every line of a JSONL file as one record to a topic, in
+order, waiting for acknowledgement from all in-sync replicas, and shows
+progress on stderr.`,
+		Example: `  streamscore produce --brokers 127.0.0.1:9092 --topic events --file events.jsonl --key user_id
+  streamscore produce --topic events --file events.jsonl --rate 5000`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if topic == "" || file == "" {
+				return fmt.Errorf("--topic and --file are required")
+			}
+			if rate < 0 {
+				return fmt.Errorf("--rate: must not be negative")
+			}
+			ctx, stop := signalContext(discardLogger())
+			defer stop()
+			start := time.Now()
+			n, err := produceFile(ctx, resolveBrokers(brokers), topic, file, keyField, rate, quiet)
+			if err != nil {
+				return err
+			}
+			el := time.Since(start)
+			fmt.Fprintf(os.Stderr, "produced %d events to %s in %s (%.0f events/s)\n", n, topic, el.Round(time.Millisecond), float64(n)/el.Seconds())
+			return nil
+		},
+	}
+	brokersFlag(cmd, &brokers)
+	cmd.Flags().StringVarP(&topic, "topic", "t", "", "topic to write to (required)")
+	cmd.Flags().StringVarP(&file, "file", "f", "", "JSONL file, one event per line (required)")
+	cmd.Flags().StringVar(&keyField, "key", "", "top-level JSON field whose value becomes the record key")
+	cmd.Flags().Float64Var(&rate, "rate", 0, "events per second (0: as fast as possible)")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
+	return cmd
+}
+
+func newConsumeCmd() *cobra.Command {
+	var (
+		brokers []string
+		topic   string
+		from    bool
+		max     int
+		timeout time.Duration
+		headers bool
+	)
+	cmd := &cobra.Command{
+		Use:   "consume",
+		Short: "Print a topic's records as JSONL",
+		Long: `consume reads every partition of a topic without joining a consumer group
+(it commits nothing) and prints each record's value as one line on stdout.
+With --headers each line is an object with the key, headers, partition,
+offset and value instead.`,
+		Example: `  streamscore consume --topic scored --from-beginning --max 10
+  streamscore consume --topic events.dlq --from-beginning --timeout 5s --headers`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if topic == "" {
+				return fmt.Errorf("--topic is required")
+			}
+			ctx, stop := signalContext(discardLogger())
+			defer stop()
+			out := bufio.NewWriter(cmd.OutOrStdout())
+			defer out.Flush()
+			_, err := consumers.Tail(ctx, consumers.TailConfig{
+				Brokers: resolveBrokers(brokers), Topic: topic, FromBeginning: from, Max: max, Idle: timeout,
+			}, func(m schemas.Message) error {
+				return writeRecord(out, m, headers)
+			})
+			return err
+		},
+	}
+	brokersFlag(cmd, &brokers)
+	cmd.Flags().StringVarP(&topic, "topic", "t", "", "topic to read (required)")
+	cmd.Flags().BoolVar(&from, "from-beginning", false, "start at the first offset of every partition")
+	cmd.Flags().IntVar(&max, "max", 0, "stop after this many records (0: no limit)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 0, "stop after no record arrived for this long (0: never)")
+	cmd.Flags().BoolVar(&headers, "headers", false, "print key, headers, partition and offset with each value")
+	return cmd
+}
+
+func writeRecord(w io.Writer, m schemas.Message, withHeaders bool) error {
+	if !withHeaders {
+		if _, err := w.Write(m.Value); err != nil {
+			return err
+		}
+		_, err := w.Write([]byte{'\n'})
+		return err
+	}
+	hs := map[string]string{}
+	for _, h := range m.Headers {
+		hs[h.Key] = string(h.Value)
+	}
+	rec := struct {
+		Partition int               `json:"partition"`
+		Offset    int64             `json:"offset"`
+		Key       string            `json:"key"`
+		Headers   map[string]string `json:"headers"`
+		Value     string            `json:"value"`
+	}{m.Partition, m.Offset, string(m.Key), hs, string(m.Value)}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+func newTopicsCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "topics", Short: "Manage the topics streamscore uses"}
+	var (
+		configPath string
+		o          overrides
+	)
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create the input, output and dead-letter topics",
+		Long: `create makes the configured input, output and dead-letter topics with
+topics.partitions partitions and topics.replication_factor replicas. Topics
+that already exist are left as they are.`,
+		Example: `  streamscore topics create --config streamscore.yaml`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := LoadConfig(configPath)
+			if err != nil {
+				return err
+			}
+			o.apply(&cfg)
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			if err := consumers.CreateTopics(ctx, nil, cfg.Brokers, cfg.Topics.Partitions, cfg.Topics.ReplicationFactor,
+				cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "topics ready: %s, %s, %s (%d partitions)\n", cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ, cfg.Topics.Partitions)
+			return nil
+		},
+	}
+	create.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (streamscore.yaml)")
+	o.register(create)
+	cmd.AddCommand(create)
+	return cmd
+}

@@ -1,0 +1,47 @@
+// Command streamscore deploys a trained ONNX model onto a Kafka event stream:
+// it consumes events, scores them in micro-batches with ONNX Runtime, and
+// publishes one scored event per input event.
+//
+// Run `streamscore --help` for the subcommands.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	root := newRootCmd()
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "streamscore:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "streamscore",
+		Short: "Score Kafka event streams with ONNX models",
+		Long: `streamscore consumes events from a Kafka topic, gathers them into
+micro-batches laid out as Apache Arrow columns, scores each batch with one
+ONNX Runtime call, and publishes one scored event per input event. Offsets
+are committed only after the scored events are acknowledged (at-least-once).`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newRunCmd(),
+		newProduceCmd(),
+		newConsumeCmd(),
+		newTopicsCmd(),
+		newGenCmd(),
+		newDemoCmd(),
+	)
+	return root
+}

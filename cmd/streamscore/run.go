@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/pipeline"
+	"github.com/streamscore/streamscore/pipeline/model"
+	"github.com/streamscore/streamscore/producers"
+	"github.com/streamscore/streamscore/schemas"
+)
+
+// overrides are the flags that replace config keys.
+type overrides struct {
+	brokers []string
+	group   string
+	input   string
+	output  string
+	dlq     string
+	model   string
+	schema  string
+	http    string
+}
+
+func (o *overrides) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringSliceVar(&o.brokers, "brokers", nil, "Kafka bootstrap brokers host:port (overrides brokers and STREAMSCORE_BROKERS)")
+	f.StringVar(&o.group, "group", "", "consumer group id (overrides group)")
+	f.StringVar(&o.input, "input-topic", "", "input topic (overrides topics.input)")
+	f.StringVar(&o.output, "output-topic", "", "scored-event topic (overrides topics.output)")
+	f.StringVar(&o.dlq, "dlq-topic", "", "dead-letter topic (overrides topics.dlq)")
+	f.StringVar(&o.model, "model", "", "ONNX model file (overrides model.path)")
+	f.StringVar(&o.schema, "schema", "", "event schema file (overrides schema)")
+	f.StringVar(&o.http, "http-addr", "", "metrics and health address host:port (overrides http.addr)")
+}
+
+func (o *overrides) apply(c *Config) {
+	if len(o.brokers) > 0 {
+		c.Brokers = o.brokers
+	}
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&c.Group, o.group)
+	set(&c.Topics.Input, o.input)
+	set(&c.Topics.Output, o.output)
+	set(&c.Topics.DLQ, o.dlq)
+	set(&c.Model.Path, o.model)
+	set(&c.Schema, o.schema)
+	set(&c.HTTP.Addr, o.http)
+}
+
+func loadConfig(path string, o *overrides) (Config, error) {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return cfg, err
+	}
+	o.apply(&cfg)
+	return cfg, cfg.Validate()
+}
+
+func newRunCmd() *cobra.Command {
+	var (
+		configPath string
+		o          overrides
+	)
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Consume the input topic, score events, publish scored events",
+		Long: `run joins the consumer group, scores every event of the input topic in
+micro-batches, and publishes one scored event per input event to the output
+topic (events that cannot be scored go to the dead-letter topic with the
+reason). Offsets are committed only once results are acknowledged.
+
+SIGINT or SIGTERM drains: fetching stops, in-flight batches are published and
+committed, and run exits 0 within pipeline.drain_timeout. A second signal
+stops at once; what was in flight is scored again after a restart.`,
+		Example: `  streamscore run --config streamscore.yaml
+  STREAMSCORE_BROKERS=127.0.0.1:9092 streamscore run --config streamscore.yaml --model models/fraud/3/model.onnx`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(configPath, &o)
+			if err != nil {
+				return err
+			}
+			log, err := newLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+			if err != nil {
+				return err
+			}
+			ctx, abort := signalContext(log)
+			defer abort()
+			return runScorer(ctx, cfg, log, nil)
+		},
+	}
+	cmd.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (streamscore.yaml)")
+	o.register(cmd)
+	return cmd
+}
+
+// signalContext returns a context cancelled by the first SIGINT or SIGTERM;
+// the second one exits the process at once with status 130.
+func signalContext(log *slog.Logger) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		s, ok := <-ch
+		if !ok {
+			return
+		}
+		log.Info("signal received: draining (send it again to stop at once)", "signal", s.String())
+		cancel()
+		if s, ok = <-ch; ok {
+			log.Warn("second signal: stopping at once; uncommitted events will be scored again after a restart", "signal", s.String())
+			os.Exit(130)
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		close(ch)
+		cancel()
+	}
+}
+
+// runHooks lets the demo observe a running scorer.
+type runHooks struct {
+	started func(e *pipeline.Engine)
+}
+
+// runScorer wires the adapters into the engine and runs it until ctx is
+// done (then drains) or it fails.
+func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHooks) error {
+	spec, err := schemas.Load(cfg.Schema)
+	if err != nil {
+		return err
+	}
+	if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
+		return err
+	}
+	sc, m, err := openScorer(cfg.Model, spec)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	src, err := consumers.New(cfg.consumerConfig(), log, reg)
+	if err != nil {
+		return err
+	}
+	sink, err := producers.New(cfg.producerConfig(), log, reg)
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	eng, err := pipeline.New(pipeline.Config{
+		Spec:         spec,
+		Policy:       pipeline.Policy{MaxRows: cfg.Batch.MaxRows, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait},
+		InFlight:     cfg.Pipeline.InFlight,
+		DrainTimeout: cfg.Pipeline.DrainTimeout,
+	}, src, sc, sink, log, reg)
+	if err != nil {
+		return err
+	}
+	if cfg.HTTP.Addr != "" {
+		srv, err := serveOps(cfg.HTTP.Addr, reg, src.Ready, log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			srv.Shutdown(sctx)
+		}()
+	}
+	log.Info("scoring", "input", cfg.Topics.Input, "output", cfg.Topics.Output, "dlq", cfg.Topics.DLQ,
+		"group", cfg.Group, "model", cfg.Model.Path, "model_version", cfg.Model.Version, "schema", spec.String(),
+		"max_rows", cfg.Batch.MaxRows, "max_wait", cfg.Batch.MaxWait)
+	if hooks != nil && hooks.started != nil {
+		hooks.started(eng)
+	}
+	if err := eng.Run(ctx); err != nil {
+		return fmt.Errorf("scoring: %w", err)
+	}
+	return nil
+}
+
+// serveOps serves /metrics, /healthz and /readyz on addr.
+func serveOps(addr string, reg *prometheus.Registry, ready func() bool, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("http.addr: listening on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready() {
+			http.Error(w, "not ready: no partition assignment from the consumer group", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("serving http", "err", err)
+		}
+	}()
+	log.Info("serving /metrics, /healthz, /readyz", "addr", ln.Addr().String())
+	return srv, nil
+}

@@ -1,0 +1,453 @@
+package consumers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/streamscore/streamscore/schemas"
+)
+
+// Config configures a Group. Names follow kafka-go's where they are its
+// settings.
+type Config struct {
+	// Brokers are the bootstrap brokers, host:port.
+	Brokers []string
+	// GroupID is the consumer group; replicas sharing it split the partitions.
+	GroupID string
+	// Topic is the input topic.
+	Topic string
+	// StartOffset is where a partition with no committed offset starts:
+	// kafka.FirstOffset (the zero value means FirstOffset) or kafka.LastOffset.
+	StartOffset int64
+	// MinBytes, MaxBytes and MaxWait tune each partition's fetches
+	// (kafka-go ReaderConfig). Zero means 1 B, 10 MB and 250 ms.
+	MinBytes int
+	MaxBytes int
+	MaxWait  time.Duration
+	// QueueCapacity is how many fetched messages each partition reader
+	// buffers (kafka-go ReaderConfig). Zero means 1000.
+	QueueCapacity int
+	// SessionTimeout, RebalanceTimeout and HeartbeatInterval tune group
+	// membership (kafka-go ConsumerGroupConfig). Zero means kafka-go's defaults
+	// (30 s, 30 s, 3 s).
+	SessionTimeout    time.Duration
+	RebalanceTimeout  time.Duration
+	HeartbeatInterval time.Duration
+	// CommitInterval is the least time between two offset commits; acks in
+	// between are coalesced. Zero means 100 ms.
+	CommitInterval time.Duration
+	// RevokeTimeout bounds how long a rebalance waits for in-flight messages
+	// of revoked partitions to be acknowledged before committing what is done
+	// and letting them go (the rest is scored again by the new owner). Zero
+	// means 10 s. It must stay under RebalanceTimeout.
+	RevokeTimeout time.Duration
+	// Dialer connects to the brokers (TLS, SASL). Nil means kafka-go's default.
+	Dialer *kafka.Dialer
+}
+
+func (c *Config) withDefaults() Config {
+	o := *c
+	if o.StartOffset == 0 {
+		o.StartOffset = kafka.FirstOffset
+	}
+	if o.MinBytes == 0 {
+		o.MinBytes = 1
+	}
+	if o.MaxBytes == 0 {
+		o.MaxBytes = 10 << 20
+	}
+	if o.MaxWait == 0 {
+		o.MaxWait = 250 * time.Millisecond
+	}
+	if o.QueueCapacity == 0 {
+		o.QueueCapacity = 1000
+	}
+	if o.CommitInterval == 0 {
+		o.CommitInterval = 100 * time.Millisecond
+	}
+	if o.RevokeTimeout == 0 {
+		o.RevokeTimeout = 10 * time.Second
+	}
+	return o
+}
+
+// Validate reports the first configuration problem.
+func (c *Config) Validate() error {
+	switch {
+	case len(c.Brokers) == 0:
+		return errors.New("brokers: at least one broker address is required")
+	case c.GroupID == "":
+		return errors.New("group: a consumer group id is required")
+	case c.Topic == "":
+		return errors.New("topics.input: the input topic is required")
+	case c.StartOffset != 0 && c.StartOffset != kafka.FirstOffset && c.StartOffset != kafka.LastOffset:
+		return errors.New("consumer.start_offset: must be earliest or latest")
+	case c.MinBytes < 0 || c.MaxBytes < 0 || c.QueueCapacity < 0:
+		return errors.New("consumer: min_bytes, max_bytes and queue_capacity must not be negative")
+	case c.MaxBytes != 0 && c.MinBytes > c.MaxBytes:
+		return errors.New("consumer.min_bytes: must not exceed consumer.max_bytes")
+	}
+	return nil
+}
+
+// Group is a Kafka consumer-group source. Run it once; Ack and StopFetching
+// are safe to call from any goroutine while it runs.
+type Group struct {
+	cfg Config
+	log *slog.Logger
+	m   *metrics
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	kick     chan struct{}
+
+	mu      sync.Mutex
+	wm      *Watermark
+	epoch   uint64
+	stopped bool
+	senders sync.WaitGroup
+
+	ready atomic.Bool
+}
+
+// New returns a Group for cfg; reg may be nil.
+func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Group, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Group{
+		cfg:  cfg.withDefaults(),
+		log:  log.With("component", "consumer", "group", cfg.GroupID, "topic", cfg.Topic),
+		m:    newMetrics(reg),
+		stop: make(chan struct{}),
+		kick: make(chan struct{}, 1),
+	}, nil
+}
+
+// Ready reports whether the group holds a current assignment.
+func (g *Group) Ready() bool { return g.ready.Load() }
+
+// StopFetching asks Run to fetch no more, close its output channel, wait
+// for everything it handed out to be acknowledged, commit, and return. It
+// does not block and may be called more than once.
+func (g *Group) StopFetching() {
+	g.stopOnce.Do(func() { close(g.stop) })
+}
+
+// Ack records spans as done. Offsets are committed up to the contiguous
+// watermark of the current assignment; spans from a revoked assignment are
+// ignored. It does not block on the network.
+func (g *Group) Ack(spans []schemas.Span) {
+	g.mu.Lock()
+	wm := g.wm
+	g.mu.Unlock()
+	if wm == nil {
+		return
+	}
+	if wm.Ack(spans) {
+		select {
+		case g.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Run joins the group and sends every fetched message to out, blocking when
+// out is full. It returns after StopFetching once all sent messages are
+// acknowledged and committed, or when ctx is done (a hard stop: it commits
+// what is acknowledged and abandons the rest, which the group will deliver
+// again). It closes out before returning.
+func (g *Group) Run(ctx context.Context, out chan<- schemas.Message) error {
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		select {
+		case <-g.stop:
+		case <-ctx.Done():
+		}
+		g.mu.Lock()
+		g.stopped = true
+		g.mu.Unlock()
+		g.senders.Wait()
+		close(out)
+	}()
+	defer func() {
+		g.StopFetching()
+		<-closed
+	}()
+
+	cfg := g.cfg
+	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		ID:                cfg.GroupID,
+		Brokers:           cfg.Brokers,
+		Dialer:            cfg.Dialer,
+		Topics:            []string{cfg.Topic},
+		StartOffset:       cfg.StartOffset,
+		SessionTimeout:    cfg.SessionTimeout,
+		RebalanceTimeout:  cfg.RebalanceTimeout,
+		HeartbeatInterval: cfg.HeartbeatInterval,
+		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
+			g.log.Warn(fmt.Sprintf(msg, args...))
+		}),
+	})
+	if err != nil {
+		return fmt.Errorf("creating consumer group: %w", err)
+	}
+	defer func() {
+		if err := cg.Close(); err != nil {
+			g.log.Warn("leaving consumer group", "err", err)
+		}
+	}()
+
+	nextCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-g.stop:
+			cancel()
+		case <-nextCtx.Done():
+		}
+	}()
+	for {
+		gen, err := cg.Next(nextCtx)
+		if err != nil {
+			if nextCtx.Err() != nil {
+				return nil
+			}
+			g.ready.Store(false)
+			g.log.Warn("waiting for a consumer group assignment", "err", err)
+			continue
+		}
+		g.runGeneration(ctx, gen, out)
+		if g.isStopping() || ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+func (g *Group) isStopping() bool {
+	select {
+	case <-g.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// runGeneration consumes one generation's assignment and returns when it
+// has ended and every function it started has returned.
+func (g *Group) runGeneration(ctx context.Context, gen *kafka.Generation, out chan<- schemas.Message) {
+	g.mu.Lock()
+	g.epoch++
+	wm := NewWatermark(g.epoch)
+	g.wm = wm
+	g.mu.Unlock()
+
+	var parts []string
+	var wg sync.WaitGroup
+	for topic, assigned := range gen.Assignments {
+		for _, a := range assigned {
+			parts = append(parts, topic+"/"+strconv.Itoa(a.ID)+"@"+strconv.FormatInt(a.Offset, 10))
+			wg.Add(1)
+			gen.Start(func(gctx context.Context) {
+				defer wg.Done()
+				g.read(ctx, gctx, wm, topic, a, out)
+			})
+		}
+	}
+	g.log.Info("assigned partitions", "generation", gen.ID, "epoch", wm.Epoch(), "partitions", parts)
+	g.ready.Store(true)
+	wg.Add(1)
+	gen.Start(func(gctx context.Context) {
+		defer wg.Done()
+		g.commitLoop(ctx, gctx, gen, wm)
+	})
+	wg.Wait()
+	g.log.Info("assignment ended", "generation", gen.ID, "epoch", wm.Epoch(), "stale_acks", wm.Stale())
+}
+
+func (g *Group) addSender() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stopped {
+		return false
+	}
+	g.senders.Add(1)
+	return true
+}
+
+// read fetches one partition until the generation ends or fetching stops.
+func (g *Group) read(ctx, gctx context.Context, wm *Watermark, topic string, a kafka.PartitionAssignment, out chan<- schemas.Message) {
+	if !g.addSender() {
+		return
+	}
+	defer g.senders.Done()
+	fctx, cancel := context.WithCancel(gctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-g.stop:
+		case <-ctx.Done():
+		case <-fctx.Done():
+		}
+		cancel()
+	}()
+
+	cfg := g.cfg
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:         cfg.Brokers,
+		Dialer:          cfg.Dialer,
+		Topic:           topic,
+		Partition:       a.ID,
+		MinBytes:        cfg.MinBytes,
+		MaxBytes:        cfg.MaxBytes,
+		MaxWait:         cfg.MaxWait,
+		QueueCapacity:   cfg.QueueCapacity,
+		ReadLagInterval: -1,
+		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
+			g.log.Warn(fmt.Sprintf(msg, args...), "partition", a.ID)
+		}),
+	})
+	defer r.Close()
+	start := a.Offset
+	if err := r.SetOffset(start); err != nil {
+		g.log.Error("setting start offset", "partition", a.ID, "offset", start, "err", err)
+		return
+	}
+	pl := strconv.Itoa(a.ID)
+	lag := g.m.lag.WithLabelValues(topic, pl)
+	fetched := g.m.fetched.WithLabelValues(topic, pl)
+	defer g.m.lag.DeleteLabelValues(topic, pl)
+
+	prev, first := int64(0), true
+	for {
+		km, err := r.FetchMessage(fctx)
+		if err != nil {
+			if fctx.Err() == nil {
+				g.log.Error("fetching", "partition", a.ID, "err", err)
+			}
+			return
+		}
+		if first {
+			wm.Begin(topic, a.ID, km.Offset)
+			prev, first = km.Offset-1, false
+		}
+		m := schemas.Message{
+			Topic:     topic,
+			Partition: a.ID,
+			Offset:    km.Offset,
+			Prev:      prev,
+			Epoch:     wm.Epoch(),
+			Key:       km.Key,
+			Value:     km.Value,
+			Time:      km.Time,
+		}
+		if len(km.Headers) > 0 {
+			m.Headers = make([]schemas.Header, len(km.Headers))
+			for i, h := range km.Headers {
+				m.Headers[i] = schemas.Header{Key: h.Key, Value: h.Value}
+			}
+		}
+		prev = km.Offset
+		wm.Sent(1)
+		select {
+		case out <- m:
+		case <-fctx.Done():
+			wm.Sent(-1)
+			return
+		}
+		fetched.Inc()
+		lag.Set(float64(km.HighWaterMark - km.Offset - 1))
+	}
+}
+
+// commitLoop commits the watermark as acks arrive, at most once per
+// CommitInterval. When the generation ends or fetching stops it waits for
+// what is in flight (bounded by RevokeTimeout on a rebalance, by ctx on
+// shutdown), commits, and returns.
+func (g *Group) commitLoop(ctx, gctx context.Context, gen *kafka.Generation, wm *Watermark) {
+	final := func() {
+		g.commit(gen, wm)
+	}
+	last := time.Time{}
+	var tick <-chan time.Time
+	for {
+		select {
+		case <-g.kick:
+			if wait := g.cfg.CommitInterval - time.Since(last); wait > 0 {
+				if tick == nil {
+					tick = time.After(wait)
+				}
+				continue
+			}
+			g.commit(gen, wm)
+			last = time.Now()
+		case <-tick:
+			tick = nil
+			g.commit(gen, wm)
+			last = time.Now()
+		case <-ctx.Done():
+			final()
+			return
+		case <-gctx.Done():
+			g.drain(ctx, gen, wm, time.After(g.cfg.RevokeTimeout))
+			final()
+			return
+		case <-g.stop:
+			g.drain(ctx, gen, wm, nil)
+			final()
+			return
+		}
+	}
+}
+
+// drain waits until every message sent in this epoch is acknowledged,
+// committing as it goes, until timeout fires or ctx is done.
+func (g *Group) drain(ctx context.Context, gen *kafka.Generation, wm *Watermark, timeout <-chan time.Time) {
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
+	for wm.Outstanding() > 0 {
+		select {
+		case <-ctx.Done():
+			g.log.Warn("hard stop: abandoning unacknowledged messages; they will be delivered again", "count", wm.Outstanding())
+			return
+		case <-timeout:
+			g.log.Warn("revoke timeout: releasing partitions with unacknowledged messages; the new owner scores them again", "count", wm.Outstanding())
+			return
+		case <-g.kick:
+		case <-poll.C:
+		}
+	}
+}
+
+func (g *Group) commit(gen *kafka.Generation, wm *Watermark) {
+	offs := wm.Uncommitted()
+	if offs == nil {
+		return
+	}
+	start := time.Now()
+	if err := gen.CommitOffsets(offs); err != nil {
+		g.m.commitErrors.Inc()
+		g.log.Warn("committing offsets (will retry with the next ack)", "err", err)
+		return
+	}
+	g.m.commitSeconds.Observe(time.Since(start).Seconds())
+	wm.Committed(offs)
+	for topic, parts := range offs {
+		for p, off := range parts {
+			g.m.committed.WithLabelValues(topic, strconv.Itoa(p)).Set(float64(off))
+		}
+	}
+}

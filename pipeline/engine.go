@@ -1,0 +1,371 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/streamscore/streamscore/schemas"
+)
+
+// Channel capacities between stages. Together with Config.InFlight they bound
+// the memory the engine holds: at most messageQueue messages waiting to be
+// batched plus InFlight batches between each pair of stages.
+const (
+	messageQueue    = 4096
+	defaultInFlight = 2
+)
+
+// ErrDrainTimeout is the cause of a hard stop when draining took longer than
+// Config.DrainTimeout.
+var ErrDrainTimeout = errors.New("drain timeout")
+
+// Config configures an Engine.
+type Config struct {
+	// Spec is the event schema. Required.
+	Spec *schemas.Spec
+	// Policy closes batches. Zero fields take DefaultPolicy's.
+	Policy Policy
+	// InFlight is the capacity of each channel between stages, in batches.
+	// Zero means 2.
+	InFlight int
+	// DrainTimeout bounds a graceful stop: after it, in-flight batches are
+	// abandoned (never committed, so scored again after a restart). Zero
+	// means 30 s.
+	DrainTimeout time.Duration
+	// Mem allocates Arrow memory. Nil means the Go allocator.
+	Mem memory.Allocator
+}
+
+// Engine runs the scoring pipeline. Create it with New and call Run once.
+type Engine struct {
+	cfg    Config
+	src    Source
+	scorer Scorer
+	sink   Sink
+	log    *slog.Logger
+	m      *metrics
+	enc    *schemas.Encoder
+
+	batched atomic.Int64
+	acked   atomic.Int64
+
+	abortMu sync.Mutex
+	abort   context.CancelCauseFunc
+}
+
+// New returns an engine; log and reg may be nil.
+func New(cfg Config, src Source, scorer Scorer, sink Sink, log *slog.Logger, reg prometheus.Registerer) (*Engine, error) {
+	if cfg.Spec == nil {
+		return nil, errors.New("pipeline: a schema is required")
+	}
+	if src == nil || scorer == nil || sink == nil {
+		return nil, errors.New("pipeline: a source, a scorer and a sink are required")
+	}
+	if cfg.Policy.MaxRows == 0 {
+		cfg.Policy.MaxRows = DefaultPolicy.MaxRows
+	}
+	if cfg.Policy.MaxBytes == 0 {
+		cfg.Policy.MaxBytes = DefaultPolicy.MaxBytes
+	}
+	if cfg.Policy.MaxWait == 0 {
+		cfg.Policy.MaxWait = DefaultPolicy.MaxWait
+	}
+	if err := cfg.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.InFlight <= 0 {
+		cfg.InFlight = defaultInFlight
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 30 * time.Second
+	}
+	if cfg.Mem == nil {
+		cfg.Mem = memory.NewGoAllocator()
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{
+		cfg: cfg, src: src, scorer: scorer, sink: sink,
+		log: log.With("component", "engine"),
+		m:   newMetrics(reg),
+		enc: schemas.NewEncoder(cfg.Spec),
+	}, nil
+}
+
+// InFlight returns how many events have been batched but not yet
+// acknowledged.
+func (e *Engine) InFlight() int64 { return e.batched.Load() - e.acked.Load() }
+
+// Completed returns how many events ended as a scored event or a dead
+// letter acknowledged by the sink.
+func (e *Engine) Completed() int64 { return e.acked.Load() }
+
+// Abort stops a running engine hard: in-flight batches are abandoned (not
+// committed). It is for a second interrupt; it does not block.
+func (e *Engine) Abort() {
+	e.abortMu.Lock()
+	defer e.abortMu.Unlock()
+	if e.abort != nil {
+		e.abort(errors.New("aborted"))
+	}
+}
+
+// Run scores until the source ends or ctx is done. When ctx is done it drains:
+// it stops fetching, flushes the partial batch, publishes and acknowledges
+// everything in flight, lets the source commit, and returns nil; if that
+// takes longer than DrainTimeout it stops hard and returns ErrDrainTimeout.
+// Run blocks until every goroutine it started has returned.
+func (e *Engine) Run(ctx context.Context) error {
+	hard, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancel(nil)
+	e.abortMu.Lock()
+	e.abort = cancel
+	e.abortMu.Unlock()
+
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+		}
+		e.log.Info("draining: fetching stopped, finishing in-flight batches", "in_flight_events", e.InFlight(), "deadline", e.cfg.DrainTimeout)
+		e.src.StopFetching()
+		t := time.NewTimer(e.cfg.DrainTimeout)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			cancel(ErrDrainTimeout)
+		}
+	}()
+
+	g, gctx := errgroup.WithContext(hard)
+	msgs := make(chan schemas.Message, messageQueue)
+	batches := make(chan *Batch, e.cfg.InFlight)
+	decoded := make(chan *Batch, e.cfg.InFlight)
+	encoded := make(chan *Batch, e.cfg.InFlight)
+
+	g.Go(func() error {
+		if err := e.src.Run(gctx, msgs); err != nil {
+			return fmt.Errorf("consuming: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		defer close(batches)
+		return e.cfg.Policy.Batch(gctx, msgs, batches)
+	})
+	g.Go(func() error {
+		defer close(decoded)
+		dec := schemas.NewDecoder(e.cfg.Spec, e.cfg.Mem)
+		return stage(gctx, batches, decoded, func(b *Batch) error {
+			e.decode(dec, b)
+			return nil
+		})
+	})
+	g.Go(func() error {
+		defer close(encoded)
+		return stage(gctx, decoded, encoded, func(b *Batch) error {
+			return e.infer(gctx, b)
+		})
+	})
+	g.Go(func() error {
+		for b := range encoded {
+			if err := e.publish(gctx, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	err := g.Wait()
+	// Release what a hard stop left behind in the channels.
+	for _, ch := range []chan *Batch{batches, decoded, encoded} {
+		for b := range ch {
+			b.release()
+		}
+	}
+	if cause := context.Cause(hard); cause != nil {
+		abandoned := e.InFlight()
+		e.log.Warn("stopped hard; abandoned in-flight events are not committed and will be scored again", "cause", cause, "abandoned_events", abandoned)
+		if errors.Is(cause, ErrDrainTimeout) {
+			return ErrDrainTimeout
+		}
+		if err == nil || errors.Is(err, context.Canceled) {
+			return cause
+		}
+	}
+	if err != nil {
+		return err
+	}
+	e.log.Info("stopped", "scored_or_dead_lettered", e.acked.Load())
+	return nil
+}
+
+// stage runs fn on every batch from in and forwards it to out.
+func stage(ctx context.Context, in <-chan *Batch, out chan<- *Batch, fn func(*Batch) error) error {
+	for b := range in {
+		if err := fn(b); err != nil {
+			b.release()
+			return err
+		}
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			b.release()
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (b *Batch) release() {
+	if b.decoded != nil {
+		b.decoded.Release()
+		b.decoded = nil
+	}
+}
+
+func (e *Engine) deadLetter(m *schemas.Message, r schemas.Reason, field, detail string) schemas.DeadLetter {
+	return schemas.DeadLetter{
+		Msg: *m, Reason: r, Field: field, Detail: detail,
+		Schema: e.cfg.Spec.String(), Model: e.scorer.Name(), ModelVersion: e.scorer.Version(),
+		At: time.Now(),
+	}
+}
+
+func (e *Engine) decode(dec *schemas.Decoder, b *Batch) {
+	start := time.Now()
+	e.batched.Add(int64(len(b.Msgs)))
+	b.decoded = dec.Decode(b.Msgs)
+	for _, de := range b.decoded.Errors {
+		m := &b.Msgs[de.Index]
+		b.dead = append(b.dead, e.deadLetter(m, de.Reason, de.Field, de.Msg))
+		e.log.Warn("dead letter", "reason", de.Reason, "field", de.Field, "err", de.Msg, "topic", m.Topic, "partition", m.Partition, "offset", m.Offset)
+	}
+	e.m.defaulted.Add(float64(b.decoded.Defaulted))
+	e.m.batchRows.Observe(float64(len(b.Msgs)))
+	e.m.stage.WithLabelValues("decode").Observe(time.Since(start).Seconds())
+}
+
+// infer scores the batch and encodes its scored events. A model failure on
+// the whole batch is retried row by row, so only the rows the model rejects
+// become dead letters.
+func (e *Engine) infer(ctx context.Context, b *Batch) error {
+	defer b.release()
+	rows := int(b.decoded.Record.NumRows())
+	if rows == 0 {
+		return nil
+	}
+	cols := len(e.cfg.Spec.Features)
+	features := b.decoded.Features()
+	start := time.Now()
+	scores, err := e.scorer.Score(ctx, features, rows, cols)
+	ok := make([]bool, rows)
+	if err == nil {
+		for i := range ok {
+			ok[i] = true
+		}
+	} else {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		e.log.Warn("model failed on a batch; scoring its rows one by one", "rows", rows, "err", err)
+		scores, err = e.scoreRows(ctx, b, features, rows, cols, ok)
+		if err != nil {
+			return err
+		}
+	}
+	e.m.stage.WithLabelValues("infer").Observe(time.Since(start).Seconds())
+
+	start = time.Now()
+	sb := schemas.ScoredBatch{
+		Msgs: b.Msgs, Decoded: b.decoded, Scores: scores,
+		Model: e.scorer.Name(), ModelVersion: e.scorer.Version(), ScoredAt: time.Now(),
+	}
+	keys := b.decoded.Record.Column(1).(*array.String)
+	ends := make([]int, 0, rows)
+	b.arena = make([]byte, 0, len(b.Msgs)*256)
+	for r := 0; r < rows; r++ {
+		if !ok[r] {
+			continue
+		}
+		b.arena = e.enc.Append(b.arena, &sb, r)
+		ends = append(ends, len(b.arena))
+	}
+	b.out = make([]schemas.Message, 0, len(ends))
+	prev, n := 0, 0
+	for r := 0; r < rows; r++ {
+		if !ok[r] {
+			continue
+		}
+		m := &b.Msgs[b.decoded.Rows[r]]
+		key := m.Key
+		if len(key) == 0 && e.cfg.Spec.Key != "" {
+			key = []byte(keys.Value(r))
+		}
+		end := ends[n]
+		b.out = append(b.out, schemas.Message{Key: key, Value: b.arena[prev:end:end], Time: m.Time})
+		prev = end
+		n++
+	}
+	e.m.stage.WithLabelValues("encode").Observe(time.Since(start).Seconds())
+	return nil
+}
+
+func (e *Engine) scoreRows(ctx context.Context, b *Batch, features []float32, rows, cols int, ok []bool) ([]schemas.Scores, error) {
+	var out []schemas.Scores
+	for r := 0; r < rows; r++ {
+		s, err := e.scorer.Score(ctx, features[r*cols:(r+1)*cols], 1, cols)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			m := &b.Msgs[b.decoded.Rows[r]]
+			b.dead = append(b.dead, e.deadLetter(m, schemas.ReasonModelError, "", err.Error()))
+			continue
+		}
+		if out == nil {
+			out = make([]schemas.Scores, len(s))
+			for i := range s {
+				out[i] = schemas.Scores{Name: s[i].Name, Width: s[i].Width, Bits: s[i].Bits, Values: make([]float64, rows*s[i].Width)}
+			}
+		}
+		for i := range s {
+			copy(out[i].Values[r*s[i].Width:], s[i].Values)
+		}
+		ok[r] = true
+	}
+	return out, nil
+}
+
+func (e *Engine) publish(ctx context.Context, b *Batch) error {
+	start := time.Now()
+	if err := e.sink.Publish(ctx, b.out, b.dead); err != nil {
+		return fmt.Errorf("publishing batch: %w", err)
+	}
+	e.m.stage.WithLabelValues("publish").Observe(time.Since(start).Seconds())
+	e.src.Ack(b.Spans)
+	e.acked.Add(int64(len(b.Msgs)))
+	now := time.Now()
+	for i := range b.out {
+		e.m.latency.Observe(now.Sub(b.out[i].Time).Seconds())
+	}
+	e.m.scored.Add(float64(len(b.out)))
+	for i := range b.dead {
+		e.m.dead.WithLabelValues(string(b.dead[i].Reason)).Inc()
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+package producers
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/valyala/fastjson"
+)
+
+// FeedConfig configures Feed.
+type FeedConfig struct {
+	// Topic receives the events.
+	Topic string
+	// KeyField, if set, names the top-level JSON field whose value becomes
+	// the record key (strings as is, numbers as their text).
+	KeyField string
+	// Rate caps events per second; zero means as fast as the broker takes
+	// them.
+	Rate float64
+	// BatchSize is how many records go in one WriteMessages call; zero
+	// means 1000 (reduced to keep the rate smooth at low rates).
+	BatchSize int
+	// MaxLineBytes bounds one line; zero means 10 MiB.
+	MaxLineBytes int
+	// Progress, if set, is called after each batch with the events written
+	// so far.
+	Progress func(written int64)
+}
+
+// Feed writes every non-empty line of r as one record to cfg.Topic through
+// w, in order, and returns how many it wrote. It blocks until all are
+// acknowledged or ctx is done.
+func Feed(ctx context.Context, w *kafka.Writer, r io.Reader, cfg FeedConfig) (int64, error) {
+	if cfg.Topic == "" {
+		return 0, errors.New("feeding: a topic is required")
+	}
+	batch := cfg.BatchSize
+	if batch <= 0 {
+		batch = 1000
+	}
+	if cfg.Rate > 0 && float64(batch) > cfg.Rate/20 {
+		batch = max(1, int(cfg.Rate/20)) // about 20 writes a second
+	}
+	maxLine := cfg.MaxLineBytes
+	if maxLine <= 0 {
+		maxLine = 10 << 20
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxLine)
+	var (
+		p       fastjson.Parser
+		written int64
+		lineNo  int64
+		msgs    = make([]kafka.Message, 0, batch)
+		start   = time.Now()
+	)
+	flush := func() error {
+		if len(msgs) == 0 {
+			return nil
+		}
+		if err := w.WriteMessages(ctx, msgs...); err != nil {
+			return fmt.Errorf("writing to %s: %w", cfg.Topic, err)
+		}
+		written += int64(len(msgs))
+		msgs = msgs[:0]
+		if cfg.Progress != nil {
+			cfg.Progress(written)
+		}
+		if cfg.Rate > 0 {
+			due := start.Add(time.Duration(float64(written) / cfg.Rate * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				t := time.NewTimer(d)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return ctx.Err()
+				case <-t.C:
+				}
+			}
+		}
+		return nil
+	}
+	for sc.Scan() {
+		lineNo++
+		line := sc.Bytes()
+		if len(line) == 0 {
+			continue
+		}
+		value := append([]byte(nil), line...)
+		m := kafka.Message{Topic: cfg.Topic, Value: value}
+		if cfg.KeyField != "" {
+			v, err := p.ParseBytes(value)
+			if err == nil {
+				if k := v.Get(cfg.KeyField); k != nil {
+					if k.Type() == fastjson.TypeString {
+						m.Key = append([]byte(nil), k.GetStringBytes()...)
+					} else {
+						m.Key = []byte(k.String())
+					}
+				}
+			}
+			// A line that is not JSON or lacks the key is still sent,
+			// unkeyed: the scorer dead-letters it with the reason.
+		}
+		msgs = append(msgs, m)
+		if len(msgs) >= batch {
+			if err := flush(); err != nil {
+				return written, err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return written, fmt.Errorf("reading line %d: %w", lineNo+1, err)
+	}
+	return written, flush()
+}

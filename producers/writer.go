@@ -1,0 +1,197 @@
+package producers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/streamscore/streamscore/schemas"
+)
+
+// Config configures a Writer. Names follow kafka-go's Writer.
+type Config struct {
+	// Brokers are the bootstrap brokers, host:port.
+	Brokers []string
+	// Topic is the scored-event topic.
+	Topic string
+	// DLQTopic is the dead-letter topic. Empty means dead letters are only
+	// counted and logged, never published.
+	DLQTopic string
+	// BatchTimeout is how long kafka-go waits to fill a produce request.
+	// Zero means 2 ms (kafka-go's own default of 1 s stalls lone writes).
+	BatchTimeout time.Duration
+	// BatchSize caps records per produce request. Zero means 10000.
+	BatchSize int
+	// BatchBytes caps a produce request's size; keep it under the broker's
+	// message.max.bytes. Zero means 1000000.
+	BatchBytes int64
+	// Compression is none, gzip, snappy, lz4 or zstd. Empty means none.
+	Compression string
+	// WriteTimeout bounds one produce attempt. Zero means 10 s.
+	WriteTimeout time.Duration
+	// Transport connects to the brokers (TLS, SASL). Nil means kafka-go's
+	// default transport.
+	Transport *kafka.Transport
+}
+
+var codecs = map[string]kafka.Compression{
+	"":       0,
+	"none":   0,
+	"gzip":   kafka.Gzip,
+	"snappy": kafka.Snappy,
+	"lz4":    kafka.Lz4,
+	"zstd":   kafka.Zstd,
+}
+
+// Validate reports the first configuration problem.
+func (c *Config) Validate() error {
+	switch {
+	case len(c.Brokers) == 0:
+		return errors.New("brokers: at least one broker address is required")
+	case c.Topic == "":
+		return errors.New("topics.output: the output topic is required")
+	case c.BatchTimeout < 0 || c.BatchSize < 0 || c.BatchBytes < 0 || c.WriteTimeout < 0:
+		return errors.New("producer: batch_timeout, batch_size, batch_bytes and write_timeout must not be negative")
+	}
+	if _, ok := codecs[c.Compression]; !ok {
+		return fmt.Errorf("producer.compression: %q is not one of none, gzip, snappy, lz4, zstd", c.Compression)
+	}
+	return nil
+}
+
+// NewKafkaWriter returns a kafka-go Writer with streamscore's settings:
+// acks from all in-sync replicas, key-hash partitioning compatible with the
+// Java client, small batch timeout, no topic auto-creation. Messages name
+// their own topic.
+func (c *Config) NewKafkaWriter() *kafka.Writer {
+	w := &kafka.Writer{
+		Addr:                   kafka.TCP(c.Brokers...),
+		Balancer:               &kafka.Murmur2Balancer{},
+		RequiredAcks:           kafka.RequireAll,
+		BatchTimeout:           c.BatchTimeout,
+		BatchSize:              c.BatchSize,
+		BatchBytes:             c.BatchBytes,
+		WriteTimeout:           c.WriteTimeout,
+		Compression:            codecs[c.Compression],
+		AllowAutoTopicCreation: false,
+		MaxAttempts:            3,
+	}
+	if w.BatchTimeout == 0 {
+		w.BatchTimeout = 2 * time.Millisecond
+	}
+	if w.BatchSize == 0 {
+		w.BatchSize = 10000
+	}
+	if w.BatchBytes == 0 {
+		w.BatchBytes = 1000000
+	}
+	if w.WriteTimeout == 0 {
+		w.WriteTimeout = 10 * time.Second
+	}
+	if c.Transport != nil {
+		w.Transport = c.Transport
+	}
+	return w
+}
+
+// Writer publishes scored events and dead letters. Publish is safe for
+// concurrent use, but callers that need per-key order must not publish two
+// batches holding the same key at once.
+type Writer struct {
+	cfg Config
+	w   *kafka.Writer
+	log *slog.Logger
+	m   *metrics
+}
+
+// New returns a Writer for cfg; reg may be nil.
+func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Writer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Writer{cfg: cfg, w: cfg.NewKafkaWriter(), log: log.With("component", "producer"), m: newMetrics(reg)}, nil
+}
+
+// Publish writes scored events to the output topic and dead letters to the
+// dead-letter topic, and returns once every one is acknowledged by all
+// in-sync replicas. Failed records are retried with backoff (only the failed
+// ones) until they land or ctx is done; it returns an error only then, and
+// the caller must not acknowledge the batch.
+func (w *Writer) Publish(ctx context.Context, scored []schemas.Message, dead []schemas.DeadLetter) error {
+	msgs := make([]kafka.Message, 0, len(scored)+len(dead))
+	for i := range scored {
+		s := &scored[i]
+		msgs = append(msgs, kafka.Message{Topic: w.cfg.Topic, Key: s.Key, Value: s.Value})
+	}
+	for i := range dead {
+		d := &dead[i]
+		if w.cfg.DLQTopic == "" {
+			w.log.Warn("dropping dead letter: no dead-letter topic is configured", "reason", d.Reason, "partition", d.Msg.Partition, "offset", d.Msg.Offset, "err", d.Detail)
+			continue
+		}
+		hs := d.Headers()
+		kh := make([]kafka.Header, len(hs))
+		for j, h := range hs {
+			kh[j] = kafka.Header{Key: h.Key, Value: h.Value}
+		}
+		msgs = append(msgs, kafka.Message{Topic: w.cfg.DLQTopic, Key: d.Msg.Key, Value: d.Msg.Value, Headers: kh, Time: d.Msg.Time})
+	}
+	return w.write(ctx, msgs)
+}
+
+// backoff returns the wait before retry attempt n (1-based): 50 ms doubling
+// to 5 s.
+func backoff(n int) time.Duration {
+	d := 50 * time.Millisecond << min(n-1, 7)
+	return min(d, 5*time.Second)
+}
+
+func (w *Writer) write(ctx context.Context, msgs []kafka.Message) error {
+	for attempt := 1; len(msgs) > 0; attempt++ {
+		start := time.Now()
+		err := w.w.WriteMessages(ctx, msgs...)
+		if err == nil {
+			w.m.published.Add(float64(len(msgs)))
+			w.m.seconds.Observe(time.Since(start).Seconds())
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("publishing: %w", ctx.Err())
+		}
+		var werrs kafka.WriteErrors
+		if errors.As(err, &werrs) && len(werrs) == len(msgs) {
+			failed := msgs[:0:0]
+			for i, e := range werrs {
+				if e != nil {
+					failed = append(failed, msgs[i])
+				}
+			}
+			w.m.published.Add(float64(len(msgs) - len(failed)))
+			msgs = failed
+		}
+		w.m.retries.Inc()
+		d := backoff(attempt)
+		w.log.Warn("publishing failed; retrying", "records", len(msgs), "attempt", attempt, "backoff", d, "err", err)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("publishing: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Close flushes and closes the underlying writer.
+func (w *Writer) Close() error {
+	return w.w.Close()
+}

@@ -1,0 +1,490 @@
+package schemas
+
+import (
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+)
+
+// Column names of a decoded batch. Passthrough fields follow, one utf8 column
+// each holding the field's raw JSON, named after the field.
+const (
+	ColID        = "event_id"
+	ColKey       = "key"
+	ColEventTime = "event_time"
+	ColFeatures  = "features"
+)
+
+// Arrow returns the Arrow schema of a decoded batch: event_id (utf8), key
+// (utf8), event_time (timestamp ms), features (fixed_size_list<float32>[F],
+// row-major, so its values buffer is the model's [N, F] input tensor), then one
+// utf8 column per passthrough field.
+func (s *Spec) Arrow() *arrow.Schema {
+	fields := []arrow.Field{
+		{Name: ColID, Type: arrow.BinaryTypes.String},
+		{Name: ColKey, Type: arrow.BinaryTypes.String},
+		{Name: ColEventTime, Type: arrow.FixedWidthTypes.Timestamp_ms},
+		{Name: ColFeatures, Type: arrow.FixedSizeListOf(int32(len(s.Features)), arrow.PrimitiveTypes.Float32)},
+	}
+	for _, p := range s.Passthrough {
+		fields = append(fields, arrow.Field{Name: p, Type: arrow.BinaryTypes.String, Nullable: true})
+	}
+	md := arrow.NewMetadata([]string{"streamscore.schema"}, []string{s.String()})
+	return arrow.NewSchema(fields, &md)
+}
+
+// Decoded is one batch decoded into Arrow columns.
+type Decoded struct {
+	// Record holds one row per good message. The caller owns it and must
+	// Release it.
+	Record arrow.Record
+	// Rows maps record row i to its message index in the slice given to
+	// Decode.
+	Rows []int
+	// Errors lists the messages that did not decode, in message order.
+	Errors []DecodeError
+	// Defaulted counts feature values that were absent or null and took
+	// their default.
+	Defaulted int
+}
+
+// Features returns the [N, F] row-major feature matrix backing the features
+// column. It is valid until the Record is released.
+func (d *Decoded) Features() []float32 {
+	col := d.Record.Column(3).(*array.FixedSizeList)
+	return col.ListValues().(*array.Float32).Float32Values()
+}
+
+// Release releases the record.
+func (d *Decoded) Release() {
+	if d.Record != nil {
+		d.Record.Release()
+		d.Record = nil
+	}
+}
+
+const (
+	slotID uint8 = 1 << iota
+	slotKey
+	slotTime
+	slotFeature
+	slotPass
+)
+
+type slot struct {
+	kinds uint8
+	idx   int
+}
+
+// Decoder turns JSON event values into Arrow columns as the Spec says. It is
+// not safe for concurrent use; give each goroutine its own.
+type Decoder struct {
+	spec   *Spec
+	mem    memory.Allocator
+	schema *arrow.Schema
+	slots  map[string]slot
+
+	// per-row scratch
+	row      []float32
+	seen     []bool
+	pass     [][]byte
+	passSet  []bool
+	idBuf    []byte
+	keyBuf   []byte
+	defaults []float32
+	required []bool
+	sc       scanner
+
+	curField  string
+	failField string
+}
+
+// NewDecoder returns a decoder for spec that allocates Arrow memory from mem.
+func NewDecoder(spec *Spec, mem memory.Allocator) *Decoder {
+	d := &Decoder{
+		spec:     spec,
+		mem:      mem,
+		schema:   spec.Arrow(),
+		slots:    make(map[string]slot),
+		row:      make([]float32, len(spec.Features)),
+		seen:     make([]bool, len(spec.Features)),
+		pass:     make([][]byte, len(spec.Passthrough)),
+		passSet:  make([]bool, len(spec.Passthrough)),
+		defaults: make([]float32, len(spec.Features)),
+		required: make([]bool, len(spec.Features)),
+	}
+	add := func(name string, k uint8, idx int) {
+		s := d.slots[name]
+		s.kinds |= k
+		if k == slotFeature || k == slotPass {
+			s.idx = idx
+		}
+		d.slots[name] = s
+	}
+	add(spec.ID, slotID, 0)
+	if spec.Key != "" {
+		add(spec.Key, slotKey, 0)
+	}
+	if spec.EventTime != "" {
+		add(spec.EventTime, slotTime, 0)
+	}
+	for i, f := range spec.Features {
+		add(f.Name, slotFeature, i)
+		if f.Default != nil {
+			d.defaults[i] = float32(*f.Default)
+		} else {
+			d.required[i] = true
+		}
+	}
+	for i, p := range spec.Passthrough {
+		add(p, slotPass, i)
+	}
+	d.sc.maxStr = spec.Limits.MaxStringBytes
+	d.sc.maxDepth = spec.Limits.MaxDepth
+	return d
+}
+
+// Schema returns the Arrow schema of the records Decode builds.
+func (d *Decoder) Schema() *arrow.Schema { return d.schema }
+
+// Decode decodes every message value into one row of a new record. A message
+// that fails becomes a DecodeError and the rest of the batch goes on. The
+// returned Decoded is never nil; the caller must Release it.
+func (d *Decoder) Decode(msgs []Message) *Decoded {
+	b := array.NewRecordBuilder(d.mem, d.schema)
+	defer b.Release()
+	b.Reserve(len(msgs))
+	idB := b.Field(0).(*array.StringBuilder)
+	keyB := b.Field(1).(*array.StringBuilder)
+	tsB := b.Field(2).(*array.TimestampBuilder)
+	featB := b.Field(3).(*array.FixedSizeListBuilder)
+	valB := featB.ValueBuilder().(*array.Float32Builder)
+	valB.Reserve(len(msgs) * len(d.row))
+	passB := make([]*array.StringBuilder, len(d.pass))
+	for i := range passB {
+		passB[i] = b.Field(4 + i).(*array.StringBuilder)
+	}
+
+	out := &Decoded{Rows: make([]int, 0, len(msgs))}
+	for i := range msgs {
+		m := &msgs[i]
+		ts, defaulted, ok := d.decodeRow(m)
+		if !ok {
+			out.Errors = append(out.Errors, DecodeError{Index: i, Reason: d.sc.reason, Field: d.failField, Msg: d.sc.msg})
+			continue
+		}
+		out.Defaulted += defaulted
+		idB.BinaryBuilder.Append(d.idBuf)
+		if d.spec.Key != "" {
+			keyB.BinaryBuilder.Append(d.keyBuf)
+		} else {
+			keyB.BinaryBuilder.Append(m.Key)
+		}
+		tsB.Append(arrow.Timestamp(ts))
+		featB.Append(true)
+		valB.AppendValues(d.row, nil)
+		for j, pb := range passB {
+			if d.passSet[j] {
+				pb.BinaryBuilder.Append(d.pass[j])
+			} else {
+				pb.AppendNull()
+			}
+		}
+		out.Rows = append(out.Rows, i)
+	}
+	out.Record = b.NewRecord()
+	return out
+}
+
+// decodeRow parses one message into the row scratch. On failure d.sc.reason,
+// d.sc.msg and d.failField say why.
+func (d *Decoder) decodeRow(m *Message) (tsMillis int64, defaulted int, ok bool) {
+	d.failField = ""
+	sc := &d.sc
+	sc.b, sc.i, sc.reason, sc.msg = m.Value, 0, "", ""
+	if len(m.Value) > d.spec.Limits.MaxMessageBytes {
+		sc.fail(ReasonTooLarge, "message of "+strconv.Itoa(len(m.Value))+" bytes is over the limit of "+strconv.Itoa(d.spec.Limits.MaxMessageBytes))
+		return 0, 0, false
+	}
+	clear(d.seen)
+	clear(d.passSet)
+	idSet, keySet, tsSet := false, false, false
+	tsMillis = m.Time.UnixMilli()
+
+	sc.ws()
+	if sc.peek() != '{' {
+		sc.failAt(ReasonInvalidJSON, "event is not a JSON object")
+		return 0, 0, false
+	}
+	sc.i++
+	sc.ws()
+	fields := 0
+	if sc.peek() == '}' {
+		sc.i++
+	} else {
+		for {
+			sc.ws()
+			name, ok := sc.str()
+			if !ok {
+				return 0, 0, false
+			}
+			fields++
+			if fields > d.spec.Limits.MaxFields {
+				sc.fail(ReasonTooLarge, "more than "+strconv.Itoa(d.spec.Limits.MaxFields)+" fields")
+				return 0, 0, false
+			}
+			sl, known := d.slots[bstr(name)]
+			if known {
+				// name may live in scratch, which the value may overwrite.
+				d.curField = d.fieldName(sl)
+			}
+			sc.ws()
+			if sc.peek() != ':' {
+				sc.failAt(ReasonInvalidJSON, "expected ':'")
+				return 0, 0, false
+			}
+			sc.i++
+			sc.ws()
+			if !known {
+				if !sc.skip(1) {
+					return 0, 0, false
+				}
+			} else if !d.value(sl, &idSet, &keySet, &tsSet, &tsMillis) {
+				return 0, 0, false
+			}
+			sc.ws()
+			c := sc.peek()
+			if c == ',' {
+				sc.i++
+				continue
+			}
+			if c == '}' {
+				sc.i++
+				break
+			}
+			sc.failAt(ReasonInvalidJSON, "expected ',' or '}'")
+			return 0, 0, false
+		}
+	}
+	sc.ws()
+	if sc.i != len(sc.b) {
+		sc.failAt(ReasonInvalidJSON, "trailing data after the event")
+		return 0, 0, false
+	}
+	if !idSet {
+		d.failField = d.spec.ID
+		sc.fail(ReasonMissingField, "the event id is missing")
+		return 0, 0, false
+	}
+	if d.spec.Key != "" && !keySet {
+		d.failField = d.spec.Key
+		sc.fail(ReasonMissingField, "the entity key is missing")
+		return 0, 0, false
+	}
+	for i, seen := range d.seen {
+		if seen {
+			continue
+		}
+		if d.required[i] {
+			d.failField = d.spec.Features[i].Name
+			sc.fail(ReasonMissingField, "required feature is missing or null")
+			return 0, 0, false
+		}
+		d.row[i] = d.defaults[i]
+		defaulted++
+	}
+	return tsMillis, defaulted, true
+}
+
+func (d *Decoder) fieldName(sl slot) string {
+	switch {
+	case sl.kinds&slotFeature != 0:
+		return d.spec.Features[sl.idx].Name
+	case sl.kinds&slotPass != 0:
+		return d.spec.Passthrough[sl.idx]
+	case sl.kinds&slotID != 0:
+		return d.spec.ID
+	case sl.kinds&slotKey != 0:
+		return d.spec.Key
+	default:
+		return d.spec.EventTime
+	}
+}
+
+func (d *Decoder) mismatch(want string) bool {
+	d.failField = d.curField
+	return d.sc.fail(ReasonTypeMismatch, "expected "+want)
+}
+
+// value reads the value of a field the schema names.
+func (d *Decoder) value(sl slot, idSet, keySet, tsSet *bool, ts *int64) bool {
+	sc := &d.sc
+	start := sc.i
+	c := sc.peek()
+	switch {
+	case sl.kinds&slotFeature != 0:
+		return d.feature(sl.idx)
+	case sl.kinds&slotPass != 0:
+		sc.nonStd = false
+		if !sc.skip(1) {
+			return false
+		}
+		if sc.nonStd {
+			// Copied verbatim, it would make the scored event invalid JSON.
+			d.failField = d.curField
+			return sc.fail(ReasonNonFinite, "passthrough value holds NaN or Infinity, which JSON cannot carry")
+		}
+		d.pass[sl.idx] = sc.b[start:sc.i]
+		d.passSet[sl.idx] = true
+		return true
+	case sl.kinds&slotTime != 0 && sl.kinds&(slotID|slotKey) == 0:
+		switch {
+		case c == '"':
+			s, ok := sc.str()
+			if !ok {
+				return false
+			}
+			t, err := time.Parse(time.RFC3339Nano, bstr(s))
+			if err != nil {
+				d.failField = d.curField
+				return sc.fail(ReasonTypeMismatch, "event time is not RFC 3339: "+strconv.Quote(string(s)))
+			}
+			*ts = t.UnixMilli()
+		case c == '-' || (c >= '0' && c <= '9'):
+			txt, _, ok := sc.number()
+			if !ok {
+				return false
+			}
+			v, err := strconv.ParseFloat(bstr(txt), 64)
+			if err != nil || !(v >= math.MinInt64 && v < math.MaxInt64) {
+				return d.mismatch("epoch milliseconds")
+			}
+			*ts = int64(v)
+		case c == 'n':
+			return sc.literal("null")
+		default:
+			// Invalid JSON (a truncated event) is invalid_json, not a mismatch.
+			if !sc.skip(1) {
+				return false
+			}
+			return d.mismatch("an RFC 3339 string or epoch milliseconds")
+		}
+		*tsSet = true
+		return true
+	}
+	// id and/or key: a string or a number, kept as text.
+	var txt []byte
+	switch {
+	case c == '"':
+		s, ok := sc.str()
+		if !ok {
+			return false
+		}
+		txt = s
+	case c == '-' || (c >= '0' && c <= '9'):
+		n, nonStd, ok := sc.number()
+		if !ok {
+			return false
+		}
+		if nonStd {
+			return d.mismatch("a string or an integer")
+		}
+		txt = n
+	default:
+		// Invalid JSON (a truncated event) is invalid_json, not a mismatch.
+		if !sc.skip(1) {
+			return false
+		}
+		return d.mismatch("a string or a number")
+	}
+	if sl.kinds&slotID != 0 {
+		d.idBuf = append(d.idBuf[:0], txt...)
+		*idSet = true
+	}
+	if sl.kinds&slotKey != 0 {
+		d.keyBuf = append(d.keyBuf[:0], txt...)
+		*keySet = true
+	}
+	return true
+}
+
+func (d *Decoder) feature(i int) bool {
+	sc := &d.sc
+	f := &d.spec.Features[i]
+	var v float64
+	switch c := sc.peek(); {
+	case c == 'n':
+		if !sc.literal("null") {
+			return false
+		}
+		d.seen[i] = false
+		return true
+	case c == 't' || c == 'f':
+		if f.Type != TypeBool {
+			if c == 't' && !sc.literal("true") || c == 'f' && !sc.literal("false") {
+				return false
+			}
+			return d.mismatch(string(f.Type))
+		}
+		if c == 't' {
+			if !sc.literal("true") {
+				return false
+			}
+			v = 1
+		} else if !sc.literal("false") {
+			return false
+		}
+	case c == '-' || c == 'N' || c == 'I' || (c >= '0' && c <= '9'):
+		txt, nonStd, ok := sc.number()
+		if !ok {
+			return false
+		}
+		if f.Type == TypeBool {
+			return d.mismatch("bool")
+		}
+		if nonStd {
+			return d.nonFinite(i, f)
+		}
+		if f.Type == TypeInt64 {
+			n, err := strconv.ParseInt(bstr(txt), 10, 64)
+			if err != nil {
+				return d.mismatch("int64")
+			}
+			v = float64(n)
+			break
+		}
+		bits := 64
+		if f.Type == TypeFloat32 {
+			bits = 32
+		}
+		p, err := strconv.ParseFloat(bstr(txt), bits)
+		if err != nil && !math.IsInf(p, 0) {
+			return d.mismatch(string(f.Type))
+		}
+		if math.IsInf(p, 0) || math.IsInf(float64(float32(p)), 0) {
+			return d.nonFinite(i, f)
+		}
+		v = p
+	default:
+		if !sc.skip(1) {
+			return false
+		}
+		return d.mismatch(string(f.Type))
+	}
+	d.row[i] = float32(v)
+	d.seen[i] = true
+	return true
+}
+
+func (d *Decoder) nonFinite(i int, f *Feature) bool {
+	if d.spec.Limits.NonFinite == NonFiniteDefault && f.Default != nil {
+		d.seen[i] = false
+		return true
+	}
+	d.failField = f.Name
+	return d.sc.fail(ReasonNonFinite, "value is NaN or infinite")
+}

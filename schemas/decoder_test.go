@@ -1,0 +1,836 @@
+package schemas_test
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/streamscore/streamscore/schemas"
+)
+
+// testSpec has every kind of field: id, key and event time read from the
+// event, one feature of each type (f32 required, the others defaulted), and
+// two passthrough fields.
+const testSpec = `
+name: payments
+version: "1"
+id: id
+key: user
+event_time: ts
+features:
+  - {name: f32}
+  - {name: f64, type: float64, default: 1.5}
+  - {name: i64, type: int64, default: -1}
+  - {name: flag, type: bool, default: 0}
+passthrough: [merchant, meta]
+model: {input: x, outputs: [{name: score}]}
+`
+
+// msgTime is the Kafka timestamp of test messages.
+var msgTime = time.UnixMilli(1732460000999)
+
+func parseSpec(t testing.TB, yaml string) *schemas.Spec {
+	t.Helper()
+	s, err := schemas.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	return s
+}
+
+// ev returns an event with id e1 and key u1 and the given further fields.
+func ev(fields string) string {
+	if fields == "" {
+		return `{"id":"e1","user":"u1"}`
+	}
+	return `{"id":"e1","user":"u1",` + fields + `}`
+}
+
+// result is a decoded batch copied out of Arrow memory, so the record can be
+// released (and the allocator checked) before the test looks at it.
+type result struct {
+	Rows      []int
+	Errors    []schemas.DecodeError
+	Defaulted int
+	NumRows   int
+	IDs       []string
+	Keys      []string
+	Times     []int64
+	Matrix    []float32           // Features(), row-major
+	Pass      []map[string]string // per row; an absent name is an Arrow null
+	F         int
+}
+
+func (r result) features(row int) []float32 { return r.Matrix[row*r.F : (row+1)*r.F] }
+
+// decodeMsgs decodes msgs with a checked allocator, copies the batch out,
+// releases it and asserts that no Arrow memory is left.
+func decodeMsgs(t testing.TB, spec *schemas.Spec, msgs []schemas.Message) result {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	d := schemas.NewDecoder(spec, mem)
+	out := d.Decode(msgs)
+	rec := out.Record
+	r := result{
+		Rows:      out.Rows,
+		Errors:    out.Errors,
+		Defaulted: out.Defaulted,
+		NumRows:   int(rec.NumRows()),
+		Matrix:    append([]float32(nil), out.Features()...),
+		F:         len(spec.Features),
+	}
+	ids := rec.Column(0).(*array.String)
+	keys := rec.Column(1).(*array.String)
+	ts := rec.Column(2).(*array.Timestamp)
+	for i := 0; i < r.NumRows; i++ {
+		r.IDs = append(r.IDs, ids.Value(i))
+		r.Keys = append(r.Keys, keys.Value(i))
+		r.Times = append(r.Times, int64(ts.Value(i)))
+		p := map[string]string{}
+		for j, name := range spec.Passthrough {
+			col := rec.Column(4 + j).(*array.String)
+			if !col.IsNull(i) {
+				p[name] = col.Value(i)
+			}
+		}
+		r.Pass = append(r.Pass, p)
+	}
+	out.Release()
+	mem.AssertSize(t, 0)
+	if len(r.Rows)+len(r.Errors) != len(msgs) {
+		t.Fatalf("%d rows + %d errors for %d messages", len(r.Rows), len(r.Errors), len(msgs))
+	}
+	if r.NumRows != len(r.Rows) || len(r.Matrix) != r.NumRows*r.F {
+		t.Fatalf("record has %d rows and %d feature values; Rows has %d, F is %d", r.NumRows, len(r.Matrix), len(r.Rows), r.F)
+	}
+	return r
+}
+
+func decodeValues(t testing.TB, spec *schemas.Spec, values ...string) result {
+	t.Helper()
+	msgs := make([]schemas.Message, len(values))
+	for i, v := range values {
+		msgs[i] = schemas.Message{Topic: "events", Offset: int64(i), Prev: int64(i) - 1, Key: []byte("kafka-key"), Value: []byte(v), Time: msgTime}
+	}
+	return decodeMsgs(t, spec, msgs)
+}
+
+// decodeRow decodes one value that must become a row.
+func decodeRow(t testing.TB, spec *schemas.Spec, value string) result {
+	t.Helper()
+	r := decodeValues(t, spec, value)
+	if len(r.Errors) > 0 {
+		t.Fatalf("decoding %s: %v", value, &r.Errors[0])
+	}
+	return r
+}
+
+// decodeErr decodes one value that must fail.
+func decodeErr(t testing.TB, spec *schemas.Spec, value string) schemas.DecodeError {
+	t.Helper()
+	r := decodeValues(t, spec, value)
+	if len(r.Errors) != 1 {
+		t.Fatalf("decoding %q: got a row (features %v), want an error", value, r.Matrix)
+	}
+	return r.Errors[0]
+}
+
+func f64to32(v float64) float32 { return float32(v) }
+func i64to32(v int64) float32   { return float32(float64(v)) }
+
+func equalFloats(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestArrowSchema(t *testing.T) {
+	spec := parseSpec(t, testSpec)
+	s := schemas.NewDecoder(spec, memory.NewGoAllocator()).Schema()
+	want := []struct {
+		name string
+		typ  arrow.DataType
+	}{
+		{schemas.ColID, arrow.BinaryTypes.String},
+		{schemas.ColKey, arrow.BinaryTypes.String},
+		{schemas.ColEventTime, arrow.FixedWidthTypes.Timestamp_ms},
+		{schemas.ColFeatures, arrow.FixedSizeListOf(4, arrow.PrimitiveTypes.Float32)},
+		{"merchant", arrow.BinaryTypes.String},
+		{"meta", arrow.BinaryTypes.String},
+	}
+	if got := s.NumFields(); got != len(want) {
+		t.Fatalf("schema has %d fields, want %d: %v", got, len(want), s)
+	}
+	for i, w := range want {
+		f := s.Field(i)
+		if f.Name != w.name || !arrow.TypeEqual(f.Type, w.typ) {
+			t.Errorf("field %d = %s %s, want %s %s", i, f.Name, f.Type, w.name, w.typ)
+		}
+	}
+	if got, ok := s.Metadata().GetValue("streamscore.schema"); !ok || got != "payments/1" {
+		t.Errorf("metadata streamscore.schema = %q, %v; want payments/1", got, ok)
+	}
+}
+
+func TestDecodeFeatureTypes(t *testing.T) {
+	spec := parseSpec(t, testSpec)
+	tests := []struct {
+		name      string
+		value     string
+		want      []float32
+		defaulted int
+	}{
+		{"every type", ev(`"f32":0.25,"f64":-2.5,"i64":42,"flag":true`), []float32{0.25, -2.5, 42, 1}, 0},
+		{"bool false", ev(`"f32":1,"f64":2,"i64":3,"flag":false`), []float32{1, 2, 3, 0}, 0},
+		{"float32 rounds once", ev(`"f32":0.123456789,"f64":0,"i64":0,"flag":false`), []float32{0.123456789, 0, 0, 0}, 0},
+		{"float64 is narrowed", ev(`"f32":0,"f64":0.1,"i64":0,"flag":false`), []float32{0, f64to32(0.1), 0, 0}, 0},
+		{"exponents", ev(`"f32":1.5e-3,"f64":-2E+2,"i64":0,"flag":false`), []float32{1.5e-3, -200, 0, 0}, 0},
+		{"float32 underflow is zero", ev(`"f32":1e-60,"f64":0,"i64":0,"flag":false`), []float32{0, 0, 0, 0}, 0},
+		{"negative zero", ev(`"f32":-0,"f64":-0.0,"i64":-0,"flag":false`), []float32{f64to32(math.Copysign(0, -1)), f64to32(math.Copysign(0, -1)), 0, 0}, 0},
+		{"int64 extremes", ev(`"f32":0,"f64":0,"i64":-9223372036854775808,"flag":false`), []float32{0, 0, i64to32(math.MinInt64), 0}, 0},
+		{"int64 beyond float64 precision", ev(`"f32":0,"f64":0,"i64":9007199254740993,"flag":false`), []float32{0, 0, i64to32(9007199254740993), 0}, 0},
+		{"absent take defaults", ev(`"f32":0.5`), []float32{0.5, 1.5, -1, 0}, 3},
+		{"null takes defaults", ev(`"f32":0.5,"f64":null,"i64":null,"flag":null`), []float32{0.5, 1.5, -1, 0}, 3},
+		{"some defaulted", ev(`"f32":0.5,"i64":7`), []float32{0.5, 1.5, 7, 0}, 2},
+		{"whitespace everywhere", " \t\n{ \"id\" : \"e1\" ,\r\n\"user\":\"u1\", \"f32\" :\t2 , \"flag\" : true }\n ", []float32{2, 1.5, -1, 1}, 2},
+		{"later duplicate wins", ev(`"f32":1,"f32":2,"f64":3,"f64":null`), []float32{2, 1.5, -1, 0}, 3},
+		{"field order does not matter", `{"flag":true,"i64":5,"f64":4,"f32":3,"user":"u1","id":"e1"}`, []float32{3, 4, 5, 1}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := decodeRow(t, spec, tc.value)
+			if got := r.features(0); !equalFloats(got, tc.want) {
+				t.Errorf("features = %v, want %v", got, tc.want)
+			}
+			if r.Defaulted != tc.defaulted {
+				t.Errorf("Defaulted = %d, want %d", r.Defaulted, tc.defaulted)
+			}
+		})
+	}
+}
+
+func TestDecodeMissingField(t *testing.T) {
+	spec := parseSpec(t, testSpec)
+	tests := []struct {
+		name  string
+		value string
+		field string
+	}{
+		{"required feature absent", ev(`"f64":1`), "f32"},
+		{"required feature null", ev(`"f32":null`), "f32"},
+		{"required feature null after a value", ev(`"f32":1,"f32":null`), "f32"},
+		{"empty object", `{}`, "id"},
+		{"id absent", `{"user":"u1","f32":1}`, "id"},
+		{"key absent", `{"id":"e1","f32":1}`, "user"},
+		{"id only in a nested object", `{"x":{"id":"e1"},"user":"u1","f32":1}`, "id"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := decodeErr(t, spec, tc.value)
+			if e.Reason != schemas.ReasonMissingField || e.Field != tc.field {
+				t.Errorf("error = %v (reason %q, field %q), want missing_field %q", &e, e.Reason, e.Field, tc.field)
+			}
+		})
+	}
+}
+
+func TestDecodeIgnoresUnknownFields(t *testing.T) {
+	spec := parseSpec(t, testSpec)
+	tests := []struct {
+		name  string
+		value string
+	}{
+		{"scalars", ev(`"a":1,"b":"x","c":true,"d":false,"e":null,"f32":3,"g":-1.5e10`)},
+		{"nested object", ev(`"a":{"f32":99,"id":"inner","deep":{"x":[1,2,{"y":null}]}},"f32":3`)},
+		{"nested array", ev(`"a":[[],[{}],[1,"two",[3,[4]]],{"f32":[9]}],"f32":3`)},
+		{"empty containers", ev(`"a":{},"b":[],"c":"","f32":3`)},
+		{"escaped strings", ev(`"a":"\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00","f32":3`)},
+		{"non-standard numbers", ev(`"a":NaN,"b":[Infinity,-Infinity],"f32":3`)},
+		{"unicode field name", ev(`"café":1,"😀":[2],"f32":3`)},
+		{"field named like a column", ev(`"event_id":"x","key":"y","features":[1],"f32":3`)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := decodeRow(t, spec, tc.value)
+			if got, want := r.features(0), []float32{3, 1.5, -1, 0}; !equalFloats(got, want) {
+				t.Errorf("features = %v, want %v", got, want)
+			}
+			if r.IDs[0] != "e1" || r.Keys[0] != "u1" {
+				t.Errorf("id, key = %q, %q; want e1, u1", r.IDs[0], r.Keys[0])
+			}
+		})
+	}
+}
+
+func TestDecodeID(t *testing.T) {
+	spec := parseSpec(t, testSpec)
+	tests := []struct {
+		name  string
+		id    string // JSON text of the id
+		want  string
+		field string // for an error: the field named
+	}{
+		{name: "string", id: `"evt-1"`, want: "evt-1"},
+		{name: "empty string", id: `""`, want: ""},
+		{name: "integer", id: `12345`, want: "12345"},
+		{name: "negative integer", id: `-7`, want: "-7"},
+		{name: "big integer kept as text", id: `123456789012345678901234567890`, want: "123456789012345678901234567890"},
+		{name: "float kept as text", id: `1.5e3`, want: "1.5e3"},
+		{name: "null", id: `null`, field: "id"},
+		{name: "bool", id: `true`, field: "id"},
+		{name: "object", id: `{"v":1}`, field: "id"},
+		{name: "array", id: `["a"]`, field: "id"},
+		{name: "NaN", id: `NaN`, field: "id"},
+		{name: "negative infinity", id: `-Infinity`, field: "id"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			value := `{"id":` + tc.id + `,"user":"u1","f32":1}`
+			if tc.field != "" {
+				e := decodeErr(t, spec, value)
+				if e.Reason != schemas.ReasonTypeMismatch || e.Field != tc.field {
+					t.Errorf("error = %v, want type_mismatch on %q", &e, tc.field)
+				}
+				return
+			}
+			r := decodeRow(t, spec, value)
+			if r.IDs[0] != tc.want {
+				t.Errorf("id = %q, want %q", r.IDs[0], tc.want)
+			}
+		})
+	}
+}
+
+func TestDecodeKey(t *testing.T) {
+	fromEvent := parseSpec(t, testSpec)
+	fromKafka := parseSpec(t, strings.Replace(testSpec, "key: user\n", "", 1))
+	keyIsID := parseSpec(t, strings.Replace(testSpec, "key: user\n", "key: id\n", 1))
+	tests := []struct {
+		name     string
+		spec     *schemas.Spec
+		value    string
+		kafkaKey []byte
+		want     string
+	}{
+		{"from the event", fromEvent, ev(`"f32":1`), []byte("kafka-key"), "u1"},
+		{"number from the event", fromEvent, `{"id":"e1","user":42,"f32":1}`, nil, "42"},
+		{"escaped from the event", fromEvent, `{"id":"e1","user":"u\u00e9","f32":1}`, nil, "ué"},
+		{"from the Kafka key", fromKafka, `{"id":"e1","user":"ignored","f32":1}`, []byte("kafka-key"), "kafka-key"},
+		{"nil Kafka key", fromKafka, `{"id":"e1","f32":1}`, nil, ""},
+		{"binary Kafka key kept as bytes", fromKafka, `{"id":"e1","f32":1}`, []byte{0, 0xff, 'k'}, "\x00\xffk"},
+		{"same field as the id", keyIsID, `{"id":"e9","f32":1}`, []byte("kafka-key"), "e9"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := decodeMsgs(t, tc.spec, []schemas.Message{{Key: tc.kafkaKey, Value: []byte(tc.value), Time: msgTime}})
+			if len(r.Errors) > 0 {
+				t.Fatalf("decoding: %v", &r.Errors[0])
+			}
+			if r.Keys[0] != tc.want {
+				t.Errorf("key = %q, want %q", r.Keys[0], tc.want)
+			}
+		})
+	}
+}
+
+func TestDecodeEventTime(t *testing.T) {
+	withTime := parseSpec(t, testSpec)
+	withoutTime := parseSpec(t, strings.Replace(testSpec, "event_time: ts\n", "", 1))
+	tests := []struct {
+		name  string
+		spec  *schemas.Spec
+		ts    string // JSON text of the ts field; empty means absent
+		want  int64
+		field string // for an error: the field named
+	}{
+		{name: "RFC 3339 UTC", spec: withTime, ts: `"2024-11-24T15:33:20Z"`, want: 1732462400000},
+		{name: "RFC 3339 with fraction and offset", spec: withTime, ts: `"2024-11-24T16:33:20.123456+01:00"`, want: 1732462400123},
+		{name: "RFC 3339 escaped", spec: withTime, ts: `"2024-11-24T15:33:20\u005a"`, want: 1732462400000},
+		{name: "epoch ms", spec: withTime, ts: `1732462400123`, want: 1732462400123},
+		{name: "epoch ms with fraction", spec: withTime, ts: `1732462400123.9`, want: 1732462400123},
+		{name: "epoch ms exponent", spec: withTime, ts: `1.5e3`, want: 1500},
+		{name: "negative epoch ms", spec: withTime, ts: `-1000`, want: -1000},
+		{name: "absent falls back to Kafka time", spec: withTime, ts: ``, want: msgTime.UnixMilli()},
+		{name: "null falls back to Kafka time", spec: withTime, ts: `null`, want: msgTime.UnixMilli()},
+		{name: "no event_time in spec uses Kafka time", spec: withoutTime, ts: `1`, want: msgTime.UnixMilli()},
+		{name: "not RFC 3339", spec: withTime, ts: `"yesterday"`, field: "ts"},
+		{name: "date only", spec: withTime, ts: `"2024-11-24"`, field: "ts"},
+		{name: "bool", spec: withTime, ts: `true`, field: "ts"},
+		{name: "object", spec: withTime, ts: `{"ms":1}`, field: "ts"},
+		{name: "NaN", spec: withTime, ts: `NaN`, field: "ts"},
+		{name: "negative infinity", spec: withTime, ts: `-Infinity`, field: "ts"},
+		{name: "beyond int64 milliseconds", spec: withTime, ts: `1e300`, field: "ts"},
+		{name: "just beyond int64", spec: withTime, ts: `9223372036854775808`, field: "ts"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			value := ev(`"f32":1`)
+			if tc.ts != "" {
+				value = ev(`"f32":1,"ts":` + tc.ts)
+			}
+			if tc.field != "" {
+				e := decodeErr(t, tc.spec, value)
+				if e.Reason != schemas.ReasonTypeMismatch || e.Field != tc.field {
+					t.Errorf("error = %v, want type_mismatch on %q", &e, tc.field)
+				}
+				return
+			}
+			r := decodeRow(t, tc.spec, value)
+			if r.Times[0] != tc.want {
+				t.Errorf("event_time = %d, want %d", r.Times[0], tc.want)
+			}
+		})
+	}
+}
+
+func TestDecodePassthrough(t *testing.T) {
+	spec := parseSpec(t, testSpec)
+	tests := []struct {
+		name  string
+		value string
+		want  map[string]string // absent: Arrow null
+	}{
+		{"string kept with its quotes", ev(`"f32":1,"merchant":"m-17"`), map[string]string{"merchant": `"m-17"`}},
+		{"escapes kept verbatim", ev(`"f32":1,"merchant":"caf\u00e9\n"`), map[string]string{"merchant": `"caf\u00e9\n"`}},
+		{"number", ev(`"f32":1,"merchant":-12.5e3`), map[string]string{"merchant": `-12.5e3`}},
+		{"bool and null", ev(`"f32":1,"merchant":true,"meta":null`), map[string]string{"merchant": `true`, "meta": `null`}},
+		{"nested with inner whitespace", ev(`"f32":1,"meta": {"a": [1, 2.5, {"b": null}], "c": "x"} `), map[string]string{"meta": `{"a": [1, 2.5, {"b": null}], "c": "x"}`}},
+		{"both absent", ev(`"f32":1`), map[string]string{}},
+		{"later duplicate wins", ev(`"f32":1,"merchant":"a","merchant":"b"`), map[string]string{"merchant": `"b"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := decodeRow(t, spec, tc.value)
+			got := r.Pass[0]
+			if len(got) != len(tc.want) {
+				t.Errorf("passthrough = %q, want %q", got, tc.want)
+			}
+			for k, w := range tc.want {
+				if got[k] != w {
+					t.Errorf("passthrough %s = %q, want %q", k, got[k], w)
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeEscapedStrings(t *testing.T) {
+	spec := parseSpec(t, testSpec)
+	literals := []struct {
+		name string
+		lit  string // a JSON string literal
+	}{
+		{"plain", `"plain"`},
+		{"newline", `"a\nb"`},
+		{"every short escape", `"\"\\\/\b\f\n\r\t"`},
+		{"latin-1 escape", `"caf\u00e9"`},
+		{"uppercase hex", `"caf\u00E9"`},
+		{"NUL escape", `"a\u0000b"`},
+		{"surrogate pair", `"\ud83d\ude00"`},
+		{"surrogate pair uppercase", `"x\uD83D\uDE00y"`},
+		{"lone high surrogate", `"\ud800"`},
+		{"lone low surrogate", `"\udc00x"`},
+		{"high surrogate then a letter", `"\ud800\u0041"`},
+		{"high surrogate then a pair", `"\ud800\ud83d\ude00"`},
+		{"raw UTF-8", `"café 😀"`},
+		{"escape after raw UTF-8", `"é\té"`},
+		{"long escaped", `"` + strings.Repeat(`ab\n`, 100) + `"`},
+	}
+	for _, tc := range literals {
+		t.Run(tc.name, func(t *testing.T) {
+			var want string
+			if err := json.Unmarshal([]byte(tc.lit), &want); err != nil {
+				t.Fatalf("test bug: encoding/json rejects %s: %v", tc.lit, err)
+			}
+			r := decodeRow(t, spec, `{"id":`+tc.lit+`,"user":`+tc.lit+`,"f32":1,"meta":`+tc.lit+`}`)
+			if r.IDs[0] != want {
+				t.Errorf("id = %q, want %q", r.IDs[0], want)
+			}
+			if r.Keys[0] != want {
+				t.Errorf("key = %q, want %q", r.Keys[0], want)
+			}
+			if got := r.Pass[0]["meta"]; got != tc.lit {
+				t.Errorf("passthrough = %q, want it verbatim %q", got, tc.lit)
+			}
+		})
+	}
+	t.Run("escaped field names", func(t *testing.T) {
+		r := decodeRow(t, spec, `{"\u0069d":"e1","us\u0065r":"u1","f\u0033\u0032":7,"\u0066lag":true}`)
+		if got, want := r.features(0), []float32{7, 1.5, -1, 1}; !equalFloats(got, want) {
+			t.Errorf("features = %v, want %v", got, want)
+		}
+		if r.IDs[0] != "e1" || r.Keys[0] != "u1" {
+			t.Errorf("id, key = %q, %q; want e1, u1", r.IDs[0], r.Keys[0])
+		}
+	})
+}
+
+func TestDecodeReasons(t *testing.T) {
+	const (
+		invalid   = schemas.ReasonInvalidJSON
+		mismatch  = schemas.ReasonTypeMismatch
+		nonFinite = schemas.ReasonNonFinite
+		tooLarge  = schemas.ReasonTooLarge
+	)
+	pad := strings.Repeat("x", 40)
+	tests := []struct {
+		name   string
+		limits string // YAML appended to testSpec
+		value  string
+		reason schemas.Reason
+		field  string // checked when set
+	}{
+		// invalid_json: truncated
+		{name: "empty", value: ``, reason: invalid},
+		{name: "whitespace only", value: " \n\t", reason: invalid},
+		{name: "open brace only", value: `{`, reason: invalid},
+		{name: "truncated in a key", value: `{"id`, reason: invalid},
+		{name: "truncated after a colon", value: `{"id":`, reason: invalid},
+		{name: "truncated in a number", value: `{"id":"e1","user":"u1","f32":0.`, reason: invalid},
+		{name: "truncated before the closing brace", value: `{"id":"e1","user":"u1","f32":1`, reason: invalid},
+		{name: "truncated in an escape", value: `{"id":"e\`, reason: invalid},
+		{name: "truncated unicode escape", value: `{"id":"\u00`, reason: invalid},
+		{name: "truncated surrogate pair", value: `{"id":"\ud83d\ude`, reason: invalid},
+		{name: "truncated in a nested value", value: `{"id":"e1","x":[1,{"a":`, reason: invalid},
+		{name: "truncated literal", value: `{"id":"e1","user":"u1","f32":1,"x":tr`, reason: invalid},
+		// invalid_json: trailing data
+		{name: "trailing garbage", value: ev(`"f32":1`) + "x", reason: invalid},
+		{name: "trailing comma after the object", value: ev(`"f32":1`) + ",", reason: invalid},
+		{name: "two objects", value: ev(`"f32":1`) + ev(`"f32":1`), reason: invalid},
+		{name: "trailing NUL", value: ev(`"f32":1`) + "\x00", reason: invalid},
+		// invalid_json: not an object
+		{name: "array", value: `[{"id":"e1"}]`, reason: invalid},
+		{name: "string", value: `"event"`, reason: invalid},
+		{name: "number", value: `42`, reason: invalid},
+		{name: "null", value: `null`, reason: invalid},
+		{name: "byte order mark", value: "\xef\xbb\xbf" + ev(`"f32":1`), reason: invalid},
+		// invalid_json: bad literals
+		{name: "bad true", value: ev(`"f32":1,"flag":tru`), reason: invalid},
+		{name: "bad false", value: ev(`"f32":1,"flag":fals`), reason: invalid},
+		{name: "bad null in a feature", value: ev(`"f32":nil`), reason: invalid},
+		{name: "bad null in an unknown field", value: ev(`"f32":1,"x":nul`), reason: invalid},
+		{name: "capitalised literal", value: ev(`"f32":1,"x":True`), reason: invalid},
+		{name: "undefined", value: ev(`"f32":1,"x":undefined`), reason: invalid},
+		// invalid_json: bad numbers
+		{name: "trailing dot", value: ev(`"f32":1.`), reason: invalid},
+		{name: "lone minus", value: ev(`"f32":-`), reason: invalid},
+		{name: "leading zero", value: ev(`"f32":01`), reason: invalid},
+		{name: "leading dot", value: ev(`"f32":.5`), reason: invalid},
+		{name: "leading plus", value: ev(`"f32":+1`), reason: invalid},
+		{name: "empty exponent", value: ev(`"f32":1e`), reason: invalid},
+		{name: "signed empty exponent", value: ev(`"f32":1e+`), reason: invalid},
+		{name: "hex", value: ev(`"f32":0x10`), reason: invalid},
+		{name: "double minus in an unknown field", value: ev(`"f32":1,"x":--1`), reason: invalid},
+		{name: "negative NaN", value: ev(`"f32":-NaN`), reason: invalid},
+		{name: "Inf abbreviation", value: ev(`"f32":Inf`), reason: invalid},
+		{name: "lowercase nan", value: ev(`"f32":nan`), reason: invalid},
+		{name: "bad number as id", value: `{"id":1.e5,"user":"u1","f32":1}`, reason: invalid},
+		// invalid_json: structure
+		{name: "missing colon", value: `{"id" "e1"}`, reason: invalid},
+		{name: "missing comma", value: `{"id":"e1" "user":"u1"}`, reason: invalid},
+		{name: "trailing comma in the object", value: ev(`"f32":1,`), reason: invalid},
+		{name: "leading comma in the object", value: `{,"id":"e1"}`, reason: invalid},
+		{name: "trailing comma in an array", value: ev(`"f32":1,"x":[1,]`), reason: invalid},
+		{name: "unclosed array", value: ev(`"f32":1,"x":[1`), reason: invalid},
+		{name: "mismatched brackets", value: ev(`"f32":1,"x":{"a":1]`), reason: invalid},
+		{name: "colon in an array", value: ev(`"f32":1,"x":["a":1]`), reason: invalid},
+		{name: "single quotes", value: `{'id':'e1'}`, reason: invalid},
+		{name: "unquoted key", value: `{id:"e1"}`, reason: invalid},
+		{name: "non-string key in a nested object", value: ev(`"f32":1,"x":{1:2}`), reason: invalid},
+		{name: "comment", value: ev(`"f32":1 /* c */`), reason: invalid},
+		// invalid_json: strings
+		{name: "raw tab in a string", value: "{\"id\":\"a\tb\"}", reason: invalid},
+		{name: "raw newline in an escaped string", value: "{\"id\":\"\\n\n\"}", reason: invalid},
+		{name: "invalid escape", value: `{"id":"a\qb"}`, reason: invalid},
+		{name: "invalid hex escape", value: `{"id":"\u00zz"}`, reason: invalid},
+		{name: "invalid hex in the low surrogate", value: `{"id":"\ud83d\uzzzz"}`, reason: invalid},
+		{name: "invalid escape in an unknown key", value: ev(`"f32":1,"\x":1`), reason: invalid},
+		{name: "unterminated key", value: `{"id":"e1","user`, reason: invalid},
+		{name: "no value for the id", value: `{"id":}`, reason: invalid},
+		{name: "no value for the key", value: `{"id":"e1","user":,"f32":1}`, reason: invalid},
+		{name: "truncated after the event time", value: `{"id":"e1","user":"u1","f32":1,"ts":`, reason: invalid},
+		{name: "bad literal as the id", value: `{"id":nul,"user":"u1","f32":1}`, reason: invalid},
+		{name: "invalid JSON in a mismatched event time", value: ev(`"f32":1,"ts":{"a":}`), reason: invalid},
+		// type_mismatch
+		{name: "string where float32", value: ev(`"f32":"1.5"`), reason: mismatch, field: "f32"},
+		{name: "string where float64", value: ev(`"f32":1,"f64":"2"`), reason: mismatch, field: "f64"},
+		{name: "float where int64", value: ev(`"f32":1,"i64":1.5`), reason: mismatch, field: "i64"},
+		{name: "integral float where int64", value: ev(`"f32":1,"i64":2.0`), reason: mismatch, field: "i64"},
+		{name: "exponent where int64", value: ev(`"f32":1,"i64":1e3`), reason: mismatch, field: "i64"},
+		{name: "int64 overflow", value: ev(`"f32":1,"i64":9223372036854775808`), reason: mismatch, field: "i64"},
+		{name: "number where bool", value: ev(`"f32":1,"flag":1`), reason: mismatch, field: "flag"},
+		{name: "string where bool", value: ev(`"f32":1,"flag":"true"`), reason: mismatch, field: "flag"},
+		{name: "NaN where bool", value: ev(`"f32":1,"flag":NaN`), reason: mismatch, field: "flag"},
+		{name: "true where float32", value: ev(`"f32":true`), reason: mismatch, field: "f32"},
+		{name: "false where int64", value: ev(`"f32":1,"i64":false`), reason: mismatch, field: "i64"},
+		{name: "object where float32", value: ev(`"f32":{"v":1}`), reason: mismatch, field: "f32"},
+		{name: "array where float64", value: ev(`"f32":1,"f64":[1]`), reason: mismatch, field: "f64"},
+		{name: "invalid JSON inside a mismatched value", value: ev(`"f32":[1,]`), reason: invalid},
+		{name: "key as an array", value: `{"id":"e1","user":[1],"f32":1}`, reason: mismatch, field: "user"},
+		{name: "key null", value: `{"id":"e1","user":null,"f32":1}`, reason: mismatch, field: "user"},
+		// non_finite
+		{name: "NaN as float32", value: ev(`"f32":NaN`), reason: nonFinite, field: "f32"},
+		{name: "Infinity as float32", value: ev(`"f32":Infinity`), reason: nonFinite, field: "f32"},
+		{name: "-Infinity as float32", value: ev(`"f32":-Infinity`), reason: nonFinite, field: "f32"},
+		{name: "1e999 as float32", value: ev(`"f32":1e999`), reason: nonFinite, field: "f32"},
+		{name: "-1e999 as float32", value: ev(`"f32":-1e999`), reason: nonFinite, field: "f32"},
+		{name: "beyond float32 range", value: ev(`"f32":3.5e38`), reason: nonFinite, field: "f32"},
+		{name: "beyond float32 range as float64", value: ev(`"f32":1,"f64":1e300`), reason: nonFinite, field: "f64"},
+		{name: "NaN as float64", value: ev(`"f32":1,"f64":NaN`), reason: nonFinite, field: "f64"},
+		{name: "Infinity as int64", value: ev(`"f32":1,"i64":Infinity`), reason: nonFinite, field: "i64"},
+		{name: "policy default without a default", limits: "limits: {non_finite: default}\n", value: ev(`"f32":NaN`), reason: nonFinite, field: "f32"},
+		{name: "NaN in a passthrough field", value: ev(`"f32":1,"meta":NaN`), reason: nonFinite, field: "meta"},
+		{name: "Infinity nested in a passthrough field", value: ev(`"f32":1,"meta":{"a":[1,-Infinity]}`), reason: nonFinite, field: "meta"},
+		// too_large
+		{name: "message bytes", limits: "limits: {max_message_bytes: 64}\n", value: ev(`"f32":1,"pad":"` + pad + `"`), reason: tooLarge},
+		{name: "field count", limits: "limits: {max_fields: 4}\n", value: ev(`"f32":1,"a":1,"b":2`), reason: tooLarge},
+		{name: "duplicate fields count", limits: "limits: {max_fields: 4}\n", value: ev(`"f32":1,"f32":1,"f32":1`), reason: tooLarge},
+		{name: "id length", limits: "limits: {max_string_bytes: 8}\n", value: `{"id":"123456789","user":"u1","f32":1}`, reason: tooLarge},
+		{name: "unknown string length", limits: "limits: {max_string_bytes: 8}\n", value: ev(`"f32":1,"x":"123456789"`), reason: tooLarge},
+		{name: "escaped string length", limits: "limits: {max_string_bytes: 8}\n", value: ev(`"f32":1,"x":"\u00e9\u00e9\u00e9\u00e9\u00e9"`), reason: tooLarge},
+		{name: "field name length", limits: "limits: {max_string_bytes: 8}\n", value: ev(`"f32":1,"abcdefghi":1`), reason: tooLarge},
+		{name: "nested key length", limits: "limits: {max_string_bytes: 8}\n", value: ev(`"f32":1,"x":{"abcdefghi":1}`), reason: tooLarge},
+		{name: "array depth", limits: "limits: {max_depth: 3}\n", value: ev(`"f32":1,"x":[[[1]]]`), reason: tooLarge},
+		{name: "object depth", limits: "limits: {max_depth: 3}\n", value: ev(`"f32":1,"x":{"a":{"b":{}}}`), reason: tooLarge},
+		{name: "passthrough depth", limits: "limits: {max_depth: 3}\n", value: ev(`"f32":1,"meta":[[[]]]`), reason: tooLarge},
+		{name: "depth in a mismatched feature", limits: "limits: {max_depth: 2}\n", value: ev(`"f32":[[1]]`), reason: tooLarge},
+		{name: "deep nesting at the default limit", value: ev(`"f32":1,"x":` + strings.Repeat("[", 40) + strings.Repeat("]", 40)), reason: tooLarge},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := parseSpec(t, testSpec+tc.limits)
+			e := decodeErr(t, spec, tc.value)
+			if e.Reason != tc.reason {
+				t.Errorf("reason = %q (%v), want %q", e.Reason, &e, tc.reason)
+			}
+			if tc.field != "" && e.Field != tc.field {
+				t.Errorf("field = %q (%v), want %q", e.Field, &e, tc.field)
+			}
+			if e.Msg == "" || !strings.HasPrefix(e.Error(), string(e.Reason)+": ") {
+				t.Errorf("Error() = %q, want the reason and a message", e.Error())
+			}
+		})
+	}
+}
+
+// TestDecodeLimitsBoundary checks that a value exactly at each limit decodes.
+func TestDecodeLimitsBoundary(t *testing.T) {
+	exact := ev(`"f32":1,"pad":"`)
+	exact += strings.Repeat("x", 64-len(exact)-2) + `"}`
+	tests := []struct {
+		name   string
+		limits string
+		value  string
+	}{
+		{"message bytes", "limits: {max_message_bytes: 64}\n", exact},
+		{"field count", "limits: {max_fields: 4}\n", ev(`"f32":1,"a":1`)},
+		{"string length", "limits: {max_string_bytes: 8}\n", `{"id":"12345678","user":"u1","f32":1,"x":"\u00e9\u00e9\u00e9\u00e9"}`},
+		{"depth", "limits: {max_depth: 3}\n", ev(`"f32":1,"x":[{"a":1}],"meta":{"b":[]}`)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			decodeRow(t, parseSpec(t, testSpec+tc.limits), tc.value)
+		})
+	}
+	if len(exact) != 64 {
+		t.Fatalf("test bug: exact is %d bytes", len(exact))
+	}
+}
+
+func TestDecodeNonFiniteDefault(t *testing.T) {
+	spec := parseSpec(t, testSpec+"limits: {non_finite: default}\n")
+	tests := []struct {
+		name      string
+		value     string
+		want      []float32
+		defaulted int
+	}{
+		{"NaN", ev(`"f32":1,"f64":NaN,"i64":2,"flag":true`), []float32{1, 1.5, 2, 1}, 1},
+		{"Infinity", ev(`"f32":1,"f64":Infinity,"i64":2,"flag":true`), []float32{1, 1.5, 2, 1}, 1},
+		{"-Infinity into int64", ev(`"f32":1,"f64":2,"i64":-Infinity,"flag":true`), []float32{1, 2, -1, 1}, 1},
+		{"1e999", ev(`"f32":1,"f64":1e999,"i64":2,"flag":true`), []float32{1, 1.5, 2, 1}, 1},
+		{"beyond float32 range", ev(`"f32":1,"f64":1e300,"i64":2,"flag":true`), []float32{1, 1.5, 2, 1}, 1},
+		{"finite value after NaN", ev(`"f32":1,"f64":NaN,"f64":3,"i64":2,"flag":true`), []float32{1, 3, 2, 1}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := decodeRow(t, spec, tc.value)
+			if got := r.features(0); !equalFloats(got, tc.want) {
+				t.Errorf("features = %v, want %v", got, tc.want)
+			}
+			if r.Defaulted != tc.defaulted {
+				t.Errorf("Defaulted = %d, want %d", r.Defaulted, tc.defaulted)
+			}
+		})
+	}
+}
+
+func TestDecodeBatchIsolatesBadRows(t *testing.T) {
+	spec := parseSpec(t, testSpec)
+	values := []string{
+		`{"id":"a","user":"u1","f32":1,"f64":2,"i64":3,"flag":true,"merchant":"m1"}`,
+		`{"id":"b","user":"u2","f32":`, // truncated
+		`{"id":"c","user":"u3","f32":4}`,
+		`{"id":"d","user":"u4","f64":1}`, // f32 missing
+		`{"id":"e","user":"u5","f32":"x"}`,
+		`{"id":"f","user":"u6","f32":5,"f64":6,"i64":7,"flag":false,"meta":[1]}`,
+		`{"id":"g","user":"u7","f32":NaN}`,
+	}
+	r := decodeValues(t, spec, values...)
+
+	wantRows := []int{0, 2, 5}
+	if len(r.Rows) != len(wantRows) {
+		t.Fatalf("Rows = %v, want %v", r.Rows, wantRows)
+	}
+	for i, w := range wantRows {
+		if r.Rows[i] != w {
+			t.Errorf("Rows[%d] = %d, want %d", i, r.Rows[i], w)
+		}
+	}
+	if got, want := strings.Join(r.IDs, ","), "a,c,f"; got != want {
+		t.Errorf("ids = %s, want %s", got, want)
+	}
+	if got, want := strings.Join(r.Keys, ","), "u1,u3,u6"; got != want {
+		t.Errorf("keys = %s, want %s", got, want)
+	}
+	wantMatrix := []float32{
+		1, 2, 3, 1,
+		4, 1.5, -1, 0,
+		5, 6, 7, 0,
+	}
+	if !equalFloats(r.Matrix, wantMatrix) {
+		t.Errorf("Features() = %v, want %v", r.Matrix, wantMatrix)
+	}
+	if r.Defaulted != 3 {
+		t.Errorf("Defaulted = %d, want 3 (row c only)", r.Defaulted)
+	}
+	if r.Pass[0]["merchant"] != `"m1"` || r.Pass[1]["merchant"] != "" || r.Pass[2]["meta"] != `[1]` {
+		t.Errorf("passthrough = %v, want merchant on a and meta on f only", r.Pass)
+	}
+	for i, tm := range r.Times {
+		if tm != msgTime.UnixMilli() {
+			t.Errorf("event_time[%d] = %d, want the Kafka time %d", i, tm, msgTime.UnixMilli())
+		}
+	}
+
+	wantErrs := []struct {
+		index  int
+		reason schemas.Reason
+		field  string
+	}{
+		{1, schemas.ReasonInvalidJSON, ""},
+		{3, schemas.ReasonMissingField, "f32"},
+		{4, schemas.ReasonTypeMismatch, "f32"},
+		{6, schemas.ReasonNonFinite, "f32"},
+	}
+	if len(r.Errors) != len(wantErrs) {
+		t.Fatalf("Errors = %v, want %d", r.Errors, len(wantErrs))
+	}
+	for i, w := range wantErrs {
+		e := r.Errors[i]
+		if e.Index != w.index || e.Reason != w.reason || e.Field != w.field {
+			t.Errorf("Errors[%d] = {%d %s %q}, want {%d %s %q}", i, e.Index, e.Reason, e.Field, w.index, w.reason, w.field)
+		}
+	}
+}
+
+func TestDecodeEmptyBatch(t *testing.T) {
+	spec := parseSpec(t, testSpec)
+	for _, tc := range []struct {
+		name string
+		msgs []schemas.Message
+	}{
+		{"nil", nil},
+		{"empty", []schemas.Message{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := decodeMsgs(t, spec, tc.msgs)
+			if r.NumRows != 0 || len(r.Errors) != 0 || len(r.Matrix) != 0 {
+				t.Errorf("got %d rows, %d errors, %d features; want none", r.NumRows, len(r.Errors), len(r.Matrix))
+			}
+		})
+	}
+}
+
+// TestDecoderReuse decodes several batches with one decoder: nothing of one
+// row or batch may leak into the next.
+func TestDecoderReuse(t *testing.T) {
+	spec := parseSpec(t, testSpec)
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	d := schemas.NewDecoder(spec, mem)
+	batches := []struct {
+		name  string
+		value string
+		want  []float32
+	}{
+		{"full", ev(`"f32":1,"f64":2,"i64":3,"flag":true,"meta":{"a":"\u00e9"}`), []float32{1, 2, 3, 1}},
+		{"defaults", ev(`"f32":4`), []float32{4, 1.5, -1, 0}},
+		{"error", ev(`"f32":4,"f64":NaN`), nil},
+		{"again", `{"id":"e2","user":"u2","f32":5}`, []float32{5, 1.5, -1, 0}},
+	}
+	for _, tc := range batches {
+		t.Run(tc.name, func(t *testing.T) {
+			out := d.Decode([]schemas.Message{{Value: []byte(tc.value)}, {Value: []byte(tc.value)}})
+			defer out.Release()
+			if tc.want == nil {
+				if len(out.Errors) != 2 {
+					t.Fatalf("Errors = %v, want 2", out.Errors)
+				}
+				return
+			}
+			if len(out.Errors) != 0 {
+				t.Fatalf("Errors = %v", out.Errors)
+			}
+			got := out.Features()
+			if !equalFloats(got[:4], tc.want) || !equalFloats(got[4:], tc.want) {
+				t.Errorf("features = %v, want %v twice", got, tc.want)
+			}
+			meta := out.Record.Column(5).(*array.String)
+			if tc.name != "full" && !meta.IsNull(0) {
+				t.Errorf("meta = %q, want null", meta.Value(0))
+			}
+		})
+	}
+}
+
+func TestDecodedReleaseTwice(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	out := schemas.NewDecoder(parseSpec(t, testSpec), mem).Decode([]schemas.Message{{Value: []byte(ev(`"f32":1`))}})
+	out.Release()
+	out.Release()
+	if out.Record != nil {
+		t.Errorf("Record = %v after Release, want nil", out.Record)
+	}
+}
+
+func TestDecodeErrorString(t *testing.T) {
+	tests := []struct {
+		name string
+		err  schemas.DecodeError
+		want string
+	}{
+		{"with field", schemas.DecodeError{Reason: schemas.ReasonMissingField, Field: "amount", Msg: "required feature is missing or null"}, `missing_field: field "amount": required feature is missing or null`},
+		{"without field", schemas.DecodeError{Reason: schemas.ReasonInvalidJSON, Msg: "unexpected end of input at byte 3"}, "invalid_json: unexpected end of input at byte 3"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.err.Error(); got != tc.want {
+				t.Errorf("Error() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

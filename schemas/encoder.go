@@ -1,0 +1,183 @@
+package schemas
+
+import (
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/apache/arrow/go/v15/arrow/array"
+)
+
+// Scores is one model output for a batch: Values holds rows×Width values,
+// row-major. Name is the field name in the scored event (the binding's "as").
+// Bits is 32 when the model produced float32, so values print as the shortest
+// text that round-trips a float32.
+type Scores struct {
+	Name   string
+	Width  int
+	Values []float64
+	Bits   int
+}
+
+// ScoredBatch is what the encoder needs to write one batch's scored events.
+type ScoredBatch struct {
+	Msgs         []Message
+	Decoded      *Decoded
+	Scores       []Scores
+	Model        string
+	ModelVersion string
+	ScoredAt     time.Time
+}
+
+// Encoder writes scored events as JSON:
+//
+//	{"event_id":"e1","key":"u1","event_time":1732460000000,
+//	 "topic":"events","partition":3,"offset":1234,
+//	 "model":"fraud","model_version":"3","schema":"payments/1",
+//	 "scores":{"score":0.25},"input_ts":1732460000012,"scored_at":1732460000020,
+//	 "passthrough":{"merchant":"m-17"}}
+//
+// event_time, input_ts (the input record's Kafka timestamp) and scored_at are
+// epoch milliseconds. A non-finite score is written as null. An Encoder is
+// stateless and safe for concurrent use.
+type Encoder struct {
+	schema string
+	pass   []string
+}
+
+// NewEncoder returns an encoder for events of spec.
+func NewEncoder(spec *Spec) *Encoder {
+	return &Encoder{schema: spec.String(), pass: spec.Passthrough}
+}
+
+// Append appends the scored event for record row row of b to dst.
+func (e *Encoder) Append(dst []byte, b *ScoredBatch, row int) []byte {
+	rec := b.Decoded.Record
+	m := &b.Msgs[b.Decoded.Rows[row]]
+	id := rec.Column(0).(*array.String)
+	key := rec.Column(1).(*array.String)
+	ts := rec.Column(2).(*array.Timestamp)
+
+	dst = append(dst, `{"event_id":`...)
+	dst = AppendString(dst, id.Value(row))
+	dst = append(dst, `,"key":`...)
+	dst = AppendString(dst, key.Value(row))
+	dst = append(dst, `,"event_time":`...)
+	dst = strconv.AppendInt(dst, int64(ts.Value(row)), 10)
+	dst = append(dst, `,"topic":`...)
+	dst = AppendString(dst, m.Topic)
+	dst = append(dst, `,"partition":`...)
+	dst = strconv.AppendInt(dst, int64(m.Partition), 10)
+	dst = append(dst, `,"offset":`...)
+	dst = strconv.AppendInt(dst, m.Offset, 10)
+	dst = append(dst, `,"model":`...)
+	dst = AppendString(dst, b.Model)
+	dst = append(dst, `,"model_version":`...)
+	dst = AppendString(dst, b.ModelVersion)
+	dst = append(dst, `,"schema":`...)
+	dst = AppendString(dst, e.schema)
+	dst = append(dst, `,"scores":{`...)
+	for i := range b.Scores {
+		s := &b.Scores[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, s.Name)
+		dst = append(dst, ':')
+		vals := s.Values[row*s.Width : (row+1)*s.Width]
+		if s.Width == 1 {
+			dst = appendNumber(dst, vals[0], s.Bits)
+			continue
+		}
+		dst = append(dst, '[')
+		for j, v := range vals {
+			if j > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendNumber(dst, v, s.Bits)
+		}
+		dst = append(dst, ']')
+	}
+	dst = append(dst, `},"input_ts":`...)
+	dst = strconv.AppendInt(dst, m.Time.UnixMilli(), 10)
+	dst = append(dst, `,"scored_at":`...)
+	dst = strconv.AppendInt(dst, b.ScoredAt.UnixMilli(), 10)
+	if len(e.pass) > 0 {
+		dst = append(dst, `,"passthrough":{`...)
+		n := 0
+		for i, name := range e.pass {
+			col := rec.Column(4 + i).(*array.String)
+			if col.IsNull(row) {
+				continue
+			}
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			n++
+			dst = AppendString(dst, name)
+			dst = append(dst, ':')
+			dst = append(dst, col.Value(row)...)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, '}')
+}
+
+func appendNumber(dst []byte, v float64, bits int) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return append(dst, "null"...)
+	}
+	if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+		return strconv.AppendInt(dst, int64(v), 10)
+	}
+	if bits != 32 {
+		bits = 64
+	}
+	return strconv.AppendFloat(dst, v, 'g', -1, bits)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s to dst as a JSON string, escaping quotes,
+// backslashes and control characters and replacing invalid UTF-8 with U+FFFD.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

@@ -1,0 +1,307 @@
+package schemas
+
+import (
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// scanner is a small, allocation-free JSON reader for one event: the decoder
+// reads the top-level object itself and skips (while validating) everything
+// the schema does not name. It enforces the string and depth limits as it goes.
+type scanner struct {
+	b        []byte
+	i        int
+	maxStr   int
+	maxDepth int
+	// scratch holds an unescaped string; valid until the next call.
+	scratch []byte
+	// nonStd is set when number reads NaN, Infinity or -Infinity.
+	nonStd bool
+
+	reason Reason
+	msg    string
+}
+
+func (s *scanner) fail(r Reason, msg string) bool {
+	if s.reason == "" {
+		s.reason, s.msg = r, msg
+	}
+	return false
+}
+
+func (s *scanner) failAt(r Reason, what string) bool {
+	return s.fail(r, what+" at byte "+strconv.Itoa(s.i))
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) peek() byte {
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+// str reads a JSON string at s.i (which must be '"') and returns its
+// unescaped bytes: a subslice of the input when it has no escapes, else
+// s.scratch. The result is valid until the next call.
+func (s *scanner) str() ([]byte, bool) {
+	if s.peek() != '"' {
+		return nil, s.failAt(ReasonInvalidJSON, "expected string")
+	}
+	s.i++
+	start := s.i
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		if c == '"' {
+			out := s.b[start:s.i]
+			s.i++
+			if len(out) > s.maxStr {
+				return nil, s.fail(ReasonTooLarge, "string longer than "+strconv.Itoa(s.maxStr)+" bytes")
+			}
+			return out, true
+		}
+		if c == '\\' {
+			return s.strEscaped(start)
+		}
+		if c < 0x20 {
+			return nil, s.failAt(ReasonInvalidJSON, "control character in string")
+		}
+		s.i++
+	}
+	return nil, s.failAt(ReasonInvalidJSON, "unterminated string")
+}
+
+func (s *scanner) strEscaped(start int) ([]byte, bool) {
+	buf := append(s.scratch[:0], s.b[start:s.i]...)
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			s.scratch = buf
+			if len(buf) > s.maxStr {
+				return nil, s.fail(ReasonTooLarge, "string longer than "+strconv.Itoa(s.maxStr)+" bytes")
+			}
+			return buf, true
+		case c < 0x20:
+			return nil, s.failAt(ReasonInvalidJSON, "control character in string")
+		case c != '\\':
+			buf = append(buf, c)
+			s.i++
+			continue
+		}
+		if s.i+1 >= len(s.b) {
+			break
+		}
+		e := s.b[s.i+1]
+		s.i += 2
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := s.hex4()
+			if !ok {
+				return nil, false
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := rune(utf8.RuneError)
+				if s.i+1 < len(s.b) && s.b[s.i] == '\\' && s.b[s.i+1] == 'u' {
+					next := s.i
+					s.i += 2
+					lo, ok := s.hex4()
+					if !ok {
+						return nil, false
+					}
+					if r2 = utf16.DecodeRune(r, lo); r2 == utf8.RuneError {
+						// Not a pair: the second escape stands on its own,
+						// as encoding/json reads it.
+						s.i = next
+					}
+				}
+				r = r2
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return nil, s.failAt(ReasonInvalidJSON, "invalid escape in string")
+		}
+	}
+	return nil, s.failAt(ReasonInvalidJSON, "unterminated string")
+}
+
+func (s *scanner) hex4() (rune, bool) {
+	if s.i+4 > len(s.b) {
+		return 0, s.failAt(ReasonInvalidJSON, "short \\u escape")
+	}
+	var r rune
+	for _, c := range s.b[s.i : s.i+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, s.failAt(ReasonInvalidJSON, "invalid \\u escape")
+		}
+	}
+	s.i += 4
+	return r, true
+}
+
+// number reads a JSON number and returns its text. It also accepts the
+// non-standard NaN, Infinity and -Infinity that some producers (Python's
+// json module among them) write; nonStd reports that.
+func (s *scanner) number() (text []byte, nonStd bool, ok bool) {
+	start := s.i
+	if s.peek() == '-' {
+		s.i++
+	}
+	if rest := s.b[s.i:]; len(rest) >= 8 && string(rest[:8]) == "Infinity" {
+		s.i += 8
+		s.nonStd = true
+		return s.b[start:s.i], true, true
+	}
+	if start == s.i {
+		if rest := s.b[s.i:]; len(rest) >= 3 && string(rest[:3]) == "NaN" {
+			s.i += 3
+			s.nonStd = true
+			return s.b[start:s.i], true, true
+		}
+	}
+	digits := func() int {
+		n := 0
+		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+			s.i++
+			n++
+		}
+		return n
+	}
+	if s.peek() == '0' {
+		s.i++
+	} else if digits() == 0 {
+		return nil, false, s.failAt(ReasonInvalidJSON, "invalid number")
+	}
+	if s.peek() == '.' {
+		s.i++
+		if digits() == 0 {
+			return nil, false, s.failAt(ReasonInvalidJSON, "invalid number")
+		}
+	}
+	if c := s.peek(); c == 'e' || c == 'E' {
+		s.i++
+		if c := s.peek(); c == '+' || c == '-' {
+			s.i++
+		}
+		if digits() == 0 {
+			return nil, false, s.failAt(ReasonInvalidJSON, "invalid number")
+		}
+	}
+	return s.b[start:s.i], false, true
+}
+
+func (s *scanner) literal(lit string) bool {
+	if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
+		s.i += len(lit)
+		return true
+	}
+	return s.failAt(ReasonInvalidJSON, "invalid literal")
+}
+
+// skip validates and passes over one value of any kind. depth is the depth of
+// the container holding the value.
+func (s *scanner) skip(depth int) bool {
+	s.ws()
+	switch c := s.peek(); {
+	case c == '"':
+		_, ok := s.str()
+		return ok
+	case c == '{' || c == '[':
+		if depth+1 > s.maxDepth {
+			return s.fail(ReasonTooLarge, "nesting deeper than "+strconv.Itoa(s.maxDepth))
+		}
+		return s.container(depth + 1)
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || c == 'N' || c == 'I' || (c >= '0' && c <= '9'):
+		_, _, ok := s.number()
+		return ok
+	case c == 0 && s.i >= len(s.b):
+		return s.failAt(ReasonInvalidJSON, "unexpected end of input")
+	default:
+		return s.failAt(ReasonInvalidJSON, "unexpected character "+strconv.QuoteRune(rune(c)))
+	}
+}
+
+func (s *scanner) container(depth int) bool {
+	open := s.b[s.i]
+	closer := byte(']')
+	if open == '{' {
+		closer = '}'
+	}
+	s.i++
+	s.ws()
+	if s.peek() == closer {
+		s.i++
+		return true
+	}
+	for {
+		if open == '{' {
+			s.ws()
+			if _, ok := s.str(); !ok {
+				return false
+			}
+			s.ws()
+			if s.peek() != ':' {
+				return s.failAt(ReasonInvalidJSON, "expected ':'")
+			}
+			s.i++
+		}
+		if !s.skip(depth) {
+			return false
+		}
+		s.ws()
+		switch s.peek() {
+		case ',':
+			s.i++
+		case closer:
+			s.i++
+			return true
+		default:
+			return s.failAt(ReasonInvalidJSON, "expected ',' or '"+string(closer)+"'")
+		}
+	}
+}
+
+// bstr views b as a string without copying; the string must not outlive b's
+// current contents.
+func bstr(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}

@@ -1,0 +1,254 @@
+package schemas
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// FieldType is the type of an event field in the schema spec.
+type FieldType string
+
+// Field types a feature may have. Every feature is fed to the model as float32;
+// the type says what the JSON value must look like.
+const (
+	TypeFloat32 FieldType = "float32"
+	TypeFloat64 FieldType = "float64"
+	TypeInt64   FieldType = "int64"
+	TypeBool    FieldType = "bool"
+)
+
+// NonFinitePolicy says what to do with NaN or ±Inf in a feature.
+type NonFinitePolicy string
+
+// Non-finite policies.
+const (
+	NonFiniteReject  NonFinitePolicy = "reject"
+	NonFiniteDefault NonFinitePolicy = "default"
+)
+
+// Feature is one numeric model feature read from the event.
+type Feature struct {
+	// Name is the JSON field name at the top level of the event.
+	Name string `yaml:"name"`
+	// Type is the JSON type expected; the zero value means float32.
+	Type FieldType `yaml:"type"`
+	// Default is used when the field is absent or null. A feature without a
+	// default is required: an event that lacks it is a dead letter.
+	Default *float64 `yaml:"default"`
+}
+
+// Output names one model output and where it goes in the scored event.
+type Output struct {
+	// Name is the ONNX output name.
+	Name string `yaml:"name"`
+	// As is the field name in the scored event's "scores" object; the zero
+	// value means Name.
+	As string `yaml:"as"`
+}
+
+// Binding ties the schema to the model's inputs and outputs.
+type Binding struct {
+	// Input is the ONNX input that receives the [N, len(Features)] float32 tensor.
+	Input string `yaml:"input"`
+	// Outputs lists the model outputs copied into scored events, in order.
+	Outputs []Output `yaml:"outputs"`
+}
+
+// Limits bound what one event may cost to decode. Zero values mean the
+// defaults of DefaultLimits.
+type Limits struct {
+	MaxMessageBytes int             `yaml:"max_message_bytes"`
+	MaxFields       int             `yaml:"max_fields"`
+	MaxStringBytes  int             `yaml:"max_string_bytes"`
+	MaxDepth        int             `yaml:"max_depth"`
+	NonFinite       NonFinitePolicy `yaml:"non_finite"`
+}
+
+// DefaultLimits are the limits used where the spec leaves them zero.
+var DefaultLimits = Limits{
+	MaxMessageBytes: 1 << 20,
+	MaxFields:       1024,
+	MaxStringBytes:  64 << 10,
+	MaxDepth:        32,
+	NonFinite:       NonFiniteReject,
+}
+
+// Spec is an event schema: how to read an event's id, key, time and features
+// from JSON, and how they bind to the model. It is read from YAML with Load.
+type Spec struct {
+	// Name and Version identify the schema; both travel in scored events
+	// and dead letters.
+	Name    string `yaml:"name"`
+	Version string `yaml:"version"`
+	// ID is the JSON field holding the event id (string or number). Required.
+	ID string `yaml:"id"`
+	// Key is the JSON field holding the entity key. Empty means the Kafka
+	// record key is the entity key.
+	Key string `yaml:"key"`
+	// EventTime is the JSON field holding the event time: an RFC 3339 string
+	// or a number of epoch milliseconds. Empty means the Kafka timestamp.
+	EventTime string `yaml:"event_time"`
+	// Features are the model's numeric inputs, in tensor column order.
+	Features []Feature `yaml:"features"`
+	// Passthrough fields are copied verbatim (as raw JSON) into scored events.
+	Passthrough []string `yaml:"passthrough"`
+	// Model binds the features to the model.
+	Model Binding `yaml:"model"`
+	// Limits bound the cost of one event.
+	Limits Limits `yaml:"limits"`
+}
+
+// Load reads and validates a schema spec from a YAML file.
+func Load(path string) (*Spec, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading schema: %w", err)
+	}
+	s, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("schema %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Parse decodes and validates a schema spec from YAML bytes. Unknown keys
+// are errors, so a typo does not silently change the schema.
+func Parse(b []byte) (*Spec, error) {
+	var s Spec
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("parsing schema YAML: %w", err)
+	}
+	s.applyDefaults()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+func (s *Spec) applyDefaults() {
+	for i := range s.Features {
+		if s.Features[i].Type == "" {
+			s.Features[i].Type = TypeFloat32
+		}
+	}
+	for i := range s.Model.Outputs {
+		if s.Model.Outputs[i].As == "" {
+			s.Model.Outputs[i].As = s.Model.Outputs[i].Name
+		}
+	}
+	l := &s.Limits
+	if l.MaxMessageBytes == 0 {
+		l.MaxMessageBytes = DefaultLimits.MaxMessageBytes
+	}
+	if l.MaxFields == 0 {
+		l.MaxFields = DefaultLimits.MaxFields
+	}
+	if l.MaxStringBytes == 0 {
+		l.MaxStringBytes = DefaultLimits.MaxStringBytes
+	}
+	if l.MaxDepth == 0 {
+		l.MaxDepth = DefaultLimits.MaxDepth
+	}
+	if l.NonFinite == "" {
+		l.NonFinite = DefaultLimits.NonFinite
+	}
+}
+
+// Validate reports the first problem with the spec, naming the key and the fix.
+func (s *Spec) Validate() error {
+	var errs []error
+	if s.Name == "" {
+		errs = append(errs, errors.New("name: required (a short name for this event schema)"))
+	}
+	if s.ID == "" {
+		errs = append(errs, errors.New("id: required (the JSON field holding the event id)"))
+	}
+	if len(s.Features) == 0 {
+		errs = append(errs, errors.New("features: at least one feature is required"))
+	}
+	seen := map[string]string{}
+	claim := func(name, what string) {
+		if prev, ok := seen[name]; ok {
+			errs = append(errs, fmt.Errorf("%s: field %q is already used as %s", what, name, prev))
+			return
+		}
+		seen[name] = what
+	}
+	claim(s.ID, "id")
+	if s.Key != "" && s.Key != s.ID {
+		claim(s.Key, "key")
+	}
+	if s.EventTime != "" {
+		claim(s.EventTime, "event_time")
+	}
+	for i, f := range s.Features {
+		key := fmt.Sprintf("features[%d]", i)
+		if f.Name == "" {
+			errs = append(errs, fmt.Errorf("%s.name: required", key))
+			continue
+		}
+		claim(f.Name, key)
+		switch f.Type {
+		case TypeFloat32, TypeFloat64, TypeInt64, TypeBool:
+		default:
+			errs = append(errs, fmt.Errorf("%s.type: %q is not one of float32, float64, int64, bool", key, f.Type))
+		}
+	}
+	for i, p := range s.Passthrough {
+		if p == "" {
+			errs = append(errs, fmt.Errorf("passthrough[%d]: empty field name", i))
+			continue
+		}
+		claim(p, fmt.Sprintf("passthrough[%d]", i))
+	}
+	if s.Model.Input == "" {
+		errs = append(errs, errors.New("model.input: required (the ONNX input name; `streamscore model inspect FILE` lists them)"))
+	}
+	if len(s.Model.Outputs) == 0 {
+		errs = append(errs, errors.New("model.outputs: at least one output is required"))
+	}
+	as := map[string]bool{}
+	for i, o := range s.Model.Outputs {
+		if o.Name == "" {
+			errs = append(errs, fmt.Errorf("model.outputs[%d].name: required", i))
+		}
+		if as[o.As] {
+			errs = append(errs, fmt.Errorf("model.outputs[%d].as: %q is used twice", i, o.As))
+		}
+		as[o.As] = true
+	}
+	l := s.Limits
+	if l.MaxMessageBytes < 0 || l.MaxFields < 0 || l.MaxStringBytes < 0 || l.MaxDepth < 0 {
+		errs = append(errs, errors.New("limits: values must be positive"))
+	}
+	switch l.NonFinite {
+	case NonFiniteReject, NonFiniteDefault:
+	default:
+		errs = append(errs, fmt.Errorf("limits.non_finite: %q is not reject or default", l.NonFinite))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid schema: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// FeatureNames returns the feature names in tensor column order.
+func (s *Spec) FeatureNames() []string {
+	out := make([]string, len(s.Features))
+	for i, f := range s.Features {
+		out[i] = f.Name
+	}
+	return out
+}
+
+// String returns "name/version".
+func (s *Spec) String() string {
+	return strings.TrimSuffix(s.Name+"/"+s.Version, "/")
+}
