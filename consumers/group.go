@@ -29,7 +29,10 @@ type Config struct {
 	// kafka.FirstOffset (the zero value means FirstOffset) or kafka.LastOffset.
 	StartOffset int64
 	// MinBytes, MaxBytes and MaxWait tune each partition's fetches
-	// (kafka-go ReaderConfig). Zero means 1 B, 10 MB and 250 ms.
+	// (kafka-go ReaderConfig). Zero means 1 B, 10 MB and 1 s. MaxWait only
+	// delays fetches from idle partitions, but kafka-go also uses it as the
+	// socket deadline of a fetch, so below a few hundred milliseconds a busy
+	// broker's answers time out and the reader reconnects.
 	MinBytes int
 	MaxBytes int
 	MaxWait  time.Duration
@@ -66,7 +69,7 @@ func (c *Config) withDefaults() Config {
 		o.MaxBytes = 10 << 20
 	}
 	if o.MaxWait == 0 {
-		o.MaxWait = 250 * time.Millisecond
+		o.MaxWait = time.Second
 	}
 	if o.QueueCapacity == 0 {
 		o.QueueCapacity = 1000

@@ -33,14 +33,17 @@ var knownReasons = map[schemas.Reason]bool{
 // in testdata/fuzz/FuzzDecode.
 func FuzzDecode(f *testing.F) {
 	spec := parseSpec(f, fuzzSpec)
+	// One decoder for every input: inputs run one at a time in a worker, and
+	// nothing of one input may leak into the next.
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	dec := schemas.NewDecoder(spec, mem)
 	f.Fuzz(func(t *testing.T, value []byte) {
-		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		msgs := []schemas.Message{
 			{Value: fuzzNeighbour, Time: msgTime},
 			{Value: value, Time: msgTime},
 			{Value: fuzzNeighbour, Time: msgTime},
 		}
-		out := schemas.NewDecoder(spec, mem).Decode(msgs)
+		out := dec.Decode(msgs)
 		defer func() {
 			out.Release()
 			mem.AssertSize(t, 0)

@@ -124,7 +124,7 @@ func DefaultConfig() Config {
 		Batch:    BatchConfig{MaxRows: pipeline.DefaultPolicy.MaxRows, MaxBytes: pipeline.DefaultPolicy.MaxBytes, MaxWait: pipeline.DefaultPolicy.MaxWait},
 		Pipeline: PipelineConfig{InFlight: 2, DrainTimeout: 30 * time.Second},
 		Consumer: ConsumerConfig{
-			StartOffset: "earliest", MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond,
+			StartOffset: "earliest", MinBytes: 1, MaxBytes: 10 << 20, MaxWait: time.Second,
 			QueueCapacity: 1000, CommitInterval: 100 * time.Millisecond, RevokeTimeout: 10 * time.Second,
 		},
 		Producer: ProducerConfig{BatchTimeout: 2 * time.Millisecond, BatchSize: 10000, BatchBytes: 1000000, Compression: "none", WriteTimeout: 10 * time.Second},

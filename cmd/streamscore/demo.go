@@ -20,6 +20,7 @@ import (
 
 	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/pipeline"
+	"github.com/streamscore/streamscore/pipeline/model"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -96,6 +97,10 @@ func runDemo(ctx context.Context, w io.Writer, dc demoConfig) error {
 		return err
 	}
 
+	// Fail before producing anything if the model cannot run here.
+	if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
+		return err
+	}
 	step(w, "creating topics %s, %s, %s (%d partitions) on %s", cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ, cfg.Topics.Partitions, strings.Join(cfg.Brokers, ","))
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err := consumers.CreateTopics(tctx, nil, cfg.Brokers, cfg.Topics.Partitions, 1, cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ)
@@ -110,7 +115,7 @@ func runDemo(ctx context.Context, w io.Writer, dc demoConfig) error {
 	}
 	defer os.RemoveAll(dir)
 	backlogFile := filepath.Join(dir, "backlog.jsonl")
-	bad, err := genFile(backlogFile, genConfig{N: dc.backlog, Seed: 1, BadRatio: dc.badRatio})
+	bad, err := genFile(backlogFile, genConfig{N: dc.backlog, IDPrefix: "backlog-", Seed: 1, BadRatio: dc.badRatio})
 	if err != nil {
 		return err
 	}
@@ -163,7 +168,7 @@ func runDemo(ctx context.Context, w io.Writer, dc demoConfig) error {
 	step(w, "backlog scored in %s", drain.Round(time.Millisecond))
 
 	liveFile := filepath.Join(dir, "live.jsonl")
-	if _, err := genFile(liveFile, genConfig{N: dc.live, Seed: 2}); err != nil {
+	if _, err := genFile(liveFile, genConfig{N: dc.live, IDPrefix: "live-", Seed: 2}); err != nil {
 		return err
 	}
 	step(w, "producing %d live events at %.0f events/s", dc.live, dc.rate)

@@ -17,6 +17,8 @@ import (
 // f00..f31 and a passthrough merchant field.
 type genConfig struct {
 	N        int
+	// IDPrefix starts every event id; the default is "e-".
+	IDPrefix string
 	Users    int
 	Seed     uint64
 	BadRatio float64
@@ -37,6 +39,9 @@ var badKinds = []func(id string) string{
 // writeEvents writes cfg.N events as JSONL and returns how many are
 // malformed on purpose.
 func writeEvents(w io.Writer, cfg genConfig) (bad int, err error) {
+	if cfg.IDPrefix == "" {
+		cfg.IDPrefix = "e-"
+	}
 	if cfg.Users <= 0 {
 		cfg.Users = 1000
 	}
@@ -50,7 +55,7 @@ func writeEvents(w io.Writer, cfg genConfig) (bad int, err error) {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	var b []byte
 	for i := 0; i < cfg.N; i++ {
-		id := fmt.Sprintf("e-%08d", i)
+		id := fmt.Sprintf("%s%08d", cfg.IDPrefix, i)
 		if cfg.BadRatio > 0 && r.Float64() < cfg.BadRatio {
 			bad++
 			b = append(b[:0], badKinds[bad%len(badKinds)](id)...)
@@ -123,6 +128,7 @@ dead-letter kind.`,
 	}
 	cmd.Flags().IntVarP(&cfg.N, "n", "n", 10000, "number of events")
 	cmd.Flags().IntVar(&cfg.Users, "users", 1000, "number of distinct user keys")
+	cmd.Flags().StringVar(&cfg.IDPrefix, "id-prefix", "e-", "prefix of every event id")
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", 1, "random seed (same seed, same events)")
 	cmd.Flags().Float64Var(&cfg.BadRatio, "bad-ratio", 0, "share of malformed events")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output file (default stdout)")

@@ -72,7 +72,7 @@ fetch_jars() {
 	rm -rf "$LIBS"
 	mv "$tmp" "$LIBS"
 	echo "$sum" >"$MARKER"
-	say "fetched $(ls "$LIBS" | wc -l) jars ($(du -sh "$LIBS" | cut -f1)) in $((SECONDS - start))s"
+	say "fetched $(find "$LIBS" -name "*.jar" | wc -l) jars ($(du -sh "$LIBS" | cut -f1)) in $((SECONDS - start))s"
 }
 
 running_pid() { pid_alive "$PIDFILE" "$PROPS"; }
@@ -180,7 +180,7 @@ launch() {
 		-Dlog4j2.configurationFile="$STATE/log4j2.properties" \
 		-Dkafka.logs.dir="$STATE" \
 		-cp "$LIBS/*" kafka.Kafka "$PROPS" \
-		</dev/null >>"$CONSOLE_LOG" 2>&1 &
+		</dev/null >>"$CONSOLE_LOG" 2>&1 9>&- &
 	pid=$!
 	echo "$pid" >"$PIDFILE"
 	LAUNCHED_PID=$pid
@@ -271,7 +271,7 @@ cmd_restart_broker() {
 	local mode=term
 	case "${1:-}" in
 	"") ;;
-	--kill) mode=kill ;;
+	--kill) mode="kill" ;;
 	*) die "usage: $0 restart-broker [--kill]" ;;
 	esac
 	lock kafka

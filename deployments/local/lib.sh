@@ -46,7 +46,7 @@ apt_install() {
 	fi
 	say "installing Debian packages: $*"
 	export DEBIAN_FRONTEND=noninteractive
-	if [[ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e '^lock$' -e '^partial$' || true)" ]]; then
+	if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
 		"${sudo[@]}" apt-get update -qq || die "apt-get update failed"
 	fi
 	if ! "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" >&2; then
@@ -111,10 +111,12 @@ stop_pid() {
 	die "pid $pid did not exit after SIGKILL"
 }
 
-# lock takes an exclusive lock named $1 for the rest of the script, so two
-# invocations (say, parallel test packages) never start or stop a service at once.
+# lock takes an exclusive lock named $1 on file descriptor 9 for the rest of the
+# script, so two invocations (say, parallel test packages) never start or stop a
+# service at once. A server started while holding it must be started with 9>&-,
+# or it would hold the lock for its whole life.
 lock() {
 	local file="$STREAMSCORE_RUN/$1.lock"
-	exec {LOCK_FD}>"$file"
-	flock -w 180 "$LOCK_FD" || die "timed out waiting for lock $file"
+	exec 9>"$file"
+	flock -w 180 9 || die "timed out after 180s waiting for lock $file (another $LOG_NAME command is running)"
 }

@@ -1,0 +1,68 @@
+# streamscore: build, test and run against real Kafka, Redis and ONNX Runtime.
+#
+#   make test    vet, unit tests, then integration tests against a real broker and Redis
+#   make demo    build and run the demo against local services
+#   make up      start Kafka and Redis and write .run/env (source it); make down stops them
+#
+# Services come from deployments/local/ (see the scripts there). Targets that need them
+# go through deployments/local/with-services.sh, which starts what is not running,
+# exports .run/env, runs the command and stops what it started.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+GO ?= go
+LOCAL := deployments/local
+WITH_SERVICES := $(LOCAL)/with-services.sh
+INTEGRATION_TIMEOUT ?= 12m
+FUZZTIME ?= 60s
+SOAK_TIMEOUT ?= 2h
+
+.PHONY: build up down test vet test-unit test-integration demo bench soak fuzz models clean
+
+build:
+	$(GO) build -o bin/streamscore ./cmd/streamscore
+
+up:
+	$(LOCAL)/up.sh
+
+down:
+	$(LOCAL)/down.sh
+
+# test runs everything with the services up; they are stopped afterwards unless they
+# were already running (make up).
+test:
+	$(WITH_SERVICES) $(MAKE) --no-print-directory vet test-unit test-integration
+
+vet:
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
+
+# test-unit needs no services.
+test-unit:
+	$(GO) test -race -count=1 ./...
+
+# test-integration needs the variables of .run/env: run it through make test, or
+# after make up with .run/env sourced.
+test-integration:
+	@test -n "$${STREAMSCORE_BROKERS:-}" || { echo "test-integration: STREAMSCORE_BROKERS is not set; run 'make test', or 'make up && source .run/env' first" >&2; exit 1; }
+	$(GO) test -race -count=1 -tags integration -timeout $(INTEGRATION_TIMEOUT) ./...
+
+demo:
+	$(WITH_SERVICES) bash -c '$(MAKE) --no-print-directory build && bin/streamscore demo --brokers "$$STREAMSCORE_BROKERS"'
+
+bench:
+	$(WITH_SERVICES) $(GO) run ./bench/cmd/harness
+
+soak:
+	$(WITH_SERVICES) $(GO) test -count=1 -tags 'integration soak' -run '^TestSoak' -timeout $(SOAK_TIMEOUT) ./...
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./schemas
+
+models:
+	py="$$($(LOCAL)/python.sh)" && "$$py" testdata/models/make_models.py
+
+clean:
+	rm -rf bin

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# down.sh: stop the Kafka broker and redis-server that up.sh started, delete their
+# data and the env file. Safe to run when nothing is running.
+set -euo pipefail
+
+LOG_NAME=down
+# shellcheck source=deployments/local/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+rc=0
+"$LOCAL_DIR/kafka.sh" stop || rc=$?
+"$LOCAL_DIR/redis.sh" stop || rc=$?
+rm -f "$STREAMSCORE_RUN/env"
+exit "$rc"
