@@ -16,7 +16,7 @@ import (
 // things out: events with an id, a user key, a time, 32 float features
 // f00..f31 and a passthrough merchant field.
 type genConfig struct {
-	N        int
+	N int
 	// IDPrefix starts every event id; the default is "e-".
 	IDPrefix string
 	Users    int
