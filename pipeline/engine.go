@@ -44,6 +44,8 @@ type Config struct {
 	DrainTimeout time.Duration
 	// Mem allocates Arrow memory. Nil means the Go allocator.
 	Mem memory.Allocator
+	// Observers see every scored batch, in order, on the inference stage.
+	Observers []Observer
 }
 
 // Engine runs the scoring pipeline. Create it with New and call Run once.
@@ -270,20 +272,21 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 		return nil
 	}
 	cols := len(e.cfg.Spec.Features)
-	features := b.decoded.Features()
+	keys := b.decoded.Record.Column(1).(*array.String)
+	in := ScoreInput{Features: b.decoded.Features(), Rows: rows, Cols: cols, Keys: make([]string, rows)}
+	for r := range rows {
+		in.Keys[r] = keys.Value(r)
+	}
 	start := time.Now()
-	scores, err := e.scorer.Score(ctx, features, rows, cols)
-	ok := make([]bool, rows)
-	if err == nil {
-		for i := range ok {
-			ok[i] = true
-		}
-	} else {
+	res, err := e.scorer.Score(ctx, in)
+	var ok []bool
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		e.log.Warn("model failed on a batch; scoring its rows one by one", "rows", rows, "err", err)
-		scores, err = e.scoreRows(ctx, b, features, rows, cols, ok)
+		ok = make([]bool, rows)
+		res, err = e.scoreRows(ctx, b, in, ok)
 		if err != nil {
 			return err
 		}
@@ -292,14 +295,16 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 
 	start = time.Now()
 	sb := schemas.ScoredBatch{
-		Msgs: b.Msgs, Decoded: b.decoded, Scores: scores,
-		Model: e.scorer.Name(), ModelVersion: e.scorer.Version(), ScoredAt: time.Now(),
+		Msgs: b.Msgs, Decoded: b.decoded, Scores: res.Scores, OK: ok,
+		Model: res.Model, ModelVersion: res.Version, Versions: res.Versions, ScoredAt: time.Now(),
 	}
-	keys := b.decoded.Record.Column(1).(*array.String)
+	for _, o := range e.cfg.Observers {
+		o.ObserveBatch(&sb)
+	}
 	ends := make([]int, 0, rows)
 	b.arena = make([]byte, 0, len(b.Msgs)*256)
 	for r := 0; r < rows; r++ {
-		if !ok[r] {
+		if !sb.RowOK(r) {
 			continue
 		}
 		b.arena = e.enc.Append(b.arena, &sb, r)
@@ -308,7 +313,7 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 	b.out = make([]schemas.Message, 0, len(ends))
 	prev, n := 0, 0
 	for r := 0; r < rows; r++ {
-		if !ok[r] {
+		if !sb.RowOK(r) {
 			continue
 		}
 		m := &b.Msgs[b.decoded.Rows[r]]
@@ -325,26 +330,42 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 	return nil
 }
 
-func (e *Engine) scoreRows(ctx context.Context, b *Batch, features []float32, rows, cols int, ok []bool) ([]schemas.Scores, error) {
-	var out []schemas.Scores
-	for r := 0; r < rows; r++ {
-		s, err := e.scorer.Score(ctx, features[r*cols:(r+1)*cols], 1, cols)
+// scoreRows scores each row of in alone, marking in ok the rows the model
+// accepts and dead-lettering the others.
+func (e *Engine) scoreRows(ctx context.Context, b *Batch, in ScoreInput, ok []bool) (ScoreResult, error) {
+	out := ScoreResult{Model: e.scorer.Name(), Version: e.scorer.Version()}
+	cols := in.Cols
+	for r := range in.Rows {
+		one := ScoreInput{Features: in.Features[r*cols : (r+1)*cols], Rows: 1, Cols: cols, Keys: in.Keys[r : r+1]}
+		res, err := e.scorer.Score(ctx, one)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return out, ctx.Err()
 			}
 			m := &b.Msgs[b.decoded.Rows[r]]
 			b.dead = append(b.dead, e.deadLetter(m, schemas.ReasonModelError, "", err.Error()))
 			continue
 		}
-		if out == nil {
-			out = make([]schemas.Scores, len(s))
-			for i := range s {
-				out[i] = schemas.Scores{Name: s[i].Name, Width: s[i].Width, Bits: s[i].Bits, Values: make([]float64, rows*s[i].Width)}
+		if out.Scores == nil {
+			out.Scores = make([]schemas.Scores, len(res.Scores))
+			for i, s := range res.Scores {
+				out.Scores[i] = schemas.Scores{Name: s.Name, Width: s.Width, Bits: s.Bits, Values: make([]float64, in.Rows*s.Width)}
 			}
 		}
-		for i := range s {
-			copy(out[i].Values[r*s[i].Width:], s[i].Values)
+		for i, s := range res.Scores {
+			copy(out.Scores[i].Values[r*s.Width:], s.Values)
+		}
+		if res.Versions != nil || res.Version != out.Version {
+			if out.Versions == nil {
+				out.Versions = make([]string, in.Rows)
+				for j := range out.Versions {
+					out.Versions[j] = out.Version
+				}
+			}
+			out.Versions[r] = res.Version
+			if res.Versions != nil {
+				out.Versions[r] = res.Versions[0]
+			}
 		}
 		ok[r] = true
 	}

@@ -72,9 +72,10 @@ var errPoison = errors.New("poison row")
 
 func (sumScorer) Name() string    { return "sum" }
 func (sumScorer) Version() string { return "7" }
-func (sumScorer) Score(_ context.Context, f []float32, rows, cols int) ([]schemas.Scores, error) {
+func (sumScorer) Score(_ context.Context, in ScoreInput) (ScoreResult, error) {
+	f, rows, cols := in.Features, in.Rows, in.Cols
 	if slices.Contains(f, 999) {
-		return nil, errPoison
+		return ScoreResult{}, errPoison
 	}
 	out := schemas.Scores{Name: "score", Width: 1, Bits: 32, Values: make([]float64, rows)}
 	for r := range rows {
@@ -84,7 +85,7 @@ func (sumScorer) Score(_ context.Context, f []float32, rows, cols int) ([]schema
 		}
 		out.Values[r] = math.Round(s*1e6) / 1e6
 	}
-	return []schemas.Scores{out}, nil
+	return ScoreResult{Scores: []schemas.Scores{out}, Model: "sum", Version: "7"}, nil
 }
 
 // recordingSink keeps what was published; block makes Publish wait for ctx.

@@ -20,15 +20,44 @@ type Source interface {
 	Ack(spans []schemas.Span)
 }
 
-// Scorer runs the model on a batch.
+// ScoreInput is one batch handed to a Scorer.
+type ScoreInput struct {
+	// Features holds Rows×Cols float32 values, row-major. It is valid only
+	// during the Score call.
+	Features   []float32
+	Rows, Cols int
+	// Keys holds each row's entity key (for canary routing); valid only
+	// during the call.
+	Keys []string
+}
+
+// ScoreResult is what a Scorer returns for a batch.
+type ScoreResult struct {
+	// Scores are the bound model outputs in binding order, Rows×Width each.
+	Scores []schemas.Scores
+	// Model and Version name the model that scored the batch; Versions,
+	// if not nil, names each row's version instead.
+	Model, Version string
+	Versions       []string
+}
+
+// Scorer runs the model on a batch. A Scorer that swaps models must do so
+// between calls, so each batch is scored by one model (or, with Versions,
+// by a known version per row).
 type Scorer interface {
-	// Score runs one inference over rows×cols float32 features (row-major)
-	// and returns the model outputs the schema binds, in binding order. It
-	// must be safe for concurrent use.
-	Score(ctx context.Context, features []float32, rows, cols int) ([]schemas.Scores, error)
-	// Name and Version identify the model in scored events.
+	// Score runs inference on one batch. It must be safe for concurrent use.
+	Score(ctx context.Context, in ScoreInput) (ScoreResult, error)
+	// Name and Version identify the current model; they label dead letters.
 	Name() string
 	Version() string
+}
+
+// Observer sees every scored batch after inference and before its Arrow
+// memory is released (drift monitoring, replay outputs). It runs on the
+// inference stage's goroutine, so it must not block; the batch and
+// everything it references are valid only during the call.
+type Observer interface {
+	ObserveBatch(b *schemas.ScoredBatch)
 }
 
 // Sink publishes a batch's results.

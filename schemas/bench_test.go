@@ -30,9 +30,20 @@ func benchSpec(b *testing.B) *schemas.Spec {
 	return parseSpec(b, y.String())
 }
 
-// benchMessages returns benchBatch events of about 450 bytes each, with
-// feature values printed as a producer of float32 features prints them.
-func benchMessages() ([]schemas.Message, int) {
+// benchEvents are the event shapes benchmarked: feature values printed with
+// 4 significant digits (events of about 480 bytes, the size DESIGN.md quotes)
+// and with 9, enough to round-trip any float32 (about 620 bytes).
+var benchEvents = []struct {
+	name   string
+	digits int
+}{
+	{"digits=4", 4},
+	{"digits=9", 9},
+}
+
+// benchMessages returns benchBatch events with 32 features, each value
+// printed with digits significant digits.
+func benchMessages(digits int) ([]schemas.Message, int) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	msgs := make([]schemas.Message, benchBatch)
 	total := 0
@@ -50,7 +61,7 @@ func benchMessages() ([]schemas.Message, int) {
 			v = strconv.AppendInt(v, int64(f), 10)
 			v = append(v, `":`...)
 			x := float32(rng.NormFloat64())
-			v = strconv.AppendFloat(v, float64(x), 'g', 7, 32)
+			v = strconv.AppendFloat(v, float64(x), 'g', digits, 32)
 		}
 		v = append(v, '}')
 		msgs[i] = schemas.Message{Topic: "events", Partition: i % 8, Offset: int64(i), Prev: int64(i) - 1, Key: []byte("user"), Value: v, Time: t0}
@@ -62,28 +73,32 @@ func benchMessages() ([]schemas.Message, int) {
 // BenchmarkDecode decodes one 1024-event batch per op into Arrow and releases it.
 func BenchmarkDecode(b *testing.B) {
 	spec := benchSpec(b)
-	msgs, total := benchMessages()
-	d := schemas.NewDecoder(spec, memory.NewGoAllocator())
-	if out := d.Decode(msgs); len(out.Errors) > 0 {
-		b.Fatalf("bench events do not decode: %v", &out.Errors[0])
-	} else {
-		out.Release()
+	for _, be := range benchEvents {
+		b.Run(be.name, func(b *testing.B) {
+			msgs, total := benchMessages(be.digits)
+			d := schemas.NewDecoder(spec, memory.NewGoAllocator())
+			if out := d.Decode(msgs); len(out.Errors) > 0 {
+				b.Fatalf("bench events do not decode: %v", &out.Errors[0])
+			} else {
+				out.Release()
+			}
+			b.SetBytes(int64(total))
+			b.ReportAllocs()
+			ops := 0
+			for b.Loop() {
+				d.Decode(msgs).Release()
+				ops++
+			}
+			reportRows(b, ops)
+			b.ReportMetric(float64(total)/benchBatch, "bytes/row")
+		})
 	}
-	b.SetBytes(int64(total))
-	b.ReportAllocs()
-	ops := 0
-	for b.Loop() {
-		d.Decode(msgs).Release()
-		ops++
-	}
-	reportRows(b, ops)
-	b.ReportMetric(float64(total)/benchBatch, "bytes/row")
 }
 
 // BenchmarkEncode encodes one 1024-row scored batch per op into one buffer.
 func BenchmarkEncode(b *testing.B) {
 	spec := benchSpec(b)
-	msgs, _ := benchMessages()
+	msgs, _ := benchMessages(9)
 	dec := schemas.NewDecoder(spec, memory.NewGoAllocator()).Decode(msgs)
 	defer dec.Release()
 	scores := make([]float64, benchBatch)

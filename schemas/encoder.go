@@ -20,14 +20,33 @@ type Scores struct {
 	Bits   int
 }
 
-// ScoredBatch is what the encoder needs to write one batch's scored events.
+// ScoredBatch is one scored batch: what the encoder needs to write its
+// scored events, and what observers (drift, replay) see.
 type ScoredBatch struct {
-	Msgs         []Message
-	Decoded      *Decoded
-	Scores       []Scores
+	Msgs    []Message
+	Decoded *Decoded
+	Scores  []Scores
+	// OK marks the rows that were scored; nil means every row was. A row
+	// the model rejected has zero scores and is a dead letter instead.
+	OK []bool
+	// Model and ModelVersion name the model that scored the batch.
 	Model        string
 	ModelVersion string
-	ScoredAt     time.Time
+	// Versions, if not nil, names the model version of each row (a canary
+	// splits a batch between two versions) and overrides ModelVersion.
+	Versions []string
+	ScoredAt time.Time
+}
+
+// RowOK reports whether row r was scored.
+func (b *ScoredBatch) RowOK(r int) bool { return b.OK == nil || b.OK[r] }
+
+// Version returns the model version that scored row r.
+func (b *ScoredBatch) Version(r int) string {
+	if b.Versions != nil {
+		return b.Versions[r]
+	}
+	return b.ModelVersion
 }
 
 // Encoder writes scored events as JSON:
@@ -74,7 +93,7 @@ func (e *Encoder) Append(dst []byte, b *ScoredBatch, row int) []byte {
 	dst = append(dst, `,"model":`...)
 	dst = AppendString(dst, b.Model)
 	dst = append(dst, `,"model_version":`...)
-	dst = AppendString(dst, b.ModelVersion)
+	dst = AppendString(dst, b.Version(row))
 	dst = append(dst, `,"schema":`...)
 	dst = AppendString(dst, e.schema)
 	dst = append(dst, `,"scores":{`...)

@@ -43,5 +43,13 @@ are committed only after the scored events are acknowledged (at-least-once).`,
 		newGenCmd(),
 		newDemoCmd(),
 	)
+	for _, c := range commands {
+		root.AddCommand(c())
+	}
 	return root
 }
+
+// commands holds the constructors of subcommands that register themselves
+// from their own files (func init() { commands = append(commands, newXCmd) }),
+// so each feature's command lives beside its code.
+var commands []func() *cobra.Command

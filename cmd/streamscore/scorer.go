@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/model"
 	"github.com/streamscore/streamscore/schemas"
 )
@@ -54,14 +55,14 @@ func openScorer(cfg ModelConfig, spec *schemas.Spec) (*scorer, *model.Model, err
 func (s *scorer) Name() string    { return s.m.Name() }
 func (s *scorer) Version() string { return s.m.Version() }
 
-func (s *scorer) Score(ctx context.Context, features []float32, rows, cols int) ([]schemas.Scores, error) {
-	outs, err := s.m.Score(ctx, features, rows, cols)
+func (s *scorer) Score(ctx context.Context, in pipeline.ScoreInput) (pipeline.ScoreResult, error) {
+	outs, err := s.m.Score(ctx, in.Features, in.Rows, in.Cols)
 	if err != nil {
-		return nil, err
+		return pipeline.ScoreResult{}, err
 	}
 	res := make([]schemas.Scores, len(outs))
 	for i, o := range outs {
 		res[i] = schemas.Scores{Name: s.as[i], Width: o.Width, Values: o.Values, Bits: s.bits[i]}
 	}
-	return res, nil
+	return pipeline.ScoreResult{Scores: res, Model: s.m.Name(), Version: s.m.Version()}, nil
 }
