@@ -563,6 +563,11 @@ func TestDecodeReasons(t *testing.T) {
 		{name: "truncated after the event time", value: `{"id":"e1","user":"u1","f32":1,"ts":`, reason: invalid},
 		{name: "bad literal as the id", value: `{"id":nul,"user":"u1","f32":1}`, reason: invalid},
 		{name: "invalid JSON in a mismatched event time", value: ev(`"f32":1,"ts":{"a":}`), reason: invalid},
+		{name: "unterminated event time", value: `{"id":"e1","user":"u1","f32":1,"ts":"2024-11`, reason: invalid},
+		{name: "bad number as the event time", value: ev(`"f32":1,"ts":17.`), reason: invalid},
+		{name: "bad literal where float32", value: ev(`"f32":tru`), reason: invalid},
+		{name: "bad literal where int64", value: ev(`"f32":1,"i64":fal`), reason: invalid},
+		{name: "missing colon in a nested object", value: ev(`"f32":1,"x":{"a" 1}`), reason: invalid},
 		// type_mismatch
 		{name: "string where float32", value: ev(`"f32":"1.5"`), reason: mismatch, field: "f32"},
 		{name: "string where float64", value: ev(`"f32":1,"f64":"2"`), reason: mismatch, field: "f64"},
@@ -814,23 +819,5 @@ func TestDecodedReleaseTwice(t *testing.T) {
 	out.Release()
 	if out.Record != nil {
 		t.Errorf("Record = %v after Release, want nil", out.Record)
-	}
-}
-
-func TestDecodeErrorString(t *testing.T) {
-	tests := []struct {
-		name string
-		err  schemas.DecodeError
-		want string
-	}{
-		{"with field", schemas.DecodeError{Reason: schemas.ReasonMissingField, Field: "amount", Msg: "required feature is missing or null"}, `missing_field: field "amount": required feature is missing or null`},
-		{"without field", schemas.DecodeError{Reason: schemas.ReasonInvalidJSON, Msg: "unexpected end of input at byte 3"}, "invalid_json: unexpected end of input at byte 3"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.err.Error(); got != tc.want {
-				t.Errorf("Error() = %q, want %q", got, tc.want)
-			}
-		})
 	}
 }

@@ -335,3 +335,50 @@ func checkAppendString(t *testing.T, s string) {
 		t.Errorf("AppendString(%q) = %s decodes to %q, want the input back", s, out, got)
 	}
 }
+
+func TestScoredBatchRowOKAndVersion(t *testing.T) {
+	tests := []struct {
+		name         string
+		ok           []bool
+		versions     []string
+		wantOK       []bool
+		wantVersions []string
+	}{
+		{"defaults", nil, nil, []bool{true, true}, []string{"7", "7"}},
+		{"row rejected", []bool{true, false}, nil, []bool{true, false}, []string{"7", "7"}},
+		{"canary split", nil, []string{"7", "8-canary"}, []bool{true, true}, []string{"7", "8-canary"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &schemas.ScoredBatch{OK: tc.ok, ModelVersion: "7", Versions: tc.versions}
+			for r := range tc.wantOK {
+				if got := b.RowOK(r); got != tc.wantOK[r] {
+					t.Errorf("RowOK(%d) = %v, want %v", r, got, tc.wantOK[r])
+				}
+				if got := b.Version(r); got != tc.wantVersions[r] {
+					t.Errorf("Version(%d) = %q, want %q", r, got, tc.wantVersions[r])
+				}
+			}
+		})
+	}
+}
+
+func TestEncodeCanaryVersions(t *testing.T) {
+	spec := parseSpec(t, testSpec)
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	msgs := []schemas.Message{{Value: []byte(ev(`"f32":1`))}, {Value: []byte(ev(`"f32":2`))}}
+	dec := schemas.NewDecoder(spec, mem).Decode(msgs)
+	defer dec.Release()
+	b := &schemas.ScoredBatch{
+		Msgs: msgs, Decoded: dec, Model: "fraud", ModelVersion: "7", Versions: []string{"7", "8-canary"},
+		Scores: []schemas.Scores{{Name: "s", Width: 1, Values: []float64{0.5, 0.25}}},
+	}
+	enc := schemas.NewEncoder(spec)
+	for row, want := range []string{"7", "8-canary"} {
+		m := parseEvent(t, enc.Append(nil, b, row))
+		if got := m["model_version"]; got != want {
+			t.Errorf("row %d model_version = %v, want %q", row, got, want)
+		}
+	}
+}

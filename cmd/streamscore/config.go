@@ -39,6 +39,8 @@ type Config struct {
 	Consumer       ConsumerConfig `yaml:"consumer"`
 	Producer       ProducerConfig `yaml:"producer"`
 	HTTP           HTTPConfig     `yaml:"http"`
+	Redis          RedisConfig    `yaml:"redis"`
+	Drift          DriftConfig    `yaml:"drift"`
 	Log            LogConfig      `yaml:"log"`
 }
 
@@ -183,6 +185,7 @@ func LoadConfig(path string) (Config, error) {
 	if v := os.Getenv("STREAMSCORE_BROKERS"); v != "" {
 		cfg.Brokers = splitList(v)
 	}
+	cfg.Redis.applyEnv()
 	if cfg.OnnxRuntimeLib == "" {
 		cfg.OnnxRuntimeLib = os.Getenv("ONNXRUNTIME_LIB")
 	}
@@ -280,6 +283,9 @@ func (c *Config) Validate() error {
 	}
 	pc := c.producerConfig()
 	if err := pc.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Redis.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	switch c.Log.Level {

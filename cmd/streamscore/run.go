@@ -170,11 +170,21 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 		return err
 	}
 	defer sink.Close()
+	driftObs, stopDrift, err := setupDrift(ctx, &cfg, spec, log, reg)
+	if err != nil {
+		return err
+	}
+	defer stopDrift()
+	var observers []pipeline.Observer
+	if driftObs != nil {
+		observers = append(observers, driftObs)
+	}
 	eng, err := pipeline.New(pipeline.Config{
 		Spec:         spec,
 		Policy:       pipeline.Policy{MaxRows: cfg.Batch.MaxRows, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait},
 		InFlight:     cfg.Pipeline.InFlight,
 		DrainTimeout: cfg.Pipeline.DrainTimeout,
+		Observers:    observers,
 	}, src, sc, sink, log, reg)
 	if err != nil {
 		return err

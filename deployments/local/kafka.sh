@@ -111,6 +111,11 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 delete.topic.enable=true
+
+# After a crash (restart-broker --kill) the restarted broker cannot register until
+# the controller expires its old session (default 9 s); keep that short.
+broker.heartbeat.interval.ms=1000
+broker.session.timeout.ms=4000
 EOF
 	cat >"$STATE/log4j2.properties" <<EOF
 # Broker logging: everything at INFO to server.log; noisy request logs at WARN.
