@@ -24,7 +24,10 @@ type TailConfig struct {
 	// Max stops after this many records; zero means no limit.
 	Max int
 	// Idle stops once no record arrived for this long; zero means never.
-	Idle   time.Duration
+	Idle time.Duration
+	// UntilEnd stops each partition at the end offset it had when Tail
+	// started, so Tail returns once it has read what was there.
+	UntilEnd bool
 	Dialer *kafka.Dialer
 }
 
@@ -36,12 +39,24 @@ func Tail(ctx context.Context, cfg TailConfig, fn func(schemas.Message) error) (
 	if err != nil {
 		return 0, err
 	}
+	var ends map[int]int64
+	if cfg.UntilEnd {
+		if ends, err = EndOffsets(ctx, cfg.Brokers, cfg.Topic, parts); err != nil {
+			return 0, err
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := make(chan schemas.Message, 1024)
 	var wg sync.WaitGroup
+	var live sync.WaitGroup
 	for _, p := range parts {
+		if cfg.UntilEnd && ends[p] == 0 {
+			continue
+		}
+		live.Add(1)
 		wg.Go(func() {
+			defer live.Done()
 			r := kafka.NewReader(kafka.ReaderConfig{
 				Brokers: cfg.Brokers, Dialer: cfg.Dialer, Topic: cfg.Topic, Partition: p,
 				MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond, ReadLagInterval: -1,
@@ -55,6 +70,9 @@ func Tail(ctx context.Context, cfg TailConfig, fn func(schemas.Message) error) (
 				return
 			}
 			for {
+				if cfg.UntilEnd && r.Offset() >= ends[p] {
+					return
+				}
 				km, err := r.FetchMessage(ctx)
 				if err != nil {
 					return
@@ -68,11 +86,19 @@ func Tail(ctx context.Context, cfg TailConfig, fn func(schemas.Message) error) (
 				case <-ctx.Done():
 					return
 				}
+				if cfg.UntilEnd && km.Offset+1 >= ends[p] {
+					return
+				}
 			}
 		})
 	}
 	defer wg.Wait()
 	defer cancel()
+	allDone := make(chan struct{})
+	go func() {
+		live.Wait()
+		close(allDone)
+	}()
 
 	var idle <-chan time.Time
 	var timer *time.Timer
@@ -94,11 +120,49 @@ func Tail(ctx context.Context, cfg TailConfig, fn func(schemas.Message) error) (
 			}
 		case <-idle:
 			return n, nil
+		case <-allDone:
+			// Every reader reached its end; take what is still queued.
+			for {
+				select {
+				case m := <-ch:
+					n++
+					if err := fn(m); err != nil {
+						return n, err
+					}
+					if cfg.Max > 0 && n >= cfg.Max {
+						return n, nil
+					}
+				default:
+					return n, nil
+				}
+			}
 		case <-ctx.Done():
 			return n, nil
 		}
 	}
 	return n, nil
+}
+
+// EndOffsets returns each partition's end offset (the offset the next
+// record written to it will get).
+func EndOffsets(ctx context.Context, brokers []string, topic string, parts []int) (map[int]int64, error) {
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	req := make([]kafka.OffsetRequest, len(parts))
+	for i, p := range parts {
+		req[i] = kafka.LastOffsetOf(p)
+	}
+	res, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: req}})
+	if err != nil {
+		return nil, fmt.Errorf("listing end offsets of %s: %w", topic, err)
+	}
+	out := make(map[int]int64, len(parts))
+	for _, po := range res.Topics[topic] {
+		if po.Error != nil {
+			return nil, fmt.Errorf("listing end offset of %s/%d: %w", topic, po.Partition, po.Error)
+		}
+		out[po.Partition] = po.LastOffset
+	}
+	return out, nil
 }
 
 // Partitions returns the partition ids of topic.

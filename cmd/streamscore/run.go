@@ -189,8 +189,21 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 	if err != nil {
 		return err
 	}
+	probe := consumers.NewProbe(cfg.Brokers, nil, 2*time.Second)
+	probeCtx, stopProbe := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopProbe()
+	go probe.Run(probeCtx)
+	ready := func() error {
+		if !probe.Up() {
+			return errors.New("no Kafka broker answers")
+		}
+		if !src.Ready() {
+			return errors.New("waiting for a partition assignment from the consumer group")
+		}
+		return nil
+	}
 	if cfg.HTTP.Addr != "" {
-		srv, err := serveOps(cfg.HTTP.Addr, reg, src.Ready, log)
+		srv, err := serveOps(cfg.HTTP.Addr, reg, ready, log)
 		if err != nil {
 			return err
 		}
@@ -213,7 +226,7 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 }
 
 // serveOps serves /metrics, /healthz and /readyz on addr.
-func serveOps(addr string, reg *prometheus.Registry, ready func() bool, log *slog.Logger) (*http.Server, error) {
+func serveOps(addr string, reg *prometheus.Registry, ready func() error, log *slog.Logger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("http.addr: listening on %s: %w", addr, err)
@@ -224,8 +237,8 @@ func serveOps(addr string, reg *prometheus.Registry, ready func() bool, log *slo
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready() {
-			http.Error(w, "not ready: no partition assignment from the consumer group", http.StatusServiceUnavailable)
+		if err := ready(); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")
@@ -236,6 +249,6 @@ func serveOps(addr string, reg *prometheus.Registry, ready func() bool, log *slo
 			log.Error("serving http", "err", err)
 		}
 	}()
-	log.Info("serving /metrics, /healthz, /readyz", "addr", ln.Addr().String())
+	log.Info("serving /metrics, /healthz, /readyz", "http_addr", ln.Addr().String())
 	return srv, nil
 }

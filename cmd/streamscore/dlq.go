@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/spf13/cobra"
+
+	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/producers"
+	"github.com/streamscore/streamscore/schemas"
+)
+
+func init() { commands = append(commands, newDLQCmd) }
+
+func newDLQCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "dlq", Short: "Inspect and redrive dead letters"}
+	cmd.AddCommand(newRedriveCmd())
+	return cmd
+}
+
+type redriveOptions struct {
+	brokers []string
+	dlq     string
+	to      string
+	reasons []string
+	since   string
+	dryRun  bool
+	quiet   bool
+}
+
+func newRedriveCmd() *cobra.Command {
+	var o redriveOptions
+	cmd := &cobra.Command{
+		Use:   "redrive",
+		Short: "Send dead letters back to their input topic after a fix",
+		Long: `redrive reads the dead-letter topic up to its current end and writes each
+matching dead letter's original key, value and headers back to the topic it
+came from (the streamscore.source.topic header, or --to-topic), without the
+streamscore.* headers. It prints how many it sent, by reason.
+
+The dead-letter topic is not changed; use --since to avoid sending the same
+letters twice on a second run.`,
+		Example: `  streamscore dlq redrive --dlq-topic events.dlq --reason type_mismatch --dry-run
+  streamscore dlq redrive --dlq-topic events.dlq --since 2026-11-24T10:00:00Z`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signalContext(discardLogger())
+			defer stop()
+			return redrive(ctx, cmd.OutOrStdout(), o)
+		},
+	}
+	brokersFlag(cmd, &o.brokers)
+	f := cmd.Flags()
+	f.StringVar(&o.dlq, "dlq-topic", "", "dead-letter topic to read (required)")
+	f.StringVar(&o.to, "to-topic", "", "topic to send to (default: each letter's source topic)")
+	f.StringSliceVar(&o.reasons, "reason", nil, "only letters with this reason code (repeatable): invalid_json, missing_field, type_mismatch, non_finite, too_large, schema_mismatch, model_error")
+	f.StringVar(&o.since, "since", "", "only letters dead-lettered at or after this time (RFC 3339, or a duration ago such as 2h)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "count what would be sent; send nothing")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress output")
+	return cmd
+}
+
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("--since: %q is neither an RFC 3339 time nor a positive duration", s)
+}
+
+func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
+	if o.dlq == "" {
+		return fmt.Errorf("--dlq-topic is required")
+	}
+	since, err := parseSince(o.since, time.Now())
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, r := range []schemas.Reason{schemas.ReasonInvalidJSON, schemas.ReasonMissingField, schemas.ReasonTypeMismatch, schemas.ReasonNonFinite, schemas.ReasonTooLarge, schemas.ReasonSchemaMismatch, schemas.ReasonModelError} {
+		known[string(r)] = true
+	}
+	want := map[string]bool{}
+	for _, r := range o.reasons {
+		if !known[r] {
+			return fmt.Errorf("--reason: %q is not a dead-letter reason code", r)
+		}
+		want[r] = true
+	}
+	brokers := resolveBrokers(o.brokers)
+	pc := producers.Config{Brokers: brokers, Topic: "unused"}
+	kw := pc.NewKafkaWriter()
+	defer kw.Close()
+
+	var (
+		batch   []kafka.Message
+		sent    = map[string]int{}
+		skipped int
+		total   int
+	)
+	flush := func() error {
+		if len(batch) == 0 || o.dryRun {
+			batch = batch[:0]
+			return nil
+		}
+		if err := kw.WriteMessages(ctx, batch...); err != nil {
+			return fmt.Errorf("redriving: %w", err)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	_, err = consumers.Tail(ctx, consumers.TailConfig{Brokers: brokers, Topic: o.dlq, FromBeginning: true, UntilEnd: true, Idle: 30 * time.Second},
+		func(m schemas.Message) error {
+			total++
+			var reason, source, at string
+			var keep []kafka.Header
+			for _, h := range m.Headers {
+				switch h.Key {
+				case schemas.HeaderReason:
+					reason = string(h.Value)
+				case schemas.HeaderSourceTopic:
+					source = string(h.Value)
+				case schemas.HeaderTime:
+					at = string(h.Value)
+				}
+				if !strings.HasPrefix(h.Key, "streamscore.") {
+					keep = append(keep, kafka.Header{Key: h.Key, Value: h.Value})
+				}
+			}
+			if len(want) > 0 && !want[reason] {
+				skipped++
+				return nil
+			}
+			if !since.IsZero() {
+				t, err := time.Parse(time.RFC3339Nano, at)
+				if err != nil || t.Before(since) {
+					skipped++
+					return nil
+				}
+			}
+			to := o.to
+			if to == "" {
+				to = source
+			}
+			if to == "" {
+				return fmt.Errorf("dead letter at %s/%d@%d names no source topic; pass --to-topic", o.dlq, m.Partition, m.Offset)
+			}
+			sent[reason]++
+			batch = append(batch, kafka.Message{Topic: to, Key: m.Key, Value: m.Value, Headers: keep})
+			if len(batch) >= 1000 {
+				return flush()
+			}
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	n := 0
+	reasons := make([]string, 0, len(sent))
+	for r, c := range sent {
+		reasons = append(reasons, r)
+		n += c
+	}
+	sort.Strings(reasons)
+	verb := "sent"
+	if o.dryRun {
+		verb = "would send"
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "read %d dead letters from %s; %s %d, skipped %d\n", total, o.dlq, verb, n, skipped)
+	for _, r := range reasons {
+		fmt.Fprintf(tw, "  %s\t%d\n", r, sent[r])
+	}
+	tw.Flush()
+	if !o.quiet && o.dryRun {
+		fmt.Fprintln(os.Stderr, "dry run: nothing was sent")
+	}
+	return nil
+}
