@@ -217,6 +217,17 @@ func (d *Decoder) decodeRow(m *Message) (tsMillis int64, defaulted int, ok bool)
 
 	sc.ws()
 	if sc.peek() != '{' {
+		// Valid JSON of another kind (an array, a string, a number) does not
+		// fit the schema; anything else is not JSON at all.
+		if sc.skip(0) {
+			if sc.ws(); sc.i == len(sc.b) {
+				sc.reason = ""
+				sc.fail(ReasonSchemaMismatch, "event is valid JSON but not an object")
+				return 0, 0, false
+			}
+		}
+		sc.reason = ""
+		sc.i = 0
 		sc.failAt(ReasonInvalidJSON, "event is not a JSON object")
 		return 0, 0, false
 	}

@@ -510,11 +510,14 @@ func TestDecodeReasons(t *testing.T) {
 		{name: "trailing comma after the object", value: ev(`"f32":1`) + ",", reason: invalid},
 		{name: "two objects", value: ev(`"f32":1`) + ev(`"f32":1`), reason: invalid},
 		{name: "trailing NUL", value: ev(`"f32":1`) + "\x00", reason: invalid},
-		// invalid_json: not an object
-		{name: "array", value: `[{"id":"e1"}]`, reason: invalid},
-		{name: "string", value: `"event"`, reason: invalid},
-		{name: "number", value: `42`, reason: invalid},
-		{name: "null", value: `null`, reason: invalid},
+		// schema_mismatch: valid JSON, but not an object
+		{name: "array", value: `[{"id":"e1"}]`, reason: schemas.ReasonSchemaMismatch},
+		{name: "string", value: `"event"`, reason: schemas.ReasonSchemaMismatch},
+		{name: "number", value: `42`, reason: schemas.ReasonSchemaMismatch},
+		{name: "null", value: ` null `, reason: schemas.ReasonSchemaMismatch},
+		// invalid_json: not an object and not JSON
+		{name: "truncated array", value: `[{"id":"e1"}`, reason: invalid},
+		{name: "array then garbage", value: `[1] x`, reason: invalid},
 		{name: "byte order mark", value: "\xef\xbb\xbf" + ev(`"f32":1`), reason: invalid},
 		// invalid_json: bad literals
 		{name: "bad true", value: ev(`"f32":1,"flag":tru`), reason: invalid},

@@ -22,11 +22,12 @@ const fuzzSpec = testSpec + `limits: {max_message_bytes: 2048, max_fields: 16, m
 var fuzzNeighbour = []byte(`{"id":"n","user":"u","f32":1}`)
 
 var knownReasons = map[schemas.Reason]bool{
-	schemas.ReasonInvalidJSON:  true,
-	schemas.ReasonMissingField: true,
-	schemas.ReasonTypeMismatch: true,
-	schemas.ReasonNonFinite:    true,
-	schemas.ReasonTooLarge:     true,
+	schemas.ReasonInvalidJSON:    true,
+	schemas.ReasonMissingField:   true,
+	schemas.ReasonTypeMismatch:   true,
+	schemas.ReasonNonFinite:      true,
+	schemas.ReasonTooLarge:       true,
+	schemas.ReasonSchemaMismatch: true,
 }
 
 // FuzzDecode decodes each input between two good events. The seed corpus is
