@@ -226,5 +226,34 @@ func CreateTopics(ctx context.Context, d *kafka.Dialer, brokers []string, partit
 			return fmt.Errorf("creating topic %s: %w", tc.Topic, err)
 		}
 	}
+	// Return once every partition has a leader, so the topics can be used
+	// at once.
+	for _, tc := range cfgs {
+		for {
+			ps, err := conn.ReadPartitions(tc.Topic)
+			ready := err == nil && len(ps) > 0
+			ids := make([]int, 0, len(ps))
+			for _, p := range ps {
+				if p.Leader.Host == "" {
+					ready = false
+				}
+				ids = append(ids, p.ID)
+			}
+			// A leader in the metadata may not host the partition yet; the
+			// leader answering ListOffsets for every partition does.
+			if ready {
+				_, err := EndOffsets(ctx, brokers, tc.Topic, ids)
+				ready = err == nil
+			}
+			if ready {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for topic %s to get partition leaders: %w", tc.Topic, ctx.Err())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
 	return nil
 }
