@@ -231,7 +231,17 @@ func TestCrashLosesNothing(t *testing.T) {
 	cmd, _ := startRun(t, cfg)
 	const kills = 5
 	for k := range kills {
-		time.Sleep(time.Duration(1000+rng.IntN(2500)) * time.Millisecond)
+		// Kill at a random moment while the run is scoring: once it has
+		// made progress since its start, plus a random delay.
+		base := col.distinct()
+		deadline := time.Now().Add(90 * time.Second)
+		for col.distinct() < min(base+3000, n) {
+			if time.Now().After(deadline) {
+				t.Fatalf("run made no progress after restart %d", k)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
