@@ -26,8 +26,10 @@ type Config struct {
 	// (comma-separated) and --brokers override it.
 	Brokers []string `yaml:"brokers"`
 	// Group is the consumer group shared by every replica.
-	Group  string       `yaml:"group"`
-	Topics TopicsConfig `yaml:"topics"`
+	Group string `yaml:"group"`
+	// Kafka holds TLS and SASL settings for every broker connection.
+	Kafka  KafkaSecurityConfig `yaml:"kafka"`
+	Topics TopicsConfig        `yaml:"topics"`
 	// Schema is the event schema file, relative to this file.
 	Schema string      `yaml:"schema"`
 	Model  ModelConfig `yaml:"model"`
@@ -283,6 +285,9 @@ func (c *Config) Validate() error {
 	}
 	pc := c.producerConfig()
 	if err := pc.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Kafka.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Redis.Validate(); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/segmentio/kafka-go"
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/consumers"
@@ -161,11 +162,26 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	src, err := consumers.New(cfg.consumerConfig(), log, reg)
+	dialer, err := cfg.Kafka.dialer()
 	if err != nil {
 		return err
 	}
-	sink, err := producers.New(cfg.producerConfig(), log, reg)
+	transport, err := cfg.Kafka.transport()
+	if err != nil {
+		return err
+	}
+	if err := checkBrokers(ctx, cfg.Brokers, dialer); err != nil {
+		return err
+	}
+	cc := cfg.consumerConfig()
+	cc.Dialer = dialer
+	src, err := consumers.New(cc, log, reg)
+	if err != nil {
+		return err
+	}
+	pc := cfg.producerConfig()
+	pc.Transport = transport
+	sink, err := producers.New(pc, log, reg)
 	if err != nil {
 		return err
 	}
@@ -189,7 +205,7 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 	if err != nil {
 		return err
 	}
-	probe := consumers.NewProbe(cfg.Brokers, nil, 2*time.Second)
+	probe := consumers.NewProbe(cfg.Brokers, dialer, 2*time.Second)
 	probeCtx, stopProbe := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopProbe()
 	go probe.Run(probeCtx)
@@ -223,6 +239,29 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 		return fmt.Errorf("scoring: %w", err)
 	}
 	return nil
+}
+
+// checkBrokers connects once at start-up so a wrong address, certificate or
+// password fails at once with the cause rather than as endless retries.
+func checkBrokers(ctx context.Context, brokers []string, d *kafka.Dialer) error {
+	if d == nil {
+		d = kafka.DefaultDialer
+	}
+	var errs []error
+	for _, b := range brokers {
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		conn, err := d.DialContext(cctx, "tcp", b)
+		cancel()
+		if err == nil {
+			_, err = conn.ApiVersions()
+			conn.Close()
+			if err == nil {
+				return nil
+			}
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", b, err))
+	}
+	return fmt.Errorf("connecting to Kafka (check brokers, kafka.tls and kafka.sasl): %w", errors.Join(errs...))
 }
 
 // serveOps serves /metrics, /healthz and /readyz on addr.
