@@ -154,12 +154,6 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 	if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
 		return err
 	}
-	sc, m, err := openScorer(cfg.Model, spec)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	dialer, err := cfg.Kafka.dialer()
@@ -186,6 +180,11 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 		return err
 	}
 	defer sink.Close()
+	sc, routes, closeModels, err := setupScoring(ctx, &cfg, spec, log, reg)
+	if err != nil {
+		return err
+	}
+	defer closeModels()
 	driftObs, stopDrift, err := setupDrift(ctx, &cfg, spec, log, reg)
 	if err != nil {
 		return err
@@ -219,7 +218,7 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 		return nil
 	}
 	if cfg.HTTP.Addr != "" {
-		srv, err := serveOps(cfg.HTTP.Addr, reg, ready, log)
+		srv, err := serveOps(cfg.HTTP.Addr, reg, ready, routes, log)
 		if err != nil {
 			return err
 		}
@@ -264,8 +263,9 @@ func checkBrokers(ctx context.Context, brokers []string, d *kafka.Dialer) error 
 	return fmt.Errorf("connecting to Kafka (check brokers, kafka.tls and kafka.sasl): %w", errors.Join(errs...))
 }
 
-// serveOps serves /metrics, /healthz and /readyz on addr.
-func serveOps(addr string, reg *prometheus.Registry, ready func() error, log *slog.Logger) (*http.Server, error) {
+// serveOps serves /metrics, /healthz and /readyz on addr, plus what routes
+// adds (scoring and admin endpoints).
+func serveOps(addr string, reg *prometheus.Registry, ready func() error, routes func(*http.ServeMux), log *slog.Logger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("http.addr: listening on %s: %w", addr, err)
@@ -282,6 +282,9 @@ func serveOps(addr string, reg *prometheus.Registry, ready func() error, log *sl
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	if routes != nil {
+		routes(mux)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
