@@ -28,7 +28,7 @@ type TailConfig struct {
 	// UntilEnd stops each partition at the end offset it had when Tail
 	// started, so Tail returns once it has read what was there.
 	UntilEnd bool
-	Dialer *kafka.Dialer
+	Dialer   *kafka.Dialer
 }
 
 // Tail reads every partition of a topic without joining a group (it commits

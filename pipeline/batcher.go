@@ -43,6 +43,7 @@ type Batch struct {
 	Spans  []schemas.Span
 
 	decoded *schemas.Decoded
+	missing []bool
 	scores  []schemas.Scores
 	dead    []schemas.DeadLetter
 	out     []schemas.Message

@@ -46,6 +46,11 @@ type Config struct {
 	Mem memory.Allocator
 	// Observers see every scored batch, in order, on the inference stage.
 	Observers []Observer
+	// Features, if set, fills feature-set columns before inference; the
+	// schema must declare feature sets.
+	Features FeatureStore
+	// FeaturePolicy applies when Features fails; empty means FailOpen.
+	FeaturePolicy FeaturePolicy
 }
 
 // Engine runs the scoring pipeline. Create it with New and call Run once.
@@ -93,6 +98,16 @@ func New(cfg Config, src Source, scorer Scorer, sink Sink, log *slog.Logger, reg
 	}
 	if cfg.Mem == nil {
 		cfg.Mem = memory.NewGoAllocator()
+	}
+	switch cfg.FeaturePolicy {
+	case "":
+		cfg.FeaturePolicy = FailOpen
+	case FailOpen, FailClosed:
+	default:
+		return nil, fmt.Errorf("features.policy: %q is not fail_open or fail_closed", cfg.FeaturePolicy)
+	}
+	if cfg.Features != nil && len(cfg.Spec.FeatureSets) == 0 {
+		return nil, errors.New("pipeline: a feature store is configured but the schema declares no feature_sets")
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -178,9 +193,20 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		})
 	})
+	toInfer := decoded
+	if e.cfg.Features != nil {
+		enriched := make(chan *Batch, e.cfg.InFlight)
+		toInfer = enriched
+		g.Go(func() error {
+			defer close(enriched)
+			return stage(gctx, decoded, enriched, func(b *Batch) error {
+				return e.enrich(gctx, b)
+			})
+		})
+	}
 	g.Go(func() error {
 		defer close(encoded)
-		return stage(gctx, decoded, encoded, func(b *Batch) error {
+		return stage(gctx, toInfer, encoded, func(b *Batch) error {
 			return e.infer(gctx, b)
 		})
 	})
@@ -194,7 +220,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	})
 	err := g.Wait()
 	// Release what a hard stop left behind in the channels.
-	for _, ch := range []chan *Batch{batches, decoded, encoded} {
+	for _, ch := range []chan *Batch{batches, decoded, toInfer, encoded} {
 		for b := range ch {
 			b.release()
 		}
@@ -262,6 +288,63 @@ func (e *Engine) decode(dec *schemas.Decoder, b *Batch) {
 	e.m.stage.WithLabelValues("decode").Observe(time.Since(start).Seconds())
 }
 
+// enrich fills the batch's feature-set columns from the FeatureStore. Under
+// FailClosed it retries until the store answers or ctx is done; under
+// FailOpen a failure leaves defaults and flags every row.
+func (e *Engine) enrich(ctx context.Context, b *Batch) error {
+	rows := int(b.decoded.Record.NumRows())
+	if rows == 0 {
+		return nil
+	}
+	start := time.Now()
+	in := EnrichInput{Features: b.decoded.Features(), Rows: rows, Cols: e.cfg.Spec.Columns(), Keys: make([][]string, len(e.cfg.Spec.FeatureSets))}
+	for i := range in.Keys {
+		col := b.decoded.SetKeys(i)
+		keys := make([]string, rows)
+		for r := range rows {
+			keys[r] = col.Value(r)
+		}
+		in.Keys[i] = keys
+	}
+	for attempt := 1; ; attempt++ {
+		res, err := e.cfg.Features.Enrich(ctx, in)
+		if err == nil {
+			if attempt > 1 {
+				e.log.Info("feature store is back; scoring resumes", "attempts", attempt)
+				e.m.featurePaused.Set(0)
+			}
+			b.missing = res.Missing
+			e.m.featureMissing.Add(float64(res.MissingValues))
+			e.m.stage.WithLabelValues("enrich").Observe(time.Since(start).Seconds())
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		e.m.featureErrors.Inc()
+		if e.cfg.FeaturePolicy == FailOpen {
+			e.log.Warn("feature store failed; scoring with defaults (fail_open)", "rows", rows, "err", err)
+			b.missing = make([]bool, rows)
+			for i := range b.missing {
+				b.missing[i] = true
+			}
+			return nil
+		}
+		d := min(50*time.Millisecond<<min(attempt-1, 7), 5*time.Second)
+		if attempt == 1 {
+			e.log.Warn("feature store failed; pausing (fail_closed) and retrying", "err", err)
+		}
+		e.m.featurePaused.Set(1)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
 // infer scores the batch and encodes its scored events. A model failure on
 // the whole batch is retried row by row, so only the rows the model rejects
 // become dead letters.
@@ -271,7 +354,7 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 	if rows == 0 {
 		return nil
 	}
-	cols := len(e.cfg.Spec.Features)
+	cols := e.cfg.Spec.Columns()
 	keys := b.decoded.Record.Column(1).(*array.String)
 	in := ScoreInput{Features: b.decoded.Features(), Rows: rows, Cols: cols, Keys: make([]string, rows)}
 	for r := range rows {
@@ -297,6 +380,7 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 	sb := schemas.ScoredBatch{
 		Msgs: b.Msgs, Decoded: b.decoded, Scores: res.Scores, OK: ok,
 		Model: res.Model, ModelVersion: res.Version, Versions: res.Versions, ScoredAt: time.Now(),
+		FeaturesMissing: b.missing,
 	}
 	for _, o := range e.cfg.Observers {
 		o.ObserveBatch(&sb)

@@ -67,3 +67,45 @@ type Sink interface {
 	// batch is not acknowledged to the Source.
 	Publish(ctx context.Context, scored []schemas.Message, dead []schemas.DeadLetter) error
 }
+
+// EnrichInput is one batch handed to a FeatureStore.
+type EnrichInput struct {
+	// Features holds Rows×Cols float32 values, row-major; feature-set
+	// columns hold their defaults. Enrich overwrites them in place. Valid
+	// only during the call.
+	Features   []float32
+	Rows, Cols int
+	// Keys holds, per feature set in schema order, each row's entity key.
+	// Valid only during the call.
+	Keys [][]string
+}
+
+// EnrichResult says which rows lacked stored features.
+type EnrichResult struct {
+	// Missing, if not nil, marks rows for which at least one entity was
+	// missing or stale, so defaults were used.
+	Missing []bool
+	// MissingValues counts feature values left at their defaults.
+	MissingValues int
+}
+
+// FeatureStore fills feature-set columns from the online store.
+type FeatureStore interface {
+	// Enrich writes each row's stored features into its feature-set
+	// columns. An error means the store could not be read: the engine
+	// applies its FeaturePolicy. It must be safe for concurrent use.
+	Enrich(ctx context.Context, in EnrichInput) (EnrichResult, error)
+}
+
+// FeaturePolicy says what the engine does when the FeatureStore fails.
+type FeaturePolicy string
+
+// Feature policies.
+const (
+	// FailOpen scores with default values and flags the scored events
+	// (features_missing); nothing waits.
+	FailOpen FeaturePolicy = "fail_open"
+	// FailClosed pauses scoring (and so consumption and commits) and
+	// retries with backoff until the store answers.
+	FailClosed FeaturePolicy = "fail_closed"
+)

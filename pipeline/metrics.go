@@ -9,6 +9,10 @@ type metrics struct {
 	batchRows prometheus.Histogram
 	stage     *prometheus.HistogramVec
 	latency   prometheus.Histogram
+
+	featureMissing prometheus.Counter
+	featureErrors  prometheus.Counter
+	featurePaused  prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -40,9 +44,21 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "From the input record's Kafka timestamp to its scored event being acknowledged.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 18),
 		}),
+		featureMissing: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamscore_features_missing_values_total",
+			Help: "Feature-set values scored with their default because the entity was missing, stale or unreadable.",
+		}),
+		featureErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamscore_features_store_errors_total",
+			Help: "Batches whose feature-store lookup failed.",
+		}),
+		featurePaused: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "streamscore_features_paused",
+			Help: "1 while scoring waits for the feature store (fail_closed).",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.scored, m.dead, m.defaulted, m.batchRows, m.stage, m.latency)
+		reg.MustRegister(m.scored, m.dead, m.defaulted, m.batchRows, m.stage, m.latency, m.featureMissing, m.featureErrors, m.featurePaused)
 	}
 	return m
 }

@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,21 +18,29 @@ const (
 	ColKey       = "key"
 	ColEventTime = "event_time"
 	ColFeatures  = "features"
+	// ColSetKeyPrefix starts the name of each feature set's entity-key
+	// column, which follows the passthrough columns.
+	ColSetKeyPrefix = "fskey:"
 )
 
 // Arrow returns the Arrow schema of a decoded batch: event_id (utf8), key
 // (utf8), event_time (timestamp ms), features (fixed_size_list<float32>[F],
-// row-major, so its values buffer is the model's [N, F] input tensor), then one
-// utf8 column per passthrough field.
+// row-major, so its values buffer is the model's [N, F] input tensor; F
+// counts feature-set features, which hold their defaults until enriched),
+// then one utf8 column per passthrough field, then one utf8 column of entity
+// keys per feature set.
 func (s *Spec) Arrow() *arrow.Schema {
 	fields := []arrow.Field{
 		{Name: ColID, Type: arrow.BinaryTypes.String},
 		{Name: ColKey, Type: arrow.BinaryTypes.String},
 		{Name: ColEventTime, Type: arrow.FixedWidthTypes.Timestamp_ms},
-		{Name: ColFeatures, Type: arrow.FixedSizeListOf(int32(len(s.Features)), arrow.PrimitiveTypes.Float32)},
+		{Name: ColFeatures, Type: arrow.FixedSizeListOf(int32(s.Columns()), arrow.PrimitiveTypes.Float32)},
 	}
 	for _, p := range s.Passthrough {
 		fields = append(fields, arrow.Field{Name: p, Type: arrow.BinaryTypes.String, Nullable: true})
+	}
+	for _, fs := range s.FeatureSets {
+		fields = append(fields, arrow.Field{Name: ColSetKeyPrefix + fs.Name, Type: arrow.BinaryTypes.String})
 	}
 	md := arrow.NewMetadata([]string{"streamscore.schema"}, []string{s.String()})
 	return arrow.NewSchema(fields, &md)
@@ -50,6 +59,8 @@ type Decoded struct {
 	// Defaulted counts feature values that were absent or null and took
 	// their default.
 	Defaulted int
+
+	sets int
 }
 
 // Features returns the [N, F] row-major feature matrix backing the features
@@ -57,6 +68,13 @@ type Decoded struct {
 func (d *Decoded) Features() []float32 {
 	col := d.Record.Column(3).(*array.FixedSizeList)
 	return col.ListValues().(*array.Float32).Float32Values()
+}
+
+// SetKeys returns feature set i's entity-key column.
+func (d *Decoded) SetKeys(i int) *array.String {
+	n := int(d.Record.NumCols())
+	sets := d.sets
+	return d.Record.Column(n - sets + i).(*array.String)
 }
 
 // Release releases the record.
@@ -73,11 +91,13 @@ const (
 	slotTime
 	slotFeature
 	slotPass
+	slotLookup
 )
 
 type slot struct {
 	kinds uint8
 	idx   int
+	lk    int
 }
 
 // Decoder turns JSON event values into Arrow columns as the Spec says. It is
@@ -99,6 +119,12 @@ type Decoder struct {
 	required []bool
 	sc       scanner
 
+	// feature-set key fields: text per lookup field for the current row
+	lookups   []string
+	lookup    [][]byte
+	lookupSet []bool
+	keyBufs   []byte
+
 	curField  string
 	failField string
 }
@@ -110,7 +136,7 @@ func NewDecoder(spec *Spec, mem memory.Allocator) *Decoder {
 		mem:      mem,
 		schema:   spec.Arrow(),
 		slots:    make(map[string]slot),
-		row:      make([]float32, len(spec.Features)),
+		row:      make([]float32, spec.Columns()),
 		seen:     make([]bool, len(spec.Features)),
 		pass:     make([][]byte, len(spec.Passthrough)),
 		passSet:  make([]bool, len(spec.Passthrough)),
@@ -143,6 +169,23 @@ func NewDecoder(spec *Spec, mem memory.Allocator) *Decoder {
 	for i, p := range spec.Passthrough {
 		add(p, slotPass, i)
 	}
+	for _, fs := range spec.FeatureSets {
+		for j, f := range fs.Features {
+			d.row[fs.Offset+j] = float32(f.Default)
+		}
+		for _, name := range fs.KeyFields() {
+			if slices.Contains(d.lookups, name) {
+				continue
+			}
+			s := d.slots[name]
+			s.kinds |= slotLookup
+			s.lk = len(d.lookups)
+			d.slots[name] = s
+			d.lookups = append(d.lookups, name)
+		}
+	}
+	d.lookup = make([][]byte, len(d.lookups))
+	d.lookupSet = make([]bool, len(d.lookups))
 	d.sc.maxStr = spec.Limits.MaxStringBytes
 	d.sc.maxDepth = spec.Limits.MaxDepth
 	return d
@@ -169,7 +212,11 @@ func (d *Decoder) Decode(msgs []Message) *Decoded {
 		passB[i] = b.Field(4 + i).(*array.StringBuilder)
 	}
 
-	out := &Decoded{Rows: make([]int, 0, len(msgs))}
+	setB := make([]*array.StringBuilder, len(d.spec.FeatureSets))
+	for i := range setB {
+		setB[i] = b.Field(4 + len(d.pass) + i).(*array.StringBuilder)
+	}
+	out := &Decoded{Rows: make([]int, 0, len(msgs)), sets: len(setB)}
 	for i := range msgs {
 		m := &msgs[i]
 		ts, defaulted, ok := d.decodeRow(m)
@@ -194,6 +241,10 @@ func (d *Decoder) Decode(msgs []Message) *Decoded {
 				pb.AppendNull()
 			}
 		}
+		for j := range setB {
+			d.keyBufs = d.spec.FeatureSets[j].AppendKey(d.keyBufs[:0], d.lookupValue)
+			setB[j].BinaryBuilder.Append(d.keyBufs)
+		}
 		out.Rows = append(out.Rows, i)
 	}
 	out.Record = b.NewRecord()
@@ -212,6 +263,7 @@ func (d *Decoder) decodeRow(m *Message) (tsMillis int64, defaulted int, ok bool)
 	}
 	clear(d.seen)
 	clear(d.passSet)
+	clear(d.lookupSet)
 	idSet, keySet, tsSet := false, false, false
 	tsMillis = m.Time.UnixMilli()
 
@@ -296,6 +348,13 @@ func (d *Decoder) decodeRow(m *Message) (tsMillis int64, defaulted int, ok bool)
 		sc.fail(ReasonMissingField, "the entity key is missing")
 		return 0, 0, false
 	}
+	for i, set := range d.lookupSet {
+		if !set {
+			d.failField = d.lookups[i]
+			sc.fail(ReasonMissingField, "a feature-set key field is missing")
+			return 0, 0, false
+		}
+	}
 	for i, seen := range d.seen {
 		if seen {
 			continue
@@ -311,6 +370,16 @@ func (d *Decoder) decodeRow(m *Message) (tsMillis int64, defaulted int, ok bool)
 	return tsMillis, defaulted, true
 }
 
+// lookupValue returns the current row's text of a key-template field.
+func (d *Decoder) lookupValue(field string) []byte {
+	return d.lookup[d.slots[field].lk]
+}
+
+func (d *Decoder) setLookup(sl slot, txt []byte) {
+	d.lookup[sl.lk] = append(d.lookup[sl.lk][:0], txt...)
+	d.lookupSet[sl.lk] = true
+}
+
 func (d *Decoder) fieldName(sl slot) string {
 	switch {
 	case sl.kinds&slotFeature != 0:
@@ -321,6 +390,8 @@ func (d *Decoder) fieldName(sl slot) string {
 		return d.spec.ID
 	case sl.kinds&slotKey != 0:
 		return d.spec.Key
+	case sl.kinds&slotLookup != 0 && sl.kinds&slotTime == 0:
+		return d.lookups[sl.lk]
 	default:
 		return d.spec.EventTime
 	}
@@ -340,9 +411,22 @@ func (d *Decoder) value(sl slot, idSet, keySet, tsSet *bool, ts *int64) bool {
 	case sl.kinds&slotFeature != 0:
 		return d.feature(sl.idx)
 	case sl.kinds&slotPass != 0:
+		if sl.kinds&slotLookup != 0 && c == '"' {
+			// A passthrough field that also keys a feature set: read the
+			// string for the key, keep the raw JSON for the passthrough.
+			txt, ok := sc.str()
+			if !ok {
+				return false
+			}
+			d.setLookup(sl, txt)
+			sc.i = start
+		}
 		sc.nonStd = false
 		if !sc.skip(1) {
 			return false
+		}
+		if sl.kinds&slotLookup != 0 && c != '"' {
+			d.setLookup(sl, sc.b[start:sc.i])
 		}
 		if sc.nonStd {
 			// Copied verbatim, it would make the scored event invalid JSON.
@@ -419,6 +503,9 @@ func (d *Decoder) value(sl slot, idSet, keySet, tsSet *bool, ts *int64) bool {
 	if sl.kinds&slotKey != 0 {
 		d.keyBuf = append(d.keyBuf[:0], txt...)
 		*keySet = true
+	}
+	if sl.kinds&slotLookup != 0 {
+		d.setLookup(sl, txt)
 	}
 	return true
 }

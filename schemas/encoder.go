@@ -35,7 +35,11 @@ type ScoredBatch struct {
 	// Versions, if not nil, names the model version of each row (a canary
 	// splits a batch between two versions) and overrides ModelVersion.
 	Versions []string
-	ScoredAt time.Time
+	// FeaturesMissing, if not nil, marks rows scored with default values
+	// for feature-set features that could not be read (entity missing,
+	// stale, or the store unavailable under fail_open).
+	FeaturesMissing []bool
+	ScoredAt        time.Time
 }
 
 // RowOK reports whether row r was scored.
@@ -57,6 +61,8 @@ func (b *ScoredBatch) Version(r int) string {
 //	 "scores":{"score":0.25},"input_ts":1732460000012,"scored_at":1732460000020,
 //	 "passthrough":{"merchant":"m-17"}}
 //
+// "features_missing":true follows "scores" when the row was scored with
+// default values for feature-set features.
 // event_time, input_ts (the input record's Kafka timestamp) and scored_at are
 // epoch milliseconds. A non-finite score is written as null. An Encoder is
 // stateless and safe for concurrent use.
@@ -118,7 +124,11 @@ func (e *Encoder) Append(dst []byte, b *ScoredBatch, row int) []byte {
 		}
 		dst = append(dst, ']')
 	}
-	dst = append(dst, `},"input_ts":`...)
+	if b.FeaturesMissing != nil && b.FeaturesMissing[row] {
+		dst = append(dst, `},"features_missing":true,"input_ts":`...)
+	} else {
+		dst = append(dst, `},"input_ts":`...)
+	}
 	dst = strconv.AppendInt(dst, m.Time.UnixMilli(), 10)
 	dst = append(dst, `,"scored_at":`...)
 	dst = strconv.AppendInt(dst, b.ScoredAt.UnixMilli(), 10)

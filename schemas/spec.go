@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -40,6 +41,119 @@ type Feature struct {
 	// Default is used when the field is absent or null. A feature without a
 	// default is required: an event that lacks it is a dead letter.
 	Default *float64 `yaml:"default"`
+}
+
+// Feature-set storage layouts in Redis.
+const (
+	// LayoutVector stores one value per entity: a small header (magic,
+	// feature-set version, feature count, write time) followed by the
+	// features as little-endian float32, read with one MGET per batch.
+	LayoutVector = "vector"
+	// LayoutHash stores one Redis hash per entity, one field per feature,
+	// read with pipelined HMGETs.
+	LayoutHash = "hash"
+)
+
+// SetFeature is one feature a feature set provides.
+type SetFeature struct {
+	Name string `yaml:"name"`
+	// Default is used when the entity is missing, stale or unreadable.
+	// The zero value means 0.
+	Default float64 `yaml:"default"`
+}
+
+// FeatureSet is a group of features looked up in Redis by an entity key
+// built from event fields, and appended to the model input after the
+// event's own features.
+type FeatureSet struct {
+	// Name identifies the set (features load --set NAME).
+	Name string `yaml:"name"`
+	// Version is written into every stored vector; a reader that finds
+	// another version treats the entity as missing (a layout change was not
+	// reloaded). The zero value means 1.
+	Version int `yaml:"version"`
+	// Key is the entity-key template: literal text with {field} naming
+	// top-level event fields, e.g. "user:{user_id}".
+	Key string `yaml:"key"`
+	// Layout is vector (the default) or hash.
+	Layout string `yaml:"layout"`
+	// MaxAge, if set, makes features written longer ago than this count as
+	// missing.
+	MaxAge time.Duration `yaml:"max_age"`
+	// Features are the set's features, in tensor column order.
+	Features []SetFeature `yaml:"features"`
+
+	// Offset is the tensor column of the set's first feature; Parse sets it.
+	Offset int `yaml:"-"`
+	parts  []keyPart
+}
+
+// keyPart is a literal (field == "") or a field reference of a key template.
+type keyPart struct {
+	lit   string
+	field string
+}
+
+func parseKeyTemplate(t string) ([]keyPart, error) {
+	var parts []keyPart
+	for len(t) > 0 {
+		i := strings.IndexByte(t, '{')
+		if i < 0 {
+			if strings.IndexByte(t, '}') >= 0 {
+				return nil, errors.New("unmatched '}'")
+			}
+			parts = append(parts, keyPart{lit: t})
+			break
+		}
+		if i > 0 {
+			if strings.IndexByte(t[:i], '}') >= 0 {
+				return nil, errors.New("unmatched '}'")
+			}
+			parts = append(parts, keyPart{lit: t[:i]})
+		}
+		j := strings.IndexByte(t[i:], '}')
+		if j < 0 {
+			return nil, errors.New("unmatched '{'")
+		}
+		name := t[i+1 : i+j]
+		if name == "" {
+			return nil, errors.New("empty {} in key template")
+		}
+		parts = append(parts, keyPart{field: name})
+		t = t[i+j+1:]
+	}
+	hasField := false
+	for _, p := range parts {
+		hasField = hasField || p.field != ""
+	}
+	if !hasField {
+		return nil, errors.New("the key template names no {field}")
+	}
+	return parts, nil
+}
+
+// KeyFields returns the event fields the key template references.
+func (fs *FeatureSet) KeyFields() []string {
+	var out []string
+	for _, p := range fs.parts {
+		if p.field != "" {
+			out = append(out, p.field)
+		}
+	}
+	return out
+}
+
+// AppendKey appends the entity key to dst, taking each referenced field's
+// text from value.
+func (fs *FeatureSet) AppendKey(dst []byte, value func(field string) []byte) []byte {
+	for _, p := range fs.parts {
+		if p.field == "" {
+			dst = append(dst, p.lit...)
+		} else {
+			dst = append(dst, value(p.field)...)
+		}
+	}
+	return dst
 }
 
 // Output names one model output and where it goes in the scored event.
@@ -97,6 +211,9 @@ type Spec struct {
 	Features []Feature `yaml:"features"`
 	// Passthrough fields are copied verbatim (as raw JSON) into scored events.
 	Passthrough []string `yaml:"passthrough"`
+	// FeatureSets are looked up in Redis per event; their features follow
+	// the event features in the model input.
+	FeatureSets []FeatureSet `yaml:"feature_sets"`
 	// Model binds the features to the model.
 	Model Binding `yaml:"model"`
 	// Limits bound the cost of one event.
@@ -137,6 +254,18 @@ func (s *Spec) applyDefaults() {
 		if s.Features[i].Type == "" {
 			s.Features[i].Type = TypeFloat32
 		}
+	}
+	off := len(s.Features)
+	for i := range s.FeatureSets {
+		fs := &s.FeatureSets[i]
+		if fs.Version == 0 {
+			fs.Version = 1
+		}
+		if fs.Layout == "" {
+			fs.Layout = LayoutVector
+		}
+		fs.Offset = off
+		off += len(fs.Features)
 	}
 	for i := range s.Model.Outputs {
 		if s.Model.Outputs[i].As == "" {
@@ -208,6 +337,44 @@ func (s *Spec) Validate() error {
 		}
 		claim(p, fmt.Sprintf("passthrough[%d]", i))
 	}
+	for i := range s.FeatureSets {
+		fs := &s.FeatureSets[i]
+		key := fmt.Sprintf("feature_sets[%d]", i)
+		if fs.Name == "" {
+			errs = append(errs, fmt.Errorf("%s.name: required", key))
+		}
+		if len(fs.Features) == 0 {
+			errs = append(errs, fmt.Errorf("%s.features: at least one feature is required", key))
+		}
+		for j, f := range fs.Features {
+			if f.Name == "" {
+				errs = append(errs, fmt.Errorf("%s.features[%d].name: required", key, j))
+				continue
+			}
+			claim(f.Name, fmt.Sprintf("%s.features[%d]", key, j))
+		}
+		switch fs.Layout {
+		case LayoutVector, LayoutHash:
+		default:
+			errs = append(errs, fmt.Errorf("%s.layout: %q is not vector or hash", key, fs.Layout))
+		}
+		if fs.Version < 0 || fs.Version > 65535 {
+			errs = append(errs, fmt.Errorf("%s.version: must be within 1..65535", key))
+		}
+		if fs.MaxAge < 0 {
+			errs = append(errs, fmt.Errorf("%s.max_age: must not be negative", key))
+		}
+		parts, err := parseKeyTemplate(fs.Key)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s.key: %q: %w (write e.g. \"user:{user_id}\")", key, fs.Key, err))
+		}
+		fs.parts = parts
+		for _, p := range parts {
+			if p.field != "" && isFeature(s, p.field) {
+				errs = append(errs, fmt.Errorf("%s.key: {%s} is a numeric feature; key fields must be ids or strings", key, p.field))
+			}
+		}
+	}
 	if s.Model.Input == "" {
 		errs = append(errs, errors.New("model.input: required (the ONNX input name; `streamscore model inspect FILE` lists them)"))
 	}
@@ -239,11 +406,36 @@ func (s *Spec) Validate() error {
 	return nil
 }
 
-// FeatureNames returns the feature names in tensor column order.
+func isFeature(s *Spec, name string) bool {
+	for _, f := range s.Features {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Columns returns the width of the model input: the event features plus
+// every feature set's features.
+func (s *Spec) Columns() int {
+	n := len(s.Features)
+	for _, fs := range s.FeatureSets {
+		n += len(fs.Features)
+	}
+	return n
+}
+
+// FeatureNames returns the names of every model input column in tensor
+// order: event features, then each feature set's.
 func (s *Spec) FeatureNames() []string {
-	out := make([]string, len(s.Features))
-	for i, f := range s.Features {
-		out[i] = f.Name
+	out := make([]string, 0, s.Columns())
+	for _, f := range s.Features {
+		out = append(out, f.Name)
+	}
+	for _, fs := range s.FeatureSets {
+		for _, f := range fs.Features {
+			out = append(out, f.Name)
+		}
 	}
 	return out
 }
