@@ -43,6 +43,7 @@ type Config struct {
 	HTTP           HTTPConfig     `yaml:"http"`
 	Redis          RedisConfig    `yaml:"redis"`
 	Drift          DriftConfig    `yaml:"drift"`
+	Features       FeaturesConfig `yaml:"features"`
 	Log            LogConfig      `yaml:"log"`
 }
 

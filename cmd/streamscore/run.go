@@ -185,6 +185,11 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 		return err
 	}
 	defer closeModels()
+	store, closeStore, err := setupFeatures(ctx, &cfg, spec, log, reg)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
 	driftObs, stopDrift, err := setupDrift(ctx, &cfg, spec, log, reg)
 	if err != nil {
 		return err
@@ -195,11 +200,13 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 		observers = append(observers, driftObs)
 	}
 	eng, err := pipeline.New(pipeline.Config{
-		Spec:         spec,
-		Policy:       pipeline.Policy{MaxRows: cfg.Batch.MaxRows, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait},
-		InFlight:     cfg.Pipeline.InFlight,
-		DrainTimeout: cfg.Pipeline.DrainTimeout,
-		Observers:    observers,
+		Spec:          spec,
+		Policy:        pipeline.Policy{MaxRows: cfg.Batch.MaxRows, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait},
+		InFlight:      cfg.Pipeline.InFlight,
+		DrainTimeout:  cfg.Pipeline.DrainTimeout,
+		Observers:     observers,
+		Features:      store,
+		FeaturePolicy: pipeline.FeaturePolicy(cfg.Features.Policy),
 	}, src, sc, sink, log, reg)
 	if err != nil {
 		return err
