@@ -19,7 +19,7 @@ INTEGRATION_TIMEOUT ?= 12m
 FUZZTIME ?= 60s
 SOAK_TIMEOUT ?= 2h
 
-.PHONY: build up down test vet test-unit test-integration demo bench soak fuzz models clean
+.PHONY: build up down test vet test-unit test-integration test-broker-restart demo bench soak fuzz models clean
 
 build:
 	$(GO) build -o bin/streamscore ./cmd/streamscore
@@ -33,7 +33,7 @@ down:
 # test runs everything with the services up; they are stopped afterwards unless they
 # were already running (make up).
 test:
-	$(WITH_SERVICES) $(MAKE) --no-print-directory vet test-unit test-integration
+	$(WITH_SERVICES) $(MAKE) --no-print-directory vet test-unit test-integration test-broker-restart
 
 vet:
 	$(GO) vet ./...
@@ -48,6 +48,13 @@ test-unit:
 test-integration:
 	@test -n "$${STREAMSCORE_BROKERS:-}" || { echo "test-integration: STREAMSCORE_BROKERS is not set; run 'make test', or 'make up && source .run/env' first" >&2; exit 1; }
 	$(GO) test -race -count=1 -tags integration -timeout $(INTEGRATION_TIMEOUT) ./...
+
+# test-broker-restart runs, alone, the integration tests that restart the shared broker
+# (named TestBrokerRestart*; they skip unless STREAMSCORE_ALLOW_BROKER_RESTART=1), so
+# that no other package's tests run while the broker is down.
+test-broker-restart:
+	@test -n "$${STREAMSCORE_KAFKA_SCRIPT:-}" || { echo "test-broker-restart: STREAMSCORE_KAFKA_SCRIPT is not set; run 'make test', or 'make up && source .run/env' first" >&2; exit 1; }
+	STREAMSCORE_ALLOW_BROKER_RESTART=1 $(GO) test -race -count=1 -tags integration -timeout $(INTEGRATION_TIMEOUT) -run '^TestBrokerRestart' ./cmd/...
 
 demo:
 	$(WITH_SERVICES) bash -c '$(MAKE) --no-print-directory build && bin/streamscore demo --brokers "$$STREAMSCORE_BROKERS"'

@@ -343,7 +343,7 @@ func TestRebalanceLosesNothing(t *testing.T) {
 }
 
 // assigned reports whether a run's logs show a non-empty assignment.
-func assigned(logs *bytes.Buffer) bool {
+func assigned(logs *syncBuffer) bool {
 	for _, line := range strings.Split(logs.String(), "\n") {
 		if strings.Contains(line, `"assigned partitions"`) && !strings.Contains(line, `"partitions":null`) && !strings.Contains(line, `"partitions":[]`) {
 			return true

@@ -223,13 +223,31 @@ log: {format: json}
 `, group, in, out, dlq, root, root))
 }
 
+// syncBuffer is a bytes.Buffer safe to read while a process writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // startRun starts `streamscore run`; its logs go to the test log on failure.
-func startRun(t *testing.T, cfg string) (*exec.Cmd, *bytes.Buffer) {
+func startRun(t *testing.T, cfg string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(binPath, "run", "--config", cfg)
-	var logs bytes.Buffer
-	cmd.Stdout = &logs
-	cmd.Stderr = &logs
+	logs := &syncBuffer{}
+	cmd.Stdout = logs
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +260,7 @@ func startRun(t *testing.T, cfg string) (*exec.Cmd, *bytes.Buffer) {
 			t.Logf("streamscore run logs:\n%s", tail(logs.String(), 4000))
 		}
 	})
-	return cmd, &logs
+	return cmd, logs
 }
 
 func tail(s string, n int) string {

@@ -64,7 +64,9 @@ fetch_jars() {
 	local start=$SECONDS tmp="$KAFKA_HOME/libs.tmp.$$"
 	mkdir -p "$KAFKA_HOME"
 	rm -rf "$tmp"
-	if ! mvn -B -q -Dstyle.color=never dependency:copy-dependencies -f "$POM" -DoutputDirectory="$tmp" >&2; then
+	# Debian's Maven 3.8 prints stray colour resets even in batch mode; strip them.
+	if ! mvn -B -q -Dstyle.color=never dependency:copy-dependencies -f "$POM" -DoutputDirectory="$tmp" 2>&1 |
+		sed -e 's/\x1b\[[0-9;]*m//g' -e '/^$/d' >&2; then
 		rm -rf "$tmp"
 		die "mvn could not resolve $POM (see the Maven errors above)"
 	fi
