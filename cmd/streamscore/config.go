@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -119,6 +120,7 @@ func DefaultConfig() Config {
 		Consumer: ConsumerConfig{
 			StartOffset: "earliest", MinBytes: 1, MaxBytes: 10 << 20, MaxWait: time.Second,
 			QueueCapacity: 1000, CommitInterval: 100 * time.Millisecond, RevokeTimeout: 10 * time.Second,
+			SessionTimeout: 30 * time.Second, RebalanceTimeout: 30 * time.Second, HeartbeatInterval: 3 * time.Second,
 		},
 		Producer: ProducerConfig{BatchTimeout: 2 * time.Millisecond, BatchSize: 10000, BatchBytes: 1000000, Compression: "none", WriteTimeout: 10 * time.Second},
 		HTTP:     HTTPConfig{Addr: "127.0.0.1:9464"},
@@ -129,25 +131,69 @@ func DefaultConfig() Config {
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
 
 // expandEnv replaces ${NAME} and ${NAME:-default} with the environment's
-// values. Other dollar signs are left alone.
+// values, outside comments. Other dollar signs are left alone.
 func expandEnv(b []byte) ([]byte, error) {
 	var missing []string
-	out := envRef.ReplaceAllFunc(b, func(m []byte) []byte {
-		sm := envRef.FindSubmatch(m)
-		name := string(sm[1])
-		if v, ok := os.LookupEnv(name); ok {
-			return []byte(v)
-		}
-		if sm[2] != nil {
-			return sm[3]
-		}
-		missing = append(missing, name)
-		return nil
-	})
+	expand := func(part []byte) []byte {
+		return envRef.ReplaceAllFunc(part, func(m []byte) []byte {
+			sm := envRef.FindSubmatch(m)
+			name := string(sm[1])
+			if v, ok := os.LookupEnv(name); ok {
+				return []byte(v)
+			}
+			if sm[2] != nil {
+				return sm[3]
+			}
+			missing = append(missing, name)
+			return nil
+		})
+	}
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	var out []byte
+	for _, line := range lines {
+		c := commentStart(line)
+		out = append(out, expand(line[:c])...)
+		out = append(out, line[c:]...)
+	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("environment variables referenced but not set: %s (set them or write ${NAME:-default})", strings.Join(missing, ", "))
 	}
 	return out, nil
+}
+
+// commentStart returns where a YAML comment begins on line: a '#' at the
+// start or after a space, outside quotes; len(line) if there is none.
+func commentStart(line []byte) int {
+	var quote byte
+	for i, c := range line {
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
+			return i
+		}
+	}
+	return len(line)
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+): `)
+
+// explainYAMLError adds the offending source line to a YAML error, so the
+// message shows the key as written.
+func explainYAMLError(err error, src []byte) error {
+	lines := strings.Split(string(src), "\n")
+	msg := yamlLine.ReplaceAllStringFunc(err.Error(), func(m string) string {
+		n, _ := strconv.Atoi(yamlLine.FindStringSubmatch(m)[1])
+		if n >= 1 && n <= len(lines) {
+			return fmt.Sprintf("line %d (%s): ", n, strings.TrimSpace(lines[n-1]))
+		}
+		return m
+	})
+	return errors.New(msg)
 }
 
 // LoadConfig reads path (if not empty) over DefaultConfig, applies the
@@ -167,7 +213,7 @@ func LoadConfig(path string) (Config, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(raw))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			return cfg, fmt.Errorf("config %s: %w", path, err)
+			return cfg, fmt.Errorf("config %s: %w", path, explainYAMLError(err, raw))
 		}
 		dir := filepath.Dir(path)
 		cfg.Schema = resolve(dir, cfg.Schema)

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExampleConfigIsValid(t *testing.T) {
+	t.Setenv("STREAMSCORE_BROKERS", "")
+	os.Unsetenv("STREAMSCORE_BROKERS")
+	cfg, err := LoadConfig("../../streamscore.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("streamscore.yaml does not validate: %v", err)
+	}
+	def := DefaultConfig()
+	if cfg.Batch != def.Batch || cfg.Consumer != def.Consumer || cfg.Producer != def.Producer || cfg.Brokers[0] != def.Brokers[0] {
+		t.Fatalf("streamscore.yaml documents values other than the defaults:\n%+v\n%+v", cfg, def)
+	}
+	if !strings.HasSuffix(cfg.Schema, "testdata/mlp.schema.yaml") || !filepath.IsAbs(cfg.Model.Path) && !strings.HasPrefix(cfg.Model.Path, "../../") {
+		t.Fatalf("relative paths not resolved against the file: schema %s model %s", cfg.Schema, cfg.Model.Path)
+	}
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"unknown key", "bogus: 1\n", "bogus"},
+		{"bad duration", "batch: {max_wait: soon}\n", "max_wait"},
+		{"zero rows", "batch: {max_rows: 0}\n", "batch.max_rows"},
+		{"no port", "brokers: [localhost]\n", "brokers"},
+		{"same topics", "topics: {input: a, output: a}\n", "topics"},
+		{"bad start offset", "consumer: {start_offset: middle}\n", "consumer.start_offset"},
+		{"bad compression", "producer: {compression: brotli}\n", "producer.compression"},
+		{"bad log level", "log: {level: loud}\n", "log.level"},
+		{"bad sasl", "kafka: {sasl: {mechanism: GSSAPI}}\n", "kafka.sasl.mechanism"},
+		{"missing env", "group: ${NO_SUCH_VAR_FOR_TEST}\n", "NO_SUCH_VAR_FOR_TEST"},
+		{"missing model", "schema: s.yaml\n", "model.path"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "c.yaml")
+			os.WriteFile(p, []byte("schema: s.yaml\nmodel: {path: m.onnx}\n"+tc.yaml), 0o644)
+			if tc.name == "missing model" {
+				os.WriteFile(p, []byte(tc.yaml), 0o644)
+			}
+			cfg, err := LoadConfig(p)
+			if err == nil {
+				err = cfg.Validate()
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestEnvExpansion(t *testing.T) {
+	t.Setenv("SS_TEST_GROUP", "g1")
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(p, []byte("group: ${SS_TEST_GROUP}\ntopics: {input: ${SS_TEST_IN:-in1}}\npipeline: {drain_timeout: 5s}\nredis: {password: a$b}\n"), 0o644)
+	cfg, err := LoadConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Group != "g1" || cfg.Topics.Input != "in1" || cfg.Pipeline.DrainTimeout != 5*time.Second || cfg.Redis.Password != "a$b" {
+		t.Fatalf("got group %q input %q drain %v password %q", cfg.Group, cfg.Topics.Input, cfg.Pipeline.DrainTimeout, cfg.Redis.Password)
+	}
+}
