@@ -19,7 +19,7 @@ INTEGRATION_TIMEOUT ?= 12m
 FUZZTIME ?= 60s
 SOAK_TIMEOUT ?= 2h
 
-.PHONY: build up down test vet test-unit test-integration test-broker-restart demo bench soak fuzz models clean
+.PHONY: build up down test vet test-unit test-fuzz-short test-integration test-broker-restart demo bench soak fuzz models clean
 
 build:
 	$(GO) build -o bin/streamscore ./cmd/streamscore
@@ -33,7 +33,7 @@ down:
 # test runs everything with the services up; they are stopped afterwards unless they
 # were already running (make up).
 test:
-	$(WITH_SERVICES) $(MAKE) --no-print-directory vet test-unit test-integration test-broker-restart
+	$(WITH_SERVICES) $(MAKE) --no-print-directory vet test-unit test-fuzz-short test-integration test-broker-restart
 
 vet:
 	$(GO) vet ./...
@@ -65,8 +65,14 @@ bench:
 soak:
 	$(WITH_SERVICES) $(GO) test -count=1 -tags 'integration soak' -run '^TestSoak' -timeout $(SOAK_TIMEOUT) ./...
 
+# fuzz runs each decoder fuzz target for FUZZTIME; test-fuzz-short is the
+# quick pass make test runs.
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./schemas
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
+	$(GO) test -run='^$$' -fuzz='^FuzzAppendString$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
+
+test-fuzz-short:
+	$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 
 models:
 	py="$$($(LOCAL)/python.sh)" && "$$py" testdata/models/make_models.py
