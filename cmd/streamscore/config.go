@@ -99,6 +99,9 @@ type ProducerConfig struct {
 type HTTPConfig struct {
 	// Addr is host:port; empty disables the endpoint.
 	Addr string `yaml:"addr"`
+	// Pprof serves Go's profiler under /debug/pprof/ (off by default; the
+	// endpoint has no authentication, so keep addr on a private interface).
+	Pprof bool `yaml:"pprof"`
 }
 
 // LogConfig sets the log level (debug, info, warn, error) and format (json,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -225,6 +226,9 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 		return nil
 	}
 	if cfg.HTTP.Addr != "" {
+		if cfg.HTTP.Pprof {
+			routes = withPprof(routes)
+		}
 		srv, err := serveOps(cfg.HTTP.Addr, reg, ready, routes, log)
 		if err != nil {
 			return err
@@ -268,6 +272,18 @@ func checkBrokers(ctx context.Context, brokers []string, d *kafka.Dialer) error 
 		errs = append(errs, fmt.Errorf("%s: %w", b, err))
 	}
 	return fmt.Errorf("connecting to Kafka (check brokers, kafka.tls and kafka.sasl): %w", errors.Join(errs...))
+}
+
+// withPprof adds Go's profiler endpoints to routes.
+func withPprof(routes func(*http.ServeMux)) func(*http.ServeMux) {
+	return func(mux *http.ServeMux) {
+		if routes != nil {
+			routes(mux)
+		}
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 }
 
 // serveOps serves /metrics, /healthz and /readyz on addr, plus what routes
