@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -30,6 +31,17 @@ type FeedConfig struct {
 	// Progress, if set, is called after each batch with the events written
 	// so far.
 	Progress func(written int64)
+	// TimeField, if set, names the top-level JSON field holding each
+	// event's time, an RFC 3339 string or a number of epoch milliseconds
+	// (as schemas read event_time): the record is written with that
+	// timestamp instead of the time of writing, so history keeps its
+	// original times on the topic (the topic must use CreateTime, Kafka's
+	// default). Kafka timestamps are milliseconds.
+	TimeField string
+	// Untimed, if set, is called with the line number of each event
+	// written without its time because TimeField is absent or unreadable;
+	// such a record gets the time of writing.
+	Untimed func(line int64)
 }
 
 // Feed writes every non-empty line of r as one record to cfg.Topic through
@@ -93,9 +105,9 @@ func Feed(ctx context.Context, w *kafka.Writer, r io.Reader, cfg FeedConfig) (in
 		}
 		value := append([]byte(nil), line...)
 		m := kafka.Message{Topic: cfg.Topic, Value: value}
-		if cfg.KeyField != "" {
+		if cfg.KeyField != "" || cfg.TimeField != "" {
 			v, err := p.ParseBytes(value)
-			if err == nil {
+			if err == nil && cfg.KeyField != "" {
 				if k := v.Get(cfg.KeyField); k != nil {
 					if k.Type() == fastjson.TypeString {
 						m.Key = append([]byte(nil), k.GetStringBytes()...)
@@ -106,6 +118,15 @@ func Feed(ctx context.Context, w *kafka.Writer, r io.Reader, cfg FeedConfig) (in
 			}
 			// A line that is not JSON or lacks the key is still sent,
 			// unkeyed: the scorer dead-letters it with the reason.
+			if cfg.TimeField != "" {
+				var ok bool
+				if err == nil {
+					m.Time, ok = eventTime(v.Get(cfg.TimeField))
+				}
+				if !ok && cfg.Untimed != nil {
+					cfg.Untimed(lineNo)
+				}
+			}
 		}
 		msgs = append(msgs, m)
 		if len(msgs) >= batch {
@@ -118,4 +139,27 @@ func Feed(ctx context.Context, w *kafka.Writer, r io.Reader, cfg FeedConfig) (in
 		return written, fmt.Errorf("reading line %d: %w", lineNo+1, err)
 	}
 	return written, flush()
+}
+
+// eventTime reads an event time: an RFC 3339 string or a number of epoch
+// milliseconds. It reports false for anything else.
+func eventTime(v *fastjson.Value) (time.Time, bool) {
+	if v == nil {
+		return time.Time{}, false
+	}
+	switch v.Type() {
+	case fastjson.TypeString:
+		t, err := time.Parse(time.RFC3339Nano, string(v.GetStringBytes()))
+		if err != nil {
+			return time.Time{}, false
+		}
+		return t, true
+	case fastjson.TypeNumber:
+		f := v.GetFloat64()
+		if math.IsNaN(f) || f < math.MinInt64 || f >= math.MaxInt64 {
+			return time.Time{}, false
+		}
+		return time.UnixMilli(int64(f)), true
+	}
+	return time.Time{}, false
 }
