@@ -148,8 +148,14 @@ func modelFlag(s string) (name, path string) {
 }
 
 // fileVersion names a model file by its content: "sha256:" and 12 hex
-// digits, so a report says exactly which bytes were scored.
+// digits, so a report says exactly which bytes were scored. A registry
+// folder is named by its manifest instead, so it gets "".
 func fileVersion(path string) (string, error) {
+	if st, err := os.Stat(path); err != nil {
+		return "", err
+	} else if st.IsDir() {
+		return "", nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -289,6 +295,37 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 		rc.Store = store
 	}
 
+	// The output first: a topic created now is in the metadata the source's
+	// look-ups fetch next, which kafka-go's shared transport then caches.
+	switch {
+	case o.out != "":
+		out, err := replay.CreateFile(o.out)
+		if err != nil {
+			return err
+		}
+		rc.Output = out
+	case o.toTopic != "":
+		dialer, err := cfg.Kafka.dialer()
+		if err != nil {
+			return err
+		}
+		transport, err := cfg.Kafka.transport()
+		if err != nil {
+			return err
+		}
+		if err := consumers.CreateTopics(ctx, dialer, cfg.Brokers, cfg.Topics.Partitions, cfg.Topics.ReplicationFactor, o.toTopic); err != nil {
+			return err
+		}
+		pc := producers.Config{Brokers: cfg.Brokers, Topic: o.toTopic, Transport: transport}
+		w := pc.NewKafkaWriter()
+		defer w.Close()
+		out, err := replay.NewTopicOutput(replay.TopicOutputConfig{Topic: o.toTopic, Writer: w})
+		if err != nil {
+			return err
+		}
+		rc.Output = out
+	}
+
 	var count func(context.Context) (int64, error)
 	if o.topic != "" {
 		dialer, err := cfg.Kafka.dialer()
@@ -317,35 +354,6 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 		}
 		rc.Source, count = src, src.Count
 		rc.From, rc.To = from, to
-	}
-
-	switch {
-	case o.out != "":
-		out, err := replay.CreateFile(o.out)
-		if err != nil {
-			return err
-		}
-		rc.Output = out
-	case o.toTopic != "":
-		dialer, err := cfg.Kafka.dialer()
-		if err != nil {
-			return err
-		}
-		transport, err := cfg.Kafka.transport()
-		if err != nil {
-			return err
-		}
-		if err := consumers.CreateTopics(ctx, dialer, cfg.Brokers, cfg.Topics.Partitions, cfg.Topics.ReplicationFactor, o.toTopic); err != nil {
-			return err
-		}
-		pc := producers.Config{Brokers: cfg.Brokers, Topic: o.toTopic, Transport: transport}
-		w := pc.NewKafkaWriter()
-		defer w.Close()
-		out, err := replay.NewTopicOutput(replay.TopicOutputConfig{Topic: o.toTopic, Writer: w})
-		if err != nil {
-			return err
-		}
-		rc.Output = out
 	}
 
 	total, err := count(ctx)

@@ -112,35 +112,55 @@ func appendScore(dst []byte, v float64, bits int) []byte {
 }
 
 // CreateFile returns an Output that writes path as JSONL (.jsonl) or
-// Parquet (.parquet). Rows go to a temporary file beside path, renamed to
-// path once the replay succeeds, so a failed replay never leaves a file
-// that looks complete.
+// Parquet (.parquet). Rows go to a temporary file beside path, created with
+// the first row and renamed to path once the replay succeeds, so a failed
+// replay never leaves a file that looks complete (and an Output never used
+// leaves nothing).
 func CreateFile(path string) (Output, error) {
 	format, err := FormatOf(path)
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
+	if st, err := os.Stat(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("creating output: %w", err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("creating output: %s is not a directory", filepath.Dir(path))
 	}
-	f := fileOut{path: path, tmp: tmp}
+	f := fileOut{path: path}
 	if format == Parquet {
 		return &parquetOut{fileOut: f}, nil
 	}
-	return &jsonlOut{fileOut: f, w: bufio.NewWriterSize(tmp, 1<<20)}, nil
+	return &jsonlOut{fileOut: f}, nil
 }
 
 type fileOut struct {
 	path string
-	tmp  *os.File
+	tmp  *os.File // nil until the first write
 }
 
 func (f *fileOut) Describe() string { return f.path }
 
+// create opens the temporary file.
+func (f *fileOut) create() error {
+	if f.tmp != nil {
+		return nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(f.path), "."+filepath.Base(f.path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("creating output: %w", err)
+	}
+	f.tmp = tmp
+	return nil
+}
+
 // done closes the temporary file and renames it to path, or removes it.
 func (f *fileOut) done(commit bool, werr error) error {
+	if f.tmp == nil {
+		if werr != nil {
+			return fmt.Errorf("writing %s: %w", f.path, werr)
+		}
+		return nil
+	}
 	cerr := f.tmp.Close()
 	if errors.Is(cerr, os.ErrClosed) {
 		cerr = nil // the Parquet writer closes its file itself
@@ -173,6 +193,12 @@ type jsonlOut struct {
 }
 
 func (o *jsonlOut) write(_ context.Context, l *layout, r *rows) error {
+	if o.w == nil {
+		if err := o.create(); err != nil {
+			return err
+		}
+		o.w = bufio.NewWriterSize(o.tmp, 1<<20)
+	}
 	for i := range r.n {
 		o.buf = appendRow(o.buf[:0], l, r, i)
 		o.buf = append(o.buf, '\n')
@@ -186,7 +212,9 @@ func (o *jsonlOut) write(_ context.Context, l *layout, r *rows) error {
 func (o *jsonlOut) finish(_ *layout, commit bool) error {
 	var err error
 	if commit {
-		err = o.w.Flush()
+		if err = o.create(); err == nil && o.w != nil { // an empty replay writes an empty file
+			err = o.w.Flush()
+		}
 	}
 	return o.done(commit, err)
 }
@@ -232,6 +260,9 @@ func parquetSchema(l *layout) *arrow.Schema {
 }
 
 func (o *parquetOut) open(l *layout) error {
+	if err := o.create(); err != nil {
+		return err
+	}
 	o.schema = parquetSchema(l)
 	o.mem = memory.NewGoAllocator()
 	props := parquet.NewWriterProperties(

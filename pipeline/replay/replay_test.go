@@ -705,3 +705,41 @@ func TestTopicMergeOrder(t *testing.T) {
 		t.Fatalf("merge order %v, want %v", got, want)
 	}
 }
+
+func TestReplayWithNothingScored(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(in, []byte("not json\n{\"id\":\"x\"}\n"), 0o644)
+	for _, ext := range []string{"jsonl", "parquet"} {
+		t.Run(ext, func(t *testing.T) {
+			out := filepath.Join(dir, "scored."+ext)
+			rep := replayFiles(t, []string{in}, out, nil)
+			if rep.Scored != 0 || rep.Events != 2 || len(rep.Models) != 2 || len(rep.DeadLetters) == 0 {
+				t.Fatalf("report %+v", rep)
+			}
+			st, err := os.Stat(out)
+			if err != nil {
+				t.Fatalf("no output file for an empty replay: %v", err)
+			}
+			if ext == "jsonl" && st.Size() != 0 {
+				t.Fatalf("empty replay wrote %d bytes of JSONL", st.Size())
+			}
+			if ext == "parquet" {
+				pf, err := file.OpenParquetFile(out, false)
+				if err != nil {
+					t.Fatalf("empty Parquet output does not open: %v", err)
+				}
+				pf.Close()
+			}
+		})
+	}
+	t.Run("unused output leaves nothing", func(t *testing.T) {
+		sub := t.TempDir()
+		if _, err := CreateFile(filepath.Join(sub, "x.parquet")); err != nil {
+			t.Fatal(err)
+		}
+		if left, _ := os.ReadDir(sub); len(left) != 0 {
+			t.Fatalf("CreateFile left %v", left)
+		}
+	})
+}

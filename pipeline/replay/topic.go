@@ -31,7 +31,7 @@ type TopicConfig struct {
 	Dialer *kafka.Dialer
 	// Transport carries the offset look-ups (TLS, SASL); nil means
 	// kafka-go's default.
-	Transport kafka.RoundTripper
+	Transport *kafka.Transport
 }
 
 // PartitionRange is the part of one partition a replay reads: offsets in
@@ -79,7 +79,10 @@ func NewTopic(ctx context.Context, cfg TopicConfig) (*Topic, error) {
 		return nil, fmt.Errorf("replaying a topic: %w", err)
 	}
 	sort.Ints(parts)
-	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 15 * time.Second, Transport: cfg.Transport}
+	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 15 * time.Second}
+	if cfg.Transport != nil {
+		client.Transport = cfg.Transport // a nil *Transport in the interface would not mean the default
+	}
 	ask := func(what string, req func(p int) kafka.OffsetRequest) (map[int]kafka.PartitionOffsets, error) {
 		reqs := make([]kafka.OffsetRequest, len(parts))
 		for i, p := range parts {
