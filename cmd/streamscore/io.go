@@ -62,8 +62,20 @@ func newBar(total int64, what string) *progressbar.ProgressBar {
 	)
 }
 
+// feedOption adjusts the producers.FeedConfig that produceFile uses.
+type feedOption func(*producers.FeedConfig)
+
+// keepEventTimes writes each record with the event time read from field;
+// untimed counts the events that had none.
+func keepEventTimes(field string, untimed *int64) feedOption {
+	return func(c *producers.FeedConfig) {
+		c.TimeField = field
+		c.Untimed = func(int64) { *untimed++ }
+	}
+}
+
 // produceFile writes a JSONL file to a topic with a progress bar on stderr.
-func produceFile(ctx context.Context, brokers []string, topic, path, keyField string, rate float64, quiet bool) (int64, error) {
+func produceFile(ctx context.Context, brokers []string, topic, path, keyField string, rate float64, quiet bool, opts ...feedOption) (int64, error) {
 	total, err := countLines(path)
 	if err != nil {
 		return 0, fmt.Errorf("reading %s: %w", path, err)
@@ -77,6 +89,9 @@ func produceFile(ctx context.Context, brokers []string, topic, path, keyField st
 	w := pc.NewKafkaWriter()
 	defer w.Close()
 	cfg := producers.FeedConfig{Topic: topic, KeyField: keyField, Rate: rate}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	if !quiet {
 		bar := newBar(total, "producing to "+topic)
 		cfg.Progress = func(n int64) { bar.Set64(n) }
@@ -92,15 +107,23 @@ func newProduceCmd() *cobra.Command {
 		keyField string
 		rate     float64
 		quiet    bool
+		keepTime bool
+		timeFld  string
 	)
 	cmd := &cobra.Command{
 		Use:   "produce",
 		Short: "Write a JSONL file of events to a topic",
 		Long: `produce writes every line of a JSONL file as one record to a topic, in
 order, waiting for acknowledgement from all in-sync replicas, and shows
-progress on stderr.`,
+progress on stderr.
+
+With --preserve-timestamps each record carries the event's own time (read
+from --time-field: RFC 3339 or epoch milliseconds) as its Kafka timestamp,
+so history written back to a topic can be replayed by time range (replay
+--from/--to). An event without a readable time gets the time of writing.`,
 		Example: `  streamscore produce --brokers 127.0.0.1:9092 --topic events --file events.jsonl --key user_id
-  streamscore produce --topic events --file events.jsonl --rate 5000`,
+  streamscore produce --topic events --file events.jsonl --rate 5000
+  streamscore produce --topic history --file history.jsonl --key user_id --preserve-timestamps --time-field ts`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if topic == "" || file == "" {
@@ -111,13 +134,21 @@ progress on stderr.`,
 			}
 			ctx, stop := signalContext(discardLogger())
 			defer stop()
+			var opts []feedOption
+			var untimed int64
+			if keepTime {
+				opts = append(opts, keepEventTimes(timeFld, &untimed))
+			}
 			start := time.Now()
-			n, err := produceFile(ctx, resolveBrokers(brokers), topic, file, keyField, rate, quiet)
+			n, err := produceFile(ctx, resolveBrokers(brokers), topic, file, keyField, rate, quiet, opts...)
 			if err != nil {
 				return err
 			}
 			el := time.Since(start)
 			fmt.Fprintf(os.Stderr, "produced %d events to %s in %s (%.0f events/s)\n", n, topic, el.Round(time.Millisecond), float64(n)/el.Seconds())
+			if untimed > 0 {
+				fmt.Fprintf(os.Stderr, "%d events had no readable %q and carry the time of writing\n", untimed, timeFld)
+			}
 			return nil
 		},
 	}
@@ -127,6 +158,8 @@ progress on stderr.`,
 	cmd.Flags().StringVar(&keyField, "key", "", "top-level JSON field whose value becomes the record key")
 	cmd.Flags().Float64Var(&rate, "rate", 0, "events per second (0: as fast as possible)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
+	cmd.Flags().BoolVar(&keepTime, "preserve-timestamps", false, "write each record with the event's own time (--time-field) as its timestamp")
+	cmd.Flags().StringVar(&timeFld, "time-field", "ts", "event field holding the event time, RFC 3339 or epoch milliseconds (with --preserve-timestamps)")
 	return cmd
 }
 
