@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -21,6 +22,18 @@ const (
 	GraphOptimizationBasic    = "basic"
 	GraphOptimizationExtended = "extended"
 	GraphOptimizationAll      = "all"
+)
+
+// Execution providers accepted by Config.ExecutionProvider.
+const (
+	// ProviderCPU runs on the CPU (ONNX Runtime's default provider).
+	ProviderCPU = "cpu"
+	// ProviderCUDA runs on an NVIDIA GPU through ONNX Runtime's CUDA
+	// provider, with the CPU provider for the operators CUDA lacks. It needs
+	// a library built with CUDA and its provider library
+	// (libonnxruntime_providers_cuda.so) beside it, plus the CUDA and cuDNN
+	// versions that build expects.
+	ProviderCUDA = "cuda"
 )
 
 var graphOptimizationLevels = map[string]ort.GraphOptimizationLevel{
@@ -62,6 +75,16 @@ type Config struct {
 	// GraphOptimization is ONNX Runtime's graph optimisation level: "disable",
 	// "basic", "extended" or "all". "" means "all".
 	GraphOptimization string `yaml:"graph_optimization"`
+	// ExecutionProvider is "cpu" or "cuda"; "" means "cpu". With "cuda",
+	// Open fails, naming the cause, when the library or the machine cannot
+	// run CUDA; it never falls back to the CPU silently.
+	ExecutionProvider string `yaml:"execution_provider"`
+	// CUDADevice is the GPU ordinal for "cuda" (CUDA's device_id); 0 is the
+	// first GPU.
+	CUDADevice int `yaml:"cuda_device"`
+	// OptimizedModelPath, if set, makes ONNX Runtime write the graph it
+	// optimised to this file when a session is created (see Optimize).
+	OptimizedModelPath string `yaml:"-"`
 }
 
 // Validate reports every invalid field of c, naming the key and the fix. It
@@ -82,6 +105,14 @@ func (c Config) Validate() error {
 	}
 	if _, ok := graphOptimizationLevels[c.GraphOptimization]; !ok {
 		errs = append(errs, fmt.Errorf("model.graph_optimization is %q: set one of disable, basic, extended, all (or leave it empty for all)", c.GraphOptimization))
+	}
+	switch c.ExecutionProvider {
+	case "", ProviderCPU, ProviderCUDA:
+	default:
+		errs = append(errs, fmt.Errorf("model.execution_provider is %q: set cpu or cuda (or leave it empty for cpu)", c.ExecutionProvider))
+	}
+	if c.CUDADevice < 0 {
+		errs = append(errs, fmt.Errorf("model.cuda_device is %d: set the GPU ordinal, 0 for the first", c.CUDADevice))
 	}
 	for i, name := range c.Outputs {
 		if name == "" {
@@ -123,6 +154,18 @@ func (c Config) sessionOptions() (*ort.SessionOptions, error) {
 			return opts.SetGraphOptimizationLevel(graphOptimizationLevels[c.GraphOptimization])
 		}},
 	}
+	if c.OptimizedModelPath != "" {
+		steps = append(steps, struct {
+			what string
+			do   func() error
+		}{"setting the optimized model path", func() error { return opts.SetOptimizedModelFilePath(c.OptimizedModelPath) }})
+	}
+	if c.ExecutionProvider == ProviderCUDA {
+		steps = append(steps, struct {
+			what string
+			do   func() error
+		}{"adding the CUDA execution provider", func() error { return appendCUDA(opts, c.CUDADevice) }})
+	}
 	for _, s := range steps {
 		if err := s.do(); err != nil {
 			opts.Destroy()
@@ -130,4 +173,20 @@ func (c Config) sessionOptions() (*ort.SessionOptions, error) {
 		}
 	}
 	return opts, nil
+}
+
+// appendCUDA adds the CUDA provider for device to opts.
+func appendCUDA(opts *ort.SessionOptions, device int) error {
+	cuda, err := ort.NewCUDAProviderOptions()
+	if err != nil {
+		return fmt.Errorf("%w (model.execution_provider: cuda needs an ONNX Runtime library built with CUDA; set cpu to run on the CPU)", err)
+	}
+	defer cuda.Destroy()
+	if err := cuda.Update(map[string]string{"device_id": strconv.Itoa(device)}); err != nil {
+		return fmt.Errorf("setting CUDA device_id %d: %w (model.execution_provider: cuda needs an ONNX Runtime library built with CUDA, with libonnxruntime_providers_shared.so and libonnxruntime_providers_cuda.so beside it; set cpu to run on the CPU)", device, err)
+	}
+	if err := opts.AppendExecutionProviderCUDA(cuda); err != nil {
+		return fmt.Errorf("%w (model.execution_provider: cuda needs an ONNX Runtime library built with CUDA, libonnxruntime_providers_cuda.so beside it, and a GPU with the CUDA and cuDNN versions that build expects; set cpu to run on the CPU)", err)
+	}
+	return nil
 }

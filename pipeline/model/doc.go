@@ -18,6 +18,27 @@
 // then the loader's search path; deployments/local/onnxruntime.sh fetches it.
 // ONNX Runtime 1.24 or newer is needed (onnxruntime_go v1.27 asks for API 24).
 //
-// The package imports no other streamscore package; the engine (pipeline)
-// sees a Model through its own small scorer interface, and cmd/ wires them.
+// Around a Model it keeps the model lifecycle:
+//
+//   - Registry: models/<name>/<version>/model.onnx plus manifest.json (Manifest:
+//     sha256, schema Binding, what each output means, decision threshold,
+//     golden file, created time) and an optional models/<name>/active file.
+//   - LoadDir: the only way a registered version is opened. It checks the
+//     sha256 on the bytes it then hands to ONNX Runtime (a mismatch matches
+//     ErrChecksum and is never loaded), the binding against the schema's, the
+//     declared input and outputs, a smoke batch on every session (warming them
+//     up), and the golden outputs within a tolerance.
+//   - Router: scores each batch with one Lineup (champion, optional canary
+//     taking a stable FNV-1a fraction of keys, optional challenger scoring
+//     the same batch in the shadow), read once per call, and swaps lineups
+//     atomically between batches; agreement and latency-difference metrics.
+//   - Deployer: activates registered versions on a Router (admin calls, a
+//     watch on the active file); a version that fails any check is refused
+//     with a RefusedError and the old lineup keeps scoring.
+//   - ReadFileInfo, Inspect and Optimize: what `streamscore model inspect`
+//     and `model optimize` show and write.
+//
+// The package imports no other streamscore package (Prometheus and the
+// standard library only); the engine (pipeline) sees a Model through its own
+// small scorer interface, and cmd/ wires them.
 package model

@@ -44,6 +44,11 @@ type Model struct {
 	cfg     Config
 	inputs  []TensorInfo // immutable after Open
 	outputs []TensorInfo // immutable after Open
+	// data, if not nil, holds the model bytes sessions are created from
+	// (a registry model whose sha256 was checked on these very bytes).
+	data []byte
+	// manifest is the registry manifest the model was loaded with, or nil.
+	manifest *Manifest
 
 	// pool holds the idle sessions; Score takes one and gives it back.
 	pool chan *session
@@ -73,28 +78,45 @@ type session struct {
 // cfg.Sessions sessions, each with its own session options. Init must have
 // succeeded. The caller must Close the returned Model.
 func Open(cfg Config) (*Model, error) {
+	return open(cfg, nil)
+}
+
+// open is Open for a model read from cfg.Path, or, when data is not nil,
+// for the model in data (cfg.Path then only names it in messages).
+func open(cfg Config, data []byte) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if !initialised() {
 		return nil, fmt.Errorf("opening model %s: ONNX Runtime is not loaded: call model.Init first", cfg.Path)
 	}
-	if _, err := os.Stat(cfg.Path); err != nil {
-		return nil, fmt.Errorf("opening model %s: %w", cfg.Path, err)
+	if data == nil {
+		if _, err := os.Stat(cfg.Path); err != nil {
+			return nil, fmt.Errorf("opening model %s: %w", cfg.Path, err)
+		}
 	}
 	m := &Model{
 		cfg:  cfg,
+		data: data,
 		pool: make(chan *session, cfg.sessions()),
 		done: make(chan struct{}),
 	}
 	m.cfg.Outputs = slices.Clone(cfg.Outputs)
 
-	opts, err := cfg.sessionOptions()
-	if err != nil {
-		return nil, fmt.Errorf("opening model %s: %w", cfg.Path, err)
+	var (
+		ins, outs []ort.InputOutputInfo
+		err       error
+	)
+	if data != nil {
+		ins, outs, err = ort.GetInputOutputInfoWithONNXData(data)
+	} else {
+		opts, oerr := cfg.sessionOptions()
+		if oerr != nil {
+			return nil, fmt.Errorf("opening model %s: %w", cfg.Path, oerr)
+		}
+		ins, outs, err = ort.GetInputOutputInfoWithOptions(cfg.Path, opts)
+		opts.Destroy()
 	}
-	ins, outs, err := ort.GetInputOutputInfoWithOptions(cfg.Path, opts)
-	opts.Destroy()
 	if err != nil {
 		return nil, fmt.Errorf("opening model %s: reading inputs and outputs: %w", cfg.Path, err)
 	}
@@ -130,6 +152,10 @@ func (m *Model) Version() string { return m.cfg.Version }
 
 // Path returns the model file from Config.Path.
 func (m *Model) Path() string { return m.cfg.Path }
+
+// Manifest returns the registry manifest the model was loaded with, or nil
+// for a model opened from a plain file. The manifest must not be modified.
+func (m *Model) Manifest() *Manifest { return m.manifest }
 
 // Inputs returns the model's inputs in graph order. The slice is a copy.
 func (m *Model) Inputs() []TensorInfo { return cloneInfos(m.inputs) }
@@ -253,6 +279,9 @@ func (m *Model) newSession(inNames, outNames []string) (*ort.DynamicAdvancedSess
 		return nil, err
 	}
 	defer opts.Destroy()
+	if m.data != nil {
+		return ort.NewDynamicAdvancedSessionWithONNXData(m.data, inNames, outNames, opts)
+	}
 	return ort.NewDynamicAdvancedSession(m.cfg.Path, inNames, outNames, opts)
 }
 

@@ -18,6 +18,10 @@ type Output struct {
 	// Values holds rows*Width values, row-major, converted to float64
 	// (bool becomes 0 or 1).
 	Values []float64
+	// Type is the element type the model declares for the output
+	// ("float32", "int64", ...), so a caller can print float32 values at
+	// float32 precision.
+	Type string
 }
 
 // Row returns the Width values of row i. The slice aliases o.Values.
@@ -81,6 +85,7 @@ func (m *Model) Score(ctx context.Context, input []float32, rows, cols int) ([]O
 		if err != nil {
 			return nil, fmt.Errorf("running model %s: output %q: %w", m.cfg.Path, name, err)
 		}
+		o.Type = m.outputs[selected[i]].ElementType
 		outs[i] = o
 	}
 	return outs, nil
@@ -194,7 +199,7 @@ func (m *Model) emptyOutputs(s *session) []Output {
 		for _, d := range info.Shape[min(1, len(info.Shape)):] {
 			width *= max(int(d), 0)
 		}
-		outs[i] = Output{Name: info.Name, Width: width, Values: []float64{}}
+		outs[i] = Output{Name: info.Name, Width: width, Values: []float64{}, Type: info.ElementType}
 	}
 	return outs
 }

@@ -24,6 +24,12 @@ Files written (all with input `features`, float32, shape [N, F], N dynamic):
                          computes for them.
   bad_shape.onnx         a LinearRegression on 16 features, to test that a model
                          that does not fit the schema is refused.
+  linear_v2.onnx         a second version of linear.onnx: LinearRegression on
+                         other data (seed 8), same input and output, with
+                         metadata_props {"streamscore.model": "linear",
+                         "streamscore.version": "2"}; for swap, canary and
+                         challenger tests.
+  linear_v2.weights.json its float32 weights, as linear.weights.json.
 
 Every model is written with opset 17 (ai.onnx.ml 3) and IR version 8, which
 ONNX Runtime 1.24.1 (the version streamscore loads) reads; the newest onnx
@@ -111,6 +117,25 @@ def make_linear():
         f.write("\n")
 
 
+def make_linear_v2():
+    x, y = synthetic(2000, FEATURES, SEED + 1)
+    reg = LinearRegression().fit(x, y)
+    model = convert(reg, FEATURES)
+    for k, v in (("streamscore.model", "linear"), ("streamscore.version", "2")):
+        p = model.metadata_props.add()
+        p.key, p.value = k, v
+    finish(model, "linear_v2", "LinearRegression on f00..f31 (seed 8): version 2 of linear")
+    coef = [float(np.float32(c)) for c in reg.coef_]
+    intercept = float(np.float32(reg.intercept_))
+    with open(os.path.join(HERE, "linear_v2.weights.json"), "w") as f:
+        json.dump(
+            {"features": feature_names(FEATURES), "coef": coef, "intercept": intercept},
+            f,
+            indent=1,
+        )
+        f.write("\n")
+
+
 def make_bad_shape():
     x, y = synthetic(500, 16, SEED)
     reg = LinearRegression().fit(x, y)
@@ -177,6 +202,7 @@ def make_mlp_score():
 
 def main():
     make_linear()
+    make_linear_v2()
     make_bad_shape()
     make_mlp()
     make_mlp_score()

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/streamscore/streamscore/pipeline/model"
+	"github.com/streamscore/streamscore/schemas"
+)
+
+func init() { commands = append(commands, newServeCmd) }
+
+func newServeCmd() *cobra.Command {
+	var (
+		configPath              string
+		modelPath, schema, addr string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Score events over HTTP (POST /v1/score), without Kafka",
+		Long: `serve loads the configured models (model.path, with model.canary,
+model.challenger, model.admin and model.watch as for run) and answers
+POST /v1/score on http.addr, beside /metrics, /healthz and /readyz.
+
+A request is one JSON event or an array of them; the answer is the scored
+event, or an array of them in order (an event that cannot be scored is
+{"index": i, "error": {"reason", "field", "detail"}}). Requests from all
+clients share micro-batches: a batch closes at model.serve.max_rows events or
+model.serve.max_wait after its first request. Scored events name topic
+"http", partition -1 and, as offset, the event's index in its request.
+
+SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
+		Example: `  streamscore serve --config streamscore.yaml --http-addr 127.0.0.1:8080
+  curl -s localhost:8080/v1/score -d '{"event_id":"e1","user_id":"u1","f00":0.1,...}'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := LoadConfig(configPath)
+			if err != nil {
+				return err
+			}
+			set := func(dst *string, v string) {
+				if v != "" {
+					*dst = v
+				}
+			}
+			set(&cfg.Model.Path, modelPath)
+			set(&cfg.Schema, schema)
+			set(&cfg.HTTP.Addr, addr)
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			if cfg.HTTP.Addr == "" {
+				return errors.New("http.addr: serve needs an address to listen on (or pass --http-addr)")
+			}
+			cfg.Model.Serve.Enabled = true
+			log, err := newLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(log)
+			defer stop()
+			spec, err := schemas.Load(cfg.Schema)
+			if err != nil {
+				return err
+			}
+			if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
+				return err
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			_, routes, closeModels, err := setupScoring(ctx, &cfg, spec, log, reg)
+			if err != nil {
+				return err
+			}
+			defer closeModels()
+			srv, err := serveOps(cfg.HTTP.Addr, reg, func() error { return nil }, routes, log)
+			if err != nil {
+				return err
+			}
+			<-ctx.Done()
+			log.Info("stopping: answering requests in flight")
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&configPath, "config", "c", "", "configuration file (streamscore.yaml)")
+	f.StringVar(&modelPath, "model", "", "ONNX model file or registry folder (overrides model.path)")
+	f.StringVar(&schema, "schema", "", "event schema file (overrides schema)")
+	f.StringVar(&addr, "http-addr", "", "listen address host:port (overrides http.addr)")
+	return cmd
+}
