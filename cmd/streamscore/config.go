@@ -294,10 +294,8 @@ func (c *Config) Validate() error {
 	if c.Model.IntraOpThreads < 1 || c.Model.InterOpThreads < 1 {
 		add("model.intra_op_threads and model.inter_op_threads: must be at least 1")
 	}
-	switch c.Model.GraphOptimization {
-	case "", "disable", "basic", "extended", "all":
-	default:
-		add("model.graph_optimization: %q is not one of disable, basic, extended, all", c.Model.GraphOptimization)
+	if err := c.Model.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	p := pipeline.Policy{MaxRows: c.Batch.MaxRows, MaxBytes: c.Batch.MaxBytes, MaxWait: c.Batch.MaxWait}
 	if err := p.Validate(); err != nil {

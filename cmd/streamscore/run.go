@@ -200,6 +200,9 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 	if driftObs != nil {
 		observers = append(observers, driftObs)
 	}
+	if o, ok := sc.(pipeline.Observer); ok {
+		observers = append(observers, o)
+	}
 	eng, err := pipeline.New(pipeline.Config{
 		Spec:          spec,
 		Policy:        pipeline.Policy{MaxRows: cfg.Batch.MaxRows, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait},
