@@ -3,8 +3,10 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
+	"github.com/spf13/cobra"
 )
 
 // KafkaSecurityConfig is how streamscore authenticates to and encrypts its
@@ -46,6 +49,50 @@ type SASLConfig struct {
 	// Password, or PasswordFile (which wins), holds the secret.
 	Password     string `yaml:"password"`
 	PasswordFile string `yaml:"password_file"`
+}
+
+// redacted stands in for a secret wherever a config is printed or logged.
+const redacted = "[redacted]"
+
+// String prints c with the password replaced, so that printing a Config
+// (fmt's %v and %+v use it for this field) never shows the secret.
+func (c SASLConfig) String() string {
+	pw := ""
+	if c.Password != "" {
+		pw = redacted
+	}
+	return fmt.Sprintf("{Mechanism:%s Username:%s Password:%s PasswordFile:%s}", c.Mechanism, c.Username, pw, c.PasswordFile)
+}
+
+// LogValue logs c with the password replaced.
+func (c SASLConfig) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("mechanism", c.Mechanism), slog.String("username", c.Username)}
+	if c.Password != "" {
+		attrs = append(attrs, slog.String("password", redacted))
+	}
+	if c.PasswordFile != "" {
+		attrs = append(attrs, slog.String("password_file", c.PasswordFile))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// MarshalJSON encodes c with the password replaced, so JSON logs or dumps of
+// a Config never show the secret.
+func (c SASLConfig) MarshalJSON() ([]byte, error) {
+	type plain SASLConfig
+	p := plain(c)
+	if p.Password != "" {
+		p.Password = redacted
+	}
+	return json.Marshal(p)
+}
+
+// LogValue logs c with the SASL password replaced.
+func (c KafkaSecurityConfig) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Bool("tls", c.TLS.Enabled), slog.String("ca_file", c.TLS.CAFile), slog.String("cert_file", c.TLS.CertFile),
+		slog.Any("sasl", c.SASL),
+	)
 }
 
 // Validate reports the first problem.
@@ -148,4 +195,71 @@ func (c *KafkaSecurityConfig) transport() (*kafka.Transport, error) {
 		return nil, fmt.Errorf("kafka.sasl: %w", err)
 	}
 	return &kafka.Transport{TLS: tc, SASL: m, DialTimeout: 10 * time.Second}, nil
+}
+
+// kafkaConn is how the commands that only talk to Kafka (produce, consume,
+// topics, dlq redrive) reach the brokers: the addresses, and the dialer and
+// transport that carry the TLS and SASL settings of --config (nil for
+// kafka-go's defaults when none are configured).
+type kafkaConn struct {
+	brokers   []string
+	dialer    *kafka.Dialer
+	transport *kafka.Transport
+}
+
+// kafkaConnFlags are --config and --brokers of those commands.
+type kafkaConnFlags struct {
+	config  string
+	brokers []string
+}
+
+func (f *kafkaConnFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.config, "config", "c", "", "configuration file (streamscore.yaml) for brokers, kafka.tls and kafka.sasl")
+	cmd.Flags().StringSliceVar(&f.brokers, "brokers", nil, "Kafka bootstrap brokers host:port (default $STREAMSCORE_BROKERS, else brokers of --config, else 127.0.0.1:9092)")
+}
+
+// connect reads --config (or only the environment without it) and returns
+// the connection settings. --brokers wins over STREAMSCORE_BROKERS, which
+// wins over the file's brokers.
+func (f *kafkaConnFlags) connect() (kafkaConn, error) {
+	cfg, err := LoadConfig(f.config)
+	if err != nil {
+		return kafkaConn{}, err
+	}
+	if len(f.brokers) > 0 {
+		cfg.Brokers = f.brokers
+	}
+	return newKafkaConn(cfg.Brokers, &cfg.Kafka)
+}
+
+// newKafkaConn validates the brokers and security settings and builds the
+// dialer and transport for them.
+func newKafkaConn(brokers []string, sec *KafkaSecurityConfig) (kafkaConn, error) {
+	if len(brokers) == 0 {
+		return kafkaConn{}, errors.New("brokers: at least one host:port is required (or set STREAMSCORE_BROKERS)")
+	}
+	for _, b := range brokers {
+		if !strings.Contains(b, ":") {
+			return kafkaConn{}, fmt.Errorf("brokers: %q has no port; write host:port", b)
+		}
+	}
+	if err := sec.Validate(); err != nil {
+		return kafkaConn{}, err
+	}
+	d, err := sec.dialer()
+	if err != nil {
+		return kafkaConn{}, err
+	}
+	t, err := sec.transport()
+	if err != nil {
+		return kafkaConn{}, err
+	}
+	if t != nil {
+		// consumers.EndOffsets (used by topics create and by Tail's
+		// UntilEnd) builds a kafka.Client without a transport, so it uses
+		// kafka-go's DefaultTransport. These commands talk to one cluster
+		// only, so the default becomes the secured one for this process.
+		kafka.DefaultTransport = t
+	}
+	return kafkaConn{brokers: brokers, dialer: d, transport: t}, nil
 }

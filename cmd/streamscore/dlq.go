@@ -27,7 +27,7 @@ func newDLQCmd() *cobra.Command {
 }
 
 type redriveOptions struct {
-	brokers []string
+	kafka   kafkaConnFlags
 	dlq     string
 	to      string
 	reasons []string
@@ -57,7 +57,7 @@ letters twice on a second run.`,
 			return redrive(ctx, cmd.OutOrStdout(), o)
 		},
 	}
-	brokersFlag(cmd, &o.brokers)
+	o.kafka.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.dlq, "dlq-topic", "", "dead-letter topic to read (required)")
 	f.StringVar(&o.to, "to-topic", "", "topic to send to (default: each letter's source topic)")
@@ -100,8 +100,11 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 		}
 		want[r] = true
 	}
-	brokers := resolveBrokers(o.brokers)
-	pc := producers.Config{Brokers: brokers, Topic: "unused"}
+	kc, err := o.kafka.connect()
+	if err != nil {
+		return err
+	}
+	pc := producers.Config{Brokers: kc.brokers, Topic: "unused", Transport: kc.transport}
 	kw := pc.NewKafkaWriter()
 	defer kw.Close()
 
@@ -122,7 +125,7 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 		batch = batch[:0]
 		return nil
 	}
-	_, err = consumers.Tail(ctx, consumers.TailConfig{Brokers: brokers, Topic: o.dlq, FromBeginning: true, UntilEnd: true, Idle: 30 * time.Second},
+	_, err = consumers.Tail(ctx, consumers.TailConfig{Brokers: kc.brokers, Dialer: kc.dialer, Topic: o.dlq, FromBeginning: true, UntilEnd: true, Idle: 30 * time.Second},
 		func(m schemas.Message) error {
 			total++
 			var reason, source, at string

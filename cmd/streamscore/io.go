@@ -21,16 +21,6 @@ func brokersFlag(cmd *cobra.Command, dst *[]string) {
 	cmd.Flags().StringSliceVar(dst, "brokers", nil, "Kafka bootstrap brokers host:port (default $STREAMSCORE_BROKERS or 127.0.0.1:9092)")
 }
 
-func resolveBrokers(flag []string) []string {
-	if len(flag) > 0 {
-		return flag
-	}
-	if v := os.Getenv("STREAMSCORE_BROKERS"); v != "" {
-		return splitList(v)
-	}
-	return []string{"127.0.0.1:9092"}
-}
-
 // countLines counts the non-empty lines of a file, for a progress total.
 func countLines(path string) (int64, error) {
 	f, err := os.Open(path)
@@ -76,6 +66,11 @@ func keepEventTimes(field string, untimed *int64) feedOption {
 
 // produceFile writes a JSONL file to a topic with a progress bar on stderr.
 func produceFile(ctx context.Context, brokers []string, topic, path, keyField string, rate float64, quiet bool, opts ...feedOption) (int64, error) {
+	return produceFileConn(ctx, kafkaConn{brokers: brokers}, topic, path, keyField, rate, quiet, opts...)
+}
+
+// produceFileConn is produceFile over a connection with security settings.
+func produceFileConn(ctx context.Context, kc kafkaConn, topic, path, keyField string, rate float64, quiet bool, opts ...feedOption) (int64, error) {
 	total, err := countLines(path)
 	if err != nil {
 		return 0, fmt.Errorf("reading %s: %w", path, err)
@@ -85,7 +80,7 @@ func produceFile(ctx context.Context, brokers []string, topic, path, keyField st
 		return 0, err
 	}
 	defer f.Close()
-	pc := producers.Config{Brokers: brokers, Topic: topic}
+	pc := producers.Config{Brokers: kc.brokers, Topic: topic, Transport: kc.transport}
 	w := pc.NewKafkaWriter()
 	defer w.Close()
 	cfg := producers.FeedConfig{Topic: topic, KeyField: keyField, Rate: rate}
@@ -101,7 +96,7 @@ func produceFile(ctx context.Context, brokers []string, topic, path, keyField st
 
 func newProduceCmd() *cobra.Command {
 	var (
-		brokers  []string
+		kf       kafkaConnFlags
 		topic    string
 		file     string
 		keyField string
@@ -132,6 +127,10 @@ so history written back to a topic can be replayed by time range (replay
 			if rate < 0 {
 				return fmt.Errorf("--rate: must not be negative")
 			}
+			kc, err := kf.connect()
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext(discardLogger())
 			defer stop()
 			var opts []feedOption
@@ -140,7 +139,7 @@ so history written back to a topic can be replayed by time range (replay
 				opts = append(opts, keepEventTimes(timeFld, &untimed))
 			}
 			start := time.Now()
-			n, err := produceFile(ctx, resolveBrokers(brokers), topic, file, keyField, rate, quiet, opts...)
+			n, err := produceFileConn(ctx, kc, topic, file, keyField, rate, quiet, opts...)
 			if err != nil {
 				return err
 			}
@@ -152,7 +151,7 @@ so history written back to a topic can be replayed by time range (replay
 			return nil
 		},
 	}
-	brokersFlag(cmd, &brokers)
+	kf.register(cmd)
 	cmd.Flags().StringVarP(&topic, "topic", "t", "", "topic to write to (required)")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "JSONL file, one event per line (required)")
 	cmd.Flags().StringVar(&keyField, "key", "", "top-level JSON field whose value becomes the record key")
@@ -165,7 +164,7 @@ so history written back to a topic can be replayed by time range (replay
 
 func newConsumeCmd() *cobra.Command {
 	var (
-		brokers []string
+		kf      kafkaConnFlags
 		topic   string
 		from    bool
 		max     int
@@ -186,19 +185,23 @@ offset and value instead.`,
 			if topic == "" {
 				return fmt.Errorf("--topic is required")
 			}
+			kc, err := kf.connect()
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext(discardLogger())
 			defer stop()
 			out := bufio.NewWriter(cmd.OutOrStdout())
 			defer out.Flush()
-			_, err := consumers.Tail(ctx, consumers.TailConfig{
-				Brokers: resolveBrokers(brokers), Topic: topic, FromBeginning: from, Max: max, Idle: timeout,
+			_, err = consumers.Tail(ctx, consumers.TailConfig{
+				Brokers: kc.brokers, Dialer: kc.dialer, Topic: topic, FromBeginning: from, Max: max, Idle: timeout,
 			}, func(m schemas.Message) error {
 				return writeRecord(out, m, headers)
 			})
 			return err
 		},
 	}
-	brokersFlag(cmd, &brokers)
+	kf.register(cmd)
 	cmd.Flags().StringVarP(&topic, "topic", "t", "", "topic to read (required)")
 	cmd.Flags().BoolVar(&from, "from-beginning", false, "start at the first offset of every partition")
 	cmd.Flags().IntVar(&max, "max", 0, "stop after this many records (0: no limit)")
@@ -254,9 +257,13 @@ that already exist are left as they are.`,
 				return err
 			}
 			o.apply(&cfg)
+			kc, err := newKafkaConn(cfg.Brokers, &cfg.Kafka)
+			if err != nil {
+				return err
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			if err := consumers.CreateTopics(ctx, nil, cfg.Brokers, cfg.Topics.Partitions, cfg.Topics.ReplicationFactor,
+			if err := consumers.CreateTopics(ctx, kc.dialer, kc.brokers, cfg.Topics.Partitions, cfg.Topics.ReplicationFactor,
 				cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ); err != nil {
 				return err
 			}

@@ -1,0 +1,125 @@
+//go:build integration
+
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// TestDashboardMetricsAreExposed runs `streamscore run` against the real
+// broker, scores events (and a few dead letters, so labelled series exist),
+// scrapes its /metrics, and checks that every metric the Grafana dashboard
+// and the alert rules query is there.
+func TestDashboardMetricsAreExposed(t *testing.T) {
+	brokers := strings.Split(env(t, "STREAMSCORE_BROKERS"), ",")
+	env(t, "ONNXRUNTIME_LIB")
+	want := dashboardMetrics(t)
+	in, out, dlq, group := uniqueTopics("it-dashboard")
+	cfg := linearConfig(t, in, out, dlq, group)
+	if b, err := exec.Command(binPath, "topics", "create", "--config", cfg).CombinedOutput(); err != nil {
+		t.Fatalf("topics create: %v\n%s", err, b)
+	}
+	const n, bad = 2000, 20
+	produce(t, brokers, in, makeEvents(n, 100, 11))
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: in, RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond}
+	for i := range bad {
+		if err := w.WriteMessages(t.Context(), kafka.Message{Key: []byte("bad"), Value: fmt.Appendf(nil, "not json %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+
+	cmd, logs := startRun(t, cfg)
+	addr := waitHTTPAddr(t, logs, 30*time.Second)
+
+	// Scrape until every event is accounted for, then check the names.
+	var have map[string]float64
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		have = scrape(t, "http://"+addr+"/metrics")
+		if have["streamscore_pipeline_scored_events_total"] >= n && have["streamscore_pipeline_dead_letters_total"] >= bad {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 2m: %v scored, %v dead letters; want %d and %d", have["streamscore_pipeline_scored_events_total"], have["streamscore_pipeline_dead_letters_total"], n, bad)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	var missing []string
+	for m, where := range want {
+		if _, ok := have[m]; !ok {
+			missing = append(missing, fmt.Sprintf("%s (used by %s)", m, strings.Join(where, "; ")))
+		}
+	}
+	slices.Sort(missing)
+	for _, m := range missing {
+		t.Errorf("a running `streamscore run` does not expose %s", m)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("run did not exit 0 after SIGTERM: %v", err)
+	}
+}
+
+// waitHTTPAddr waits for run's log line naming the address it serves on.
+func waitHTTPAddr(t *testing.T, logs *syncBuffer, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var rec struct {
+				Addr string `json:"http_addr"`
+			}
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Addr != "" {
+				return rec.Addr
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("run logged no http_addr within %s:\n%s", timeout, tail(logs.String(), 2000))
+	return ""
+}
+
+// scrape reads a Prometheus text exposition: series name (without labels)
+// -> the sum of its samples.
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("GET %s: %s: %s", url, res.Status, b)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name := line[:strings.IndexAny(line, "{ ")]
+		v, _ := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
+		out[name] += v
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
