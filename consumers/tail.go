@@ -41,7 +41,7 @@ func Tail(ctx context.Context, cfg TailConfig, fn func(schemas.Message) error) (
 	}
 	var ends map[int]int64
 	if cfg.UntilEnd {
-		if ends, err = EndOffsets(ctx, cfg.Brokers, cfg.Topic, parts); err != nil {
+		if ends, err = EndOffsets(ctx, cfg.Dialer, cfg.Brokers, cfg.Topic, parts); err != nil {
 			return 0, err
 		}
 	}
@@ -143,10 +143,20 @@ func Tail(ctx context.Context, cfg TailConfig, fn func(schemas.Message) error) (
 	return n, nil
 }
 
+// Client returns a kafka-go Client for brokers that connects with d's TLS
+// and SASL settings (nil d means plain connections).
+func Client(d *kafka.Dialer, brokers []string, timeout time.Duration) *kafka.Client {
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: timeout}
+	if d != nil && (d.TLS != nil || d.SASLMechanism != nil) {
+		c.Transport = &kafka.Transport{TLS: d.TLS, SASL: d.SASLMechanism, DialTimeout: d.Timeout}
+	}
+	return c
+}
+
 // EndOffsets returns each partition's end offset (the offset the next
-// record written to it will get).
-func EndOffsets(ctx context.Context, brokers []string, topic string, parts []int) (map[int]int64, error) {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+// record written to it will get). d may be nil.
+func EndOffsets(ctx context.Context, d *kafka.Dialer, brokers []string, topic string, parts []int) (map[int]int64, error) {
+	client := Client(d, brokers, 10*time.Second)
 	req := make([]kafka.OffsetRequest, len(parts))
 	for i, p := range parts {
 		req[i] = kafka.LastOffsetOf(p)
@@ -242,7 +252,7 @@ func CreateTopics(ctx context.Context, d *kafka.Dialer, brokers []string, partit
 			// A leader in the metadata may not host the partition yet; the
 			// leader answering ListOffsets for every partition does.
 			if ready {
-				_, err := EndOffsets(ctx, brokers, tc.Topic, ids)
+				_, err := EndOffsets(ctx, d, brokers, tc.Topic, ids)
 				ready = err == nil
 			}
 			if ready {

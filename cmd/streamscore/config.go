@@ -209,6 +209,7 @@ func LoadConfig(path string) (Config, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("reading config: %w", err)
 		}
+		src := raw
 		raw, err = expandEnv(raw)
 		if err != nil {
 			return cfg, fmt.Errorf("config %s: %w", path, err)
@@ -216,7 +217,9 @@ func LoadConfig(path string) (Config, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(raw))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			return cfg, fmt.Errorf("config %s: %w", path, explainYAMLError(err, raw))
+			// Quote the file as written, not as expanded: an expanded
+			// line may hold a secret from the environment.
+			return cfg, fmt.Errorf("config %s: %w", path, explainYAMLError(err, src))
 		}
 		dir := filepath.Dir(path)
 		cfg.Schema = resolve(dir, cfg.Schema)

@@ -2,8 +2,11 @@ package main
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -25,9 +28,38 @@ type RedisConfig struct {
 	Password     string `yaml:"password"`
 	PasswordFile string `yaml:"password_file"`
 	DB           int    `yaml:"db"`
-	// TLS enables TLS; TLSInsecureSkipVerify is for tests only.
-	TLS                   bool `yaml:"tls"`
-	TLSInsecureSkipVerify bool `yaml:"tls_insecure_skip_verify"`
+	// TLS enables TLS. TLSCAFile is a PEM bundle of the CAs that sign the
+	// server's certificate (empty: the system roots); TLSInsecureSkipVerify
+	// is for tests only.
+	TLS                   bool   `yaml:"tls"`
+	TLSCAFile             string `yaml:"tls_ca_file"`
+	TLSInsecureSkipVerify bool   `yaml:"tls_insecure_skip_verify"`
+}
+
+// String prints the settings with the password redacted.
+func (c RedisConfig) String() string {
+	c.Password = redactIfSet(c.Password)
+	type plain RedisConfig
+	return fmt.Sprintf("%+v", plain(c))
+}
+
+// LogValue keeps the password out of logs.
+func (c RedisConfig) LogValue() slog.Value {
+	return slog.StringValue(c.String())
+}
+
+// MarshalJSON keeps the password out of JSON.
+func (c RedisConfig) MarshalJSON() ([]byte, error) {
+	c.Password = redactIfSet(c.Password)
+	type plain RedisConfig
+	return json.Marshal(plain(c))
+}
+
+func redactIfSet(s string) string {
+	if s == "" {
+		return ""
+	}
+	return redacted
 }
 
 // Enabled reports whether any Redis address is configured.
@@ -67,6 +99,17 @@ func (c *RedisConfig) NewClient() (redis.UniversalClient, error) {
 	}
 	if c.TLS {
 		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.TLSInsecureSkipVerify}
+		if c.TLSCAFile != "" {
+			pem, err := os.ReadFile(c.TLSCAFile)
+			if err != nil {
+				return nil, fmt.Errorf("redis.tls_ca_file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("redis.tls_ca_file: %s holds no PEM certificate", c.TLSCAFile)
+			}
+			opts.TLSConfig.RootCAs = pool
+		}
 	}
 	return redis.NewUniversalClient(opts), nil
 }

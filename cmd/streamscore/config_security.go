@@ -254,12 +254,5 @@ func newKafkaConn(brokers []string, sec *KafkaSecurityConfig) (kafkaConn, error)
 	if err != nil {
 		return kafkaConn{}, err
 	}
-	if t != nil {
-		// consumers.EndOffsets (used by topics create and by Tail's
-		// UntilEnd) builds a kafka.Client without a transport, so it uses
-		// kafka-go's DefaultTransport. These commands talk to one cluster
-		// only, so the default becomes the secured one for this process.
-		kafka.DefaultTransport = t
-	}
 	return kafkaConn{brokers: brokers, dialer: d, transport: t}, nil
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,5 +74,21 @@ func TestEnvExpansion(t *testing.T) {
 	}
 	if cfg.Group != "g1" || cfg.Topics.Input != "in1" || cfg.Pipeline.DrainTimeout != 5*time.Second || cfg.Redis.Password != "a$b" {
 		t.Fatalf("got group %q input %q drain %v password %q", cfg.Group, cfg.Topics.Input, cfg.Pipeline.DrainTimeout, cfg.Redis.Password)
+	}
+}
+
+func TestRedisPasswordIsRedacted(t *testing.T) {
+	c := RedisConfig{Addrs: []string{"127.0.0.1:6379"}, Password: "hunter2-secret"}
+	var buf strings.Builder
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	log.Info("redis", "cfg", c)
+	b, _ := json.Marshal(c)
+	for _, out := range []string{c.String(), fmt.Sprint(c), fmt.Sprintf("%+v", c), buf.String(), string(b)} {
+		if strings.Contains(out, "hunter2") {
+			t.Fatalf("password leaked: %s", out)
+		}
+		if !strings.Contains(out, "redacted") {
+			t.Fatalf("no redaction marker in %s", out)
+		}
 	}
 }
