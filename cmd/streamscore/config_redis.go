@@ -96,6 +96,9 @@ func (c *RedisConfig) NewClient() (redis.UniversalClient, error) {
 	}
 	opts := &redis.UniversalOptions{
 		Addrs: c.Addrs, MasterName: c.MasterName, Username: c.Username, Password: pw, DB: c.DB,
+		// Bound socket reads by the caller's context, so a hung server
+		// cannot stall a batch past the feature timeout.
+		ContextTimeoutEnabled: true,
 	}
 	if c.TLS {
 		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.TLSInsecureSkipVerify}

@@ -148,6 +148,7 @@ type runHooks struct {
 // runScorer wires the adapters into the engine and runs it until ctx is
 // done (then drains) or it fails.
 func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHooks) error {
+	useRedisLogger(log)
 	spec, err := schemas.Load(cfg.Schema)
 	if err != nil {
 		return err

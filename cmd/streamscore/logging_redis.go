@@ -1,0 +1,25 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// redisLogger routes go-redis's internal messages (dial failures during an
+// outage) into our structured log instead of raw lines on stderr.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
+	l.log.Warn(fmt.Sprintf(format, v...), "component", "go-redis")
+}
+
+var redisLoggerOnce sync.Once
+
+// useRedisLogger installs log as go-redis's process-wide logger, once.
+func useRedisLogger(log *slog.Logger) {
+	redisLoggerOnce.Do(func() { redis.SetLogger(redisLogger{log: log}) })
+}
