@@ -98,3 +98,15 @@ func TestDecodeFeatureSetKeys(t *testing.T) {
 		t.Fatalf("passthrough merchant = %s, want the raw JSON", got)
 	}
 }
+
+func TestKeyTemplateBraces(t *testing.T) {
+	y := strings.Replace(setSpec, `key: "user:{user}"`, `key: "user:{{{user}}}:x{{y}}"`, 1)
+	s, err := schemas.Parse([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(s.FeatureSets[0].AppendKey(nil, func(string) []byte { return []byte("u-17") }))
+	if got != "user:{u-17}:x{y}" {
+		t.Fatalf("key = %q, want user:{u-17}:x{y}", got)
+	}
+}

@@ -73,7 +73,9 @@ type FeatureSet struct {
 	// reloaded). The zero value means 1.
 	Version int `yaml:"version"`
 	// Key is the entity-key template: literal text with {field} naming
-	// top-level event fields, e.g. "user:{user_id}".
+	// top-level event fields, e.g. "user:{user_id}". {{ and }} are literal
+	// braces, so "user:{{{user_id}}}" makes the Redis Cluster hash-tagged key
+	// "user:{u-17}".
 	Key string `yaml:"key"`
 	// Layout is vector (the default) or hash.
 	Layout string `yaml:"layout"`
@@ -96,32 +98,41 @@ type keyPart struct {
 
 func parseKeyTemplate(t string) ([]keyPart, error) {
 	var parts []keyPart
-	for len(t) > 0 {
-		i := strings.IndexByte(t, '{')
-		if i < 0 {
-			if strings.IndexByte(t, '}') >= 0 {
-				return nil, errors.New("unmatched '}'")
-			}
-			parts = append(parts, keyPart{lit: t})
-			break
+	var lit []byte
+	flush := func() {
+		if len(lit) > 0 {
+			parts = append(parts, keyPart{lit: string(lit)})
+			lit = lit[:0]
 		}
-		if i > 0 {
-			if strings.IndexByte(t[:i], '}') >= 0 {
-				return nil, errors.New("unmatched '}'")
-			}
-			parts = append(parts, keyPart{lit: t[:i]})
-		}
-		j := strings.IndexByte(t[i:], '}')
-		if j < 0 {
-			return nil, errors.New("unmatched '{'")
-		}
-		name := t[i+1 : i+j]
-		if name == "" {
-			return nil, errors.New("empty {} in key template")
-		}
-		parts = append(parts, keyPart{field: name})
-		t = t[i+j+1:]
 	}
+	for i := 0; i < len(t); {
+		switch {
+		case strings.HasPrefix(t[i:], "{{"):
+			lit = append(lit, '{')
+			i += 2
+		case strings.HasPrefix(t[i:], "}}"):
+			lit = append(lit, '}')
+			i += 2
+		case t[i] == '}':
+			return nil, errors.New("unmatched '}' (write }} for a literal brace)")
+		case t[i] == '{':
+			j := strings.IndexByte(t[i:], '}')
+			if j < 0 {
+				return nil, errors.New("unmatched '{' (write {{ for a literal brace)")
+			}
+			name := t[i+1 : i+j]
+			if name == "" {
+				return nil, errors.New("empty {} in key template")
+			}
+			flush()
+			parts = append(parts, keyPart{field: name})
+			i += j + 1
+		default:
+			lit = append(lit, t[i])
+			i++
+		}
+	}
+	flush()
 	hasField := false
 	for _, p := range parts {
 		hasField = hasField || p.field != ""
