@@ -1,0 +1,160 @@
+package main
+
+import (
+	"time"
+
+	"github.com/streamscore/streamscore/bench/load"
+)
+
+// Results is everything one harness run measured; it is written as
+// bench/results/<date>-<host>.json.
+type Results struct {
+	Date      string      `json:"date"`
+	Host      string      `json:"host"`
+	Machine   Machine     `json:"machine"`
+	Commit    string      `json:"commit"`
+	Workload  Workload    `json:"workload"`
+	Backlog   Backlog     `json:"backlog"`
+	Raw       Raw         `json:"raw"`
+	Scorer    Scorer      `json:"streamscore"`
+	Peers     Peers       `json:"peers"`
+	Ratios    Ratios      `json:"ratios"`
+	Targets   []Target    `json:"targets"`
+	Notes     []string    `json:"notes,omitempty"`
+	Elapsed   float64     `json:"elapsed_s"`
+	Variants  []string    `json:"variants"`
+	Skipped   []string    `json:"skipped,omitempty"`
+	Config    string      `json:"scorer_config"`
+	startedAt time.Time   `json:"-"`
+	rssSeries []rssSeries `json:"-"`
+}
+
+type rssSeries struct {
+	name    string
+	samples []load.RSSSample
+}
+
+// Machine describes where the run happened.
+type Machine struct {
+	CPU       string `json:"cpu"`
+	Cores     int    `json:"cores"`
+	MemoryGiB int    `json:"memory_gib"`
+	Go        string `json:"go"`
+	Kafka     string `json:"kafka"`
+	ORT       string `json:"onnxruntime"`
+}
+
+// Workload is the standard workload as run.
+type Workload struct {
+	Events     int     `json:"events"`
+	Partitions int     `json:"partitions"`
+	EventBytes float64 `json:"event_bytes_mean"`
+	Features   int     `json:"features"`
+	Model      string  `json:"model"`
+	MaxRows    int     `json:"max_rows"`
+	MaxWaitMs  float64 `json:"max_wait_ms"`
+}
+
+// Backlog is how the input backlog was written.
+type Backlog struct {
+	Events  int64   `json:"events"`
+	Seconds float64 `json:"seconds"`
+	Rate    float64 `json:"events_per_s"`
+}
+
+// Rate is a single-goroutine, in-process rate.
+type Rate struct {
+	RowsPerSec float64 `json:"rows_per_s"`
+	NsPerRow   float64 `json:"ns_per_row"`
+}
+
+func newRate(rows int, el time.Duration) Rate {
+	return Rate{RowsPerSec: float64(rows) / el.Seconds(), NsPerRow: float64(el.Nanoseconds()) / float64(rows)}
+}
+
+// BatchPoint is a rate at one batch size.
+type BatchPoint struct {
+	Batch         int     `json:"batch"`
+	RowsPerSec    float64 `json:"rows_per_s"`
+	MicrosPerCall float64 `json:"us_per_batch,omitempty"`
+}
+
+// Raw holds the raw limits.
+type Raw struct {
+	Decode      Rate         `json:"decode"`
+	Encode      Rate         `json:"encode"`
+	ORT         []BatchPoint `json:"onnxruntime"`
+	InProcess   []BatchPoint `json:"in_process"`
+	PassThrough Run          `json:"passthrough"`
+	// PassThroughLatency is the pass-through's latency at the rates
+	// streamscore's latency was measured at: what Kafka alone costs.
+	PassThroughLatency []LoadPoint `json:"passthrough_latency,omitempty"`
+}
+
+// Run is one process consuming the backlog, measured from the output
+// topic's end offsets.
+type Run struct {
+	Name string `json:"name"`
+	// Rate is the best of Rates, events per second.
+	Rate  float64   `json:"events_per_s"`
+	Rates []float64 `json:"all_events_per_s"`
+	// Events and Seconds are the measured window of the best run.
+	Events   int64   `json:"events"`
+	Seconds  float64 `json:"seconds"`
+	Complete bool    `json:"complete"`
+	// CPUMicros is the process's CPU time per event, BrokerCPUMicros the
+	// broker's, over the measured window of the best run.
+	CPUMicros       float64 `json:"cpu_us_per_event"`
+	BrokerCPUMicros float64 `json:"broker_cpu_us_per_event,omitempty"`
+	PeakRSS         int64   `json:"peak_rss_bytes"`
+	Err             string  `json:"error,omitempty"`
+}
+
+// Scorer holds streamscore's end-to-end figures.
+type Scorer struct {
+	Max     Run         `json:"max"`
+	Sweep   []Run       `json:"batch_sweep"`
+	Latency []LoadPoint `json:"latency"`
+	PeakRSS int64       `json:"peak_rss_bytes"`
+}
+
+// LoadPoint is the latency at one fixed input rate.
+type LoadPoint struct {
+	Load   float64 `json:"load"`
+	Rate   float64 `json:"events_per_s"`
+	Sent   int64   `json:"sent"`
+	Scored int     `json:"scored_in_window"`
+	P50    float64 `json:"p50_ms"`
+	P95    float64 `json:"p95_ms"`
+	P99    float64 `json:"p99_ms"`
+	Max    float64 `json:"max_ms"`
+	// CPU per event sent, of the process under test, the broker, and the
+	// harness (the producer and the reader of scored events).
+	CPUMicros        float64 `json:"cpu_us_per_event"`
+	BrokerCPUMicros  float64 `json:"broker_cpu_us_per_event"`
+	HarnessCPUMicros float64 `json:"harness_cpu_us_per_event"`
+	// CDF is in milliseconds.
+	CDF []load.CDFPoint `json:"cdf"`
+}
+
+// Peers holds the Python peers' figures.
+type Peers struct {
+	MicroBatch Run               `json:"microbatch"`
+	PerEvent   Run               `json:"per_event"`
+	Versions   map[string]string `json:"versions,omitempty"`
+}
+
+// Ratios are streamscore's throughput over each reference.
+type Ratios struct {
+	PassThrough float64 `json:"streamscore_over_passthrough"`
+	MicroBatch  float64 `json:"streamscore_over_python_microbatch"`
+	PerEvent    float64 `json:"streamscore_over_python_per_event"`
+}
+
+// Target is one of issue 8's targets and whether this run met it.
+type Target struct {
+	Name string `json:"name"`
+	Want string `json:"want"`
+	Got  string `json:"got"`
+	Met  bool   `json:"met"`
+}

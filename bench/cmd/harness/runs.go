@@ -1,0 +1,316 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/streamscore/streamscore/bench/load"
+)
+
+// bench holds what every end-to-end run needs.
+type bench struct {
+	brokers     []string
+	root        string // repository root
+	work        string // configs and logs of this run
+	streamscore string // binaries
+	passthrough string
+	python      string // the peers' interpreter; empty when peers are skipped
+	schema      string
+	model       string
+	kafkaPid    int
+	prefix      string // of every topic and group this run makes
+	events      int
+	partitions  int
+	maxRows     int
+	maxWait     time.Duration
+	backlog     string
+	runs        int    // runs so far, to name topics and groups
+	profile     string // if set, a CPU profile of the first streamscore backlog run goes here
+}
+
+// starter starts a process that copies or scores topic in, from group's
+// start, into topic out, and returns once it is ready to.
+type starter func(ctx context.Context, name, group, in, out string) (*load.Process, error)
+
+func (b *bench) next(name string) (group, out string) {
+	b.runs++
+	s := fmt.Sprintf("%s.%02d.%s", b.prefix, b.runs, name)
+	return s + ".g", s + ".out"
+}
+
+// backlogRun runs one process over the backlog and measures its sustained
+// throughput until it has written every event or limit has passed.
+func (b *bench) backlogRun(ctx context.Context, name string, start starter, limit time.Duration) (Run, []load.RSSSample, error) {
+	run := Run{Name: name}
+	group, out := b.next(name)
+	if err := load.CreateTopics(ctx, b.brokers, b.partitions, 0, out); err != nil {
+		return run, nil, err
+	}
+	defer func() {
+		if err := load.DeleteTopics(context.WithoutCancel(ctx), b.brokers, out); err != nil {
+			logf("deleting %s: %v", out, err)
+		}
+	}()
+	counter, err := load.NewCounter(ctx, b.brokers, out)
+	if err != nil {
+		return run, nil, err
+	}
+	p, err := start(ctx, name, group, b.backlog, out)
+	if err != nil {
+		return run, nil, err
+	}
+	p.SampleRSS(250 * time.Millisecond)
+	if b.profile != "" && p.HTTPAddr != "" {
+		path := b.profile
+		b.profile = ""
+		go func() {
+			time.Sleep(2 * time.Second)
+			if err := load.Profile(ctx, p, 4*time.Second, path); err != nil {
+				logf("%v", err)
+			} else {
+				logf("CPU profile of %s: %s", name, path)
+			}
+		}()
+	}
+	watch := []int{p.Pid()}
+	if b.kafkaPid > 0 {
+		watch = append(watch, b.kafkaPid)
+	}
+	th, err := load.Measure(ctx, counter, load.MeasureConfig{
+		Target: int64(b.events), Limit: limit, Watch: watch, Exited: p.Done(),
+	})
+	u := p.Stop(15 * time.Second)
+	rss := p.RSS()
+	if err != nil {
+		return run, rss, fmt.Errorf("%s: %w\n%s", name, err, load.Tail(filepath.Join(b.work, name+".log"), 3000))
+	}
+	run.Rate = th.Rate
+	run.Rates = []float64{th.Rate}
+	run.Events = th.To.Count - th.From.Count
+	run.Seconds = th.Seconds()
+	run.Complete = th.Complete
+	run.CPUMicros = float64(th.CPUPerRecord(0).Nanoseconds()) / 1e3
+	if b.kafkaPid > 0 {
+		run.BrokerCPUMicros = float64(th.CPUPerRecord(1).Nanoseconds()) / 1e3
+	}
+	run.PeakRSS = u.PeakRSS
+	logf("%-22s %9.0f events/s  (%d events in %.1f s; %.1f µs CPU/event, broker %.1f µs/event; peak RSS %s)",
+		name, run.Rate, run.Events, run.Seconds, run.CPUMicros, run.BrokerCPUMicros, mib(run.PeakRSS))
+	return run, rss, nil
+}
+
+// best merges repeated runs: the fastest one's figures, every rate kept.
+func best(runs []Run) Run {
+	var out Run
+	var rates []float64
+	for _, r := range runs {
+		rates = append(rates, r.Rate)
+		if r.Rate > out.Rate || out.Name == "" {
+			peak := max(out.PeakRSS, r.PeakRSS)
+			out = r
+			out.PeakRSS = peak
+		} else {
+			out.PeakRSS = max(out.PeakRSS, r.PeakRSS)
+		}
+	}
+	out.Rates = rates
+	return out
+}
+
+func (b *bench) logFile(name string) (*os.File, error) {
+	return os.Create(filepath.Join(b.work, name+".log"))
+}
+
+// startPassthrough starts the kafka-go pass-through.
+func (b *bench) startPassthrough(ctx context.Context, name, group, in, out string) (*load.Process, error) {
+	logf, err := b.logFile(name)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	cmd := exec.CommandContext(ctx, b.passthrough, "--brokers", strings.Join(b.brokers, ","), "--group", group,
+		"--input", in, "--output", out, "--max-rows", strconv.Itoa(b.maxRows), "--max-wait", b.maxWait.String())
+	cmd.Stdout, cmd.Stderr = logf, logf
+	p, err := load.Start(name, cmd)
+	if err != nil {
+		return nil, err
+	}
+	// It has no readiness endpoint; give it the time a group join takes.
+	if err := waitJoined(ctx, b.brokers, group, p); err != nil {
+		p.Stop(5 * time.Second)
+		return nil, err
+	}
+	return p, nil
+}
+
+// scorerConfig is the standard workload's streamscore.yaml, reading input.
+func (b *bench) scorerConfig(group, input, out string) load.ScorerConfig {
+	return load.ScorerConfig{
+		Brokers: b.brokers, Group: group, Input: input, Output: out, DLQ: out + ".dlq",
+		Schema: b.schema, Model: b.model, MaxRows: b.maxRows, MaxBytes: 1 << 20, MaxWait: b.maxWait,
+	}
+}
+
+// scorer returns a starter of `streamscore run` over the backlog with the
+// batch size rows (0: the standard one).
+func (b *bench) scorer(rows int) starter {
+	return func(ctx context.Context, name, group, in, out string) (*load.Process, error) {
+		cfg := b.scorerConfig(group, in, out)
+		cfg.Pprof = b.profile != ""
+		if rows > 0 {
+			cfg.MaxRows = rows
+			cfg.MaxBytes = max(1<<20, rows*1024)
+		}
+		return load.StartScorer(ctx, b.streamscore, b.work, name, cfg, 2*time.Minute)
+	}
+}
+
+// peer returns a starter of a Python peer script.
+func (b *bench) peer(script string) starter {
+	return func(ctx context.Context, name, group, in, out string) (*load.Process, error) {
+		logf, err := b.logFile(name)
+		if err != nil {
+			return nil, err
+		}
+		defer logf.Close()
+		cmd := exec.CommandContext(ctx, b.python, filepath.Join(b.root, "bench/peers", script),
+			"--brokers", strings.Join(b.brokers, ","), "--group", group, "--input", in, "--output", out,
+			"--model", b.model, "--batch", strconv.Itoa(b.maxRows), "--max-wait", strconv.FormatFloat(b.maxWait.Seconds(), 'f', -1, 64))
+		cmd.Stdout, cmd.Stderr = logf, logf
+		return load.Start(name, cmd)
+	}
+}
+
+// waitJoined waits until group has a member holding partitions, or p exits.
+func waitJoined(ctx context.Context, brokers []string, group string, p *load.Process) error {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if ok, err := load.GroupAssigned(ctx, brokers, group); err == nil && ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-p.Done():
+			return fmt.Errorf("%s exited before joining its group", p.Name)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s did not join group %s within a minute", p.Name, group)
+}
+
+// latency runs one process on a fresh topic and feeds it at each load (a
+// fraction of maxRate) for d, open loop, recording event-to-score latency.
+func (b *bench) latency(ctx context.Context, name string, start starter, maxRate float64, loads []float64, d time.Duration) ([]LoadPoint, Run, []load.RSSSample, error) {
+	group, out := b.next(name)
+	in := out + ".in"
+	run := Run{Name: name}
+	if err := load.CreateTopics(ctx, b.brokers, b.partitions, 0, in, out, out+".dlq"); err != nil {
+		return nil, run, nil, err
+	}
+	defer func() {
+		if err := load.DeleteTopics(context.WithoutCancel(ctx), b.brokers, in, out, out+".dlq"); err != nil {
+			logf("deleting the latency topics: %v", err)
+		}
+	}()
+	p, err := start(ctx, name, group, in, out)
+	if err != nil {
+		return nil, run, nil, err
+	}
+	p.SampleRSS(time.Second)
+	defer p.Stop(15 * time.Second)
+	col, err := load.Collect(ctx, b.brokers, out)
+	if err != nil {
+		return nil, run, nil, fmt.Errorf("reading scored events: %w", err)
+	}
+	ev := load.NewEvents(3)
+	// A short warm-up at the lowest load, not measured.
+	if _, err := load.Rate(ctx, b.brokers, in, loads[0]*maxRate, 2*time.Second, ev); err != nil {
+		return nil, run, nil, fmt.Errorf("warming up: %w", err)
+	}
+	type window struct{ from, to time.Time }
+	var windows []window
+	var sent int64
+	points := make([]LoadPoint, len(loads))
+	const settle = time.Second // of each load, not measured
+	for i, l := range loads {
+		rate := l * maxRate
+		before := b.usage(p)
+		res, err := load.Rate(ctx, b.brokers, in, rate, d, ev)
+		if err != nil {
+			return nil, run, nil, err
+		}
+		after := b.usage(p)
+		sent += res.Sent
+		windows = append(windows, window{res.Start.Add(settle), res.Start.Add(d)})
+		points[i] = LoadPoint{Load: l, Rate: rate, Sent: res.Sent}
+		per := func(j int) float64 { return float64((after[j] - before[j]).Nanoseconds()) / 1e3 / float64(res.Sent) }
+		points[i].CPUMicros, points[i].BrokerCPUMicros, points[i].HarnessCPUMicros = per(0), per(1), per(2)
+		logf("%s: load %.0f%% (%.0f events/s): sent %d in %.1f s; CPU µs/event: %.1f, broker %.1f, harness %.1f",
+			name, l*100, rate, res.Sent, res.Elapsed.Seconds(), points[i].CPUMicros, points[i].BrokerCPUMicros, points[i].HarnessCPUMicros)
+		time.Sleep(time.Second)
+	}
+	// Wait for the last scored events.
+	counter, err := load.NewCounter(ctx, b.brokers, out)
+	if err != nil {
+		return nil, run, nil, err
+	}
+	want := sent + int64(loads[0]*maxRate*2)
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		n, err := counter.Count(ctx)
+		if err == nil && n >= want && col.Count() >= n {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	samples, missing, err := col.Stop()
+	if err != nil {
+		return nil, run, nil, err
+	}
+	if missing > 0 {
+		logf("latency: %d scored events had no send time", missing)
+	}
+	u := p.Stop(15 * time.Second)
+	run.PeakRSS = u.PeakRSS
+	for i, w := range windows {
+		lat := load.Window(samples, w.from, w.to)
+		pt := &points[i]
+		pt.Scored = len(lat)
+		ms := func(q float64) float64 { return load.Quantile(lat, q) / 1e3 }
+		pt.P50, pt.P95, pt.P99, pt.Max = ms(0.50), ms(0.95), ms(0.99), ms(1)
+		cdf := load.CDF(lat, 120)
+		for j := range cdf {
+			cdf[j].Value /= 1e3
+		}
+		pt.CDF = cdf
+		expect := int(pt.Rate * w.to.Sub(w.from).Seconds())
+		logf("%s: load %.0f%%: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms (%d scored of about %d sent in the window)",
+			name, pt.Load*100, pt.P50, pt.P95, pt.P99, pt.Max, pt.Scored, expect)
+	}
+	return points, run, p.RSS(), nil
+}
+
+// usage returns the CPU time used so far by p, the broker and the harness.
+func (b *bench) usage(p *load.Process) [3]time.Duration {
+	var out [3]time.Duration
+	for i, pid := range []int{p.Pid(), b.kafkaPid, os.Getpid()} {
+		if pid > 0 {
+			u, _ := load.ReadUsage(pid)
+			out[i] = u.CPU
+		}
+	}
+	return out
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+func logf(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...)
+}

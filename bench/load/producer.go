@@ -1,0 +1,165 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/streamscore/streamscore/producers"
+)
+
+// backlogChunk is how many events one WriteMessages call of Backlog carries,
+// and backlogWriters how many calls are in flight at once.
+const (
+	backlogChunk   = 4096
+	backlogWriters = 3
+)
+
+// BacklogResult says what Backlog wrote.
+type BacklogResult struct {
+	Events  int64
+	Bytes   int64
+	Elapsed time.Duration
+}
+
+// Backlog writes n standard events to topic as fast as the broker takes
+// them, keyed by user, acknowledged by all in-sync replicas. It blocks until
+// all are acknowledged or ctx is done.
+func Backlog(ctx context.Context, brokers []string, topic string, n int, ev *Events) (BacklogResult, error) {
+	// kafka-go allocates BatchSize messages for every batch it opens, so a
+	// batch size far above what one partition gets per call costs more in
+	// zeroed memory than the records themselves.
+	pc := producers.Config{Brokers: brokers, Topic: topic, Transport: newTransport(), BatchSize: backlogChunk}
+	w := pc.NewKafkaWriter()
+	defer w.Close()
+	defer pc.Transport.CloseIdleConnections()
+	start := time.Now()
+	chunks := make(chan []kafka.Message, backlogWriters)
+	var total atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(chunks)
+		now := time.Now()
+		for done := 0; done < n; {
+			size := min(backlogChunk, n-done)
+			msgs := ev.Messages(topic, size, func(int) time.Time { return now })
+			for i := range msgs {
+				total.Add(int64(len(msgs[i].Value)))
+			}
+			select {
+			case chunks <- msgs:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			done += size
+		}
+		return nil
+	})
+	for range backlogWriters {
+		g.Go(func() error {
+			for msgs := range chunks {
+				if err := w.WriteMessages(gctx, msgs...); err != nil {
+					return fmt.Errorf("writing the backlog to %s: %w", topic, err)
+				}
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	return BacklogResult{Events: int64(n), Bytes: total.Load(), Elapsed: time.Since(start)}, err
+}
+
+// newTransport returns a transport of its own for one writer: kafka-go's
+// shared default transport caches the cluster's metadata for 6 s, so a
+// writer on it refuses a topic created after that cache was filled.
+func newTransport() *kafka.Transport {
+	return &kafka.Transport{}
+}
+
+// RateResult says what a Rate run sent.
+type RateResult struct {
+	// Sent counts events handed to the writer, Failed those it could not
+	// deliver.
+	Sent, Failed int64
+	Start        time.Time
+	Elapsed      time.Duration
+}
+
+// tick is how often the open-loop producer wakes to send what is due;
+// rateBatchSize caps the records of one produce request per partition
+// (kafka-go allocates that many per batch, so it is kept near what a
+// partition gets in one batch timeout).
+const (
+	tick          = time.Millisecond
+	rateBatchSize = 64
+)
+
+// Rate writes standard events to topic at a fixed rate (events per second)
+// for d, open loop: event i is due at start + i/rate whatever happened to
+// the ones before it, and carries that due time as its send time, so a
+// producer that falls behind shows up as latency rather than as a lower
+// rate. The writer is asynchronous (kafka-go Async) with a 1 ms batch
+// timeout. Rate blocks until d has passed and every event is acknowledged or
+// has failed, or ctx is done.
+func Rate(ctx context.Context, brokers []string, topic string, rate float64, d time.Duration, ev *Events) (RateResult, error) {
+	if rate <= 0 {
+		return RateResult{}, errors.New("rate: must be positive")
+	}
+	pc := producers.Config{Brokers: brokers, Topic: topic, BatchTimeout: time.Millisecond, BatchSize: rateBatchSize, Transport: newTransport()}
+	defer pc.Transport.CloseIdleConnections()
+	w := pc.NewKafkaWriter()
+	w.Async = true
+	var failed atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
+	w.Completion = func(msgs []kafka.Message, err error) {
+		if err != nil {
+			failed.Add(int64(len(msgs)))
+			errOnce.Do(func() { firstErr = err })
+		}
+	}
+	res := RateResult{Start: time.Now()}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	total := int64(rate * d.Seconds())
+	interval := float64(time.Second) / rate
+	var err error
+loop:
+	for res.Sent < total {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+			break loop
+		case <-t.C:
+		}
+		due := min(total, int64(float64(time.Since(res.Start))/interval)+1)
+		if due <= res.Sent {
+			continue
+		}
+		first := res.Sent
+		msgs := ev.Messages(topic, int(due-first), func(i int) time.Time {
+			return res.Start.Add(time.Duration(float64(first+int64(i)) * interval))
+		})
+		if werr := w.WriteMessages(ctx, msgs...); werr != nil {
+			err = werr
+			break
+		}
+		res.Sent += int64(len(msgs))
+	}
+	cerr := w.Close() // flushes what is buffered
+	res.Elapsed = time.Since(res.Start)
+	res.Failed = failed.Load()
+	if err == nil && firstErr != nil {
+		err = fmt.Errorf("writing to %s: %d events failed: %w", topic, res.Failed, firstErr)
+	}
+	if err == nil && cerr != nil {
+		err = cerr
+	}
+	return res, err
+}
