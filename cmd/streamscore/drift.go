@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+
+	"github.com/streamscore/streamscore/pipeline/drift"
+)
+
+func init() { commands = append(commands, newDriftCmd) }
+
+func newDriftCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "drift",
+		Short: "Inspect drift windows: status table, HTML report",
+		Long: `drift reads the rolling drift window that every run replica adds into in
+Redis (drift.enabled in the configuration) and scores it against the
+baseline: status prints a table, report writes an HTML page with plots.`,
+	}
+	cmd.AddCommand(newDriftStatusCmd(), newDriftReportCmd())
+	return cmd
+}
+
+// driftTarget is what the drift subcommands read: the configuration's
+// drift settings, Redis and the model version, with flag overrides.
+type driftTarget struct {
+	config   string
+	model    string
+	version  string
+	prefix   string
+	baseline string
+}
+
+func (d *driftTarget) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&d.config, "config", "c", "", "configuration file (streamscore.yaml) with drift, redis and model settings")
+	f.StringVar(&d.model, "model", "", "model name (default: model.name, or the model file's base name)")
+	f.StringVar(&d.version, "version", "", "model version (default: model.version)")
+	f.StringVar(&d.prefix, "prefix", "", "key prefix (default: drift.prefix; a replay's own prefix to read its window)")
+	f.StringVar(&d.baseline, "baseline", "", "baseline file (default: drift.baseline)")
+}
+
+// open loads the configuration, the baseline and a Redis client. The caller
+// closes the client.
+func (d *driftTarget) open() (*drift.Baseline, drift.Namespace, drift.Config, redis.UniversalClient, error) {
+	var none drift.Namespace
+	cfg, err := LoadConfig(d.config)
+	if err != nil {
+		return nil, none, drift.Config{}, nil, err
+	}
+	dc := &cfg.Drift
+	if d.config != "" {
+		dc.resolvePaths(filepath.Dir(d.config))
+	}
+	if d.baseline != "" {
+		dc.Baseline = d.baseline
+	}
+	if d.prefix != "" {
+		dc.Prefix = d.prefix
+	}
+	if dc.Baseline == "" {
+		return nil, none, drift.Config{}, nil, errors.New("no baseline: set drift.baseline in --config or pass --baseline")
+	}
+	if err := dc.Validate(); err != nil {
+		return nil, none, drift.Config{}, nil, err
+	}
+	if err := cfg.Redis.Validate(); err != nil {
+		return nil, none, drift.Config{}, nil, err
+	}
+	if !cfg.Redis.Enabled() {
+		return nil, none, drift.Config{}, nil, errors.New("no Redis: set redis.addrs in --config or STREAMSCORE_REDIS")
+	}
+	base, err := drift.LoadBaseline(dc.Baseline)
+	if err != nil {
+		return nil, none, drift.Config{}, nil, err
+	}
+	mc, err := dc.monitorConfig()
+	if err != nil {
+		return nil, none, drift.Config{}, nil, err
+	}
+	mc = mc.WithDefaults()
+	model := d.model
+	if model == "" {
+		model = cfg.Model.Name
+	}
+	if model == "" && cfg.Model.Path != "" {
+		model = strings.TrimSuffix(filepath.Base(cfg.Model.Path), filepath.Ext(cfg.Model.Path))
+	}
+	if model == "" {
+		return nil, none, drift.Config{}, nil, errors.New("no model name: set model.name (or model.path) in --config or pass --model")
+	}
+	version := d.version
+	if version == "" {
+		version = cfg.Model.Version
+	}
+	client, err := cfg.Redis.NewClient()
+	if err != nil {
+		return nil, none, drift.Config{}, nil, err
+	}
+	ns := drift.Namespace{Prefix: mc.Prefix, Model: model, Version: version, Baseline: base.ID()}
+	return base, ns, mc, client, nil
+}
+
+func newDriftStatusCmd() *cobra.Command {
+	var (
+		t      driftTarget
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Print each column's drift score, threshold, state and events in the window",
+		Long: `status reads the current window of a model version from Redis, scores every
+baseline column against it (PSI, Kolmogorov–Smirnov, Jensen–Shannon,
+Wasserstein, chi-squared, missing-rate change) and prints one row per column:
+its main score, threshold, state (DRIFT, ok, or "no data" below
+drift.min_events) and the events in the window. It changes nothing.`,
+		Example: `  streamscore drift status --config streamscore.yaml
+  streamscore drift status --config streamscore.yaml --version 4 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			base, ns, mc, client, err := t.open()
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			st, err := drift.ReadStatus(ctx, drift.NewRedisStore(client), base, ns, mc, time.Now())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeStatusJSON(cmd, st)
+			}
+			return drift.WriteTable(cmd.OutOrStdout(), st)
+		},
+	}
+	t.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	return cmd
+}
+
+// statusJSON is one column of `drift status --json`.
+type statusJSON struct {
+	Feature    string                     `json:"feature"`
+	Source     drift.Source               `json:"source"`
+	Kind       drift.Kind                 `json:"kind"`
+	State      string                     `json:"state"`
+	Alerting   []string                   `json:"alerting,omitempty"`
+	Events     int64                      `json:"events"`
+	Scores     map[string]float64         `json:"scores"`
+	Thresholds map[string]drift.Threshold `json:"thresholds"`
+}
+
+func writeStatusJSON(cmd *cobra.Command, st *drift.Status) error {
+	out := struct {
+		Model        string       `json:"model"`
+		ModelVersion string       `json:"model_version"`
+		Baseline     string       `json:"baseline"`
+		WindowStart  time.Time    `json:"window_start"`
+		WindowEnd    time.Time    `json:"window_end"`
+		Events       int64        `json:"events"`
+		Columns      []statusJSON `json:"columns"`
+	}{st.NS.Model, st.NS.Version, st.NS.Baseline, st.Start.UTC(), st.End.UTC(), st.Events, nil}
+	for i := range st.Columns {
+		cs := &st.Columns[i]
+		c := statusJSON{
+			Feature: cs.Column.Name, Source: cs.Column.Source, Kind: cs.Column.Kind, State: st.StateLabel(cs),
+			Alerting: cs.State.Alerting, Events: cs.Current.Total(), Scores: map[string]float64{}, Thresholds: map[string]drift.Threshold{},
+		}
+		for s, v := range cs.Scores {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				c.Scores[drift.Score(s).String()] = v
+			}
+		}
+		for s, th := range cs.Thresholds {
+			c.Thresholds[s.String()] = th
+		}
+		out.Columns = append(out.Columns, c)
+	}
+	enc := json.NewEncoder(cmd.OutOrStdout())
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func newDriftReportCmd() *cobra.Command {
+	var (
+		t   driftTarget
+		out string
+	)
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Write a self-contained HTML page: per column, reference vs current histograms and the score over time",
+		Long: `report reads the current window and its evaluation history from Redis and
+writes one HTML page: a summary table, then per column one plot with the
+reference and current histograms side by side and the column's main score
+over time (the window's score at each evaluation and each bucket's own
+score, with the alert and clear levels). Styles and plots (SVG) are inline;
+the page loads nothing and runs no script.`,
+		Example: `  streamscore drift report --config streamscore.yaml --out drift.html`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return errors.New("--out is required (the HTML file to write)")
+			}
+			base, ns, mc, client, err := t.open()
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			store := drift.NewRedisStore(client)
+			now := time.Now()
+			st, err := drift.ReadStatus(ctx, store, base, ns, mc, now)
+			if err != nil {
+				return err
+			}
+			hist, err := store.History(ctx, ns)
+			if err != nil {
+				return err
+			}
+			f, err := os.Create(out)
+			if err != nil {
+				return fmt.Errorf("writing report: %w", err)
+			}
+			smoothing := mc.Smoothing
+			if smoothing == 0 {
+				smoothing = -1 // none, as configured
+			}
+			if err := drift.WriteReport(f, st, drift.ReportOptions{History: hist, Generated: now, Smoothing: smoothing}); err != nil {
+				f.Close()
+				return fmt.Errorf("writing report: %w", err)
+			}
+			if err := f.Close(); err != nil {
+				return fmt.Errorf("writing report: %w", err)
+			}
+			drifting := 0
+			for i := range st.Columns {
+				if st.Columns[i].State.Drift {
+					drifting++
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d columns (%d in drift), %d events in the window\n", out, len(st.Columns), drifting, st.Events)
+			return nil
+		},
+	}
+	t.register(cmd)
+	cmd.Flags().StringVarP(&out, "out", "o", "", "HTML file to write")
+	return cmd
+}

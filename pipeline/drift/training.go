@@ -1,0 +1,470 @@
+package drift
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet/file"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"github.com/valyala/fastjson"
+
+	"github.com/streamscore/streamscore/schemas"
+)
+
+// trainingBatchRows is how many rows a TrainingBatch holds at most.
+const trainingBatchRows = 4096
+
+// TrainingBatch is a Batch of training rows plus the model input matrix
+// the decoder would have built for them, to score outputs with the model.
+type TrainingBatch struct {
+	Batch
+	// Inputs holds Rows×spec.Columns() float32 values, row-major: present
+	// values, the schema's default where the decoder (or, for a
+	// feature-set feature, the feature store) would put one, NaN for a
+	// missing required feature. Valid until the callback returns.
+	Inputs []float32
+}
+
+// TrainingReader reads JSONL and Parquet training files into batches for a
+// Builder's columns. A file's fields (JSON keys, Parquet top-level columns)
+// are named as the events' fields. It is not safe for concurrent use.
+type TrainingReader struct {
+	cols   []Column
+	fields []fieldRef       // distinct fields read
+	index  map[fieldRef]int // field -> position in fields
+	tensor []tensorField    // per model input column
+	colIdx []int            // per column: field position
+}
+
+// fieldRef names a field of the training rows; elem ≥ 0 picks that element
+// of an output given as an array (element 0 is also a plain number).
+type fieldRef struct {
+	name string
+	elem int
+}
+
+type tensorField struct {
+	field int
+	def   float64
+	hasD  bool // event feature with a default: absent takes it and is binned
+	set   bool // feature-set feature: absent is missing, the model gets def
+}
+
+// field states of one value; a value of the wrong type is present but not a
+// number (NaN), so a numeric column counts it as missing
+const (
+	valPresent uint8 = iota
+	valAbsent        // absent or null
+)
+
+// fieldValues holds one field's values for a chunk of rows.
+type fieldValues struct {
+	f     []float64
+	s     []string
+	state []uint8
+}
+
+// NewTrainingReader returns a reader for cols of spec.
+func NewTrainingReader(spec *schemas.Spec, cols []Column) *TrainingReader {
+	r := &TrainingReader{cols: cols, index: map[fieldRef]int{}}
+	addRef := func(f fieldRef) int {
+		if i, ok := r.index[f]; ok {
+			return i
+		}
+		r.index[f] = len(r.fields)
+		r.fields = append(r.fields, f)
+		return len(r.fields) - 1
+	}
+	add := func(name string) int { return addRef(fieldRef{name: name, elem: -1}) }
+	for _, f := range spec.Features {
+		tf := tensorField{field: add(f.Name)}
+		if f.Default != nil {
+			tf.def, tf.hasD = *f.Default, true
+		}
+		r.tensor = append(r.tensor, tf)
+	}
+	for _, fs := range spec.FeatureSets {
+		for _, f := range fs.Features {
+			r.tensor = append(r.tensor, tensorField{field: add(f.Name), def: f.Default, set: true})
+		}
+	}
+	for _, c := range cols {
+		switch c.Source {
+		case FromOutput:
+			r.colIdx = append(r.colIdx, addRef(fieldRef{name: c.Output, elem: c.Element}))
+		default:
+			r.colIdx = append(r.colIdx, add(c.Name))
+		}
+	}
+	return r
+}
+
+// ReadFile reads path (.jsonl, .ndjson, .json: one JSON object per line;
+// .parquet) and calls fn with each batch. It returns the number of rows
+// skipped because they were not JSON objects.
+func (r *TrainingReader) ReadFile(ctx context.Context, path string, fn func(*TrainingBatch) error) (skipped int64, err error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".jsonl", ".ndjson", ".json":
+		return r.readJSONL(ctx, path, fn)
+	case ".parquet", ".pq":
+		return 0, r.readParquet(ctx, path, fn)
+	}
+	return 0, fmt.Errorf("reading training data: %s: unknown file type: name it .jsonl (one JSON object per line) or .parquet", path)
+}
+
+func (r *TrainingReader) newChunk() []fieldValues {
+	vals := make([]fieldValues, len(r.fields))
+	for i := range vals {
+		vals[i] = fieldValues{
+			f:     make([]float64, 0, trainingBatchRows),
+			s:     make([]string, 0, trainingBatchRows),
+			state: make([]uint8, 0, trainingBatchRows),
+		}
+	}
+	return vals
+}
+
+func (r *TrainingReader) readJSONL(ctx context.Context, path string, fn func(*TrainingBatch) error) (int64, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("reading training data: %w", err)
+	}
+	defer fh.Close()
+	sc := bufio.NewScanner(fh)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	var (
+		p       fastjson.Parser
+		skipped int64
+		rows    int
+		lineNo  int
+		vals    = r.newChunk()
+	)
+	for sc.Scan() {
+		lineNo++
+		line := sc.Bytes()
+		if len(strings.TrimSpace(string(line))) == 0 {
+			continue
+		}
+		v, err := p.ParseBytes(line)
+		if err != nil || v.Type() != fastjson.TypeObject {
+			skipped++
+			continue
+		}
+		for i, f := range r.fields {
+			x := v.Get(f.name)
+			if f.elem >= 0 && x != nil && x.Type() == fastjson.TypeArray {
+				// element e of a multi-element output
+				x = x.Get(strconv.Itoa(f.elem))
+			}
+			appendJSON(&vals[i], x)
+		}
+		rows++
+		if rows == trainingBatchRows {
+			if err := r.emit(ctx, vals, rows, fn); err != nil {
+				return skipped, err
+			}
+			vals, rows = r.resetChunk(vals), 0
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return skipped, fmt.Errorf("reading training data %s line %d: %w", path, lineNo+1, err)
+	}
+	if rows > 0 {
+		if err := r.emit(ctx, vals, rows, fn); err != nil {
+			return skipped, err
+		}
+	}
+	return skipped, nil
+}
+
+func appendJSON(fv *fieldValues, x *fastjson.Value) {
+	f, s, st := math.NaN(), "", valAbsent
+	if x != nil {
+		switch x.Type() {
+		case fastjson.TypeNumber:
+			f, st = x.GetFloat64(), valPresent
+			s = string(x.MarshalTo(nil))
+		case fastjson.TypeTrue:
+			f, s, st = 1, "true", valPresent
+		case fastjson.TypeFalse:
+			f, s, st = 0, "false", valPresent
+		case fastjson.TypeString:
+			s, st = string(x.GetStringBytes()), valPresent
+			if v, err := strconv.ParseFloat(s, 64); err == nil {
+				f = v
+			}
+		case fastjson.TypeNull:
+		default:
+			s, st = string(x.MarshalTo(nil)), valPresent
+		}
+	}
+	fv.f = append(fv.f, f)
+	fv.s = append(fv.s, s)
+	fv.state = append(fv.state, st)
+}
+
+func (r *TrainingReader) resetChunk(vals []fieldValues) []fieldValues {
+	for i := range vals {
+		vals[i].f, vals[i].s, vals[i].state = vals[i].f[:0], vals[i].s[:0], vals[i].state[:0]
+	}
+	return vals
+}
+
+// emit assembles a chunk's field values into a TrainingBatch and calls fn.
+func (r *TrainingReader) emit(ctx context.Context, vals []fieldValues, rows int, fn func(*TrainingBatch) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	width := len(r.tensor)
+	tb := &TrainingBatch{Batch: Batch{Rows: rows, Cols: make([]Values, len(r.cols))}, Inputs: make([]float32, rows*width)}
+	// model input matrix
+	for j, tf := range r.tensor {
+		fv := &vals[tf.field]
+		for i := range rows {
+			x := fv.f[i]
+			switch {
+			case fv.state[i] == valPresent && !math.IsNaN(x) && !math.IsInf(x, 0):
+			case tf.hasD || tf.set:
+				x = tf.def
+			default:
+				x = math.NaN()
+			}
+			tb.Inputs[i*width+j] = float32(x)
+		}
+	}
+	tensorOf := map[int]int{}
+	for j, tf := range r.tensor {
+		tensorOf[tf.field] = j
+	}
+	for c := range r.cols {
+		col := &r.cols[c]
+		fv := &vals[r.colIdx[c]]
+		out := &tb.Cols[c]
+		if col.Source == FromPassthrough {
+			out.Strings = make([]string, rows)
+			out.Present = make([]bool, rows)
+			copy(out.Strings, fv.s)
+			for i := range rows {
+				out.Present[i] = fv.state[i] == valPresent
+			}
+			continue
+		}
+		out.Floats = make([]float64, rows)
+		j, isTensor := tensorOf[r.colIdx[c]]
+		for i := range rows {
+			x := fv.f[i]
+			if fv.state[i] == valPresent && !math.IsNaN(x) && !math.IsInf(x, 0) {
+				if isTensor && col.Source == FromFeature {
+					x = float64(float32(x)) // what the model sees
+				}
+				out.Floats[i] = x
+				continue
+			}
+			out.Floats[i] = math.NaN()
+			if col.Source == FromFeature && isTensor && r.tensor[j].hasD && fv.state[i] == valAbsent {
+				out.Floats[i] = float64(float32(r.tensor[j].def))
+				out.Defaulted++
+			}
+		}
+	}
+	return fn(tb)
+}
+
+// parquetBatchRows is how many rows one Parquet read returns.
+const parquetBatchRows = trainingBatchRows
+
+func (r *TrainingReader) readParquet(ctx context.Context, path string, fn func(*TrainingBatch) error) error {
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return fmt.Errorf("reading training data %s: %w", path, err)
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: parquetBatchRows}, memory.NewGoAllocator())
+	if err != nil {
+		return fmt.Errorf("reading Parquet schema of %s: %w", path, err)
+	}
+	sch, err := fr.Schema()
+	if err != nil {
+		return fmt.Errorf("reading Parquet schema of %s: %w", path, err)
+	}
+	// field -> Arrow column position in the records read (-1: absent)
+	var leaves []int
+	pos := make([]int, len(r.fields))
+	for i, f := range r.fields {
+		pos[i] = -1
+		idx := sch.FieldIndices(f.name)
+		if len(idx) == 0 || f.elem > 0 {
+			continue
+		}
+		name := f.name
+		leaf, err := leafIndices(fr, idx[0])
+		if err != nil {
+			return fmt.Errorf("reading Parquet column %q of %s: %w", name, path, err)
+		}
+		pos[i] = len(leaves)
+		for _, l := range leaf {
+			if !slices.Contains(leaves, l) {
+				leaves = append(leaves, l)
+			}
+		}
+	}
+	rr, err := fr.GetRecordReader(ctx, leaves, nil)
+	if err != nil {
+		return fmt.Errorf("reading Parquet rows of %s: %w", path, err)
+	}
+	defer rr.Release()
+	vals := r.newChunk()
+	for rr.Next() {
+		rec := rr.Record()
+		rows := int(rec.NumRows())
+		vals = r.resetChunk(vals)
+		for i := range r.fields {
+			fv := &vals[i]
+			if pos[i] < 0 {
+				for range rows {
+					fv.f = append(fv.f, math.NaN())
+					fv.s = append(fv.s, "")
+					fv.state = append(fv.state, valAbsent)
+				}
+				continue
+			}
+			colIdx := rec.Schema().FieldIndices(r.fields[i].name)
+			if len(colIdx) == 0 {
+				return fmt.Errorf("reading Parquet rows of %s: column %q not in the record read", path, r.fields[i].name)
+			}
+			if err := appendArrow(fv, rec.Column(colIdx[0])); err != nil {
+				return fmt.Errorf("reading Parquet column %q of %s: %w", r.fields[i].name, path, err)
+			}
+		}
+		if err := r.emit(ctx, vals, rows, fn); err != nil {
+			return err
+		}
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("reading Parquet rows of %s: %w", path, err)
+	}
+	return nil
+}
+
+// leafIndices returns the Parquet leaf columns of top-level field i.
+func leafIndices(fr *pqarrow.FileReader, i int) ([]int, error) {
+	mf := fr.Manifest
+	if i >= len(mf.Fields) {
+		return nil, errors.New("no such field")
+	}
+	var out []int
+	var walk func(f pqarrow.SchemaField)
+	walk = func(f pqarrow.SchemaField) {
+		if f.ColIndex >= 0 && len(f.Children) == 0 {
+			out = append(out, f.ColIndex)
+		}
+		for _, c := range f.Children {
+			walk(c)
+		}
+	}
+	walk(mf.Fields[i])
+	if len(out) == 0 {
+		return nil, errors.New("has no leaf columns")
+	}
+	return out, nil
+}
+
+// appendArrow appends an Arrow column's values: numbers and bools as
+// floats, strings as strings, nulls as absent.
+func appendArrow(fv *fieldValues, col arrow.Array) error {
+	n := col.Len()
+	num := func(get func(i int) float64) {
+		for i := range n {
+			if col.IsNull(i) {
+				fv.f = append(fv.f, math.NaN())
+				fv.s = append(fv.s, "")
+				fv.state = append(fv.state, valAbsent)
+				continue
+			}
+			x := get(i)
+			fv.f = append(fv.f, x)
+			fv.s = append(fv.s, strconv.FormatFloat(x, 'g', -1, 64))
+			fv.state = append(fv.state, valPresent)
+		}
+	}
+	switch a := col.(type) {
+	case *array.Float32:
+		for i := range n {
+			if col.IsNull(i) {
+				fv.f, fv.s, fv.state = append(fv.f, math.NaN()), append(fv.s, ""), append(fv.state, valAbsent)
+				continue
+			}
+			x := a.Value(i)
+			fv.f = append(fv.f, float64(x))
+			fv.s = append(fv.s, strconv.FormatFloat(float64(x), 'g', -1, 32))
+			fv.state = append(fv.state, valPresent)
+		}
+	case *array.Float64:
+		num(func(i int) float64 { return a.Value(i) })
+	case *array.Int8:
+		num(func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Int16:
+		num(func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Int32:
+		num(func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Int64:
+		num(func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Uint8:
+		num(func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Uint16:
+		num(func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Uint32:
+		num(func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Uint64:
+		num(func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Boolean:
+		for i := range n {
+			if col.IsNull(i) {
+				fv.f, fv.s, fv.state = append(fv.f, math.NaN()), append(fv.s, ""), append(fv.state, valAbsent)
+				continue
+			}
+			x, s := 0.0, "false"
+			if a.Value(i) {
+				x, s = 1, "true"
+			}
+			fv.f, fv.s, fv.state = append(fv.f, x), append(fv.s, s), append(fv.state, valPresent)
+		}
+	case *array.String:
+		for i := range n {
+			if col.IsNull(i) {
+				fv.f, fv.s, fv.state = append(fv.f, math.NaN()), append(fv.s, ""), append(fv.state, valAbsent)
+				continue
+			}
+			s := a.Value(i)
+			x := math.NaN()
+			if v, err := strconv.ParseFloat(s, 64); err == nil {
+				x = v
+			}
+			fv.f, fv.s, fv.state = append(fv.f, x), append(fv.s, s), append(fv.state, valPresent)
+		}
+	case *array.LargeString:
+		for i := range n {
+			if col.IsNull(i) {
+				fv.f, fv.s, fv.state = append(fv.f, math.NaN()), append(fv.s, ""), append(fv.state, valAbsent)
+				continue
+			}
+			s := a.Value(i)
+			fv.f, fv.s, fv.state = append(fv.f, math.NaN()), append(fv.s, s), append(fv.state, valPresent)
+		}
+	default:
+		return fmt.Errorf("type %s is not a number, bool or string", col.DataType())
+	}
+	return nil
+}
