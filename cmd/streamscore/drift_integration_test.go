@@ -12,6 +12,8 @@ import (
 	"image/png"
 	"io"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -494,4 +496,161 @@ func driftTopicRecords(t *testing.T, brokers []string, topic string) int64 {
 		n += po.LastOffset
 	}
 	return n
+}
+
+// driftRedis is a redis-server of the test's own, which it can stop and
+// start again on the same port; it saves its data on SIGTERM and loads it
+// at start, as a Redis with persistence does across a restart.
+type driftRedis struct {
+	addr, dir string
+	cmd       *exec.Cmd
+}
+
+func startDriftRedis(t *testing.T) *driftRedis {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &driftRedis{addr: ln.Addr().String(), dir: t.TempDir()}
+	ln.Close()
+	r.start(t)
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+func (r *driftRedis) start(t *testing.T) {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(r.addr)
+	r.cmd = exec.Command("redis-server", "--bind", "127.0.0.1", "--port", port, "--dir", r.dir, "--save", "3600 1", "--appendonly", "no")
+	if err := r.cmd.Start(); err != nil {
+		t.Fatalf("starting redis-server: %v", err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: r.addr})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Ping(t.Context()).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on %s does not answer", r.addr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (r *driftRedis) stop(t *testing.T) {
+	if r.cmd == nil || r.cmd.ProcessState != nil {
+		return
+	}
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	r.cmd.Wait()
+}
+
+// startRunEnv is startRun with extra environment variables.
+func startRunEnv(t *testing.T, cfg string, env ...string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(binPath, "run", "--config", cfg)
+	cmd.Env = append(os.Environ(), env...)
+	logs := &syncBuffer{}
+	cmd.Stdout = logs
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("streamscore run logs:\n%s", tail(logs.String(), 4000))
+		}
+	})
+	return cmd, logs
+}
+
+func TestDriftKeepsCountsThroughARedisOutage(t *testing.T) {
+	brokers := strings.Split(env(t, "STREAMSCORE_BROKERS"), ",")
+	env(t, "STREAMSCORE_REDIS")
+	env(t, "ONNXRUNTIME_LIB")
+	baseline := driftBaseline(t)
+	rds := startDriftRedis(t)
+	in, out, dlq, group := uniqueTopics("it-drift3")
+	prefix := "it-drift3-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	cfg := driftConfig(t, in, out, dlq, group, baseline, prefix, "",
+		"  bucket: 1s\n  window: 60\n  flush_interval: 200ms\n  evaluate_interval: 500ms")
+	if b, err := exec.Command(binPath, "topics", "create", "--config", cfg).CombinedOutput(); err != nil {
+		t.Fatalf("topics create: %v\n%s", err, b)
+	}
+	cmd, logs := startRunEnv(t, cfg, "STREAMSCORE_REDIS="+rds.addr)
+	driftWaitAssigned(t, logs, 30*time.Second)
+	addr := waitHTTPAddr(t, logs, 10*time.Second)
+
+	const n = 5000
+	produceAt(t.Context(), t, brokers, in, driftEvents(n, 6, "before", 0), 5000)
+	readAll(t, brokers, out, n, time.Minute)
+	time.Sleep(500 * time.Millisecond) // flushed
+	rds.stop(t)
+
+	// Redis is down: scoring goes on, counts wait.
+	produceAt(t.Context(), t, brokers, in, driftEvents(n, 7, "during", 0), 2500)
+	if got := readAll(t, brokers, out, 2*n, time.Minute); len(got) < 2*n {
+		t.Fatalf("%d scored events while Redis was down, want %d: scoring must not wait on drift", len(got), 2*n)
+	}
+	time.Sleep(time.Second)
+	m := scrape(t, "http://"+addr+"/metrics")
+	failed := driftSeries(t, "http://"+addr+"/metrics", `streamscore_drift_flushes_total{result="error"}`)
+	if failed == 0 || m["streamscore_drift_pending_buckets"] == 0 {
+		t.Fatalf("with Redis down: failed flushes %v, pending buckets %v; want both above 0", failed, m["streamscore_drift_pending_buckets"])
+	}
+	if !strings.Contains(logs.String(), "drift store unreachable") {
+		t.Errorf("run logged nothing about the drift store being down")
+	}
+	rds.start(t)
+	deadline := time.Now().Add(20 * time.Second)
+	for scrape(t, "http://"+addr+"/metrics")["streamscore_drift_pending_buckets"] != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("pending drift buckets were not flushed after Redis came back")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	m = scrape(t, "http://"+addr+"/metrics")
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("run did not exit 0 after SIGTERM: %v", err)
+	}
+	scored := driftTopicRecords(t, brokers, out)
+	rc := redis.NewClient(&redis.Options{Addr: rds.addr})
+	defer rc.Close()
+	keys, err := rc.Keys(t.Context(), prefix+":*:_events:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events int64
+	for _, k := range keys {
+		v, _ := rc.HGet(t.Context(), k, "n").Int64()
+		events += v
+	}
+	t.Logf("scored %d, window holds %d, lost %v", scored, events, m["streamscore_drift_lost_events_total"])
+	if events != scored || m["streamscore_drift_lost_events_total"] != 0 {
+		t.Fatalf("window holds %d events, %d were scored, %v counted lost; want all kept", events, scored, m["streamscore_drift_lost_events_total"])
+	}
+}
+
+// driftSeries returns the value of one labelled series from a Prometheus
+// text exposition, 0 if absent.
+func driftSeries(t *testing.T, url, series string) float64 {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, series+" ") {
+			v, _ := strconv.ParseFloat(strings.TrimSpace(line[len(series):]), 64)
+			return v
+		}
+	}
+	return 0
 }

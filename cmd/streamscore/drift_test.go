@@ -143,3 +143,17 @@ func TestBaselineCommandWithoutAModel(t *testing.T) {
 		t.Fatalf("baseline file: %v, %v", err, anyJSON["format"])
 	}
 }
+
+func TestDriftExampleConfigIsValid(t *testing.T) {
+	t.Setenv("STREAMSCORE_REDIS", "127.0.0.1:1")
+	cfg, err := LoadConfig("../../testdata/drift/streamscore.drift.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Drift.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Drift.Enabled || cfg.Drift.Topic == "" || len(cfg.Drift.Thresholds.Features) == 0 {
+		t.Fatalf("example drift section = %+v", cfg.Drift)
+	}
+}
