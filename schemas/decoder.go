@@ -127,6 +127,41 @@ type Decoder struct {
 
 	curField  string
 	failField string
+
+	// at remembers, per position in the event, the field name read there
+	// last and what the schema makes of it: producers write their fields
+	// in one order, so one comparison usually replaces a map lookup.
+	at []fieldAt
+}
+
+// fieldAt is a field name seen at one position of an event.
+type fieldAt struct {
+	name  []byte
+	sl    slot
+	known bool
+}
+
+// maxRemembered bounds the positions Decoder.at remembers.
+const maxRemembered = 256
+
+// lookupField returns the slot of the field named name found at position
+// pos of the event.
+func (d *Decoder) lookupField(pos int, name []byte) (slot, bool) {
+	if pos < len(d.at) && string(d.at[pos].name) == bstr(name) {
+		return d.at[pos].sl, d.at[pos].known
+	}
+	sl, known := d.slots[bstr(name)]
+	if pos < maxRemembered {
+		if pos == len(d.at) {
+			d.at = append(d.at, fieldAt{})
+		}
+		if pos < len(d.at) {
+			a := &d.at[pos]
+			a.name = append(a.name[:0], name...)
+			a.sl, a.known = sl, known
+		}
+	}
+	return sl, known
 }
 
 // NewDecoder returns a decoder for spec that allocates Arrow memory from mem.
@@ -300,7 +335,7 @@ func (d *Decoder) decodeRow(m *Message) (tsMillis int64, defaulted int, ok bool)
 				sc.fail(ReasonTooLarge, "more than "+strconv.Itoa(d.spec.Limits.MaxFields)+" fields")
 				return 0, 0, false
 			}
-			sl, known := d.slots[bstr(name)]
+			sl, known := d.lookupField(fields-1, name)
 			if known {
 				// name may live in scratch, which the value may overwrite.
 				d.curField = d.fieldName(sl)
@@ -536,7 +571,14 @@ func (d *Decoder) feature(i int) bool {
 		} else if !sc.literal("false") {
 			return false
 		}
-	case c == '-' || c == 'N' || c == 'I' || (c >= '0' && c <= '9'):
+	case c == '-' || (c >= '0' && c <= '9'):
+		if v, ok := d.fastFeature(f.Type); ok {
+			d.row[i] = v
+			d.seen[i] = true
+			return true
+		}
+		fallthrough
+	case c == 'N' || c == 'I':
 		txt, nonStd, ok := sc.number()
 		if !ok {
 			return false
@@ -576,6 +618,32 @@ func (d *Decoder) feature(i int) bool {
 	d.row[i] = float32(v)
 	d.seen[i] = true
 	return true
+}
+
+// fastFeature reads a float feature's number at sc.i and returns its
+// float32 value when the fast conversions can give exactly what the general
+// path (strconv, then float32) gives. Otherwise it reads nothing, and the
+// general path takes over, errors included.
+func (d *Decoder) fastFeature(t FieldType) (float32, bool) {
+	if t != TypeFloat32 && t != TypeFloat64 {
+		return 0, false
+	}
+	sc := &d.sc
+	start := sc.i
+	mant, exp, neg, ok := sc.decimal()
+	if !ok {
+		return 0, false
+	}
+	if t == TypeFloat32 {
+		if v, ok := fastFloat32(mant, exp, neg); ok {
+			return v, true
+		}
+	} else if v, ok := fastFloat64(mant, exp, neg); ok {
+		// At most 2^53 × 10^22, inside float32's range.
+		return float32(v), true
+	}
+	sc.i = start
+	return 0, false
 }
 
 func (d *Decoder) nonFinite(i int, f *Feature) bool {

@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"math"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -304,4 +305,156 @@ func (s *scanner) container(depth int) bool {
 // current contents.
 func bstr(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// pow10 and pow10f32 hold the powers of ten that float64 and float32
+// represent exactly.
+var (
+	pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+		1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+	pow10f32 = [...]float32{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10}
+)
+
+// decimal reads a plain JSON number at s.i (no NaN or Infinity) and returns
+// its value as ±mant×10^exp, reading the text once. ok is false, and s.i is
+// left where it was, when the number is not one decimal can hold exactly (more
+// than 19 significant digits, an exponent of 10000 or more) or is not valid
+// JSON; the caller then reads it with number, which also reports the error.
+func (s *scanner) decimal() (mant uint64, exp int, neg bool, ok bool) {
+	b, i := s.b, s.i
+	if i < len(b) && b[i] == '-' {
+		neg = true
+		i++
+	}
+	if i >= len(b) || b[i]-'0' > 9 {
+		return 0, 0, neg, false
+	}
+	digits := 0
+	if b[i] == '0' {
+		i++
+	} else {
+		for ; i < len(b); i++ {
+			c := b[i] - '0'
+			if c > 9 {
+				break
+			}
+			if digits == 19 {
+				return 0, 0, neg, false
+			}
+			mant = mant*10 + uint64(c)
+			digits++
+		}
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		n := 0
+		for ; i < len(b); i++ {
+			c := b[i] - '0'
+			if c > 9 {
+				break
+			}
+			n++
+			exp--
+			if mant == 0 && c == 0 {
+				continue
+			}
+			if digits == 19 {
+				return 0, 0, neg, false
+			}
+			mant = mant*10 + uint64(c)
+			digits++
+		}
+		if n == 0 {
+			return 0, 0, neg, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			eneg = b[i] == '-'
+			i++
+		}
+		n, e := 0, 0
+		for ; i < len(b); i++ {
+			c := b[i] - '0'
+			if c > 9 {
+				break
+			}
+			if n++; n > 4 {
+				return 0, 0, neg, false
+			}
+			e = e*10 + int(c)
+		}
+		if n == 0 {
+			return 0, 0, neg, false
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	s.i = i
+	return mant, exp, neg, true
+}
+
+// fastFloat64 returns ±mant×10^exp rounded to the nearest float64 when that
+// takes one exact operation (Clinger's fast path: a significand of at most
+// 2^53 and a power of ten float64 holds exactly): what strconv.ParseFloat
+// returns for the number's text with bitSize 64. ok is false otherwise.
+func fastFloat64(mant uint64, exp int, neg bool) (float64, bool) {
+	if mant > 1<<53 {
+		return 0, false
+	}
+	f := float64(mant)
+	switch {
+	case mant == 0 || exp == 0:
+	case exp > 0 && exp < len(pow10):
+		f *= pow10[exp]
+	case exp < 0 && -exp < len(pow10):
+		f /= pow10[-exp]
+	default:
+		return 0, false
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+// fastFloat32 returns ±mant×10^exp rounded to the nearest float32, what
+// strconv.ParseFloat returns with bitSize 32, or ok false when it cannot
+// be sure cheaply. A significand below 2^24 with a power of ten float32
+// holds exactly takes one float32 operation. Otherwise it rounds
+// fastFloat64's result, which is the nearest float32 unless that float64
+// lies exactly halfway between two float32s (then ok is false).
+func fastFloat32(mant uint64, exp int, neg bool) (float32, bool) {
+	if mant < 1<<24 && exp >= -10 && exp <= 10 {
+		f := float32(mant)
+		if exp < 0 {
+			f /= pow10f32[-exp]
+		} else {
+			f *= pow10f32[exp]
+		}
+		if neg {
+			f = -f
+		}
+		return f, true
+	}
+	d, ok := fastFloat64(mant, exp, neg)
+	if !ok {
+		return 0, false
+	}
+	f := float32(d)
+	if float64(f) == d {
+		return f, true
+	}
+	g := math.Nextafter32(f, float32(math.Inf(-1)))
+	if float64(f) < d {
+		g = math.Nextafter32(f, float32(math.Inf(1)))
+	}
+	if math.IsInf(float64(f), 0) || (float64(f)+float64(g))/2 == d {
+		return 0, false
+	}
+	return f, true
 }
