@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -232,12 +233,18 @@ func (m *Monitor) Flush(ctx context.Context) error {
 }
 
 // restore puts counts whose flush failed back, merging them with counts
-// observed since.
+// observed since. Newer buckets win the room MaxPendingBuckets leaves.
 func (m *Monitor) restore(taken map[bucketKey]*pendingBucket) {
 	oldest := m.bucketStart(m.cfg.Now()) - int64(m.cfg.Window-1)*m.cfg.Bucket.Milliseconds()
+	keys := make([]bucketKey, 0, len(taken))
+	for k := range taken {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b bucketKey) int { return cmp.Compare(b.start, a.start) })
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for k, pb := range taken {
+	for _, k := range keys {
+		pb := taken[k]
 		if k.start < oldest {
 			m.m.lost.WithLabelValues("expired").Add(float64(pb.events))
 			continue
@@ -249,10 +256,25 @@ func (m *Monitor) restore(taken map[bucketKey]*pendingBucket) {
 			cur.events += pb.events
 			continue
 		}
+		if len(m.pending) >= m.cfg.MaxPendingBuckets && !m.olderPending(k.start) {
+			m.m.lost.WithLabelValues("overflow").Add(float64(pb.events))
+			continue
+		}
 		m.makeRoom()
 		m.pending[k] = pb
 	}
 	m.m.pending.Set(float64(len(m.pending)))
+}
+
+// olderPending reports whether a pending bucket starts before start. m.mu
+// is held.
+func (m *Monitor) olderPending(start int64) bool {
+	for k := range m.pending {
+		if k.start < start {
+			return true
+		}
+	}
+	return false
 }
 
 // Pending returns the number of events held locally, not yet flushed.

@@ -444,3 +444,48 @@ func TestNewMonitorRejectsABaselineForAnotherSchema(t *testing.T) {
 		t.Fatalf("NewMonitor = %v, want an error naming the column", err)
 	}
 }
+
+// hookStore fails every Add after calling during, which runs while the
+// flush is in flight.
+type hookStore struct {
+	*MemoryStore
+	during func()
+}
+
+func (h *hookStore) Add(context.Context, []BucketCounts, time.Duration) error {
+	if h.during != nil {
+		h.during()
+	}
+	return errors.New("connection reset")
+}
+
+func TestRestoreKeepsTheNewestBuckets(t *testing.T) {
+	e := newMonitorEnv(t, Config{Bucket: time.Second, Window: 10, MaxPendingBuckets: 2})
+	hs := &hookStore{MemoryStore: e.store}
+	reg := prometheus.NewRegistry()
+	mon, err := NewMonitor(Config{Bucket: time.Second, Window: 10, MaxPendingBuckets: 2, Now: e.clock.Now}, e.base, e.spec, hs, nil, nil, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	observe := func(n int) {
+		sb := scoredBatch(t, e.spec, e.mem, "1", make([]row, n))
+		mon.ObserveBatch(sb)
+		sb.Decoded.Release()
+	}
+	observe(1) // bucket 0
+	e.clock.Add(time.Second)
+	observe(2) // bucket 1
+	e.clock.Add(time.Second)
+	// While the flush of buckets 0 and 1 fails, bucket 2 arrives: the
+	// newest two (1 and 2) are kept, bucket 0 is lost.
+	hs.during = func() { observe(4) }
+	if err := mon.Flush(t.Context()); err == nil {
+		t.Fatal("flush succeeded")
+	}
+	if got := mon.Pending(); got != 2+4 {
+		t.Fatalf("pending events = %d, want 6 (buckets 1 and 2)", got)
+	}
+	if got := metricValue(t, reg, "streamscore_drift_lost_events_total", map[string]string{"reason": "overflow"}); got != 1 {
+		t.Fatalf("lost = %v, want bucket 0's 1 event", got)
+	}
+}
