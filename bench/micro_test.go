@@ -166,7 +166,7 @@ func BenchmarkEncode(b *testing.B) {
 		}
 		rows += batchRows
 	}
-	b.SetBytes(int64(len(buf) / batchRows))
+	b.SetBytes(int64(len(buf)))
 	reportRows(b, rows)
 }
 

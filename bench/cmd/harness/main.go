@@ -63,6 +63,8 @@ type options struct {
 	keepWorkDir  bool
 	pythonBinary string
 	profile      string
+	baseline     string
+	tryYAML      string
 }
 
 func parseFlags() options {
@@ -88,6 +90,8 @@ func parseFlags() options {
 	flag.BoolVar(&o.keepWorkDir, "keep", false, "keep the work folder (configs and logs of every process)")
 	flag.StringVar(&o.pythonBinary, "python", "python3", "the Python that creates the peers' virtualenv")
 	flag.StringVar(&o.profile, "profile", "", "write a 4 s CPU profile of streamscore's first backlog run to this file")
+	flag.StringVar(&o.baseline, "baseline-binary", "", "also run this streamscore binary over the backlog, alternating with the current one (before/after a change)")
+	flag.StringVar(&o.tryYAML, "try-yaml", "", "also run the current streamscore with this YAML appended to its configuration (a tuning experiment)")
 	flag.BoolVar(&quick, "quick", false, "a short run for trying the harness: 100,000 events, shorter loads, one repeat")
 	flag.Parse()
 	if quick {
@@ -263,8 +267,22 @@ func run(ctx context.Context, o options) error {
 
 	// Pass-through and streamscore alternate, so drift in the machine's
 	// speed hits both alike.
-	var pass, score []Run
+	var pass, score, base, tried []Run
 	for i := range o.repeat {
+		if o.baseline != "" {
+			r, _, err := b.backlogRun(ctx, "streamscore-baseline", b.scorerWith(o.baseline, ""), 0)
+			if err != nil {
+				return err
+			}
+			base = append(base, r)
+		}
+		if o.tryYAML != "" {
+			r, _, err := b.backlogRun(ctx, "streamscore-tried", b.scorerWith(b.streamscore, o.tryYAML), 0)
+			if err != nil {
+				return err
+			}
+			tried = append(tried, r)
+		}
 		r, _, err := b.backlogRun(ctx, "passthrough", b.startPassthrough, 0)
 		if err != nil {
 			return err
@@ -280,6 +298,15 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	res.Raw.PassThrough = best(pass)
+	if len(base) > 0 {
+		r := best(base)
+		res.Scorer.Baseline = &r
+	}
+	if len(tried) > 0 {
+		r := best(tried)
+		r.Name = "streamscore with: " + strings.TrimSpace(o.tryYAML)
+		res.Scorer.Tried = &r
+	}
 	res.Scorer.Max = best(score)
 	res.Scorer.PeakRSS = res.Scorer.Max.PeakRSS
 

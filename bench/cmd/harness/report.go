@@ -125,6 +125,12 @@ func (r *Results) markdown(tpSVG, latSVG string) string {
 	}
 	row("kafka-go pass-through (no work)", r.Raw.PassThrough)
 	row("**streamscore**", r.Scorer.Max)
+	if r.Scorer.Baseline != nil {
+		row(fmt.Sprintf("streamscore, baseline binary (%.2f× of it)", ratio(r.Scorer.Max.Rate, r.Scorer.Baseline.Rate)), *r.Scorer.Baseline)
+	}
+	if r.Scorer.Tried != nil {
+		row(fmt.Sprintf("%s (%.2f×)", r.Scorer.Tried.Name, ratio(r.Scorer.Tried.Rate, r.Scorer.Max.Rate)), *r.Scorer.Tried)
+	}
 	row("Python micro-batched (confluent-kafka + numpy + onnxruntime)", r.Peers.MicroBatch)
 	row("Python one inference per event", r.Peers.PerEvent)
 	w("| backlog writer (kafka-go produce only) | %s | | | | |\n\n", thousands(r.Backlog.Rate))

@@ -112,10 +112,15 @@ type Run struct {
 
 // Scorer holds streamscore's end-to-end figures.
 type Scorer struct {
-	Max     Run         `json:"max"`
-	Sweep   []Run       `json:"batch_sweep"`
-	Latency []LoadPoint `json:"latency"`
-	PeakRSS int64       `json:"peak_rss_bytes"`
+	Max Run `json:"max"`
+	// Baseline is another streamscore binary (--baseline-binary), Tried
+	// the current one with extra configuration (--try-yaml), over the same
+	// backlog, alternating with Max.
+	Baseline *Run        `json:"baseline,omitempty"`
+	Tried    *Run        `json:"tried,omitempty"`
+	Sweep    []Run       `json:"batch_sweep"`
+	Latency  []LoadPoint `json:"latency"`
+	PeakRSS  int64       `json:"peak_rss_bytes"`
 }
 
 // LoadPoint is the latency at one fixed input rate.

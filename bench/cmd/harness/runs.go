@@ -171,6 +171,19 @@ func (b *bench) scorer(rows int) starter {
 	}
 }
 
+// scorerWith returns a starter of binary bin with extra YAML appended to the
+// standard configuration.
+func (b *bench) scorerWith(bin, extra string) starter {
+	return func(ctx context.Context, name, group, in, out string) (*load.Process, error) {
+		cfg := b.scorerConfig(group, in, out)
+		cfg.Extra = extra
+		if extra != "" && !strings.HasSuffix(extra, "\n") {
+			cfg.Extra += "\n"
+		}
+		return load.StartScorer(ctx, bin, b.work, name, cfg, 2*time.Minute)
+	}
+}
+
 // peer returns a starter of a Python peer script.
 func (b *bench) peer(script string) starter {
 	return func(ctx context.Context, name, group, in, out string) (*load.Process, error) {
