@@ -59,9 +59,6 @@ func (d *driftTarget) open() (*drift.Baseline, drift.Namespace, drift.Config, re
 		return nil, none, drift.Config{}, nil, err
 	}
 	dc := &cfg.Drift
-	if d.config != "" {
-		dc.resolvePaths(filepath.Dir(d.config))
-	}
 	if d.baseline != "" {
 		dc.Baseline = d.baseline
 	}

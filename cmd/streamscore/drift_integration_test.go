@@ -596,11 +596,17 @@ func TestDriftKeepsCountsThroughARedisOutage(t *testing.T) {
 	if got := readAll(t, brokers, out, 2*n, time.Minute); len(got) < 2*n {
 		t.Fatalf("%d scored events while Redis was down, want %d: scoring must not wait on drift", len(got), 2*n)
 	}
-	time.Sleep(time.Second)
-	m := scrape(t, "http://"+addr+"/metrics")
-	failed := driftSeries(t, "http://"+addr+"/metrics", `streamscore_drift_flushes_total{result="error"}`)
-	if failed == 0 || m["streamscore_drift_pending_buckets"] == 0 {
-		t.Fatalf("with Redis down: failed flushes %v, pending buckets %v; want both above 0", failed, m["streamscore_drift_pending_buckets"])
+	var m map[string]float64
+	var failed float64
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		m = scrape(t, "http://"+addr+"/metrics")
+		failed = driftSeries(t, "http://"+addr+"/metrics", `streamscore_drift_flushes_total{result="error"}`)
+		if failed > 0 && m["streamscore_drift_pending_buckets"] > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("with Redis down: failed flushes %v, pending buckets %v; want both above 0", failed, m["streamscore_drift_pending_buckets"])
+		}
 	}
 	if !strings.Contains(logs.String(), "drift store unreachable") {
 		t.Errorf("run logged nothing about the drift store being down")

@@ -27,7 +27,8 @@ type DriftConfig struct {
 	// Enabled turns drift monitoring on; it needs Baseline and redis.addrs.
 	Enabled bool `yaml:"enabled"`
 	// Baseline is the file `streamscore baseline` wrote. A relative path
-	// is read from the working directory (see resolvePaths).
+	// is resolved by resolvePaths once LoadConfig calls it; until then it
+	// is read from the working directory, by run and drift alike.
 	Baseline string `yaml:"baseline"`
 	// Prefix starts every Redis key (default "drift"). `replay` writes
 	// under its own prefix so backtests never touch the live window.
@@ -128,7 +129,8 @@ func (c *DriftConfig) Validate() error {
 }
 
 // resolvePaths makes a relative Baseline path relative to dir, the
-// configuration file's folder.
+// configuration file's folder; LoadConfig is where it belongs, beside the
+// schema's and the model's.
 func (c *DriftConfig) resolvePaths(dir string) {
 	if c.Baseline != "" && !filepath.IsAbs(c.Baseline) {
 		c.Baseline = filepath.Join(dir, c.Baseline)
