@@ -224,6 +224,7 @@ func LoadConfig(path string) (Config, error) {
 		dir := filepath.Dir(path)
 		cfg.Schema = resolve(dir, cfg.Schema)
 		cfg.Model.Path = resolve(dir, cfg.Model.Path)
+		cfg.Drift.resolvePaths(dir)
 	}
 	if v := os.Getenv("STREAMSCORE_BROKERS"); v != "" {
 		cfg.Brokers = splitList(v)
@@ -333,6 +334,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Features.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Drift.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	switch c.Log.Level {

@@ -247,8 +247,9 @@ func newTopicsCmd() *cobra.Command {
 		Use:   "create",
 		Short: "Create the input, output and dead-letter topics",
 		Long: `create makes the configured input, output and dead-letter topics with
-topics.partitions partitions and topics.replication_factor replicas. Topics
-that already exist are left as they are.`,
+topics.partitions partitions and topics.replication_factor replicas, and the
+drift topic (one partition) when drift is on. Topics that already exist are
+left as they are.`,
 		Example: `  streamscore topics create --config streamscore.yaml`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -268,6 +269,13 @@ that already exist are left as they are.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "topics ready: %s, %s, %s (%d partitions)\n", cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ, cfg.Topics.Partitions)
+			if cfg.Drift.Enabled && cfg.Drift.Topic != "" {
+				// Drift events are few; one partition keeps them in order.
+				if err := consumers.CreateTopics(ctx, kc.dialer, kc.brokers, 1, cfg.Topics.ReplicationFactor, cfg.Drift.Topic); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "drift topic ready: %s\n", cfg.Drift.Topic)
+			}
 			return nil
 		},
 	}
