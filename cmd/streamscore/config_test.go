@@ -13,6 +13,7 @@ import (
 
 func TestExampleConfigIsValid(t *testing.T) {
 	t.Setenv("STREAMSCORE_BROKERS", "")
+	t.Setenv("STREAMSCORE_REDIS", "")
 	os.Unsetenv("STREAMSCORE_BROKERS")
 	cfg, err := LoadConfig("../../streamscore.yaml")
 	if err != nil {
@@ -31,6 +32,9 @@ func TestExampleConfigIsValid(t *testing.T) {
 }
 
 func TestConfigErrorsNameTheKey(t *testing.T) {
+	// The environment's overrides would hide the file's values.
+	t.Setenv("STREAMSCORE_BROKERS", "")
+	t.Setenv("STREAMSCORE_REDIS", "")
 	tests := []struct {
 		name, yaml, want string
 	}{
