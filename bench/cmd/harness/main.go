@@ -22,6 +22,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -65,6 +66,7 @@ type options struct {
 	profile      string
 	baseline     string
 	tryYAML      string
+	commit       string
 }
 
 func parseFlags() options {
@@ -92,6 +94,7 @@ func parseFlags() options {
 	flag.StringVar(&o.profile, "profile", "", "write a 4 s CPU profile of streamscore's first backlog run to this file")
 	flag.StringVar(&o.baseline, "baseline-binary", "", "also run this streamscore binary over the backlog, alternating with the current one (before/after a change)")
 	flag.StringVar(&o.tryYAML, "try-yaml", "", "also run the current streamscore with this YAML appended to its configuration (a tuning experiment)")
+	flag.StringVar(&o.commit, "commit", "", "the commit to report (default: git rev-parse of the repository)")
 	flag.BoolVar(&quick, "quick", false, "a short run for trying the harness: 100,000 events, shorter loads, one repeat")
 	flag.Parse()
 	if quick {
@@ -182,7 +185,7 @@ func run(ctx context.Context, o options) error {
 	res := &Results{
 		Date: started.UTC().Format("2006-01-02"), Host: host, Variants: o.variants, startedAt: started,
 		Machine: machine(),
-		Commit:  gitCommit(root),
+		Commit:  cmp.Or(o.commit, gitCommit(root)),
 		Workload: Workload{Events: o.events, Partitions: o.partitions, Features: load.Features,
 			Model: "testdata/models/mlp_score.onnx (MLP 32→128→128→1)", MaxRows: o.maxRows, MaxWaitMs: float64(o.maxWait) / 1e6},
 	}

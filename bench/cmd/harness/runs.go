@@ -66,7 +66,7 @@ func (b *bench) backlogRun(ctx context.Context, name string, start starter, limi
 		return run, nil, err
 	}
 	p.SampleRSS(250 * time.Millisecond)
-	if b.profile != "" && p.HTTPAddr != "" {
+	if b.profile != "" && name == "streamscore" {
 		path := b.profile
 		b.profile = ""
 		go func() {
