@@ -61,6 +61,7 @@ demo:
 
 bench:
 	$(WITH_SERVICES) $(GO) run ./bench/cmd/harness
+	$(GO) test -run '^$$' -bench Enrich -benchmem -count 6 ./pipeline/features
 
 soak:
 	$(WITH_SERVICES) $(GO) test -count=1 -tags 'integration soak' -run '^TestSoak' -timeout $(SOAK_TIMEOUT) ./...

@@ -75,7 +75,7 @@ func Feed(ctx context.Context, w *kafka.Writer, r io.Reader, cfg FeedConfig) (in
 		if len(msgs) == 0 {
 			return nil
 		}
-		if err := w.WriteMessages(ctx, msgs...); err != nil {
+		if err := WriteFresh(ctx, w, msgs); err != nil {
 			return fmt.Errorf("writing to %s: %w", cfg.Topic, err)
 		}
 		written += int64(len(msgs))
@@ -162,4 +162,28 @@ func eventTime(v *fastjson.Value) (time.Time, bool) {
 		return time.UnixMilli(int64(f)), true
 	}
 	return time.Time{}, false
+}
+
+// freshTopicWait bounds how long WriteFresh waits for a new topic to show up.
+const freshTopicWait = 30 * time.Second
+
+// WriteFresh writes msgs like w.WriteMessages, but when a topic created a
+// moment ago is not yet in the writer's cached metadata (kafka-go answers
+// UnknownTopicOrPartition at once, without retrying), it waits and tries
+// again for up to 30 s.
+func WriteFresh(ctx context.Context, w *kafka.Writer, msgs []kafka.Message) error {
+	deadline := time.Now().Add(freshTopicWait)
+	for {
+		err := w.WriteMessages(ctx, msgs...)
+		if err == nil || !errors.Is(err, kafka.UnknownTopicOrPartition) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(250 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/streamscore/streamscore/producers"
 )
 
 // These tests run the real binary against the real broker and ONNX Runtime
@@ -128,7 +130,7 @@ func produce(t *testing.T, brokers []string, topic string, evs []inputEvent) {
 	for i := range evs {
 		msgs = append(msgs, kafka.Message{Key: []byte(evs[i].key), Value: evs[i].value})
 		if len(msgs) == cap(msgs) || i == len(evs)-1 {
-			if err := w.WriteMessages(t.Context(), msgs...); err != nil {
+			if err := producers.WriteFresh(t.Context(), w, msgs); err != nil {
 				t.Fatalf("producing: %v", err)
 			}
 			msgs = msgs[:0]
