@@ -25,7 +25,11 @@ type Config struct {
 	// BatchTimeout is how long kafka-go waits to fill a produce request.
 	// Zero means 2 ms (kafka-go's own default of 1 s stalls lone writes).
 	BatchTimeout time.Duration
-	// BatchSize caps records per produce request. Zero means 10000.
+	// BatchSize caps records per partition in one produce request. Zero
+	// means 1024. kafka-go allocates BatchSize message slots for every
+	// partition batch it opens, so a value far above the engine's batch
+	// size costs memory and CPU for nothing (10000 cost a third more CPU per
+	// event in the benchmarks).
 	BatchSize int
 	// BatchBytes caps a produce request's size; keep it under the broker's
 	// message.max.bytes. Zero means 1000000.
@@ -85,7 +89,7 @@ func (c *Config) NewKafkaWriter() *kafka.Writer {
 		w.BatchTimeout = 2 * time.Millisecond
 	}
 	if w.BatchSize == 0 {
-		w.BatchSize = 10000
+		w.BatchSize = 1024
 	}
 	if w.BatchBytes == 0 {
 		w.BatchBytes = 1000000
