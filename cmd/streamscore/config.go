@@ -125,7 +125,7 @@ func DefaultConfig() Config {
 			QueueCapacity: 1000, CommitInterval: 100 * time.Millisecond, RevokeTimeout: 10 * time.Second,
 			SessionTimeout: 30 * time.Second, RebalanceTimeout: 30 * time.Second, HeartbeatInterval: 3 * time.Second,
 		},
-		Producer: ProducerConfig{BatchTimeout: 2 * time.Millisecond, BatchSize: 1024, BatchBytes: 1000000, Compression: "none", WriteTimeout: 10 * time.Second},
+		Producer: ProducerConfig{BatchTimeout: 100 * time.Microsecond, BatchSize: 1024, BatchBytes: 1000000, Compression: "none", WriteTimeout: 10 * time.Second},
 		HTTP:     HTTPConfig{Addr: "127.0.0.1:9464"},
 		Log:      LogConfig{Level: "info", Format: "auto"},
 	}
