@@ -21,8 +21,9 @@ import (
 // the memory the engine holds: at most messageQueue messages waiting to be
 // batched plus InFlight batches between each pair of stages.
 const (
-	messageQueue    = 4096
-	defaultInFlight = 2
+	messageQueue     = 4096
+	defaultInFlight  = 2
+	defaultPublishes = 4
 )
 
 // ErrDrainTimeout is the cause of a hard stop when draining took longer than
@@ -38,6 +39,10 @@ type Config struct {
 	// InFlight is the capacity of each channel between stages, in batches.
 	// Zero means 2.
 	InFlight int
+	// Publishes is how many batches may await the broker's acknowledgement
+	// at once when the Sink is an AsyncSink. Zero means 4; 1 publishes one
+	// batch at a time.
+	Publishes int
 	// DrainTimeout bounds a graceful stop: after it, in-flight batches are
 	// abandoned (never committed, so scored again after a restart). Zero
 	// means 30 s.
@@ -92,6 +97,9 @@ func New(cfg Config, src Source, scorer Scorer, sink Sink, log *slog.Logger, reg
 	}
 	if cfg.InFlight <= 0 {
 		cfg.InFlight = defaultInFlight
+	}
+	if cfg.Publishes <= 0 {
+		cfg.Publishes = defaultPublishes
 	}
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = 30 * time.Second
@@ -211,6 +219,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		})
 	})
 	g.Go(func() error {
+		if as, ok := e.sink.(AsyncSink); ok && e.cfg.Publishes > 1 {
+			return e.publishAsync(gctx, as, encoded)
+		}
 		for b := range encoded {
 			if err := e.publish(gctx, b); err != nil {
 				return err
@@ -461,6 +472,60 @@ func (e *Engine) publish(ctx context.Context, b *Batch) error {
 	if err := e.sink.Publish(ctx, b.out, b.dead); err != nil {
 		return fmt.Errorf("publishing batch: %w", err)
 	}
+	e.published(b, start)
+	return nil
+}
+
+// publishAsync keeps up to Publishes batches awaiting acknowledgement, so
+// the broker's round trip overlaps with the next batches. Acks may arrive
+// out of order; the source's watermark commits only contiguous offsets.
+func (e *Engine) publishAsync(ctx context.Context, as AsyncSink, in <-chan *Batch) error {
+	slots := make(chan struct{}, e.cfg.Publishes)
+	failed := make(chan error, 1)
+	wait := func() error {
+		for range cap(slots) {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				// A hard stop: what is still in flight is abandoned (never
+				// acknowledged, so scored again after a restart).
+				return ctx.Err()
+			}
+		}
+		select {
+		case err := <-failed:
+			return err
+		default:
+			return nil
+		}
+	}
+	for b := range in {
+		select {
+		case slots <- struct{}{}:
+		case err := <-failed:
+			wait()
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		start := time.Now()
+		as.PublishAsync(ctx, b.out, b.dead, func(err error) {
+			if err != nil {
+				select {
+				case failed <- fmt.Errorf("publishing batch: %w", err):
+				default:
+				}
+			} else {
+				e.published(b, start)
+			}
+			<-slots
+		})
+	}
+	return wait()
+}
+
+// published acknowledges a batch whose results the sink holds.
+func (e *Engine) published(b *Batch, start time.Time) {
 	e.m.stage.WithLabelValues("publish").Observe(time.Since(start).Seconds())
 	e.src.Ack(b.Spans)
 	e.acked.Add(int64(len(b.Msgs)))
@@ -472,5 +537,4 @@ func (e *Engine) publish(ctx context.Context, b *Batch) error {
 	for i := range b.dead {
 		e.m.dead.WithLabelValues(string(b.dead[i].Reason)).Inc()
 	}
-	return nil
 }

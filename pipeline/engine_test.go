@@ -56,7 +56,7 @@ func stream(n, parts, badEvery, poisonEvery int) []schemas.Message {
 		case badEvery > 0 && i%badEvery == badEvery-1:
 			v = `{"id":"e` + fmt.Sprint(i) + `", broken`
 		case poisonEvery > 0 && i%poisonEvery == poisonEvery-1:
-			v = fmt.Sprintf(`{"id":"e%d","user":%q,"a":999}`, i, user)
+			v = fmt.Sprintf(`{"id":"e%d","user":%q,"a":999999}`, i, user)
 		}
 		off := next[p]
 		next[p] += 2 // gaps, as compaction leaves
@@ -200,5 +200,29 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 	if _, err := New(Config{Spec: mustSpec(t), Policy: Policy{MaxRows: -1}}, src, sumScorer{}, &recordingSink{}, nil, nil); err == nil {
 		t.Fatal("New with max_rows -1 succeeded")
+	}
+}
+
+func TestEngineAsyncPublishesOverlapAndAckEverything(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	msgs := stream(5000, 4, 0, 0)
+	src := newFakeSource(msgs, false)
+	sink := &asyncSink{}
+	e := newTestEngine(t, src, sink, mem)
+	if err := e.Run(t.Context()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	mem.AssertSize(t, 0)
+	if got := len(sink.scored); got != len(msgs) {
+		t.Fatalf("scored %d, want %d (acked %d, dead %d, calls %d)", got, len(msgs), src.ackedCount(), len(sink.dead), sink.calls)
+	}
+	if got := src.ackedCount(); got != len(msgs) {
+		t.Fatalf("acked %d, want %d", got, len(msgs))
+	}
+	if m := sink.maxInFlight.Load(); m < 2 || m > defaultPublishes {
+		t.Fatalf("at most %d publishes were in flight, want 2..%d", m, defaultPublishes)
+	}
+	if e.InFlight() != 0 {
+		t.Fatalf("in flight %d after Run", e.InFlight())
 	}
 }

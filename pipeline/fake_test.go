@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/streamscore/streamscore/schemas"
 )
@@ -64,7 +67,7 @@ func (s *fakeSource) ackedCount() int {
 	return n
 }
 
-// sumScorer scores a row as the sum of its features; a row holding 999 makes
+// sumScorer scores a row as the sum of its features; a row holding 999999 makes
 // the whole batch fail, as a model error would.
 type sumScorer struct{}
 
@@ -74,7 +77,7 @@ func (sumScorer) Name() string    { return "sum" }
 func (sumScorer) Version() string { return "7" }
 func (sumScorer) Score(_ context.Context, in ScoreInput) (ScoreResult, error) {
 	f, rows, cols := in.Features, in.Rows, in.Cols
-	if slices.Contains(f, 999) {
+	if slices.Contains(f, 999999) {
 		return ScoreResult{}, errPoison
 	}
 	out := schemas.Scores{Name: "score", Width: 1, Bits: 32, Values: make([]float64, rows)}
@@ -111,4 +114,27 @@ func (s *recordingSink) Publish(ctx context.Context, scored []schemas.Message, d
 	}
 	s.dead = append(s.dead, dead...)
 	return nil
+}
+
+// asyncSink completes publishes on other goroutines after a random delay,
+// so acknowledgements arrive out of order.
+type asyncSink struct {
+	recordingSink
+	inFlight, maxInFlight atomic.Int32
+}
+
+func (s *asyncSink) PublishAsync(ctx context.Context, scored []schemas.Message, dead []schemas.DeadLetter, done func(error)) {
+	n := s.inFlight.Add(1)
+	for {
+		m := s.maxInFlight.Load()
+		if n <= m || s.maxInFlight.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	go func() {
+		time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
+		err := s.recordingSink.Publish(ctx, scored, dead)
+		s.inFlight.Add(-1)
+		done(err)
+	}()
 }

@@ -52,6 +52,19 @@ type Scorer interface {
 	Version() string
 }
 
+// AsyncSink is a Sink that can have several batches in flight. The engine
+// uses it when the Sink offers it, with at most Config.Publishes batches
+// awaiting acknowledgement at once.
+type AsyncSink interface {
+	Sink
+	// PublishAsync starts publishing and returns; done is called exactly
+	// once, on any goroutine, with nil once every record is durably
+	// acknowledged, or with an error once ctx is done first. Records of
+	// successive calls must be written in call order per partition while
+	// nothing fails.
+	PublishAsync(ctx context.Context, scored []schemas.Message, dead []schemas.DeadLetter, done func(error))
+}
+
 // Observer sees every scored batch after inference and before its Arrow
 // memory is released (drift monitoring, replay outputs). It runs on the
 // inference stage's goroutine, so it must not block; the batch and

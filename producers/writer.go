@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -112,6 +114,7 @@ func (c *Config) NewKafkaWriter() *kafka.Writer {
 type Writer struct {
 	cfg Config
 	w   *kafka.Writer
+	aw  *kafka.Writer // async, for PublishAsync
 	log *slog.Logger
 	m   *metrics
 }
@@ -124,7 +127,10 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Writer, erro
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Writer{cfg: cfg, w: cfg.NewKafkaWriter(), log: log.With("component", "producer"), m: newMetrics(reg)}, nil
+	w := &Writer{cfg: cfg, w: cfg.NewKafkaWriter(), aw: cfg.NewKafkaWriter(), log: log.With("component", "producer"), m: newMetrics(reg)}
+	w.aw.Async = true
+	w.aw.Completion = w.completed
+	return w, nil
 }
 
 // Publish writes scored events to the output topic and dead letters to the
@@ -133,6 +139,11 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Writer, erro
 // ones) until they land or ctx is done; it returns an error only then, and
 // the caller must not acknowledge the batch.
 func (w *Writer) Publish(ctx context.Context, scored []schemas.Message, dead []schemas.DeadLetter) error {
+	return w.write(ctx, w.records(scored, dead))
+}
+
+// records turns a batch's results into kafka-go messages.
+func (w *Writer) records(scored []schemas.Message, dead []schemas.DeadLetter) []kafka.Message {
 	msgs := make([]kafka.Message, 0, len(scored)+len(dead))
 	for i := range scored {
 		s := &scored[i]
@@ -151,7 +162,100 @@ func (w *Writer) Publish(ctx context.Context, scored []schemas.Message, dead []s
 		}
 		msgs = append(msgs, kafka.Message{Topic: w.cfg.DLQTopic, Key: d.Msg.Key, Value: d.Msg.Value, Headers: kh, Time: d.Msg.Time})
 	}
-	return w.write(ctx, msgs)
+	return msgs
+}
+
+// pending is one PublishAsync batch waiting for its acknowledgements.
+type pending struct {
+	ctx     context.Context
+	done    func(error)
+	start   time.Time
+	attempt int
+	left    atomic.Int64
+
+	mu     sync.Mutex
+	failed []kafka.Message
+	err    error
+}
+
+// PublishAsync hands the batch's records to kafka-go at once, in call
+// order, and returns; done is called exactly once, from another goroutine,
+// when every record is acknowledged by all in-sync replicas (nil), or when
+// ctx is done first (its error). Failed records are retried with backoff,
+// only the failed ones. Several batches may be in flight: records of one
+// partition are written in call order, so a key keeps its order unless a
+// write fails and is retried after later batches. Calls must not overlap
+// if the caller relies on that order.
+func (w *Writer) PublishAsync(ctx context.Context, scored []schemas.Message, dead []schemas.DeadLetter, done func(error)) {
+	msgs := w.records(scored, dead)
+	if len(msgs) == 0 {
+		done(nil)
+		return
+	}
+	p := &pending{ctx: ctx, done: done, start: time.Now()}
+	w.enqueue(p, msgs)
+}
+
+func (w *Writer) enqueue(p *pending, msgs []kafka.Message) {
+	p.attempt++
+	p.left.Store(int64(len(msgs)))
+	for i := range msgs {
+		msgs[i].WriterData = p
+	}
+	if err := w.aw.WriteMessages(p.ctx, msgs...); err != nil {
+		// Nothing was enqueued (e.g. no metadata for the topic yet).
+		p.left.Store(0)
+		p.failed, p.err = msgs, err
+		w.settle(p)
+	}
+}
+
+// completed is kafka-go's Completion callback for the async writer.
+func (w *Writer) completed(msgs []kafka.Message, err error) {
+	for i := range msgs {
+		p, ok := msgs[i].WriterData.(*pending)
+		if !ok {
+			continue
+		}
+		if err != nil {
+			p.mu.Lock()
+			p.failed = append(p.failed, msgs[i])
+			p.err = err
+			p.mu.Unlock()
+		} else {
+			w.m.published.Inc()
+		}
+		if p.left.Add(-1) == 0 {
+			w.settle(p)
+		}
+	}
+}
+
+// settle finishes p once all its records completed: done, or a retry of the
+// failed ones after a backoff.
+func (w *Writer) settle(p *pending) {
+	p.mu.Lock()
+	failed, err := p.failed, p.err
+	p.failed, p.err = nil, nil
+	p.mu.Unlock()
+	if len(failed) == 0 {
+		w.m.seconds.Observe(time.Since(p.start).Seconds())
+		p.done(nil)
+		return
+	}
+	w.m.retries.Inc()
+	d := backoff(p.attempt)
+	w.log.Warn("publishing failed; retrying", "records", len(failed), "attempt", p.attempt, "backoff", d, "err", err)
+	go func() {
+		t := time.NewTimer(d)
+		select {
+		case <-p.ctx.Done():
+			t.Stop()
+			p.done(fmt.Errorf("publishing: %w", p.ctx.Err()))
+		case <-t.C:
+			w.enqueue(p, failed)
+		}
+	}()
 }
 
 // backoff returns the wait before retry attempt n (1-based): 50 ms doubling
@@ -198,7 +302,7 @@ func (w *Writer) write(ctx context.Context, msgs []kafka.Message) error {
 	return nil
 }
 
-// Close flushes and closes the underlying writer.
+// Close flushes and closes the underlying writers.
 func (w *Writer) Close() error {
-	return w.w.Close()
+	return errors.Join(w.aw.Close(), w.w.Close())
 }

@@ -69,6 +69,7 @@ type BatchConfig struct {
 // PipelineConfig tunes the engine.
 type PipelineConfig struct {
 	InFlight     int           `yaml:"in_flight"`
+	Publishes    int           `yaml:"publishes"`
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
 }
 
@@ -119,7 +120,7 @@ func DefaultConfig() Config {
 		Topics:   TopicsConfig{Input: "events", Output: "scored", DLQ: "events.dlq", Partitions: 8, ReplicationFactor: 1},
 		Model:    ModelConfig{Sessions: 1, IntraOpThreads: 1, InterOpThreads: 1, GraphOptimization: "all", Version: "1"},
 		Batch:    BatchConfig{MaxRows: pipeline.DefaultPolicy.MaxRows, MaxBytes: pipeline.DefaultPolicy.MaxBytes, MaxWait: pipeline.DefaultPolicy.MaxWait},
-		Pipeline: PipelineConfig{InFlight: 2, DrainTimeout: 30 * time.Second},
+		Pipeline: PipelineConfig{InFlight: 2, Publishes: 4, DrainTimeout: 30 * time.Second},
 		Consumer: ConsumerConfig{
 			StartOffset: "earliest", MinBytes: 1, MaxBytes: 10 << 20, MaxWait: time.Second,
 			QueueCapacity: 1000, CommitInterval: 100 * time.Millisecond, RevokeTimeout: 10 * time.Second,
@@ -307,6 +308,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Pipeline.InFlight < 1 {
 		add("pipeline.in_flight: must be at least 1")
+	}
+	if c.Pipeline.Publishes < 1 {
+		add("pipeline.publishes: must be at least 1")
 	}
 	if c.Pipeline.DrainTimeout <= 0 {
 		add("pipeline.drain_timeout: must be a positive duration such as 30s")

@@ -211,9 +211,10 @@ func setupTopics(t *testing.T, prefix string) (brokers []string, in, out, dlq, g
 
 // inFlightWindow bounds the events one crash can score twice with
 // deliveryConfig: everything the engine can hold between fetch and commit
-// (its message queue and in-flight batches) plus what one commit interval
-// acknowledges at the fastest rate seen here.
-const inFlightWindow = 4096 + 512*(3*2+2) + 10000
+// (its message queue, the batches between stages and the publishes awaiting
+// acks) plus what one commit interval acknowledges at the fastest rate seen
+// here.
+const inFlightWindow = 4096 + 512*(3*2+2+4) + 10000
 
 func TestCrashLosesNothing(t *testing.T) {
 	brokers, in, out, dlq, _, cfg := setupTopics(t, "it-crash")

@@ -208,6 +208,7 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 		Spec:          spec,
 		Policy:        pipeline.Policy{MaxRows: cfg.Batch.MaxRows, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait},
 		InFlight:      cfg.Pipeline.InFlight,
+		Publishes:     cfg.Pipeline.Publishes,
 		DrainTimeout:  cfg.Pipeline.DrainTimeout,
 		Observers:     observers,
 		Features:      store,

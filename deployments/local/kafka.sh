@@ -207,7 +207,9 @@ wait_ready() {
 			show_log "$SERVER_LOG" 40
 			die "broker process $pid exited during start-up (logs above)"
 		fi
-		if [[ -f "$SERVER_LOG" ]] && tail -c "+$((offset + 1))" "$SERVER_LOG" | grep -q 'Kafka Server started' &&
+		# Not "tail | grep -q": grep exits at the first match, tail dies of
+		# SIGPIPE on a long log, and pipefail then reads the match as a miss.
+		if [[ -f "$SERVER_LOG" ]] && grep -q 'Kafka Server started' <(tail -c "+$((offset + 1))" "$SERVER_LOG") &&
 			port_in_use "$bport"; then
 			return 0
 		fi
