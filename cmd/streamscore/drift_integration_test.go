@@ -545,29 +545,6 @@ func (r *driftRedis) stop(t *testing.T) {
 	r.cmd.Wait()
 }
 
-// startRunEnv is startRun with extra environment variables.
-func startRunEnv(t *testing.T, cfg string, env ...string) (*exec.Cmd, *syncBuffer) {
-	t.Helper()
-	cmd := exec.Command(binPath, "run", "--config", cfg)
-	cmd.Env = append(os.Environ(), env...)
-	logs := &syncBuffer{}
-	cmd.Stdout = logs
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-		if t.Failed() {
-			t.Logf("streamscore run logs:\n%s", tail(logs.String(), 4000))
-		}
-	})
-	return cmd, logs
-}
-
 func TestDriftKeepsCountsThroughARedisOutage(t *testing.T) {
 	brokers := strings.Split(env(t, "STREAMSCORE_BROKERS"), ",")
 	env(t, "STREAMSCORE_REDIS")

@@ -156,7 +156,13 @@ type scoredEvent struct {
 // until want records arrived or timeout passed, in per-partition order.
 func readAll(t *testing.T, brokers []string, topic string, want int, timeout time.Duration) []kafka.Message {
 	t.Helper()
-	conn, err := kafka.Dial("tcp", brokers[0])
+	return readAllWith(t, kafka.DefaultDialer, brokers, topic, want, timeout)
+}
+
+// readAllWith is readAll connecting through d (TLS, SASL).
+func readAllWith(t *testing.T, d *kafka.Dialer, brokers []string, topic string, want int, timeout time.Duration) []kafka.Message {
+	t.Helper()
+	conn, err := d.DialContext(t.Context(), "tcp", brokers[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +182,7 @@ func readAll(t *testing.T, brokers []string, topic string, want int, timeout tim
 	)
 	for _, p := range parts {
 		wg.Go(func() {
-			r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p.ID, MaxWait: time.Second})
+			r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Dialer: d, Topic: topic, Partition: p.ID, MaxWait: time.Second})
 			defer r.Close()
 			for {
 				m, err := r.ReadMessage(ctx)
@@ -246,7 +252,14 @@ func (b *syncBuffer) String() string {
 // startRun starts `streamscore run`; its logs go to the test log on failure.
 func startRun(t *testing.T, cfg string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
+	return startRunEnv(t, cfg)
+}
+
+// startRunEnv is startRun with extra environment variables (NAME=value).
+func startRunEnv(t *testing.T, cfg string, env ...string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
 	cmd := exec.Command(binPath, "run", "--config", cfg)
+	cmd.Env = append(os.Environ(), env...)
 	logs := &syncBuffer{}
 	cmd.Stdout = logs
 	cmd.Stderr = logs

@@ -341,49 +341,7 @@ func TestSecureKafka(t *testing.T) {
 func readAllSecure(t *testing.T, b secureBroker, topic string, want int, timeout time.Duration) []kafka.Message {
 	t.Helper()
 	d := &kafka.Dialer{Timeout: 10 * time.Second, TLS: b.clientTLS(t), SASLMechanism: b.scram512(t)}
-	conn, err := d.DialContext(t.Context(), "tcp", b.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts, err := conn.ReadPartitions(topic)
-	conn.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
-	defer cancel()
-	var (
-		mu   sync.Mutex
-		got  []kafka.Message
-		wg   sync.WaitGroup
-		done = make(chan struct{})
-		once sync.Once
-	)
-	for _, p := range parts {
-		wg.Go(func() {
-			r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{b.addr}, Dialer: d, Topic: topic, Partition: p.ID, MaxWait: time.Second})
-			defer r.Close()
-			for {
-				m, err := r.ReadMessage(ctx)
-				if err != nil {
-					return
-				}
-				mu.Lock()
-				got = append(got, m)
-				if len(got) >= want {
-					once.Do(func() { close(done) })
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-	cancel()
-	wg.Wait()
-	return got
+	return readAllWith(t, d, []string{b.addr}, topic, want, timeout)
 }
 
 // checkLinearScores checks that got holds one scored event per input event
