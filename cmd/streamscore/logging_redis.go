@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -17,9 +16,9 @@ func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
 	l.log.Warn(fmt.Sprintf(format, v...), "component", "go-redis")
 }
 
-var redisLoggerOnce sync.Once
-
-// useRedisLogger installs log as go-redis's process-wide logger, once.
+// useRedisLogger installs log as go-redis's process-wide logger. The root
+// command installs a plain one for every subcommand; run replaces it with
+// its configured logger.
 func useRedisLogger(log *slog.Logger) {
-	redisLoggerOnce.Do(func() { redis.SetLogger(redisLogger{log: log}) })
+	redis.SetLogger(redisLogger{log: log})
 }
