@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -70,9 +69,6 @@ type Engine struct {
 
 	batched atomic.Int64
 	acked   atomic.Int64
-
-	abortMu sync.Mutex
-	abort   context.CancelCauseFunc
 }
 
 // New returns an engine; log and reg may be nil.
@@ -136,16 +132,6 @@ func (e *Engine) InFlight() int64 { return e.batched.Load() - e.acked.Load() }
 // letter acknowledged by the sink.
 func (e *Engine) Completed() int64 { return e.acked.Load() }
 
-// Abort stops a running engine hard: in-flight batches are abandoned (not
-// committed). It is for a second interrupt; it does not block.
-func (e *Engine) Abort() {
-	e.abortMu.Lock()
-	defer e.abortMu.Unlock()
-	if e.abort != nil {
-		e.abort(errors.New("aborted"))
-	}
-}
-
 // Run scores until the source ends or ctx is done. When ctx is done it drains:
 // it stops fetching, flushes the partial batch, publishes and acknowledges
 // everything in flight, lets the source commit, and returns nil; if that
@@ -154,9 +140,6 @@ func (e *Engine) Abort() {
 func (e *Engine) Run(ctx context.Context) error {
 	hard, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
-	e.abortMu.Lock()
-	e.abort = cancel
-	e.abortMu.Unlock()
 
 	done := make(chan struct{})
 	defer close(done)
