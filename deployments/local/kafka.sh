@@ -114,6 +114,13 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 delete.topic.enable=true
 
+# Benchmarks and soaks write tens of GB an hour: a partition keeps at most
+# 4 GiB, checked every 30 s (default 5 min). Time-based retention stays at
+# its default, so history written with old timestamps is not deleted while
+# a test reads it (the active segment is never deleted).
+log.retention.check.interval.ms=30000
+log.retention.bytes=4294967296
+
 # After a crash (restart-broker --kill) the restarted broker cannot register until
 # the controller expires its old session (default 9 s); keep that short.
 broker.heartbeat.interval.ms=1000
