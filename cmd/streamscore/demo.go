@@ -161,11 +161,22 @@ func runDemo(ctx context.Context, w io.Writer, dc demoConfig) error {
 		}
 		return nil
 	}
+	// Joining the group (on a fresh broker: creating its offsets topic) takes
+	// a few seconds that say nothing about scoring speed, so the rate is
+	// measured from the first acknowledged batch.
+	if err := waitFor(1, 2*time.Minute); err != nil {
+		return err
+	}
+	joined, base, t0 := time.Since(scoreStart), eng.Load().Completed(), time.Now()
 	if err := waitFor(int64(dc.backlog), 5*time.Minute); err != nil {
 		return err
 	}
-	drain := time.Since(scoreStart)
-	step(w, "backlog scored in %s", drain.Round(time.Millisecond))
+	drain := time.Since(t0)
+	rest := int64(dc.backlog) - base
+	if rest <= 0 || drain <= 0 {
+		rest, drain = int64(dc.backlog), time.Since(scoreStart)
+	}
+	step(w, "joined the group and scored the first batch in %s; the rest of the backlog (%d events) in %s", joined.Round(time.Millisecond), rest, drain.Round(time.Millisecond))
 
 	liveFile := filepath.Join(dir, "live.jsonl")
 	if _, err := genFile(liveFile, genConfig{N: dc.live, IDPrefix: "live-", Seed: 2}); err != nil {
@@ -255,7 +266,7 @@ func runDemo(ctx context.Context, w io.Writer, dc demoConfig) error {
 	}
 	sort.Strings(reasons)
 	fmt.Fprintf(tw, "  dead letters (bad input)\t%d (%s)\n", dead, strings.Join(reasons, ", "))
-	fmt.Fprintf(tw, "  backlog throughput\t%.0f events/s (%d events in %s)\n", float64(dc.backlog)/drain.Seconds(), dc.backlog, drain.Round(time.Millisecond))
+	fmt.Fprintf(tw, "  backlog throughput\t%.0f events/s (%d events in %s, after the first batch)\n", float64(rest)/drain.Seconds(), rest, drain.Round(time.Millisecond))
 	if len(latLive) > 0 {
 		slices.Sort(latLive)
 		fmt.Fprintf(tw, "  event-to-score latency at %.0f/s\tp50 %.0f ms, p99 %.0f ms, max %.0f ms (%d live events)\n",
