@@ -155,32 +155,7 @@ auto.create.topics.enable=false
 delete.topic.enable=true
 EOF
 	)
-	cat >"$STATE/log4j2.properties" <<EOF
-# Broker logging: INFO to server.log; noisy request logs at WARN.
-status = warn
-appender.file.type = File
-appender.file.name = file
-appender.file.fileName = $SERVER_LOG
-appender.file.append = true
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = info
-rootLogger.appenderRef.file.ref = file
-logger.request.name = kafka.request.logger
-logger.request.level = warn
-logger.network.name = kafka.network.RequestChannel\$
-logger.network.level = warn
-EOF
-	cat >"$STATE/tools-log4j2.properties" <<'EOF'
-status = warn
-appender.stderr.type = Console
-appender.stderr.name = stderr
-appender.stderr.target = SYSTEM_ERR
-appender.stderr.layout.type = PatternLayout
-appender.stderr.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = warn
-rootLogger.appenderRef.stderr.ref = stderr
-EOF
+	write_log4j "$STATE" "$SERVER_LOG"
 }
 
 # format_storage formats the KRaft log and adds the SCRAM credentials to it, so they

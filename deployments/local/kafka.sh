@@ -126,38 +126,7 @@ log.retention.bytes=4294967296
 broker.heartbeat.interval.ms=1000
 broker.session.timeout.ms=4000
 EOF
-	cat >"$STATE/log4j2.properties" <<EOF
-# Broker logging: everything at INFO to server.log; noisy request logs at WARN.
-status = warn
-appender.file.type = File
-appender.file.name = file
-appender.file.fileName = $SERVER_LOG
-appender.file.append = true
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = info
-rootLogger.appenderRef.file.ref = file
-logger.request.name = kafka.request.logger
-logger.request.level = warn
-logger.network.name = kafka.network.RequestChannel\$
-logger.network.level = warn
-EOF
-	write_tools_log4j
-}
-
-write_tools_log4j() {
-	mkdir -p "$STATE"
-	cat >"$STATE/tools-log4j2.properties" <<'EOF'
-# Command-line tools: warnings and errors only, on stderr.
-status = warn
-appender.stderr.type = Console
-appender.stderr.name = stderr
-appender.stderr.target = SYSTEM_ERR
-appender.stderr.layout.type = PatternLayout
-appender.stderr.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = warn
-rootLogger.appenderRef.stderr.ref = stderr
-EOF
+	write_log4j "$STATE" "$SERVER_LOG"
 }
 
 # java_tool runs a Kafka main class with the cached jars and quiet logging.
@@ -324,7 +293,7 @@ cmd_restart_broker() {
 cmd_tool() {
 	(($# >= 1)) || die "usage: $0 tool CLASS ARGS..."
 	[[ -f "$MARKER" ]] || fetch_jars
-	[[ -f "$STATE/tools-log4j2.properties" ]] || write_tools_log4j
+	[[ -f "$STATE/tools-log4j2.properties" ]] || write_log4j "$STATE" "$SERVER_LOG"
 	java_tool "$@"
 }
 

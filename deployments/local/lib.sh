@@ -120,3 +120,38 @@ lock() {
 	exec 9>"$file"
 	flock -w 180 9 || die "timed out after 180s waiting for lock $file (another $LOG_NAME command is running)"
 }
+
+# write_log4j writes, into the folder $1, the broker's log4j2 configuration
+# (INFO to the file $2, noisy request logs at WARN) and the command-line
+# tools' (warnings and errors on stderr).
+write_log4j() {
+	local dir="$1" log="$2"
+	mkdir -p "$dir"
+	cat >"$dir/log4j2.properties" <<EOF
+# Broker logging: everything at INFO to server.log; noisy request logs at WARN.
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = $log
+appender.file.append = true
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.file.ref = file
+logger.request.name = kafka.request.logger
+logger.request.level = warn
+logger.network.name = kafka.network.RequestChannel\$
+logger.network.level = warn
+EOF
+	cat >"$dir/tools-log4j2.properties" <<'EOF'
+# Command-line tools: warnings and errors only, on stderr.
+status = warn
+appender.stderr.type = Console
+appender.stderr.name = stderr
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.stderr.ref = stderr
+EOF
+}
