@@ -15,7 +15,6 @@ type Probe struct {
 	dialer   *kafka.Dialer
 	interval time.Duration
 	up       atomic.Bool
-	checked  atomic.Bool
 }
 
 // NewProbe returns a probe of brokers every interval (zero means 2 s).
@@ -38,7 +37,6 @@ func (p *Probe) Run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		p.up.Store(p.check(ctx))
-		p.checked.Store(true)
 		select {
 		case <-ctx.Done():
 			return
