@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
@@ -148,49 +149,69 @@ func TestEngineScoresEveryEventOnce(t *testing.T) {
 	}
 }
 
+// TestEngineDrainsOnCancel runs in a synctest bubble: synctest.Wait returns
+// once every event is scored and the engine idles, so no wall time passes.
 func TestEngineDrainsOnCancel(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	msgs := stream(1000, 2, 0, 0)
-	src := newFakeSource(msgs, true)
-	sink := &recordingSink{}
-	e := newTestEngine(t, src, sink, mem)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	for e.Completed() < int64(len(msgs)) {
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run after cancel: %v, want nil", err)
-	}
-	if got := src.ackedCount(); got != len(msgs) {
-		t.Fatalf("acked %d, want %d", got, len(msgs))
-	}
-	mem.AssertSize(t, 0)
+	synctest.Test(t, func(t *testing.T) {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		msgs := stream(1000, 2, 0, 0)
+		src := newFakeSource(msgs, true)
+		sink := &recordingSink{}
+		e := newTestEngine(t, src, sink, mem)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		for e.Completed() < int64(len(msgs)) {
+			// Each Wait lets the engine run until it blocks; a batch
+			// waiting on max_wait blocks on the fake clock, which the
+			// next Sleep advances.
+			synctest.Wait()
+			if e.Completed() < int64(len(msgs)) {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run after cancel: %v, want nil", err)
+		}
+		if got := src.ackedCount(); got != len(msgs) {
+			t.Fatalf("acked %d, want %d", got, len(msgs))
+		}
+		mem.AssertSize(t, 0)
+	})
 }
 
+// TestEngineDrainTimeoutAcksNothing runs in a synctest bubble: the sink
+// blocks until the engine's drain deadline passes on the bubble's clock.
 func TestEngineDrainTimeoutAcksNothing(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	src := newFakeSource(stream(100, 2, 0, 0), true)
-	sink := &recordingSink{block: true}
-	e := newTestEngine(t, src, sink, mem)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	time.Sleep(20 * time.Millisecond)
-	cancel()
-	err := <-done
-	if !errors.Is(err, ErrDrainTimeout) {
-		t.Fatalf("Run = %v, want ErrDrainTimeout", err)
-	}
-	if got := src.ackedCount(); got != 0 {
-		t.Fatalf("acked %d messages whose results were never published", got)
-	}
-	if e.InFlight() == 0 {
-		t.Fatalf("in-flight count is 0; the abandoned events were not counted")
-	}
-	mem.AssertSize(t, 0)
+	synctest.Test(t, func(t *testing.T) {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		src := newFakeSource(stream(100, 2, 0, 0), true)
+		sink := &recordingSink{block: true}
+		e := newTestEngine(t, src, sink, mem)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		// Let batches close (max_wait on the fake clock) and reach the
+		// blocked sink before cancelling.
+		time.Sleep(20 * time.Millisecond)
+		synctest.Wait()
+		if e.InFlight() == 0 {
+			t.Fatal("no events in flight before cancel; the sink was never reached")
+		}
+		cancel()
+		err := <-done
+		if !errors.Is(err, ErrDrainTimeout) {
+			t.Fatalf("Run = %v, want ErrDrainTimeout", err)
+		}
+		if got := src.ackedCount(); got != 0 {
+			t.Fatalf("acked %d messages whose results were never published", got)
+		}
+		if e.InFlight() == 0 {
+			t.Fatalf("in-flight count is 0; the abandoned events were not counted")
+		}
+		mem.AssertSize(t, 0)
+	})
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
