@@ -1,25 +1,17 @@
 package drift
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/apache/arrow/go/v15/parquet/file"
-	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"github.com/valyala/fastjson"
 
+	"github.com/streamscore/streamscore/pipeline/rowfile"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -112,16 +104,18 @@ func NewTrainingReader(spec *schemas.Spec, cols []Column) *TrainingReader {
 }
 
 // ReadFile reads path (.jsonl, .ndjson, .json: one JSON object per line;
-// .parquet) and calls fn with each batch. It returns the number of rows
-// skipped because they were not JSON objects.
+// .parquet, .pq) and calls fn with each batch. It returns the number of
+// lines skipped because they were not JSON objects (training data is
+// read with rowfile.SkipBadLines).
 func (r *TrainingReader) ReadFile(ctx context.Context, path string, fn func(*TrainingBatch) error) (skipped int64, err error) {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".jsonl", ".ndjson", ".json":
-		return r.readJSONL(ctx, path, fn)
-	case ".parquet", ".pq":
+	format, err := rowfile.FormatOf(path)
+	if err != nil {
+		return 0, fmt.Errorf("reading training data: %w", err)
+	}
+	if format == rowfile.Parquet {
 		return 0, r.readParquet(ctx, path, fn)
 	}
-	return 0, fmt.Errorf("reading training data: %s: unknown file type: name it .jsonl (one JSON object per line) or .parquet", path)
+	return r.readJSONL(ctx, path, fn)
 }
 
 func (r *TrainingReader) newChunk() []fieldValues {
@@ -137,33 +131,13 @@ func (r *TrainingReader) newChunk() []fieldValues {
 }
 
 func (r *TrainingReader) readJSONL(ctx context.Context, path string, fn func(*TrainingBatch) error) (int64, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return 0, fmt.Errorf("reading training data: %w", err)
-	}
-	defer fh.Close()
-	sc := bufio.NewScanner(fh)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	var (
-		p       fastjson.Parser
-		skipped int64
-		rows    int
-		lineNo  int
-		vals    = r.newChunk()
+		rows int
+		vals = r.newChunk()
 	)
-	for sc.Scan() {
-		lineNo++
-		line := sc.Bytes()
-		if len(strings.TrimSpace(string(line))) == 0 {
-			continue
-		}
-		v, err := p.ParseBytes(line)
-		if err != nil || v.Type() != fastjson.TypeObject {
-			skipped++
-			continue
-		}
+	skipped, err := rowfile.Objects(ctx, path, rowfile.Options{BadLines: rowfile.SkipBadLines}, func(_ int64, o *fastjson.Object) error {
 		for i, f := range r.fields {
-			x := v.Get(f.name)
+			x := o.Get(f.name)
 			if f.elem >= 0 && x != nil && x.Type() == fastjson.TypeArray {
 				// element e of a multi-element output
 				x = x.Get(strconv.Itoa(f.elem))
@@ -173,13 +147,18 @@ func (r *TrainingReader) readJSONL(ctx context.Context, path string, fn func(*Tr
 		rows++
 		if rows == trainingBatchRows {
 			if err := r.emit(ctx, vals, rows, fn); err != nil {
-				return skipped, err
+				return err
 			}
 			vals, rows = r.resetChunk(vals), 0
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return skipped, fmt.Errorf("reading training data %s line %d: %w", path, lineNo+1, err)
+		return nil
+	})
+	if err != nil {
+		var le *rowfile.LineError
+		if errors.As(err, &le) {
+			return skipped, fmt.Errorf("reading training data %w", err)
+		}
+		return skipped, err
 	}
 	if rows > 0 {
 		if err := r.emit(ctx, vals, rows, fn); err != nil {
@@ -282,57 +261,23 @@ func (r *TrainingReader) emit(ctx context.Context, vals []fieldValues, rows int,
 	return fn(tb)
 }
 
-// parquetBatchRows is how many rows one Parquet read returns.
-const parquetBatchRows = trainingBatchRows
-
 func (r *TrainingReader) readParquet(ctx context.Context, path string, fn func(*TrainingBatch) error) error {
-	pf, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		return fmt.Errorf("reading training data %s: %w", path, err)
-	}
-	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: parquetBatchRows}, memory.NewGoAllocator())
-	if err != nil {
-		return fmt.Errorf("reading Parquet schema of %s: %w", path, err)
-	}
-	sch, err := fr.Schema()
-	if err != nil {
-		return fmt.Errorf("reading Parquet schema of %s: %w", path, err)
-	}
-	// field -> Arrow column position in the records read (-1: absent)
-	var leaves []int
-	pos := make([]int, len(r.fields))
-	for i, f := range r.fields {
-		pos[i] = -1
-		idx := sch.FieldIndices(f.name)
-		if len(idx) == 0 || f.elem > 0 {
-			continue
-		}
-		name := f.name
-		leaf, err := leafIndices(fr, idx[0])
-		if err != nil {
-			return fmt.Errorf("reading Parquet column %q of %s: %w", name, path, err)
-		}
-		pos[i] = len(leaves)
-		for _, l := range leaf {
-			if !slices.Contains(leaves, l) {
-				leaves = append(leaves, l)
-			}
+	// Read only the fields' columns; an output element > 0 is never a
+	// Parquet column of its own.
+	var names []string
+	for _, f := range r.fields {
+		if f.elem <= 0 && !slices.Contains(names, f.name) {
+			names = append(names, f.name)
 		}
 	}
-	rr, err := fr.GetRecordReader(ctx, leaves, nil)
-	if err != nil {
-		return fmt.Errorf("reading Parquet rows of %s: %w", path, err)
-	}
-	defer rr.Release()
 	vals := r.newChunk()
-	for rr.Next() {
-		rec := rr.Record()
+	return rowfile.Records(ctx, path, names, trainingBatchRows, func(rec arrow.Record) error {
 		rows := int(rec.NumRows())
 		vals = r.resetChunk(vals)
-		for i := range r.fields {
+		for i, f := range r.fields {
 			fv := &vals[i]
-			if pos[i] < 0 {
+			colIdx := rec.Schema().FieldIndices(f.name)
+			if len(colIdx) == 0 || f.elem > 0 {
 				for range rows {
 					fv.f = append(fv.f, math.NaN())
 					fv.s = append(fv.s, "")
@@ -340,131 +285,47 @@ func (r *TrainingReader) readParquet(ctx context.Context, path string, fn func(*
 				}
 				continue
 			}
-			colIdx := rec.Schema().FieldIndices(r.fields[i].name)
-			if len(colIdx) == 0 {
-				return fmt.Errorf("reading Parquet rows of %s: column %q not in the record read", path, r.fields[i].name)
-			}
 			if err := appendArrow(fv, rec.Column(colIdx[0])); err != nil {
-				return fmt.Errorf("reading Parquet column %q of %s: %w", r.fields[i].name, path, err)
+				return fmt.Errorf("reading Parquet column %q of %s: %w", f.name, path, err)
 			}
 		}
-		if err := r.emit(ctx, vals, rows, fn); err != nil {
-			return err
-		}
-	}
-	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("reading Parquet rows of %s: %w", path, err)
-	}
-	return nil
-}
-
-// leafIndices returns the Parquet leaf columns of top-level field i.
-func leafIndices(fr *pqarrow.FileReader, i int) ([]int, error) {
-	mf := fr.Manifest
-	if i >= len(mf.Fields) {
-		return nil, errors.New("no such field")
-	}
-	var out []int
-	var walk func(f pqarrow.SchemaField)
-	walk = func(f pqarrow.SchemaField) {
-		if f.ColIndex >= 0 && len(f.Children) == 0 {
-			out = append(out, f.ColIndex)
-		}
-		for _, c := range f.Children {
-			walk(c)
-		}
-	}
-	walk(mf.Fields[i])
-	if len(out) == 0 {
-		return nil, errors.New("has no leaf columns")
-	}
-	return out, nil
+		return r.emit(ctx, vals, rows, fn)
+	})
 }
 
 // appendArrow appends an Arrow column's values: numbers and bools as
-// floats, strings as strings, nulls as absent.
+// floats (and their text), strings as strings (and their value if they
+// read as a number), nulls as absent.
 func appendArrow(fv *fieldValues, col arrow.Array) error {
-	n := col.Len()
-	num := func(get func(i int) float64) {
-		for i := range n {
-			if col.IsNull(i) {
-				fv.f = append(fv.f, math.NaN())
-				fv.s = append(fv.s, "")
-				fv.state = append(fv.state, valAbsent)
-				continue
-			}
-			x := get(i)
-			fv.f = append(fv.f, x)
-			fv.s = append(fv.s, strconv.FormatFloat(x, 'g', -1, 64))
-			fv.state = append(fv.state, valPresent)
+	switch dt := col.DataType(); dt.ID() {
+	case arrow.STRING, arrow.LARGE_STRING, arrow.DICTIONARY:
+	default:
+		if !rowfile.Numeric(dt) {
+			return fmt.Errorf("type %s is not a number, bool or string", dt)
 		}
 	}
-	switch a := col.(type) {
-	case *array.Float32:
-		for i := range n {
-			if col.IsNull(i) {
-				fv.f, fv.s, fv.state = append(fv.f, math.NaN()), append(fv.s, ""), append(fv.state, valAbsent)
-				continue
+	var text []byte
+	for i := range col.Len() {
+		v := rowfile.ValueAt(col, i)
+		f, s, st := math.NaN(), "", valPresent
+		switch v.Kind {
+		case rowfile.Null:
+			st = valAbsent
+		case rowfile.Float, rowfile.Int, rowfile.Uint, rowfile.Bool:
+			f, _ = v.Number()
+			text = v.AppendText(text[:0])
+			s = string(text)
+		case rowfile.String:
+			s = v.Str
+			if x, err := strconv.ParseFloat(s, 64); err == nil {
+				f = x
 			}
-			x := a.Value(i)
-			fv.f = append(fv.f, float64(x))
-			fv.s = append(fv.s, strconv.FormatFloat(float64(x), 'g', -1, 32))
-			fv.state = append(fv.state, valPresent)
+		default:
+			return fmt.Errorf("type %s is not a number, bool or string", col.DataType())
 		}
-	case *array.Float64:
-		num(func(i int) float64 { return a.Value(i) })
-	case *array.Int8:
-		num(func(i int) float64 { return float64(a.Value(i)) })
-	case *array.Int16:
-		num(func(i int) float64 { return float64(a.Value(i)) })
-	case *array.Int32:
-		num(func(i int) float64 { return float64(a.Value(i)) })
-	case *array.Int64:
-		num(func(i int) float64 { return float64(a.Value(i)) })
-	case *array.Uint8:
-		num(func(i int) float64 { return float64(a.Value(i)) })
-	case *array.Uint16:
-		num(func(i int) float64 { return float64(a.Value(i)) })
-	case *array.Uint32:
-		num(func(i int) float64 { return float64(a.Value(i)) })
-	case *array.Uint64:
-		num(func(i int) float64 { return float64(a.Value(i)) })
-	case *array.Boolean:
-		for i := range n {
-			if col.IsNull(i) {
-				fv.f, fv.s, fv.state = append(fv.f, math.NaN()), append(fv.s, ""), append(fv.state, valAbsent)
-				continue
-			}
-			x, s := 0.0, "false"
-			if a.Value(i) {
-				x, s = 1, "true"
-			}
-			fv.f, fv.s, fv.state = append(fv.f, x), append(fv.s, s), append(fv.state, valPresent)
-		}
-	case *array.String:
-		for i := range n {
-			if col.IsNull(i) {
-				fv.f, fv.s, fv.state = append(fv.f, math.NaN()), append(fv.s, ""), append(fv.state, valAbsent)
-				continue
-			}
-			s := a.Value(i)
-			x := math.NaN()
-			if v, err := strconv.ParseFloat(s, 64); err == nil {
-				x = v
-			}
-			fv.f, fv.s, fv.state = append(fv.f, x), append(fv.s, s), append(fv.state, valPresent)
-		}
-	case *array.LargeString:
-		for i := range n {
-			if col.IsNull(i) {
-				fv.f, fv.s, fv.state = append(fv.f, math.NaN()), append(fv.s, ""), append(fv.state, valAbsent)
-				continue
-			}
-			s := a.Value(i)
-			fv.f, fv.s, fv.state = append(fv.f, math.NaN()), append(fv.s, s), append(fv.state, valPresent)
-		}
-	default:
-		return fmt.Errorf("type %s is not a number, bool or string", col.DataType())
+		fv.f = append(fv.f, f)
+		fv.s = append(fv.s, s)
+		fv.state = append(fv.state, st)
 	}
 	return nil
 }

@@ -1,25 +1,14 @@
 package features
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"math"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/apache/arrow/go/v15/parquet/file"
-	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"github.com/valyala/fastjson"
 
+	"github.com/streamscore/streamscore/pipeline/rowfile"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -32,39 +21,24 @@ type FileStats struct {
 	Defaulted int64
 }
 
-// FileRows returns the number of rows of a JSONL file (its non-empty
-// lines) or a Parquet file (from its footer), for a progress total.
+// FileRows returns the number of rows of a JSONL file (its lines holding
+// more than whitespace) or a Parquet file (from its footer), for a progress
+// total.
 func FileRows(path string) (int64, error) {
+	format := rowfile.JSONL // a file of another extension is read as JSONL, as ReadFile does
 	if isParquet(path) {
-		pf, err := file.OpenParquetFile(path, false)
-		if err != nil {
-			return 0, fmt.Errorf("opening %s: %w", path, err)
-		}
-		defer pf.Close()
-		return pf.NumRows(), nil
+		format = rowfile.Parquet
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	var n int64
-	for sc.Scan() {
-		if len(bytes.TrimSpace(sc.Bytes())) > 0 {
-			n++
-		}
-	}
-	return n, sc.Err()
+	return rowfile.CountAs(context.Background(), path, format)
 }
 
 func isParquet(path string) bool {
-	return strings.EqualFold(filepath.Ext(path), ".parquet")
+	f, err := rowfile.FormatOf(path)
+	return err == nil && f == rowfile.Parquet
 }
 
-// ReadFile reads fs's entities from a file, JSONL or Parquet (by the
-// extension .parquet), and calls fn with up to batch entities at a time.
+// ReadFile reads fs's entities from a file, Parquet (by the extension
+// .parquet or .pq) or else JSONL, and calls fn with up to batch entities at a time.
 // Each row holds the fields the set's key template names (strings, or
 // numbers written as in the event) and one numeric column per feature; an
 // absent or null feature takes its default and is counted. fn must not
@@ -129,48 +103,20 @@ func (r *rowReader) flush() error {
 	return err
 }
 
+// readJSONL reads the file with rowfile's default line limit; a line that
+// is not a JSON object, or a row that does not fit the set, ends the read
+// with an error naming the line.
 func (r *rowReader) readJSONL(ctx context.Context, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("opening feature file: %w", err)
-	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<20)
-	var p fastjson.Parser
-	for line := 1; ; line++ {
-		b, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			return fmt.Errorf("%s:%d: line longer than 1 MiB", path, line)
+	_, err := rowfile.Objects(ctx, path, rowfile.Options{BadLines: rowfile.FailOnBadLine}, func(no int64, o *fastjson.Object) error {
+		if err := r.jsonRow(o); err != nil {
+			return fmt.Errorf("%s:%d: %w", path, no, err)
 		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("reading %s: %w", path, err)
-		}
-		if t := bytes.TrimSpace(b); len(t) > 0 {
-			if line%4096 == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if perr := r.jsonRow(&p, t); perr != nil {
-				return fmt.Errorf("%s:%d: %w", path, line, perr)
-			}
-			if ferr := r.maybeFlush(); ferr != nil {
-				return ferr
-			}
-		}
-		if err != nil {
-			return nil
-		}
-	}
+		return r.maybeFlush()
+	})
+	return err
 }
 
-func (r *rowReader) jsonRow(p *fastjson.Parser, line []byte) error {
-	v, err := p.ParseBytes(line)
-	if err != nil {
-		return fmt.Errorf("parsing JSON: %w", err)
-	}
-	o, err := v.Object()
-	if err != nil {
-		return errors.New("the line is not a JSON object")
-	}
+func (r *rowReader) jsonRow(o *fastjson.Object) error {
 	for _, k := range r.keyFields {
 		fv := o.Get(k)
 		switch {
@@ -204,48 +150,41 @@ func (r *rowReader) jsonRow(p *fastjson.Parser, line []byte) error {
 }
 
 func (r *rowReader) readParquet(ctx context.Context, path string) error {
-	pf, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		return fmt.Errorf("opening feature file: %w", err)
-	}
-	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(r.batch)}, memory.DefaultAllocator)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
-	}
-	rr, err := fr.GetRecordReader(ctx, nil, nil)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
-	}
-	defer rr.Release()
-	schema := rr.Schema()
-	col := func(name string) int {
-		if idx := schema.FieldIndices(name); len(idx) > 0 {
-			return idx[0]
+	var (
+		row      int64
+		keyCols  []int
+		featCols []int
+	)
+	return rowfile.Records(ctx, path, nil, r.batch, func(rec arrow.Record) error {
+		if keyCols == nil {
+			schema := rec.Schema()
+			col := func(name string) int {
+				if idx := schema.FieldIndices(name); len(idx) > 0 {
+					return idx[0]
+				}
+				return -1
+			}
+			keyCols = make([]int, len(r.keyFields))
+			for i, k := range r.keyFields {
+				if keyCols[i] = col(k); keyCols[i] < 0 {
+					return fmt.Errorf("%s: no column %q (the key template is %q)", path, k, r.set.fs.Key)
+				}
+			}
+			featCols = make([]int, r.set.width)
+			for i, f := range r.set.fs.Features {
+				featCols[i] = col(f.Name) // -1: every value takes the default
+			}
 		}
-		return -1
-	}
-	keyCols := make([]int, len(r.keyFields))
-	for i, k := range r.keyFields {
-		if keyCols[i] = col(k); keyCols[i] < 0 {
-			return fmt.Errorf("%s: no column %q (the key template is %q)", path, k, r.set.fs.Key)
-		}
-	}
-	featCols := make([]int, r.set.width)
-	for i, f := range r.set.fs.Features {
-		featCols[i] = col(f.Name) // -1: every value takes the default
-	}
-	var row int64
-	for rr.Next() {
-		rec := rr.Record()
 		for i := range int(rec.NumRows()) {
 			row++
 			for j, c := range keyCols {
-				txt, ok := textAt(rec.Column(c), i, r.text[r.keyFields[j]][:0])
-				if !ok {
+				v := rowfile.ValueAt(rec.Column(c), i)
+				switch v.Kind {
+				case rowfile.String, rowfile.Bytes, rowfile.Int, rowfile.Uint:
+				default:
 					return fmt.Errorf("%s: row %d: key field %q is null or not a string or integer", path, row, r.keyFields[j])
 				}
-				r.text[r.keyFields[j]] = txt
+				r.text[r.keyFields[j]] = v.AppendText(r.text[r.keyFields[j]][:0])
 			}
 			vals := r.row()
 			for j, c := range featCols {
@@ -253,10 +192,11 @@ func (r *rowReader) readParquet(ctx context.Context, path string) error {
 					r.stats.Defaulted++
 					continue
 				}
-				x, valid, ok := numberAt(rec.Column(c), i)
-				if !ok {
-					return fmt.Errorf("%s: column %q: type %s is not numeric", path, r.set.fs.Features[j].Name, rec.Column(c).DataType())
+				a := rec.Column(c)
+				if !rowfile.Numeric(a.DataType()) {
+					return fmt.Errorf("%s: column %q: type %s is not numeric", path, r.set.fs.Features[j].Name, a.DataType())
 				}
+				x, valid := rowfile.ValueAt(a, i).Number()
 				if !valid {
 					r.stats.Defaulted++
 					continue
@@ -270,77 +210,6 @@ func (r *rowReader) readParquet(ctx context.Context, path string) error {
 				return err
 			}
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
-	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("reading %s: %w", path, err)
-	}
-	return nil
-}
-
-// textAt appends the text of a string or integer value to dst.
-func textAt(a arrow.Array, i int, dst []byte) ([]byte, bool) {
-	if a.IsNull(i) {
-		return nil, false
-	}
-	switch a := a.(type) {
-	case *array.String:
-		return append(dst, a.Value(i)...), true
-	case *array.LargeString:
-		return append(dst, a.Value(i)...), true
-	case *array.Binary:
-		return append(dst, a.Value(i)...), true
-	case *array.Int64:
-		return strconv.AppendInt(dst, a.Value(i), 10), true
-	case *array.Int32:
-		return strconv.AppendInt(dst, int64(a.Value(i)), 10), true
-	case *array.Uint64:
-		return strconv.AppendUint(dst, a.Value(i), 10), true
-	case *array.Uint32:
-		return strconv.AppendUint(dst, uint64(a.Value(i)), 10), true
-	}
-	return nil, false
-}
-
-// numberAt returns a numeric value as float64; valid is false for null,
-// ok false for a non-numeric type.
-func numberAt(a arrow.Array, i int) (x float64, valid, ok bool) {
-	if a.IsNull(i) {
-		switch a.DataType().ID() {
-		case arrow.FLOAT32, arrow.FLOAT64, arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64,
-			arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64, arrow.BOOL, arrow.NULL:
-			return 0, false, true
-		}
-		return 0, false, false
-	}
-	switch a := a.(type) {
-	case *array.Float32:
-		return float64(a.Value(i)), true, true
-	case *array.Float64:
-		return a.Value(i), true, true
-	case *array.Int8:
-		return float64(a.Value(i)), true, true
-	case *array.Int16:
-		return float64(a.Value(i)), true, true
-	case *array.Int32:
-		return float64(a.Value(i)), true, true
-	case *array.Int64:
-		return float64(a.Value(i)), true, true
-	case *array.Uint8:
-		return float64(a.Value(i)), true, true
-	case *array.Uint16:
-		return float64(a.Value(i)), true, true
-	case *array.Uint32:
-		return float64(a.Value(i)), true, true
-	case *array.Uint64:
-		return float64(a.Value(i)), true, true
-	case *array.Boolean:
-		if a.Value(i) {
-			return 1, true, true
-		}
-		return 0, true, true
-	}
-	return 0, false, false
+		return nil
+	})
 }

@@ -1,84 +1,41 @@
 package replay
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/apache/arrow/go/v15/parquet/file"
-	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"github.com/apache/arrow/go/v15/arrow"
 
+	"github.com/streamscore/streamscore/pipeline/rowfile"
 	"github.com/streamscore/streamscore/schemas"
 )
 
 // FileFormat is the format of an input or output file, known by its
 // extension.
-type FileFormat string
+type FileFormat = rowfile.Format
 
 // File formats.
 const (
 	// JSONL is one JSON event per line (.jsonl, .ndjson, .json).
-	JSONL FileFormat = "jsonl"
-	// Parquet is a Parquet file whose columns are event fields (.parquet).
-	Parquet FileFormat = "parquet"
+	JSONL = rowfile.JSONL
+	// Parquet is a Parquet file whose columns are event fields (.parquet, .pq).
+	Parquet = rowfile.Parquet
 )
 
 // FormatOf returns the format of path from its extension.
-func FormatOf(path string) (FileFormat, error) {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".jsonl", ".ndjson", ".json":
-		return JSONL, nil
-	case ".parquet", ".pq":
-		return Parquet, nil
-	}
-	return "", fmt.Errorf("%s: unknown file type: name it .jsonl (one JSON event per line) or .parquet", path)
-}
+func FormatOf(path string) (FileFormat, error) { return rowfile.FormatOf(path) }
 
 // ExpandFiles returns the files that patterns name, in order: a pattern
 // holding *, ? or [ is a glob whose matches are sorted by name; any other
 // pattern is a file that must exist. A file named twice is kept once.
 func ExpandFiles(patterns []string) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	for _, p := range patterns {
-		matches := []string{p}
-		if strings.ContainsAny(p, "*?[") {
-			var err error
-			matches, err = filepath.Glob(p)
-			if err != nil {
-				return nil, fmt.Errorf("expanding %q: %w", p, err)
-			}
-			if len(matches) == 0 {
-				return nil, fmt.Errorf("expanding %q: no file matches", p)
-			}
-			// Glob sorts its matches already; sorted order is the contract.
-		}
-		for _, m := range matches {
-			if seen[m] {
-				continue
-			}
-			seen[m] = true
-			if st, err := os.Stat(m); err != nil {
-				return nil, fmt.Errorf("reading events: %w", err)
-			} else if st.IsDir() {
-				return nil, fmt.Errorf("reading events: %s is a directory; name its files, e.g. %s", m, filepath.Join(m, "*.jsonl"))
-			}
-			if _, err := FormatOf(m); err != nil {
-				return nil, err
-			}
-			out = append(out, m)
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("reading events: no input files")
+	out, err := rowfile.Expand(patterns)
+	if err != nil {
+		return nil, fmt.Errorf("reading events: %w", err)
 	}
 	return out, nil
 }
@@ -95,8 +52,9 @@ func ExpandFiles(patterns []string) ([]string, error) {
 // time 0 (1970-01-01). Files never acknowledges anything; Ack is a no-op.
 type Files struct {
 	paths []string
-	// MaxLineBytes bounds one JSONL line; zero means 16 MiB. A longer line
-	// fails the replay, as a file that is not JSONL would.
+	// MaxLineBytes bounds one JSONL line; zero means
+	// rowfile.DefaultMaxLineBytes. A longer line fails the replay, as a
+	// file that is not JSONL would.
 	MaxLineBytes int
 
 	stop     chan struct{}
@@ -132,63 +90,13 @@ func (f *Files) Count(ctx context.Context) (int64, error) {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		format, _ := FormatOf(p)
-		var n int64
-		var err error
-		if format == Parquet {
-			n, err = parquetRows(p)
-		} else {
-			n, err = jsonlLines(p)
-		}
+		n, err := rowfile.Count(ctx, p)
 		if err != nil {
 			return total, fmt.Errorf("counting events in %s: %w", p, err)
 		}
 		total += n
 	}
 	return total, nil
-}
-
-func jsonlLines(path string) (int64, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer fh.Close()
-	r := bufio.NewReaderSize(fh, 1<<20)
-	var n int64
-	empty := true
-	for {
-		b, err := r.ReadSlice('\n')
-		for _, c := range b {
-			if c != '\n' && c != '\r' && c != ' ' && c != '\t' {
-				empty = false
-				break
-			}
-		}
-		if len(b) > 0 && b[len(b)-1] == '\n' || err == io.EOF {
-			if !empty {
-				n++
-			}
-			empty = true
-		}
-		switch {
-		case err == io.EOF:
-			return n, nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case err != nil:
-			return n, err
-		}
-	}
-}
-
-func parquetRows(path string) (int64, error) {
-	pf, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		return 0, err
-	}
-	defer pf.Close()
-	return pf.NumRows(), nil
 }
 
 // StopFetching makes Run stop sending and return. It does not block.
@@ -232,7 +140,7 @@ func (f *Files) Run(ctx context.Context, out chan<- schemas.Message) error {
 		} else {
 			err = f.readJSONL(s, p, i)
 		}
-		if errors.Is(err, errStopped) {
+		if errors.Is(err, errStopped) || ctx.Err() != nil {
 			return nil
 		}
 		if err != nil {
@@ -262,98 +170,33 @@ func (a *arena) copy(b []byte) []byte {
 }
 
 func (f *Files) readJSONL(s *sender, path string, index int) error {
-	fh, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer fh.Close()
-	maxLine := f.MaxLineBytes
-	if maxLine <= 0 {
-		maxLine = 16 << 20
-	}
-	r := bufio.NewReaderSize(fh, 1<<20)
 	var (
-		a      arena
-		long   []byte
-		lineNo int64
-		prev   int64 = 0
-		name         = filepath.Base(path)
+		a    arena
+		prev int64
+		name = filepath.Base(path)
 	)
-	for {
-		b, err := r.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			long = append(long, b...)
-			if len(long) > maxLine {
-				return fmt.Errorf("line %d is longer than %d bytes", lineNo+1, maxLine)
-			}
-			continue
-		}
-		if err != nil && err != io.EOF {
-			return err
-		}
-		line := b
-		if long != nil {
-			line = append(long, b...)
-			long = nil
-		}
-		if len(line) > 0 || err == nil {
-			lineNo++
-		}
-		line = trimSpace(line)
-		if len(line) > 0 {
-			m := schemas.Message{Topic: name, Partition: index, Offset: lineNo, Prev: prev, Value: a.copy(line), Time: time.UnixMilli(0)}
-			prev = lineNo
-			if serr := s.send(m); serr != nil {
-				return serr
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
-	}
+	return rowfile.Lines(s.ctx, path, f.MaxLineBytes, func(no int64, line []byte) error {
+		m := schemas.Message{Topic: name, Partition: index, Offset: no, Prev: prev, Value: a.copy(line), Time: time.UnixMilli(0)}
+		prev = no
+		return s.send(m)
+	})
 }
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	return b
-}
-
-// parquetBatch is how many rows one Parquet read returns.
-const parquetBatch = 4096
 
 func readParquet(ctx context.Context, s *sender, path string, index int) error {
-	pf, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		return err
-	}
-	defer pf.Close()
-	mem := memory.NewGoAllocator()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: parquetBatch}, mem)
-	if err != nil {
-		return fmt.Errorf("reading Parquet schema: %w", err)
-	}
-	rr, err := fr.GetRecordReader(ctx, nil, nil)
-	if err != nil {
-		return fmt.Errorf("reading Parquet rows: %w", err)
-	}
-	defer rr.Release()
-	conv, err := newRowEncoder(rr.Schema())
-	if err != nil {
-		return err
-	}
 	var (
 		a    arena
 		buf  []byte
 		row  int64
+		conv *rowEncoder
 		name = filepath.Base(path)
 	)
-	for rr.Next() {
-		rec := rr.Record()
+	return rowfile.Records(ctx, path, nil, rowfile.DefaultBatchRows, func(rec arrow.Record) error {
+		if conv == nil {
+			var err error
+			if conv, err = newRowEncoder(rec.Schema()); err != nil {
+				return err
+			}
+		}
 		for i := range int(rec.NumRows()) {
 			buf = conv.append(buf[:0], rec, i)
 			row++
@@ -362,9 +205,6 @@ func readParquet(ctx context.Context, s *sender, path string, index int) error {
 				return err
 			}
 		}
-	}
-	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("reading Parquet rows: %w", err)
-	}
-	return nil
+		return nil
+	})
 }

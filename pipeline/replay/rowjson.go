@@ -1,14 +1,11 @@
 package replay
 
 import (
-	"encoding/json"
 	"fmt"
-	"math"
-	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
 
+	"github.com/streamscore/streamscore/pipeline/rowfile"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -46,63 +43,7 @@ func (e *rowEncoder) append(dst []byte, rec arrow.Record, row int) []byte {
 	dst = append(dst, '{')
 	for c, name := range e.names {
 		dst = append(dst, name...)
-		dst = appendValue(dst, rec.Column(c), row)
+		dst = rowfile.ValueAt(rec.Column(c), row).AppendJSON(dst)
 	}
 	return append(dst, '}')
-}
-
-func appendFloat(dst []byte, v float64, bits int) []byte {
-	switch {
-	case math.IsNaN(v):
-		return append(dst, "NaN"...)
-	case math.IsInf(v, 1):
-		return append(dst, "Infinity"...)
-	case math.IsInf(v, -1):
-		return append(dst, "-Infinity"...)
-	}
-	return strconv.AppendFloat(dst, v, 'g', -1, bits)
-}
-
-func appendValue(dst []byte, col arrow.Array, row int) []byte {
-	if col.IsNull(row) {
-		return append(dst, "null"...)
-	}
-	switch a := col.(type) {
-	case *array.Float32:
-		return appendFloat(dst, float64(a.Value(row)), 32)
-	case *array.Float64:
-		return appendFloat(dst, a.Value(row), 64)
-	case *array.Int8:
-		return strconv.AppendInt(dst, int64(a.Value(row)), 10)
-	case *array.Int16:
-		return strconv.AppendInt(dst, int64(a.Value(row)), 10)
-	case *array.Int32:
-		return strconv.AppendInt(dst, int64(a.Value(row)), 10)
-	case *array.Int64:
-		return strconv.AppendInt(dst, a.Value(row), 10)
-	case *array.Uint8:
-		return strconv.AppendUint(dst, uint64(a.Value(row)), 10)
-	case *array.Uint16:
-		return strconv.AppendUint(dst, uint64(a.Value(row)), 10)
-	case *array.Uint32:
-		return strconv.AppendUint(dst, uint64(a.Value(row)), 10)
-	case *array.Uint64:
-		return strconv.AppendUint(dst, a.Value(row), 10)
-	case *array.Boolean:
-		return strconv.AppendBool(dst, a.Value(row))
-	case *array.String:
-		return schemas.AppendString(dst, a.Value(row))
-	case *array.LargeString:
-		return schemas.AppendString(dst, a.Value(row))
-	case *array.Timestamp:
-		unit := a.DataType().(*arrow.TimestampType).Unit
-		return strconv.AppendInt(dst, a.Value(row).ToTime(unit).UnixMilli(), 10)
-	case *array.Dictionary:
-		return appendValue(dst, a.Dictionary(), a.GetValueIndex(row))
-	}
-	b, err := json.Marshal(col.GetOneForMarshal(row))
-	if err != nil {
-		return append(dst, "null"...)
-	}
-	return append(dst, b...)
 }
