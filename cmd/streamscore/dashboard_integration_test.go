@@ -3,20 +3,17 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/streamscore/streamscore/internal/servicetest"
 )
 
 // TestDashboardMetricsAreExposed runs `streamscore run` against the real
@@ -24,8 +21,8 @@ import (
 // scrapes its /metrics, and checks that every metric the Grafana dashboard
 // and the alert rules query is there.
 func TestDashboardMetricsAreExposed(t *testing.T) {
-	brokers := strings.Split(env(t, "STREAMSCORE_BROKERS"), ",")
-	env(t, "ONNXRUNTIME_LIB")
+	brokers := servicetest.Brokers(t)
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
 	want := dashboardMetrics(t)
 	in, out, dlq, group := uniqueTopics("it-dashboard")
 	cfg := linearConfig(t, in, out, dlq, group)
@@ -43,13 +40,13 @@ func TestDashboardMetricsAreExposed(t *testing.T) {
 	w.Close()
 
 	cmd, logs := startRun(t, cfg)
-	addr := waitHTTPAddr(t, logs, 30*time.Second)
+	addr := servicetest.WaitAddr(t, logs, "http_addr", 30*time.Second)
 
 	// Scrape until every event is accounted for, then check the names.
 	var have map[string]float64
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		have = scrape(t, "http://"+addr+"/metrics")
+		have = servicetest.Scrape(t, "http://"+addr+"/metrics").Sums()
 		if have["streamscore_pipeline_scored_events_total"] >= n && have["streamscore_pipeline_dead_letters_total"] >= bad {
 			break
 		}
@@ -72,54 +69,4 @@ func TestDashboardMetricsAreExposed(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("run did not exit 0 after SIGTERM: %v", err)
 	}
-}
-
-// waitHTTPAddr waits for run's log line naming the address it serves on.
-func waitHTTPAddr(t *testing.T, logs *syncBuffer, timeout time.Duration) string {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		for _, line := range strings.Split(logs.String(), "\n") {
-			var rec struct {
-				Addr string `json:"http_addr"`
-			}
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Addr != "" {
-				return rec.Addr
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("run logged no http_addr within %s:\n%s", timeout, tail(logs.String(), 2000))
-	return ""
-}
-
-// scrape reads a Prometheus text exposition: series name (without labels)
-// -> the sum of its samples.
-func scrape(t *testing.T, url string) map[string]float64 {
-	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(res.Body)
-		t.Fatalf("GET %s: %s: %s", url, res.Status, b)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		name := line[:strings.IndexAny(line, "{ ")]
-		v, _ := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
-		out[name] += v
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/streamscore/streamscore/internal/servicetest"
 )
 
 // collector reads the scored and dead-letter topics from the start, in the
@@ -199,8 +201,8 @@ log: {format: json}
 
 func setupTopics(t *testing.T, prefix string) (brokers []string, in, out, dlq, group, cfg string) {
 	t.Helper()
-	brokers = strings.Split(env(t, "STREAMSCORE_BROKERS"), ",")
-	env(t, "ONNXRUNTIME_LIB")
+	brokers = servicetest.Brokers(t)
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
 	in, out, dlq, group = uniqueTopics(prefix)
 	cfg = deliveryConfig(t, in, out, dlq, group)
 	if b, err := exec.Command(binPath, "topics", "create", "--config", cfg).CombinedOutput(); err != nil {
@@ -318,13 +320,7 @@ func TestRebalanceLosesNothing(t *testing.T) {
 	a, logsA := startRun(t, cfg)
 	b, logsB := startRun(t, cfg)
 	// Wait until both hold partitions, then stop one mid-stream.
-	deadline := time.Now().Add(60 * time.Second)
-	for !(assigned(logsA) && assigned(logsB)) {
-		if time.Now().After(deadline) {
-			t.Fatal("the two runs never both got partitions")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	servicetest.WaitAssigned(t, 60*time.Second, logsA, logsB)
 	time.Sleep(time.Second)
 	a.Process.Signal(syscall.SIGTERM)
 	if err := a.Wait(); err != nil {
@@ -341,16 +337,6 @@ func TestRebalanceLosesNothing(t *testing.T) {
 		t.Fatalf("%d events lost", len(miss))
 	}
 	t.Logf("rebalance: 0 lost, %d duplicates", col.duplicates(t))
-}
-
-// assigned reports whether a run's logs show a non-empty assignment.
-func assigned(logs *syncBuffer) bool {
-	for _, line := range strings.Split(logs.String(), "\n") {
-		if strings.Contains(line, `"assigned partitions"`) && !strings.Contains(line, `"partitions":null`) && !strings.Contains(line, `"partitions":[]`) {
-			return true
-		}
-	}
-	return false
 }
 
 func TestBadInputGoesToTheDLQWithItsReason(t *testing.T) {

@@ -12,8 +12,6 @@ import (
 	"image/png"
 	"io"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +25,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
+
+	"github.com/streamscore/streamscore/internal/servicetest"
 )
 
 // driftEvents returns n linear-schema events with every feature ~ N(0, 1)
@@ -171,21 +171,10 @@ func driftAt(e map[string]any) int64 {
 	return int64(v)
 }
 
-func driftWaitAssigned(t *testing.T, logs *syncBuffer, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !assigned(logs) {
-		if time.Now().After(deadline) {
-			t.Fatalf("run got no partitions within %s:\n%s", timeout, tail(logs.String(), 3000))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func TestDriftAlertsWithinTwoBucketsOfAShiftAndClears(t *testing.T) {
-	brokers := strings.Split(env(t, "STREAMSCORE_BROKERS"), ",")
-	env(t, "STREAMSCORE_REDIS")
-	env(t, "ONNXRUNTIME_LIB")
+	brokers := servicetest.Brokers(t)
+	servicetest.Env(t, "STREAMSCORE_REDIS")
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
 	baseline := driftBaseline(t)
 	in, out, dlq, group := uniqueTopics("it-drift")
 	prefix := "it-drift-" + strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -197,7 +186,7 @@ func TestDriftAlertsWithinTwoBucketsOfAShiftAndClears(t *testing.T) {
 		t.Fatalf("topics create: %v\n%s", err, b)
 	}
 	cmd, logs := startRun(t, cfg)
-	driftWaitAssigned(t, logs, 30*time.Second)
+	servicetest.WaitAssigned(t, 30*time.Second, logs)
 	events := readDriftEvents(t, brokers, topic)
 
 	const rate = 3000.0
@@ -353,16 +342,16 @@ func checkDriftReport(t *testing.T, page, baseline string) {
 	out, err := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
 		"--window-size=1060,3000", "--screenshot="+shot, "--enable-logging=stderr", "--v=0", "file://"+page).CombinedOutput()
 	if err != nil {
-		t.Fatalf("chromium: %v\n%s", err, tail(string(out), 3000))
+		t.Fatalf("chromium: %v\n%s", err, servicetest.Tail(string(out), 3000))
 	}
 	for _, bad := range []string{"ERROR:CONSOLE", "Uncaught", "Error: <", "This page contains the following errors"} {
 		if strings.Contains(string(out), bad) {
-			t.Fatalf("chromium reports %q rendering the report:\n%s", bad, tail(string(out), 3000))
+			t.Fatalf("chromium reports %q rendering the report:\n%s", bad, servicetest.Tail(string(out), 3000))
 		}
 	}
 	f, err := os.Open(shot)
 	if err != nil {
-		t.Fatalf("chromium wrote no screenshot: %v\n%s", err, tail(string(out), 2000))
+		t.Fatalf("chromium wrote no screenshot: %v\n%s", err, servicetest.Tail(string(out), 2000))
 	}
 	defer f.Close()
 	img, err := png.Decode(f)
@@ -390,9 +379,9 @@ func checkDriftReport(t *testing.T, page, baseline string) {
 }
 
 func TestDriftTwoRunsFeedOneWindow(t *testing.T) {
-	brokers := strings.Split(env(t, "STREAMSCORE_BROKERS"), ",")
-	redisAddr := env(t, "STREAMSCORE_REDIS")
-	env(t, "ONNXRUNTIME_LIB")
+	brokers := servicetest.Brokers(t)
+	redisAddr := servicetest.Env(t, "STREAMSCORE_REDIS")
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
 	baseline := driftBaseline(t)
 	in, out, dlq, group := uniqueTopics("it-drift2")
 	prefix := "it-drift2-" + strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -403,17 +392,17 @@ func TestDriftTwoRunsFeedOneWindow(t *testing.T) {
 	}
 	a, logsA := startRun(t, cfg)
 	b, logsB := startRun(t, cfg)
-	driftWaitAssigned(t, logsA, 30*time.Second)
-	driftWaitAssigned(t, logsB, 30*time.Second)
-	addrA, addrB := waitHTTPAddr(t, logsA, 10*time.Second), waitHTTPAddr(t, logsB, 10*time.Second)
+	servicetest.WaitAssigned(t, 30*time.Second, logsA)
+	servicetest.WaitAssigned(t, 30*time.Second, logsB)
+	addrA, addrB := servicetest.WaitAddr(t, logsA, "http_addr", 10*time.Second), servicetest.WaitAddr(t, logsB, "http_addr", 10*time.Second)
 
 	const n = 20000
 	produceAt(t.Context(), t, brokers, in, driftEvents(n, 5, "two", 0), 0)
 	if got := readAll(t, brokers, out, n, 2*time.Minute); len(got) < n {
 		t.Fatalf("%d scored events, want %d", len(got), n)
 	}
-	obsA := scrape(t, "http://"+addrA+"/metrics")["streamscore_drift_observed_events_total"]
-	obsB := scrape(t, "http://"+addrB+"/metrics")["streamscore_drift_observed_events_total"]
+	obsA := servicetest.Scrape(t, "http://"+addrA+"/metrics").Sums()["streamscore_drift_observed_events_total"]
+	obsB := servicetest.Scrape(t, "http://"+addrB+"/metrics").Sums()["streamscore_drift_observed_events_total"]
 	if obsA == 0 || obsB == 0 {
 		t.Fatalf("observed events: %v and %v; both runs must score part of the stream", obsA, obsB)
 	}
@@ -498,59 +487,12 @@ func driftTopicRecords(t *testing.T, brokers []string, topic string) int64 {
 	return n
 }
 
-// driftRedis is a redis-server of the test's own, which it can stop and
-// start again on the same port; it saves its data on SIGTERM and loads it
-// at start, as a Redis with persistence does across a restart.
-type driftRedis struct {
-	addr, dir string
-	cmd       *exec.Cmd
-}
-
-func startDriftRedis(t *testing.T) *driftRedis {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &driftRedis{addr: ln.Addr().String(), dir: t.TempDir()}
-	ln.Close()
-	r.start(t)
-	t.Cleanup(func() { r.stop(t) })
-	return r
-}
-
-func (r *driftRedis) start(t *testing.T) {
-	t.Helper()
-	_, port, _ := net.SplitHostPort(r.addr)
-	r.cmd = exec.Command("redis-server", "--bind", "127.0.0.1", "--port", port, "--dir", r.dir, "--save", "3600 1", "--appendonly", "no")
-	if err := r.cmd.Start(); err != nil {
-		t.Fatalf("starting redis-server: %v", err)
-	}
-	c := redis.NewClient(&redis.Options{Addr: r.addr})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Ping(t.Context()).Err() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s does not answer", r.addr)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (r *driftRedis) stop(t *testing.T) {
-	if r.cmd == nil || r.cmd.ProcessState != nil {
-		return
-	}
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	r.cmd.Wait()
-}
-
 func TestDriftKeepsCountsThroughARedisOutage(t *testing.T) {
-	brokers := strings.Split(env(t, "STREAMSCORE_BROKERS"), ",")
-	env(t, "STREAMSCORE_REDIS")
-	env(t, "ONNXRUNTIME_LIB")
+	brokers := servicetest.Brokers(t)
+	servicetest.Env(t, "STREAMSCORE_REDIS")
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
 	baseline := driftBaseline(t)
-	rds := startDriftRedis(t)
+	rds := servicetest.StartRedis(t, servicetest.RedisOptions{Persist: true})
 	in, out, dlq, group := uniqueTopics("it-drift3")
 	prefix := "it-drift3-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	cfg := driftConfig(t, in, out, dlq, group, baseline, prefix, "",
@@ -558,15 +500,15 @@ func TestDriftKeepsCountsThroughARedisOutage(t *testing.T) {
 	if b, err := exec.Command(binPath, "topics", "create", "--config", cfg).CombinedOutput(); err != nil {
 		t.Fatalf("topics create: %v\n%s", err, b)
 	}
-	cmd, logs := startRunEnv(t, cfg, "STREAMSCORE_REDIS="+rds.addr)
-	driftWaitAssigned(t, logs, 30*time.Second)
-	addr := waitHTTPAddr(t, logs, 10*time.Second)
+	cmd, logs := startRunEnv(t, cfg, "STREAMSCORE_REDIS="+rds.Addr)
+	servicetest.WaitAssigned(t, 30*time.Second, logs)
+	addr := servicetest.WaitAddr(t, logs, "http_addr", 10*time.Second)
 
 	const n = 5000
 	produceAt(t.Context(), t, brokers, in, driftEvents(n, 6, "before", 0), 5000)
 	readAll(t, brokers, out, n, time.Minute)
 	time.Sleep(500 * time.Millisecond) // flushed
-	rds.stop(t)
+	rds.Stop(t)
 
 	// Redis is down: scoring goes on, counts wait.
 	produceAt(t.Context(), t, brokers, in, driftEvents(n, 7, "during", 0), 2500)
@@ -576,8 +518,8 @@ func TestDriftKeepsCountsThroughARedisOutage(t *testing.T) {
 	var m map[string]float64
 	var failed float64
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		m = scrape(t, "http://"+addr+"/metrics")
-		failed = driftSeries(t, "http://"+addr+"/metrics", `streamscore_drift_flushes_total{result="error"}`)
+		m = servicetest.Scrape(t, "http://"+addr+"/metrics").Sums()
+		failed = servicetest.Scrape(t, "http://"+addr+"/metrics")[`streamscore_drift_flushes_total{result="error"}`]
 		if failed > 0 && m["streamscore_drift_pending_buckets"] > 0 {
 			break
 		}
@@ -588,21 +530,21 @@ func TestDriftKeepsCountsThroughARedisOutage(t *testing.T) {
 	if !strings.Contains(logs.String(), "drift store unreachable") {
 		t.Errorf("run logged nothing about the drift store being down")
 	}
-	rds.start(t)
+	rds.Start(t)
 	deadline := time.Now().Add(20 * time.Second)
-	for scrape(t, "http://"+addr+"/metrics")["streamscore_drift_pending_buckets"] != 0 {
+	for servicetest.Scrape(t, "http://"+addr+"/metrics").Sums()["streamscore_drift_pending_buckets"] != 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("pending drift buckets were not flushed after Redis came back")
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	m = scrape(t, "http://"+addr+"/metrics")
+	m = servicetest.Scrape(t, "http://"+addr+"/metrics").Sums()
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("run did not exit 0 after SIGTERM: %v", err)
 	}
 	scored := driftTopicRecords(t, brokers, out)
-	rc := redis.NewClient(&redis.Options{Addr: rds.addr})
+	rc := redis.NewClient(&redis.Options{Addr: rds.Addr})
 	defer rc.Close()
 	keys, err := rc.Keys(t.Context(), prefix+":*:_events:*").Result()
 	if err != nil {
@@ -617,23 +559,4 @@ func TestDriftKeepsCountsThroughARedisOutage(t *testing.T) {
 	if events != scored || m["streamscore_drift_lost_events_total"] != 0 {
 		t.Fatalf("window holds %d events, %d were scored, %v counted lost; want all kept", events, scored, m["streamscore_drift_lost_events_total"])
 	}
-}
-
-// driftSeries returns the value of one labelled series from a Prometheus
-// text exposition, 0 if absent.
-func driftSeries(t *testing.T, url, series string) float64 {
-	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, series+" ") {
-			v, _ := strconv.ParseFloat(strings.TrimSpace(line[len(series):]), 64)
-			return v
-		}
-	}
-	return 0
 }

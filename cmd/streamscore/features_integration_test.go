@@ -4,7 +4,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -16,11 +15,9 @@ import (
 	"math"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,6 +27,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/streamscore/streamscore/internal/servicetest"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -173,50 +171,10 @@ log: {format: json}
 `, group, in, out, dlq, root, root, redisAddr, extra))
 }
 
-var httpAddrInLogs = regexp.MustCompile(`"http_addr":"([^"]+)"`)
-
-// scrapeMetrics returns the run's metrics as name{labels} -> value.
-func scrapeMetrics(t *testing.T, logs *syncBuffer) map[string]float64 {
-	t.Helper()
-	var addr string
-	deadline := time.Now().Add(30 * time.Second)
-	for addr == "" {
-		if sm := httpAddrInLogs.FindStringSubmatch(logs.String()); sm != nil {
-			addr = sm[1]
-		} else if time.Now().After(deadline) {
-			t.Fatal("run did not log its http_addr")
-		} else {
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err == nil {
-			out[line[:i]] = v
-		}
-	}
-	return out
-}
-
 func TestFeaturesEnrichedScoresMatchTheModel(t *testing.T) {
-	brokers := strings.Split(env(t, "STREAMSCORE_BROKERS"), ",")
-	env(t, "ONNXRUNTIME_LIB")
-	redisAddr := strings.Split(env(t, "STREAMSCORE_REDIS"), ",")[0]
+	brokers := servicetest.Brokers(t)
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
+	redisAddr := strings.Split(servicetest.Env(t, "STREAMSCORE_REDIS"), ",")[0]
 	const n, keys = 6000, 300
 	uf := makeUserFeatures(keys)
 	rc := redis.NewClient(&redis.Options{Addr: redisAddr})
@@ -253,7 +211,7 @@ func TestFeaturesEnrichedScoresMatchTheModel(t *testing.T) {
 	produce(t, brokers, in, evs)
 	cmd, logs := startRun(t, cfg)
 	msgs := readAll(t, brokers, outTopic, n, 90*time.Second)
-	metrics := scrapeMetrics(t, logs)
+	metrics := servicetest.Scrape(t, "http://"+servicetest.WaitAddr(t, logs, "http_addr", 30*time.Second)+"/metrics")
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("run did not exit 0 after SIGTERM: %v", err)
@@ -283,66 +241,6 @@ func TestFeaturesEnrichedScoresMatchTheModel(t *testing.T) {
 	assertCommittedToEnd(t, brokers, group, in)
 }
 
-// privateRedis is a redis-server of the test's own on a fixed port, so a
-// scorer reconnects to the same address after it is stopped and started.
-// Its data survives the restart (SAVE before the stop, loaded at start).
-type privateRedis struct {
-	addr string
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-func startPrivateRedis(t *testing.T) *privateRedis {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	r := &privateRedis{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, dir: t.TempDir()}
-	r.start(t)
-	t.Cleanup(func() {
-		if r.cmd != nil {
-			r.cmd.Process.Kill()
-			r.cmd.Wait()
-		}
-	})
-	return r
-}
-
-func (r *privateRedis) start(t *testing.T) {
-	t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.dir)
-	if err := r.cmd.Start(); err != nil {
-		t.Fatalf("starting redis-server (deployments/local/redis.sh installs it): %v", err)
-	}
-	c := redis.NewClient(&redis.Options{Addr: r.addr, MaxRetries: -1})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s does not answer", r.addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// stop saves the data set and stops the server with SIGTERM.
-func (r *privateRedis) stop(t *testing.T) {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: r.addr})
-	if err := c.Save(context.Background()).Err(); err != nil {
-		t.Fatalf("SAVE: %v", err)
-	}
-	c.Close()
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	r.cmd.Wait()
-	r.cmd = nil
-}
-
 func TestFeaturesRedisOutage(t *testing.T) {
 	for _, policy := range []string{"fail_open", "fail_closed"} {
 		t.Run(policy, func(t *testing.T) { testRedisOutage(t, policy) })
@@ -354,18 +252,18 @@ func TestFeaturesRedisOutage(t *testing.T) {
 // promises: fail_open keeps scoring and flags, fail_closed pauses and
 // resumes; both lose nothing.
 func testRedisOutage(t *testing.T, policy string) {
-	brokers := strings.Split(env(t, "STREAMSCORE_BROKERS"), ",")
-	env(t, "ONNXRUNTIME_LIB")
-	srv := startPrivateRedis(t)
+	brokers := servicetest.Brokers(t)
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
+	srv := servicetest.StartRedis(t, servicetest.RedisOptions{Persist: true})
 	// The config names the private server; the environment must not
 	// override it.
-	t.Setenv("STREAMSCORE_REDIS", srv.addr)
+	t.Setenv("STREAMSCORE_REDIS", srv.Addr)
 	const n, keys, rate = 6000, 200, 600
 	uf := makeUserFeatures(keys)
-	loadUserFeatures(t, srv.addr, uf)
+	loadUserFeatures(t, srv.Addr, uf)
 
 	in, out, dlq, group := uniqueTopics("it-fs-" + strings.ReplaceAll(policy, "_", "-"))
-	cfg := featuresConfig(t, in, out, dlq, group, srv.addr,
+	cfg := featuresConfig(t, in, out, dlq, group, srv.Addr,
 		fmt.Sprintf("features: {policy: %s, cache_ttl: 200ms, negative_ttl: 200ms, timeout: 1s}", policy))
 	if b, err := exec.Command(binPath, "topics", "create", "--config", cfg).CombinedOutput(); err != nil {
 		t.Fatalf("topics create: %v\n%s", err, b)
@@ -386,13 +284,13 @@ func testRedisOutage(t *testing.T, policy string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	srv.stop(t)
+	srv.Stop(t)
 	stoppedAt := col.distinct()
 	time.Sleep(2 * time.Second) // let batches past enrichment land
 	settled := col.distinct()
 	time.Sleep(3 * time.Second)
 	beforeRestart := col.distinct()
-	srv.start(t)
+	srv.Start(t)
 	t.Logf("%s: %d outcomes at the stop, %d two seconds later, %d after five seconds of outage", policy, stoppedAt, settled, beforeRestart)
 
 	<-prodDone
@@ -485,11 +383,11 @@ func TestFeaturesRedisACLAndTLS(t *testing.T) {
 	srv := exec.Command("redis-server", "--port", "0", "--tls-port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--tls-cert-file", certFile, "--tls-key-file", keyFile, "--tls-ca-cert-file", certFile, "--tls-auth-clients", "no",
 		"--save", "", "--appendonly", "no", "--dir", dir, "--aclfile", acl)
-	srvLog := &syncBuffer{}
+	srvLog := &servicetest.Logs{}
 	srv.Stdout, srv.Stderr = srvLog, srvLog
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("redis-server:\n%s", tail(srvLog.String(), 2000))
+			t.Logf("redis-server:\n%s", servicetest.Tail(srvLog.String(), 2000))
 		}
 	})
 	if err := srv.Start(); err != nil {

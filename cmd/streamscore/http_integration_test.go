@@ -15,14 +15,16 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/streamscore/streamscore/internal/servicetest"
 )
 
 // startServe starts `streamscore serve` with cfg; its logs go to the test
 // log on failure.
-func startServe(t *testing.T, cfg string) (*exec.Cmd, *syncBuffer) {
+func startServe(t *testing.T, cfg string) (*exec.Cmd, *servicetest.Logs) {
 	t.Helper()
 	cmd := exec.Command(binPath, "serve", "--config", cfg)
-	logs := &syncBuffer{}
+	logs := &servicetest.Logs{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -33,7 +35,7 @@ func startServe(t *testing.T, cfg string) (*exec.Cmd, *syncBuffer) {
 			cmd.Wait()
 		}
 		if t.Failed() {
-			t.Logf("streamscore serve logs:\n%s", tail(logs.String(), 4000))
+			t.Logf("streamscore serve logs:\n%s", servicetest.Tail(logs.String(), 4000))
 		}
 	})
 	return cmd, logs
@@ -54,10 +56,10 @@ log: {format: json}
 // score computed here from the weights, and /metrics shows that requests
 // shared batches (mean batch size above one).
 func TestHTTPScoringSharesBatches(t *testing.T) {
-	env(t, "ONNXRUNTIME_LIB")
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
 	cfg := serveConfig(t, fmt.Sprintf("  path: %s/testdata/models/linear.onnx\n  sessions: 2\n  serve: {max_rows: 256, max_wait: 1ms}", repoRoot(t)))
 	cmd, logs := startServe(t, cfg)
-	addr := opsAddr(t, logs)
+	addr := servicetest.WaitAddr(t, logs, "http_addr", 30*time.Second)
 	url := "http://" + addr + "/v1/score"
 
 	const clients, requests = 64, 1000
@@ -101,9 +103,10 @@ func TestHTTPScoringSharesBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	total := float64(clients * requests)
-	ok := metricValue(t, addr, `streamscore_serve_requests_total{code="200"}`)
-	rows := metricValue(t, addr, "streamscore_serve_batch_rows_sum")
-	batches := metricValue(t, addr, "streamscore_serve_batch_rows_count")
+	m := servicetest.Scrape(t, "http://"+addr+"/metrics")
+	ok := m[`streamscore_serve_requests_total{code="200"}`]
+	rows := m["streamscore_serve_batch_rows_sum"]
+	batches := m["streamscore_serve_batch_rows_count"]
 	if ok != total || rows != total {
 		t.Fatalf("metrics: %v requests answered 200, %v rows batched; want %v", ok, rows, total)
 	}
@@ -141,11 +144,11 @@ func TestHTTPScoringSharesBatches(t *testing.T) {
 // TestAdminEndpointsNeedToken checks the admin endpoints are absent unless
 // enabled, and refuse calls without the right bearer token.
 func TestAdminEndpointsNeedToken(t *testing.T) {
-	env(t, "ONNXRUNTIME_LIB")
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
 	reg := modelsRegistry(t)
 
 	_, logs := startServe(t, serveConfig(t, fmt.Sprintf("  path: %s/linear", reg)))
-	addr := opsAddr(t, logs)
+	addr := servicetest.WaitAddr(t, logs, "http_addr", 30*time.Second)
 	if code, body := adminCall(t, "GET", "http://"+addr+"/admin/models", "", ""); code != 404 {
 		t.Errorf("admin off by default: GET /admin/models = %d %s, want 404", code, body)
 	}
@@ -154,7 +157,7 @@ func TestAdminEndpointsNeedToken(t *testing.T) {
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	os.WriteFile(tokenFile, []byte(token), 0o600)
 	_, logs = startServe(t, serveConfig(t, fmt.Sprintf("  path: %s/linear\n  admin: {enabled: true, token_file: %s}", reg, tokenFile)))
-	addr = opsAddr(t, logs)
+	addr = servicetest.WaitAddr(t, logs, "http_addr", 30*time.Second)
 	for _, tok := range []string{"", "wrong-token-wrong-token", token + "x"} {
 		if code, body := adminCall(t, "GET", "http://"+addr+"/admin/models", tok, ""); code != 401 {
 			t.Errorf("token %q: %d %s, want 401", tok, code, body)

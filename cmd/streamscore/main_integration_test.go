@@ -21,6 +21,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/streamscore/streamscore/internal/servicetest"
 	"github.com/streamscore/streamscore/producers"
 )
 
@@ -44,15 +45,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-func env(t *testing.T, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		t.Fatalf("%s is not set: run the integration tests with `make test` (it starts Kafka and fetches ONNX Runtime)", name)
-	}
-	return v
 }
 
 func repoRoot(t *testing.T) string {
@@ -231,36 +223,18 @@ log: {format: json}
 `, group, in, out, dlq, root, root))
 }
 
-// syncBuffer is a bytes.Buffer safe to read while a process writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startRun starts `streamscore run`; its logs go to the test log on failure.
-func startRun(t *testing.T, cfg string) (*exec.Cmd, *syncBuffer) {
+func startRun(t *testing.T, cfg string) (*exec.Cmd, *servicetest.Logs) {
 	t.Helper()
 	return startRunEnv(t, cfg)
 }
 
 // startRunEnv is startRun with extra environment variables (NAME=value).
-func startRunEnv(t *testing.T, cfg string, env ...string) (*exec.Cmd, *syncBuffer) {
+func startRunEnv(t *testing.T, cfg string, env ...string) (*exec.Cmd, *servicetest.Logs) {
 	t.Helper()
 	cmd := exec.Command(binPath, "run", "--config", cfg)
 	cmd.Env = append(os.Environ(), env...)
-	logs := &syncBuffer{}
+	logs := &servicetest.Logs{}
 	cmd.Stdout = logs
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
@@ -272,22 +246,15 @@ func startRunEnv(t *testing.T, cfg string, env ...string) (*exec.Cmd, *syncBuffe
 			cmd.Wait()
 		}
 		if t.Failed() {
-			t.Logf("streamscore run logs:\n%s", tail(logs.String(), 4000))
+			t.Logf("streamscore run logs:\n%s", servicetest.Tail(logs.String(), 4000))
 		}
 	})
 	return cmd, logs
 }
 
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "..." + s[len(s)-n:]
-	}
-	return s
-}
-
 func TestRunScoresEveryEventOnceInKeyOrder(t *testing.T) {
-	brokers := strings.Split(env(t, "STREAMSCORE_BROKERS"), ",")
-	env(t, "ONNXRUNTIME_LIB")
+	brokers := servicetest.Brokers(t)
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
 	in, out, dlq, group := uniqueTopics("it-run")
 	cfg := linearConfig(t, in, out, dlq, group)
 	if b, err := exec.Command(binPath, "topics", "create", "--config", cfg).CombinedOutput(); err != nil {
@@ -421,17 +388,17 @@ func assertCommittedToEnd(t *testing.T, brokers []string, group, topic string) {
 }
 
 func TestDemoShort(t *testing.T) {
-	env(t, "STREAMSCORE_BROKERS")
-	env(t, "ONNXRUNTIME_LIB")
+	servicetest.Env(t, "STREAMSCORE_BROKERS")
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
 	cmd := exec.Command(binPath, "demo", "--backlog", "3000", "--live", "600", "--rate", "600", "--topic-prefix", fmt.Sprintf("it-demo-%d", time.Now().UnixNano()))
 	cmd.Dir = repoRoot(t)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("demo failed: %v\n%s", err, tail(string(out), 4000))
+		t.Fatalf("demo failed: %v\n%s", err, servicetest.Tail(string(out), 4000))
 	}
 	for _, want := range []string{"sample scored events:", "events in", "scored", "dead letters", "backlog throughput", "p99"} {
 		if !strings.Contains(string(out), want) {
-			t.Fatalf("demo output lacks %q:\n%s", want, tail(string(out), 4000))
+			t.Fatalf("demo output lacks %q:\n%s", want, servicetest.Tail(string(out), 4000))
 		}
 	}
 }

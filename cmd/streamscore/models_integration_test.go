@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,8 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,6 +18,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/streamscore/streamscore/internal/servicetest"
 	"github.com/streamscore/streamscore/pipeline/model"
 )
 
@@ -84,22 +82,6 @@ func closeTo(got, want float64) bool {
 	return math.Abs(got-want) <= 1e-5*math.Max(1, math.Abs(want))
 }
 
-var httpAddrInLog = regexp.MustCompile(`"http_addr":"([^"]+)"`)
-
-// opsAddr waits for the process to log its ops endpoint address.
-func opsAddr(t *testing.T, logs *syncBuffer) string {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := httpAddrInLog.FindStringSubmatch(logs.String()); m != nil {
-			return m[1]
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("no http_addr logged within 30s")
-	return ""
-}
-
 // adminCall sends an admin request and returns the status and body.
 func adminCall(t *testing.T, method, url, token, body string) (int, string) {
 	t.Helper()
@@ -117,29 +99,6 @@ func adminCall(t *testing.T, method, url, token, body string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-// metricValue returns the value of the sample named exactly series (name
-// plus labels as Prometheus prints them) from /metrics, or -1.
-func metricValue(t *testing.T, addr, series string) float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return f
-		}
-	}
-	return -1
 }
 
 func modelsConfig(t *testing.T, in, out, dlq, group, modelBlock string) string {
@@ -165,17 +124,6 @@ func createTopics(t *testing.T, cfg string) {
 	}
 }
 
-func waitAssigned(t *testing.T, logs *syncBuffer) {
-	t.Helper()
-	deadline := time.Now().Add(40 * time.Second)
-	for !assigned(logs) {
-		if time.Now().After(deadline) {
-			t.Fatal("no partition assignment within 40s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // TestModelSwapUnderLoad swaps the champion through the admin endpoint
 // while events stream in: two bad versions are refused with their reason
 // while version 1 keeps scoring, then version 2 is activated. Every event
@@ -183,8 +131,8 @@ func waitAssigned(t *testing.T, logs *syncBuffer) {
 // cut: every version-1 batch was scored before every version-2 batch, and
 // in each partition the version-1 offsets all precede the version-2 ones.
 func TestModelSwapUnderLoad(t *testing.T) {
-	brokers := strings.Split(env(t, "STREAMSCORE_BROKERS"), ",")
-	env(t, "ONNXRUNTIME_LIB")
+	brokers := servicetest.Brokers(t)
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
 	reg := modelsRegistry(t)
 	token := "swap-test-token-0123456789"
 	tokenFile := filepath.Join(t.TempDir(), "token")
@@ -194,8 +142,8 @@ func TestModelSwapUnderLoad(t *testing.T) {
 	createTopics(t, cfg)
 
 	cmd, logs := startRun(t, cfg)
-	addr := opsAddr(t, logs)
-	waitAssigned(t, logs)
+	addr := servicetest.WaitAddr(t, logs, "http_addr", 30*time.Second)
+	servicetest.WaitAssigned(t, 40*time.Second, logs)
 	base := "http://" + addr + "/admin/models/linear"
 
 	const n, rate = 24000, 2400.0 // ten seconds of events
@@ -234,7 +182,7 @@ func TestModelSwapUnderLoad(t *testing.T) {
 
 	<-produced
 	msgs := readAll(t, brokers, out, n, 2*time.Minute)
-	if got := metricValue(t, addr, `streamscore_model_activations_total{result="refused",role="champion"}`); got != 2 {
+	if got := servicetest.Scrape(t, "http://"+addr+"/metrics")[`streamscore_model_activations_total{result="refused",role="champion"}`]; got != 2 {
 		t.Errorf("refused activations metric = %v, want 2", got)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
@@ -311,7 +259,7 @@ func checkSwap(t *testing.T, evs []inputEvent, msgs []kafka.Message, weights map
 // 16 inputs for a 32-feature schema, are refused with the reason; a good
 // one passes with its golden rows.
 func TestModelValidateRefusesBadVersions(t *testing.T) {
-	env(t, "ONNXRUNTIME_LIB")
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
 	reg := modelsRegistry(t)
 	schema := filepath.Join(repoRoot(t), "testdata/linear.schema.yaml")
 	tests := []struct {
@@ -351,8 +299,8 @@ func TestModelValidateRefusesBadVersions(t *testing.T) {
 // equals version 2 computed here from its weights. With run observing the
 // scorer, the shadow topic holds version 2's scored events too.
 func TestChallengerAndCanary(t *testing.T) {
-	brokers := strings.Split(env(t, "STREAMSCORE_BROKERS"), ",")
-	env(t, "ONNXRUNTIME_LIB")
+	brokers := servicetest.Brokers(t)
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
 	reg := modelsRegistry(t)
 	in, out, dlq, group := uniqueTopics("it-challenger")
 	shadow := out + ".shadow"
@@ -373,7 +321,7 @@ func TestChallengerAndCanary(t *testing.T) {
 	evs := makeEvents(n, 400, 21)
 	produceAt(t.Context(), t, brokers, in, evs, 0)
 	cmd, logs := startRun(t, cfg)
-	addr := opsAddr(t, logs)
+	addr := servicetest.WaitAddr(t, logs, "http_addr", 30*time.Second)
 	msgs := readAll(t, brokers, out, n, 2*time.Minute)
 	if len(msgs) != n {
 		t.Fatalf("got %d scored events, want %d", len(msgs), n)
@@ -406,18 +354,18 @@ func TestChallengerAndCanary(t *testing.T) {
 	if canary == 0 || canary == n {
 		t.Fatalf("%d of %d events went to the canary", canary, n)
 	}
-	compared := metricValue(t, addr, "streamscore_model_challenger_compared_rows_total")
-	agreed := metricValue(t, addr, "streamscore_model_challenger_agreed_rows_total")
+	compared := servicetest.Scrape(t, "http://"+addr+"/metrics")["streamscore_model_challenger_compared_rows_total"]
+	agreed := servicetest.Scrape(t, "http://"+addr+"/metrics")["streamscore_model_challenger_agreed_rows_total"]
 	if compared != n || agreed != float64(canary) {
 		t.Errorf("challenger metrics: compared %v agreed %v; want %d and %d (the canary rows, same model)", compared, agreed, n, canary)
 	}
 	t.Logf("%d of %d events scored by the canary; challenger agreed on %v of %v rows", canary, n, agreed, compared)
 
 	t.Run("shadow topic", func(t *testing.T) {
-		if metricValue(t, addr, "streamscore_model_shadow_published_total") <= 0 && metricValue(t, addr, `streamscore_model_shadow_dropped_total{reason="queue_full"}`) <= 0 {
+		if servicetest.Scrape(t, "http://"+addr+"/metrics")["streamscore_model_shadow_published_total"] <= 0 && servicetest.Scrape(t, "http://"+addr+"/metrics")[`streamscore_model_shadow_dropped_total{reason="queue_full"}`] <= 0 {
 			time.Sleep(3 * time.Second)
 		}
-		if metricValue(t, addr, "streamscore_model_shadow_published_total") <= 0 {
+		if servicetest.Scrape(t, "http://"+addr+"/metrics")["streamscore_model_shadow_published_total"] <= 0 {
 			t.Skip("run does not add the scorer to the engine's observers, so nothing reaches the shadow topic")
 		}
 		shadowMsgs := readAll(t, brokers, shadow, n, time.Minute)

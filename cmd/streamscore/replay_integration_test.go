@@ -21,6 +21,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/internal/servicetest"
 )
 
 // replayEvent is one history event with a known time and label.
@@ -73,7 +74,7 @@ func streamscore(t *testing.T, args ...string) string {
 	t.Helper()
 	out, err := streamscoreErr(t, args...)
 	if err != nil {
-		t.Fatalf("streamscore %s: %v\n%s", strings.Join(args, " "), err, tail(out, 4000))
+		t.Fatalf("streamscore %s: %v\n%s", strings.Join(args, " "), err, servicetest.Tail(out, 4000))
 	}
 	return out
 }
@@ -144,8 +145,8 @@ func listGroups(t *testing.T, brokers []string) []string {
 // it: exactly the events in [from, to) are scored, from every partition, in
 // one deterministic order, twice identically, without any consumer group.
 func TestReplayTimeRangeOnBroker(t *testing.T) {
-	brokers := strings.Split(env(t, "STREAMSCORE_BROKERS"), ",")
-	env(t, "ONNXRUNTIME_LIB")
+	brokers := servicetest.Brokers(t)
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
 	root := repoRoot(t)
 	dir := t.TempDir()
 	topic := fmt.Sprintf("it-replay.%d", time.Now().UnixNano())
@@ -289,7 +290,7 @@ func TestReplayTimeRangeOnBroker(t *testing.T) {
 // names exactly those rows, and two replays write identical Parquet files
 // and reports.
 func TestReplayChampionChallenger(t *testing.T) {
-	env(t, "ONNXRUNTIME_LIB")
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
 	root := repoRoot(t)
 	dir := t.TempDir()
 	hist := filepath.Join(dir, "history.jsonl")

@@ -24,6 +24,8 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"github.com/streamscore/streamscore/internal/servicetest"
 )
 
 // These tests run the binary against a second broker whose only client
@@ -118,13 +120,13 @@ func (b secureBroker) scram512(t *testing.T) sasl.Mechanism {
 // secrets at the end.
 type logBook struct {
 	mu   sync.Mutex
-	logs []*syncBuffer
+	logs []*servicetest.Logs
 }
 
-func (l *logBook) add() *syncBuffer {
+func (l *logBook) add() *servicetest.Logs {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := &syncBuffer{}
+	b := &servicetest.Logs{}
 	l.logs = append(l.logs, b)
 	return b
 }
@@ -196,7 +198,7 @@ log: {level: debug, format: json}
 }
 
 func TestSecureKafka(t *testing.T) {
-	env(t, "ONNXRUNTIME_LIB")
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
 	b := startSecureBroker(t)
 	book := &logBook{}
 	tlsOK := fmt.Sprintf("{enabled: true, ca_file: %q}", b.ca)
@@ -254,7 +256,7 @@ func TestSecureKafka(t *testing.T) {
 				cmd.Wait()
 			}
 			if t.Failed() {
-				t.Logf("run logs:\n%s", tail(logs.String(), 4000))
+				t.Logf("run logs:\n%s", servicetest.Tail(logs.String(), 4000))
 			}
 		}()
 		got := readAllSecure(t, b, out, n, 2*time.Minute)
@@ -278,7 +280,7 @@ func TestSecureKafka(t *testing.T) {
 				t.Fatalf("consume with %s: %v\n%s", tc.mech, err, o)
 			}
 			if nl := strings.Count(o, "\n"); nl != 20 {
-				t.Fatalf("consume with %s printed %d lines, want 20:\n%s", tc.mech, nl, tail(o, 2000))
+				t.Fatalf("consume with %s printed %d lines, want 20:\n%s", tc.mech, nl, servicetest.Tail(o, 2000))
 			}
 		}
 	})
@@ -381,7 +383,7 @@ func TestSASLPasswordIsRedacted(t *testing.T) {
 	const secret = "hunter2-redaction-check"
 	cfg := DefaultConfig()
 	cfg.Kafka.SASL = SASLConfig{Mechanism: "SCRAM-SHA-512", Username: "alice", Password: secret}
-	var logs syncBuffer
+	var logs servicetest.Logs
 	log, err := newLogger(&logs, "debug", "json")
 	if err != nil {
 		t.Fatal(err)

@@ -5,18 +5,16 @@ package drift
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/streamscore/streamscore/internal/servicetest"
 )
 
 func TestRedisStoreConformance(t *testing.T) {
-	addr := os.Getenv("STREAMSCORE_REDIS")
-	if addr == "" {
-		t.Fatal("STREAMSCORE_REDIS is not set: run the integration tests with `make test` (it starts Redis)")
-	}
+	addr := servicetest.RedisAddr(t)
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	defer c.Close()
 	if err := c.Ping(t.Context()).Err(); err != nil {
@@ -84,10 +82,7 @@ func indexByte(s string, b byte) int {
 // a 1024-row batch, to the real Redis per op: one MULTI/EXEC round trip of
 // about 400 HINCRBY and 35 PEXPIRE commands.
 func BenchmarkRedisFlush(b *testing.B) {
-	addr := os.Getenv("STREAMSCORE_REDIS")
-	if addr == "" {
-		b.Fatal("STREAMSCORE_REDIS is not set: run with `make up && source .run/env`")
-	}
+	addr := servicetest.RedisAddr(b)
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	defer c.Close()
 	spec, base, sb := benchSetup(b)

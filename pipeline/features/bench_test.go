@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/streamscore/streamscore/internal/servicetest"
 )
 
 const benchSpec = `
@@ -28,8 +30,8 @@ model: {input: x, outputs: [{name: y}]}
 //
 //	go test -run '^$' -bench Enrich -count 6 ./pipeline/features | benchstat -
 func BenchmarkEnrich(b *testing.B) {
-	srv := startRedis(b)
-	client := redis.NewClient(&redis.Options{Addr: srv.addr})
+	srv := servicetest.StartRedis(b, servicetest.RedisOptions{})
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer client.Close()
 	const rows, width = 1024, 8
 	for _, layout := range []string{"vector", "hash"} {

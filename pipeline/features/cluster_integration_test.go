@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/streamscore/streamscore/internal/servicetest"
 )
 
 // startCluster starts a 3-master Redis Cluster (no replicas) of private
@@ -24,8 +26,8 @@ func startCluster(t *testing.T) []string {
 	}
 	var addrs []string
 	for range 3 {
-		r := startRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000")
-		addrs = append(addrs, r.addr)
+		r := servicetest.StartRedis(t, servicetest.RedisOptions{Args: []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"}})
+		addrs = append(addrs, r.Addr)
 	}
 	args := append([]string{"--cluster", "create"}, addrs...)
 	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
@@ -132,11 +134,11 @@ func TestCluster(t *testing.T) {
 // TestSentinel reads and writes through a real Sentinel that monitors a
 // private master: the client UniversalClient returns for a MasterName.
 func TestSentinel(t *testing.T) {
-	master := startRedis(t)
+	master := servicetest.StartRedis(t, servicetest.RedisOptions{})
 	dir := t.TempDir()
-	port := freePort(t)
+	port := servicetest.FreePort(t)
 	conf := filepath.Join(dir, "sentinel.conf")
-	body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor fs 127.0.0.1 %d 1\n", port, dir, master.port)
+	body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor fs 127.0.0.1 %d 1\n", port, dir, master.Port)
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +178,7 @@ func TestSentinel(t *testing.T) {
 		t.Fatalf("row through the sentinel's master = %v", b.Features)
 	}
 	// The data is on the master the sentinel names.
-	direct := redis.NewClient(&redis.Options{Addr: master.addr})
+	direct := redis.NewClient(&redis.Options{Addr: master.Addr})
 	defer direct.Close()
 	if direct.Exists(ctx, "st:s").Val() != 1 {
 		t.Fatal("the entity is not on the monitored master")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/streamscore/streamscore/internal/servicetest"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -56,7 +57,7 @@ func (c *clock) Add(d time.Duration) {
 }
 
 type fixture struct {
-	srv    *redisServer
+	srv    *servicetest.Redis
 	client *redis.Client
 	hook   *pipelineHook
 	spec   *schemas.Spec
@@ -66,8 +67,8 @@ type fixture struct {
 
 func newFixture(t *testing.T, cfg Config) *fixture {
 	t.Helper()
-	f := &fixture{srv: startRedis(t), spec: parseSpec(t, storeSpec), hook: &pipelineHook{}, clock: &clock{now: time.Now()}}
-	f.client = redis.NewClient(&redis.Options{Addr: f.srv.addr, MaxRetries: 1, DialTimeout: time.Second})
+	f := &fixture{srv: servicetest.StartRedis(t, servicetest.RedisOptions{}), spec: parseSpec(t, storeSpec), hook: &pipelineHook{}, clock: &clock{now: time.Now()}}
+	f.client = redis.NewClient(&redis.Options{Addr: f.srv.Addr, MaxRetries: 1, DialTimeout: time.Second})
 	f.client.AddHook(f.hook)
 	t.Cleanup(func() { f.client.Close() })
 	cfg.Now = f.clock.Now
@@ -302,7 +303,7 @@ func TestRedisDownFailsWithoutTouchingTheBatch(t *testing.T) {
 	if _, err := f.store.Enrich(ctx, f.batch("a")); err != nil { // a is cached now
 		t.Fatal(err)
 	}
-	f.srv.stop(t)
+	f.srv.Stop(t)
 	b := f.batch("b")
 	if _, err := f.store.Enrich(ctx, b); err == nil {
 		t.Fatal("Enrich succeeded with Redis down")
@@ -325,7 +326,7 @@ func TestRedisDownFailsWithoutTouchingTheBatch(t *testing.T) {
 		t.Fatalf("cached batch during the outage: %v, row %v", err, row(b, 0))
 	}
 
-	f.srv.start(t) // same port, empty (no persistence)
+	f.srv.Start(t) // same port, empty (no persistence)
 	f.write(t, 0, Entity{Key: "st:b", Values: []float32{3, 4}})
 	f.clock.Add(DefaultRetryInterval)
 	b = f.batch("b")
