@@ -1,0 +1,16 @@
+//go:build integration
+
+package consumers_test
+
+import (
+	"testing"
+
+	"github.com/streamscore/streamscore/internal/conformance"
+	"github.com/streamscore/streamscore/internal/servicetest"
+)
+
+// TestGroupConformsToSourceOnTheBroker runs the Source suite against the
+// real broker of STREAMSCORE_BROKERS.
+func TestGroupConformsToSourceOnTheBroker(t *testing.T) {
+	conformance.Source(t, servicetest.Brokers(t), newGroup)
+}

@@ -1,0 +1,16 @@
+//go:build integration
+
+package producers_test
+
+import (
+	"testing"
+
+	"github.com/streamscore/streamscore/internal/conformance"
+	"github.com/streamscore/streamscore/internal/servicetest"
+)
+
+// TestWriterConformsToSinkOnTheBroker runs the Sink suite against the real
+// broker of STREAMSCORE_BROKERS.
+func TestWriterConformsToSinkOnTheBroker(t *testing.T) {
+	conformance.Sink(t, servicetest.Brokers(t), newWriter)
+}
