@@ -224,26 +224,30 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 }
 
+// TestEngineAsyncPublishesOverlapAndAckEverything runs in a synctest bubble:
+// the async sink's random completion delays pass on the bubble's clock.
 func TestEngineAsyncPublishesOverlapAndAckEverything(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	msgs := stream(5000, 4, 0, 0)
-	src := newFakeSource(msgs, false)
-	sink := &asyncSink{}
-	e := newTestEngine(t, src, sink, mem)
-	if err := e.Run(t.Context()); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	mem.AssertSize(t, 0)
-	if got := len(sink.scored); got != len(msgs) {
-		t.Fatalf("scored %d, want %d (acked %d, dead %d, calls %d)", got, len(msgs), src.ackedCount(), len(sink.dead), sink.calls)
-	}
-	if got := src.ackedCount(); got != len(msgs) {
-		t.Fatalf("acked %d, want %d", got, len(msgs))
-	}
-	if m := sink.maxInFlight.Load(); m < 2 || m > defaultPublishes {
-		t.Fatalf("at most %d publishes were in flight, want 2..%d", m, defaultPublishes)
-	}
-	if e.InFlight() != 0 {
-		t.Fatalf("in flight %d after Run", e.InFlight())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		msgs := stream(5000, 4, 0, 0)
+		src := newFakeSource(msgs, false)
+		sink := &asyncSink{}
+		e := newTestEngine(t, src, sink, mem)
+		if err := e.Run(t.Context()); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		mem.AssertSize(t, 0)
+		if got := len(sink.scored); got != len(msgs) {
+			t.Fatalf("scored %d, want %d (acked %d, dead %d, calls %d)", got, len(msgs), src.ackedCount(), len(sink.dead), sink.calls)
+		}
+		if got := src.ackedCount(); got != len(msgs) {
+			t.Fatalf("acked %d, want %d", got, len(msgs))
+		}
+		if m := sink.maxInFlight.Load(); m < 2 || m > defaultPublishes {
+			t.Fatalf("at most %d publishes were in flight, want 2..%d", m, defaultPublishes)
+		}
+		if e.InFlight() != 0 {
+			t.Fatalf("in flight %d after Run", e.InFlight())
+		}
+	})
 }
