@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync/atomic"
@@ -55,20 +56,38 @@ func createTopic(t *testing.T, brokers []string, topic string, partitions int) {
 }
 
 // produce writes msgs to partition p of topic, in order, acknowledged by
-// all replicas.
+// all replicas. A new topic's leader may not know it leads yet: retriable
+// errors are retried until waitLimit.
 func produce(t *testing.T, brokers []string, topic string, p int, msgs []kafka.Message) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
 	defer cancel()
+	for {
+		err := produceOnce(ctx, brokers, topic, p, msgs)
+		if err == nil {
+			return
+		}
+		var ke kafka.Error
+		if !errors.As(err, &ke) || !ke.Temporary() {
+			t.Fatalf("producing to %s/%d: %v", topic, p, err)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("producing to %s/%d: %v", topic, p, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func produceOnce(ctx context.Context, brokers []string, topic string, p int, msgs []kafka.Message) error {
 	conn, err := leaderConn(ctx, brokers, topic, p)
 	if err != nil {
-		t.Fatalf("connecting to the leader of %s/%d: %v", topic, p, err)
+		return err
 	}
 	defer conn.Close()
 	conn.SetRequiredAcks(-1)
-	if _, err := conn.WriteMessages(msgs...); err != nil {
-		t.Fatalf("producing to %s/%d: %v", topic, p, err)
-	}
+	_, err = conn.WriteMessages(msgs...)
+	return err
 }
 
 func leaderConn(ctx context.Context, brokers []string, topic string, p int) (*kafka.Conn, error) {
