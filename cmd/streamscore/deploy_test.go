@@ -17,13 +17,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/streamscore/streamscore/internal/servicetest"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -113,7 +113,7 @@ func checkArgs(t *testing.T, flags func(...string) map[string]bool, where string
 // (anything but 404), using the very handler `run` serves.
 func servedPaths(t *testing.T, where string, paths ...string) {
 	t.Helper()
-	var logs opsLog
+	var logs servicetest.Logs
 	log, err := newLogger(&logs, "info", "json")
 	if err != nil {
 		t.Fatal(err)
@@ -123,19 +123,12 @@ func servedPaths(t *testing.T, where string, paths ...string) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	var rec struct {
-		Addr string `json:"http_addr"`
-	}
-	for _, line := range strings.Split(logs.String(), "\n") {
-		if json.Unmarshal([]byte(line), &rec) == nil && rec.Addr != "" {
-			break
-		}
-	}
-	if rec.Addr == "" {
+	addr := servicetest.LoggedAddr(logs.String(), "http_addr")
+	if addr == "" {
 		t.Fatalf("serveOps logged no http_addr: %s", logs.String())
 	}
 	for _, p := range paths {
-		res, err := http.Get("http://" + rec.Addr + p)
+		res, err := http.Get("http://" + addr + p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,24 +137,6 @@ func servedPaths(t *testing.T, where string, paths ...string) {
 			t.Errorf("%s: the binary does not serve %s", where, p)
 		}
 	}
-}
-
-// opsLog is a buffer safe for the HTTP server's goroutine to log into.
-type opsLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *opsLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *opsLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // --- parsing ------------------------------------------------------------
