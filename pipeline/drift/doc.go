@@ -46,7 +46,7 @@
 // column of such a row counts as missing). Scores compare the distributions
 // of present values; the change in the missing rate is its own score.
 //
-// The package imports schemas, go-redis, kafka-go, Arrow (Parquet) and
-// Prometheus; it never imports the engine (pipeline), whose Observer
+// The package imports schemas, pipeline/rowfile (training files), go-redis,
+// kafka-go, Arrow and Prometheus; it never imports the engine (pipeline), whose Observer
 // interface Monitor satisfies by its ObserveBatch method.
 package drift

@@ -2,8 +2,8 @@
 // Redis, one entity per key, and writes them there (streamscore features
 // load).
 //
-// It imports schemas (feature sets, their key templates and layouts) and
-// go-redis; it never imports the engine. cmd/streamscore adapts Store to the
+// It imports schemas (feature sets, their key templates and layouts),
+// pipeline/rowfile (feature files) and go-redis; it never imports the engine. cmd/streamscore adapts Store to the
 // engine's FeatureStore interface.
 //
 // # One batch

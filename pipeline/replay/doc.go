@@ -15,7 +15,7 @@
 // offset), batches close only on size, never on time, and nothing
 // time-dependent is written, so the same inputs give byte-identical outputs.
 //
-// It imports pipeline (it drives the engine), schemas, the Kafka client and
-// Arrow/Parquet; cmd wires models and outputs into it, and nothing here
+// It imports pipeline (it drives the engine), schemas, pipeline/rowfile (the
+// input files), the Kafka client and Arrow/Parquet; cmd wires models and outputs into it, and nothing here
 // imports cmd.
 package replay
