@@ -113,7 +113,14 @@ func TestReadJSONLErrorsNameTheLine(t *testing.T) {
 	}
 }
 
+// TestReadParquet reads the same entities from .parquet and .pq files.
 func TestReadParquet(t *testing.T) {
+	for _, ext := range []string{".parquet", ".pq"} {
+		t.Run(ext, func(t *testing.T) { testReadParquet(t, ext) })
+	}
+}
+
+func testReadParquet(t *testing.T, ext string) {
 	fs := &parseSpec(t, fileSpec).FeatureSets[0]
 	mem := memory.NewGoAllocator()
 	schema := arrow.NewSchema([]arrow.Field{
@@ -130,7 +137,7 @@ func TestReadParquet(t *testing.T) {
 	b.Field(3).(*array.Int32Builder).AppendValues([]int32{4, 5, 6}, nil)
 	rec := b.NewRecord()
 	defer rec.Release()
-	path := filepath.Join(t.TempDir(), "f.parquet")
+	path := filepath.Join(t.TempDir(), "f"+ext)
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
