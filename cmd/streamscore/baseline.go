@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/drift"
 	"github.com/streamscore/streamscore/pipeline/model"
 	"github.com/streamscore/streamscore/schemas"
@@ -123,7 +122,7 @@ func runBaseline(ctx context.Context, w io.Writer, o *baselineOptions) error {
 		return err
 	}
 
-	var sc *scorer
+	var sc *model.Router
 	var outputs []drift.OutputWidth
 	if modelPath != "" {
 		lib := o.onnxLib
@@ -141,14 +140,13 @@ func runBaseline(ctx context.Context, w io.Writer, o *baselineOptions) error {
 		mc.Sessions = max(mc.Sessions, 1)
 		mc.IntraOpThreads = max(mc.IntraOpThreads, 1)
 		mc.InterOpThreads = max(mc.InterOpThreads, 1)
-		s, m, err := openScorer(mc, spec)
+		sc, err = openScorer(mc, spec)
 		if err != nil {
 			return err
 		}
-		defer m.Close()
-		sc = s
+		defer sc.Close()
 		// One row of defaults tells each output's width.
-		res, err := sc.Score(ctx, pipeline.ScoreInput{Features: make([]float32, spec.Columns()), Rows: 1, Cols: spec.Columns(), Keys: []string{""}})
+		res, err := sc.Score(ctx, schemas.ScoreInput{Features: make([]float32, spec.Columns()), Rows: 1, Cols: spec.Columns(), Keys: []string{""}})
 		if err != nil {
 			return fmt.Errorf("scoring a probe row with %s: %w", modelPath, err)
 		}
@@ -225,8 +223,8 @@ func runBaseline(ctx context.Context, w io.Writer, o *baselineOptions) error {
 }
 
 // scoreTraining fills the output columns of tb by scoring its model inputs.
-func scoreTraining(ctx context.Context, sc *scorer, spec *schemas.Spec, cols []drift.Column, tb *drift.TrainingBatch) error {
-	res, err := sc.Score(ctx, pipeline.ScoreInput{Features: tb.Inputs, Rows: tb.Rows, Cols: spec.Columns(), Keys: make([]string, tb.Rows)})
+func scoreTraining(ctx context.Context, sc *model.Router, spec *schemas.Spec, cols []drift.Column, tb *drift.TrainingBatch) error {
+	res, err := sc.Score(ctx, schemas.ScoreInput{Features: tb.Inputs, Rows: tb.Rows, Cols: spec.Columns(), Keys: make([]string, tb.Rows)})
 	if err != nil {
 		return fmt.Errorf("scoring training rows: %w", err)
 	}

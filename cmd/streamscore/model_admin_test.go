@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"log/slog"
 	"net/http"
@@ -9,14 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/segmentio/kafka-go"
-
-	"github.com/streamscore/streamscore/schemas"
 )
 
 func TestModelConfigValidate(t *testing.T) {
@@ -94,66 +87,5 @@ func TestAdminAuth(t *testing.T) {
 		if rec.Code == 401 && rec.Header().Get("WWW-Authenticate") == "" {
 			t.Errorf("401 without WWW-Authenticate")
 		}
-	}
-}
-
-type fakeShadowWriter struct {
-	mu   sync.Mutex
-	msgs []kafka.Message
-}
-
-func (w *fakeShadowWriter) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.msgs = append(w.msgs, msgs...)
-	return nil
-}
-
-func (w *fakeShadowWriter) Close() error { return nil }
-
-func TestShadowPublisher(t *testing.T) {
-	spec, err := schemas.Load("../../testdata/linear.schema.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	ev := func(id, user string) schemas.Message {
-		var b strings.Builder
-		b.WriteString(`{"event_id":"` + id + `","user_id":"` + user + `","ts":1732460000000`)
-		for f := range 32 {
-			b.WriteString(`,"f` + string(rune('0'+f/10)) + string(rune('0'+f%10)) + `":1`)
-		}
-		b.WriteString("}")
-		return schemas.Message{Topic: "in", Partition: 2, Offset: 7, Value: []byte(b.String()), Time: time.UnixMilli(1732460000001)}
-	}
-	msgs := []schemas.Message{ev("a", "u1"), ev("b", "u2")}
-	d := schemas.NewDecoder(spec, mem).Decode(msgs)
-	defer d.Release()
-	w := &fakeShadowWriter{}
-	p := newShadowPublisher("shadow", w, spec, slog.New(slog.DiscardHandler), nil)
-	sc := &routerScorer{shadow: p}
-	champion := schemas.Scores{Name: "score", Width: 1, Values: []float64{1, 2}, Bits: 32}
-	challenger := schemas.Scores{Name: "challenger.score", Width: 1, Values: []float64{0.5, 0.25}, Bits: 32}
-	sc.recent[0] = challengerTag{first: &challenger.Values[0], name: "linear", version: "2"}
-	b := &schemas.ScoredBatch{Msgs: msgs, Decoded: d, Scores: []schemas.Scores{champion, challenger}, OK: []bool{true, false}, Model: "linear", ModelVersion: "1", ScoredAt: time.UnixMilli(1732460000002)}
-	sc.ObserveBatch(b)
-	// A batch whose challenger result the scorer did not record.
-	other := schemas.Scores{Name: "challenger.score", Width: 1, Values: []float64{9, 9}}
-	sc.ObserveBatch(&schemas.ScoredBatch{Msgs: msgs, Decoded: d, Scores: []schemas.Scores{champion, other}})
-	p.close()
-
-	if len(w.msgs) != 1 {
-		t.Fatalf("shadow messages = %d, want 1 (row 1 was not scored; the second batch is unmatched)", len(w.msgs))
-	}
-	m := w.msgs[0]
-	got := string(m.Value)
-	for _, want := range []string{`"event_id":"a"`, `"model":"linear"`, `"model_version":"2"`, `"scores":{"score":0.5}`, `"topic":"in"`, `"offset":7`} {
-		if !strings.Contains(got, want) {
-			t.Errorf("shadow event %s lacks %s", got, want)
-		}
-	}
-	if m.Topic != "shadow" || string(m.Key) != "u1" {
-		t.Errorf("shadow message topic %q key %q", m.Topic, m.Key)
 	}
 }

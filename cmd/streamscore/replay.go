@@ -269,11 +269,11 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 			}
 			mc.Version = v
 		}
-		sc, m, err := openReplayModel(mc, checkSpec)
+		sc, err := openReplayModel(mc, checkSpec)
 		if err != nil {
 			return fmt.Errorf("--model %s: %w", fl, err)
 		}
-		defer m.Close()
+		defer sc.Close()
 		models = append(models, replay.Model{Name: name, Scorer: sc})
 	}
 
@@ -392,14 +392,14 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 // that lacks one of the bound outputs (a challenger exported differently)
 // is bound to all of its own numeric outputs instead, under their graph
 // names, so champion and challenger need not share output names.
-func openReplayModel(mc ModelConfig, spec *schemas.Spec) (*scorer, *model.Model, error) {
-	sc, m, err := openScorer(mc, spec)
+func openReplayModel(mc ModelConfig, spec *schemas.Spec) (*model.Router, error) {
+	sc, err := openScorer(mc, spec)
 	if err == nil {
-		return sc, m, nil
+		return sc, nil
 	}
 	peek, perr := model.Open(model.Config{Path: mc.Path})
 	if perr != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	outs := peek.Outputs()
 	peek.Close()
@@ -412,7 +412,7 @@ func openReplayModel(mc ModelConfig, spec *schemas.Spec) (*scorer, *model.Model,
 		lacks = lacks || !have[o.Name]
 	}
 	if !lacks {
-		return nil, nil, err
+		return nil, err
 	}
 	cp := *spec
 	cp.Model.Outputs = nil
@@ -422,7 +422,7 @@ func openReplayModel(mc ModelConfig, spec *schemas.Spec) (*scorer, *model.Model,
 		}
 	}
 	if len(cp.Model.Outputs) == 0 {
-		return nil, nil, err
+		return nil, err
 	}
 	return openScorer(mc, &cp)
 }

@@ -23,7 +23,6 @@ import (
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/model"
 	"github.com/streamscore/streamscore/producers"
-	"github.com/streamscore/streamscore/schemas"
 )
 
 // overrides are the flags that replace config keys.
@@ -149,10 +148,6 @@ type runHooks struct {
 // done (then drains) or it fails.
 func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHooks) error {
 	useRedisLogger(log)
-	spec, err := schemas.Load(cfg.Schema)
-	if err != nil {
-		return err
-	}
 	if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
 		return err
 	}
@@ -182,41 +177,16 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 		return err
 	}
 	defer sink.Close()
-	sc, routes, closeModels, err := setupScoring(ctx, &cfg, spec, log, reg)
+	path, err := buildScoringPath(ctx, &cfg, allParts, log, reg)
 	if err != nil {
 		return err
 	}
-	defer closeModels()
-	store, closeStore, err := setupFeatures(ctx, &cfg, spec, log, reg)
+	defer path.Close()
+	eng, err := pipeline.New(path.engineConfig(&cfg), src, path.router, sink, log, reg)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	driftObs, stopDrift, err := setupDrift(ctx, &cfg, spec, log, reg)
-	if err != nil {
-		return err
-	}
-	defer stopDrift()
-	var observers []pipeline.Observer
-	if driftObs != nil {
-		observers = append(observers, driftObs)
-	}
-	if o, ok := sc.(pipeline.Observer); ok {
-		observers = append(observers, o)
-	}
-	eng, err := pipeline.New(pipeline.Config{
-		Spec:          spec,
-		Policy:        pipeline.Policy{MaxRows: cfg.Batch.MaxRows, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait},
-		InFlight:      cfg.Pipeline.InFlight,
-		Publishes:     cfg.Pipeline.Publishes,
-		DrainTimeout:  cfg.Pipeline.DrainTimeout,
-		Observers:     observers,
-		Features:      store,
-		FeaturePolicy: pipeline.FeaturePolicy(cfg.Features.Policy),
-	}, src, sc, sink, log, reg)
-	if err != nil {
-		return err
-	}
+	routes := path.routes
 	probe := consumers.NewProbe(cfg.Brokers, dialer, 2*time.Second)
 	probeCtx, stopProbe := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopProbe()
@@ -245,7 +215,7 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 		}()
 	}
 	log.Info("scoring", "input", cfg.Topics.Input, "output", cfg.Topics.Output, "dlq", cfg.Topics.DLQ,
-		"group", cfg.Group, "model", cfg.Model.Path, "model_version", cfg.Model.Version, "schema", spec.String(),
+		"group", cfg.Group, "model", cfg.Model.Path, "model_version", cfg.Model.Version, "schema", path.spec.String(),
 		"max_rows", cfg.Batch.MaxRows, "max_wait", cfg.Batch.MaxWait)
 	if hooks != nil && hooks.started != nil {
 		hooks.started(eng)

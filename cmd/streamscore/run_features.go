@@ -65,14 +65,6 @@ func (c *FeaturesConfig) storeConfig() features.Config {
 	return features.Config{CacheSize: c.CacheSize, CacheTTL: c.CacheTTL, NegativeTTL: c.NegativeTTL, Timeout: c.Timeout, RetryInterval: c.RetryInterval}
 }
 
-// featureStore adapts features.Store to the engine's FeatureStore.
-type featureStore struct{ s *features.Store }
-
-func (f featureStore) Enrich(ctx context.Context, in pipeline.EnrichInput) (pipeline.EnrichResult, error) {
-	res, err := f.s.Enrich(ctx, features.Batch{Features: in.Features, Rows: in.Rows, Cols: in.Cols, Keys: in.Keys})
-	return pipeline.EnrichResult{Missing: res.Missing, MissingValues: res.MissingValues}, err
-}
-
 // setupFeatures returns the feature store for run (nil when the schema has
 // no feature sets) and a function that closes it. Redis being unreachable
 // at start-up is not an error (the policy covers it, and fail_closed waits
@@ -110,7 +102,7 @@ func setupFeatures(ctx context.Context, cfg *Config, spec *schemas.Spec, log *sl
 		log.Warn("Redis does not answer at start-up; the feature policy applies until it does", "redis", cfg.Redis.Addrs, "policy", policy, "err", err)
 	}
 	log.Info("online features", "sets", setNames(spec), "redis", cfg.Redis.Addrs, "policy", policy)
-	return featureStore{store}, func() { client.Close() }, nil
+	return store, func() { client.Close() }, nil
 }
 
 func setNames(spec *schemas.Spec) string {

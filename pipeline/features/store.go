@@ -95,27 +95,6 @@ func (c *Config) applyDefaults() {
 	}
 }
 
-// Batch is one batch to enrich.
-type Batch struct {
-	// Features holds Rows×Cols float32 values, row-major, the feature-set
-	// columns holding their defaults. Enrich overwrites those columns in
-	// place. It is not retained.
-	Features   []float32
-	Rows, Cols int
-	// Keys holds, per feature set in schema order, each row's entity key.
-	// They are not retained (the cache keeps copies).
-	Keys [][]string
-}
-
-// Result says which rows lacked stored features.
-type Result struct {
-	// Missing, nil when every row was complete, marks rows for which at
-	// least one feature kept its default.
-	Missing []bool
-	// MissingValues counts feature values left at their defaults.
-	MissingValues int
-}
-
 // Stats are a Store's running totals.
 type Stats struct {
 	// Lookups counts distinct entities looked up, per batch and set.
@@ -270,16 +249,16 @@ func (s *Store) putScratch(sc *scratch) {
 // pipelined round trip, and waits for keys another call is fetching. On
 // error (Redis unreachable, timeout, ctx done) it returns without writing
 // anything, so the columns keep their defaults.
-func (s *Store) Enrich(ctx context.Context, b Batch) (Result, error) {
+func (s *Store) Enrich(ctx context.Context, b schemas.EnrichInput) (schemas.EnrichResult, error) {
 	if len(b.Keys) != len(s.sets) {
-		return Result{}, fmt.Errorf("enriching: %d key columns for %d feature sets", len(b.Keys), len(s.sets))
+		return schemas.EnrichResult{}, fmt.Errorf("enriching: %d key columns for %d feature sets", len(b.Keys), len(s.sets))
 	}
 	if b.Rows == 0 {
-		return Result{}, nil
+		return schemas.EnrichResult{}, nil
 	}
 	for i, st := range s.sets {
 		if len(b.Keys[i]) < b.Rows || st.fs.Offset+st.width > b.Cols || len(b.Features) < b.Rows*b.Cols {
-			return Result{}, fmt.Errorf("enriching: batch of %d rows × %d columns does not fit feature set %s", b.Rows, b.Cols, st.fs.Name)
+			return schemas.EnrichResult{}, fmt.Errorf("enriching: batch of %d rows × %d columns does not fit feature set %s", b.Rows, b.Cols, st.fs.Name)
 		}
 	}
 	sc := s.getScratch()
@@ -325,23 +304,23 @@ func (s *Store) Enrich(ctx context.Context, b Batch) (Result, error) {
 
 	if pending > 0 {
 		if err := s.failingFast(now); err != nil {
-			return Result{}, err
+			return schemas.EnrichResult{}, err
 		}
 		own, others := s.claim(sc)
 		if own != nil {
 			s.fetch(ctx, own, now)
 		}
 		if own != nil && own.err != nil {
-			return Result{}, own.err
+			return schemas.EnrichResult{}, own.err
 		}
 		for _, f := range others {
 			select {
 			case <-f.done:
 			case <-ctx.Done():
-				return Result{}, fmt.Errorf("waiting for another batch's feature fetch: %w", ctx.Err())
+				return schemas.EnrichResult{}, fmt.Errorf("waiting for another batch's feature fetch: %w", ctx.Err())
 			}
 			if f.err != nil {
-				return Result{}, f.err
+				return schemas.EnrichResult{}, f.err
 			}
 		}
 		for si, st := range s.sets {
@@ -355,7 +334,7 @@ func (s *Store) Enrich(ctx context.Context, b Batch) (Result, error) {
 		}
 	}
 
-	var res Result
+	var res schemas.EnrichResult
 	for si, st := range s.sets {
 		ss := &sc.sets[si]
 		var byStatus [statusPartial + 1]int

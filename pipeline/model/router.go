@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/streamscore/streamscore/schemas"
 )
 
 // Role is a model's part in a Lineup.
@@ -67,33 +69,20 @@ func InCanary(key string, fraction float64) bool {
 	return float64(h.Sum64()%10000) < fraction*10000
 }
 
-// Batch is one batch for a Router: Rows×Cols float32 values row-major and
-// each row's entity key (for canary routing). Both are read during Score
-// only.
-type Batch struct {
-	Features   []float32
-	Rows, Cols int
-	Keys       []string
+// result is the champion side's answer for a batch, and the
+// challenger's, before the outputs are named for the scored events.
+type result struct {
+	outputs  []Output
+	name     string
+	version  string
+	versions []string
+	chal     *scored
 }
 
-// Result is a Router's answer for a batch.
-type Result struct {
-	// Outputs are the champion's (and the canary's, row by row) outputs.
-	Outputs []Output
-	// Name is the model name; Version the version that scored every row,
-	// unless Versions (one per row) is set because a canary took some.
-	Name     string
-	Version  string
-	Versions []string
-	// Challenger holds the challenger's outputs, or nil when there is no
-	// challenger or it failed on this batch (counted and logged).
-	Challenger *Scored
-}
-
-// Scored is one model's outputs for a batch.
-type Scored struct {
-	Name, Version string
-	Outputs       []Output
+// scored is one model's outputs for a batch.
+type scored struct {
+	name, version string
+	outputs       []Output
 }
 
 // RouterOptions tune a Router.
@@ -102,6 +91,10 @@ type RouterOptions struct {
 	// challenger value agree, for a single-value output when the champion's
 	// manifest sets no threshold; 0 means 1e-6.
 	Tolerance float64
+	// Names are the scored-event names of the bound outputs, in binding
+	// order (the schema's model.outputs[].as); an output past the end of
+	// Names keeps its graph name.
+	Names []string
 }
 
 // Router scores batches with the active Lineup and swaps lineups between
@@ -278,21 +271,58 @@ func (r *Router) acquire() (*activeLineup, error) {
 	return l, nil
 }
 
+// Name returns the active champion's model name.
+func (r *Router) Name() string { return r.Lineup().Champion.Name() }
+
+// Version returns the active champion's version.
+func (r *Router) Version() string { return r.Lineup().Champion.Version() }
+
 // Score scores b with the active lineup: the champion (and the canary for
-// its keys) and, at the same time, the challenger. A challenger failure does
-// not fail the batch: the result then has no challenger outputs. A canary
-// failure does not either: its rows are scored by the champion and name the
-// champion's version. Score blocks until every model involved has answered
-// or ctx is done.
-func (r *Router) Score(ctx context.Context, b Batch) (Result, error) {
+// its keys) and, at the same time, the challenger. Outputs are named as
+// RouterOptions.Names says. A challenger failure does not fail the batch:
+// the result then has no challenger outputs. A canary failure does not
+// either: its rows are scored by the champion and name the champion's
+// version. Score blocks until every model involved has answered or ctx is
+// done. It satisfies the engine's Scorer by shape.
+func (r *Router) Score(ctx context.Context, b schemas.ScoreInput) (schemas.ScoreResult, error) {
+	res, err := r.score(ctx, b)
+	if err != nil {
+		return schemas.ScoreResult{}, err
+	}
+	out := schemas.ScoreResult{Scores: r.named(res.outputs), Model: res.name, Version: res.version, Versions: res.versions}
+	if c := res.chal; c != nil {
+		out.Challenger = &schemas.ChallengerScores{Model: c.name, Version: c.version, Scores: r.named(c.outputs)}
+	}
+	return out, nil
+}
+
+// named returns outs as scores named by r.opts.Names; the values alias
+// outs'.
+func (r *Router) named(outs []Output) []schemas.Scores {
+	sc := make([]schemas.Scores, len(outs))
+	for i, o := range outs {
+		name := o.Name
+		if i < len(r.opts.Names) {
+			name = r.opts.Names[i]
+		}
+		bits := 64
+		if o.Type == "float32" || o.Type == "float16" {
+			bits = 32
+		}
+		sc[i] = schemas.Scores{Name: name, Width: o.Width, Values: o.Values, Bits: bits}
+	}
+	return sc
+}
+
+func (r *Router) score(ctx context.Context, b schemas.ScoreInput) (result, error) {
 	l, err := r.acquire()
 	if err != nil {
-		return Result{}, err
+		return result{}, err
 	}
 	defer l.inflight.Done()
 
 	var (
-		chal    *Scored
+		chal    *scored
 		chalDur time.Duration
 		wg      sync.WaitGroup
 	)
@@ -308,7 +338,7 @@ func (r *Router) Score(ctx context.Context, b Batch) (Result, error) {
 				return
 			}
 			r.m.rows.WithLabelValues(string(RoleChallenger), l.Challenger.Version()).Add(float64(b.Rows))
-			chal = &Scored{Name: l.Challenger.Name(), Version: l.Challenger.Version(), Outputs: outs}
+			chal = &scored{name: l.Challenger.Name(), version: l.Challenger.Version(), outputs: outs}
 		})
 	}
 	start := time.Now()
@@ -316,20 +346,20 @@ func (r *Router) Score(ctx context.Context, b Batch) (Result, error) {
 	mainDur := time.Since(start)
 	wg.Wait()
 	if err != nil {
-		return Result{}, err
+		return result{}, err
 	}
 	if chal != nil {
-		res.Challenger = chal
+		res.chal = chal
 		r.m.latencyDiff.Observe((chalDur - mainDur).Seconds())
-		r.compare(l.Champion, res.Outputs, chal.Outputs, b.Rows)
+		r.compare(l.Champion, res.outputs, chal.outputs, b.Rows)
 	}
 	return res, nil
 }
 
 // scoreMain scores b with the champion, or split between champion and
 // canary by key.
-func (r *Router) scoreMain(ctx context.Context, l Lineup, b Batch) (Result, error) {
-	res := Result{Name: l.Champion.Name(), Version: l.Champion.Version()}
+func (r *Router) scoreMain(ctx context.Context, l Lineup, b schemas.ScoreInput) (result, error) {
+	res := result{name: l.Champion.Name(), version: l.Champion.Version()}
 	var canaryRows []int
 	if l.Canary != nil && b.Rows > 0 {
 		for i := range b.Rows {
@@ -344,18 +374,18 @@ func (r *Router) scoreMain(ctx context.Context, l Lineup, b Batch) (Result, erro
 	}
 	if len(canaryRows) == 0 {
 		outs, err := r.timed(ctx, RoleChampion, l.Champion, b.Features, b.Rows, b.Cols)
-		res.Outputs = outs
+		res.outputs = outs
 		return res, err
 	}
 	if len(canaryRows) == b.Rows {
 		outs, err := r.timed(ctx, RoleCanary, l.Canary, b.Features, b.Rows, b.Cols)
 		if err == nil {
-			res.Outputs, res.Version = outs, l.Canary.Version()
+			res.outputs, res.version = outs, l.Canary.Version()
 			return res, nil
 		}
 		r.canaryFailed(l, b.Rows, err)
 		outs, err = r.timed(ctx, RoleChampion, l.Champion, b.Features, b.Rows, b.Cols)
-		res.Outputs = outs
+		res.outputs = outs
 		return res, err
 	}
 
@@ -386,7 +416,7 @@ func (r *Router) scoreMain(ctx context.Context, l Lineup, b Batch) (Result, erro
 	champOuts, err := r.timed(ctx, RoleChampion, l.Champion, gather(champRows), len(champRows), b.Cols)
 	wg.Wait()
 	if err != nil {
-		return Result{}, err
+		return result{}, err
 	}
 	if canErr == nil {
 		canErr = sameShape(champOuts, canOuts)
@@ -395,18 +425,18 @@ func (r *Router) scoreMain(ctx context.Context, l Lineup, b Batch) (Result, erro
 		r.canaryFailed(l, len(canaryRows), canErr)
 		canOuts, err = r.timed(ctx, RoleChampion, l.Champion, gather(canaryRows), len(canaryRows), b.Cols)
 		if err != nil {
-			return Result{}, err
+			return result{}, err
 		}
-		res.Outputs = merge(b.Rows, champRows, champOuts, canaryRows, canOuts)
+		res.outputs = merge(b.Rows, champRows, champOuts, canaryRows, canOuts)
 		return res, nil
 	}
-	res.Outputs = merge(b.Rows, champRows, champOuts, canaryRows, canOuts)
-	res.Versions = make([]string, b.Rows)
+	res.outputs = merge(b.Rows, champRows, champOuts, canaryRows, canOuts)
+	res.versions = make([]string, b.Rows)
 	for _, i := range champRows {
-		res.Versions[i] = l.Champion.Version()
+		res.versions[i] = l.Champion.Version()
 	}
 	for _, i := range canaryRows {
-		res.Versions[i] = l.Canary.Version()
+		res.versions[i] = l.Canary.Version()
 	}
 	return res, nil
 }
