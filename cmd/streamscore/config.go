@@ -17,6 +17,7 @@ import (
 
 	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/pipeline"
+	"github.com/streamscore/streamscore/pipeline/features"
 	"github.com/streamscore/streamscore/producers"
 )
 
@@ -44,7 +45,7 @@ type Config struct {
 	HTTP           HTTPConfig     `yaml:"http"`
 	Redis          RedisConfig    `yaml:"redis"`
 	Drift          DriftConfig    `yaml:"drift"`
-	Features       FeaturesConfig `yaml:"features"`
+	Features       features.Config `yaml:"features"`
 	Log            LogConfig      `yaml:"log"`
 }
 
@@ -338,7 +339,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Features.Validate(); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, inSection("features", err))
 	}
 	if err := c.Drift.Validate(); err != nil {
 		errs = append(errs, err)
@@ -357,6 +358,17 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// inSection prefixes each of err's problems (one per line, as
+// errors.Join writes them) with the section's key, so a package's
+// "cache_ttl: ..." reads "features.cache_ttl: ..." in the file's terms.
+func inSection(section string, err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = section + "." + l
+	}
+	return errors.New(strings.Join(lines, "\n"))
 }
 
 func (c *Config) consumerConfig() consumers.Config {

@@ -70,11 +70,11 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 	f.client = redis.NewClient(&redis.Options{Addr: f.srv.addr, MaxRetries: 1, DialTimeout: time.Second})
 	f.client.AddHook(f.hook)
 	t.Cleanup(func() { f.client.Close() })
-	cfg.Now = f.clock.Now
 	s, err := New(f.client, f.spec, cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.now = f.clock.Now
 	f.store = s
 	return f
 }
