@@ -37,16 +37,16 @@ type Config struct {
 	Model  ModelConfig `yaml:"model"`
 	// OnnxRuntimeLib is the path of libonnxruntime.so.1; empty means
 	// $ONNXRUNTIME_LIB.
-	OnnxRuntimeLib string         `yaml:"onnxruntime_lib"`
-	Batch          BatchConfig    `yaml:"batch"`
-	Pipeline       PipelineConfig `yaml:"pipeline"`
-	Consumer       ConsumerConfig `yaml:"consumer"`
-	Producer       ProducerConfig `yaml:"producer"`
-	HTTP           HTTPConfig     `yaml:"http"`
-	Redis          RedisConfig    `yaml:"redis"`
-	Drift          DriftConfig    `yaml:"drift"`
+	OnnxRuntimeLib string          `yaml:"onnxruntime_lib"`
+	Batch          BatchConfig     `yaml:"batch"`
+	Pipeline       PipelineConfig  `yaml:"pipeline"`
+	Consumer       ConsumerConfig  `yaml:"consumer"`
+	Producer       ProducerConfig  `yaml:"producer"`
+	HTTP           HTTPConfig      `yaml:"http"`
+	Redis          RedisConfig     `yaml:"redis"`
+	Drift          DriftConfig     `yaml:"drift"`
 	Features       features.Config `yaml:"features"`
-	Log            LogConfig      `yaml:"log"`
+	Log            LogConfig       `yaml:"log"`
 }
 
 // TopicsConfig names the topics and how `topics create` makes them.
