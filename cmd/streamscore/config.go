@@ -17,6 +17,7 @@ import (
 
 	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/pipeline"
+	"github.com/streamscore/streamscore/pipeline/drift"
 	"github.com/streamscore/streamscore/pipeline/features"
 	"github.com/streamscore/streamscore/producers"
 )
@@ -44,7 +45,7 @@ type Config struct {
 	Producer       ProducerConfig  `yaml:"producer"`
 	HTTP           HTTPConfig      `yaml:"http"`
 	Redis          RedisConfig     `yaml:"redis"`
-	Drift          DriftConfig     `yaml:"drift"`
+	Drift          drift.Config    `yaml:"drift"`
 	Features       features.Config `yaml:"features"`
 	Log            LogConfig       `yaml:"log"`
 }
@@ -226,7 +227,7 @@ func LoadConfig(path string) (Config, error) {
 		dir := filepath.Dir(path)
 		cfg.Schema = resolve(dir, cfg.Schema)
 		cfg.Model.Path = resolve(dir, cfg.Model.Path)
-		cfg.Drift.resolvePaths(dir)
+		cfg.Drift.Baseline = resolve(dir, cfg.Drift.Baseline)
 	}
 	if v := os.Getenv("STREAMSCORE_BROKERS"); v != "" {
 		cfg.Brokers = splitList(v)
@@ -342,7 +343,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, inSection("features", err))
 	}
 	if err := c.Drift.Validate(); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, inSection("drift", err))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -69,7 +69,7 @@ func (d *driftTarget) open() (*drift.Baseline, drift.Namespace, drift.Config, re
 		return nil, none, drift.Config{}, nil, errors.New("no baseline: set drift.baseline in --config or pass --baseline")
 	}
 	if err := dc.Validate(); err != nil {
-		return nil, none, drift.Config{}, nil, err
+		return nil, none, drift.Config{}, nil, inSection("drift", err)
 	}
 	if err := cfg.Redis.Validate(); err != nil {
 		return nil, none, drift.Config{}, nil, err
@@ -81,11 +81,7 @@ func (d *driftTarget) open() (*drift.Baseline, drift.Namespace, drift.Config, re
 	if err != nil {
 		return nil, none, drift.Config{}, nil, err
 	}
-	mc, err := dc.monitorConfig()
-	if err != nil {
-		return nil, none, drift.Config{}, nil, err
-	}
-	mc = mc.WithDefaults()
+	mc := dc.WithDefaults()
 	model := d.model
 	if model == "" {
 		model = cfg.Model.Name
