@@ -19,6 +19,7 @@ import (
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/drift"
 	"github.com/streamscore/streamscore/pipeline/features"
+	"github.com/streamscore/streamscore/pipeline/model"
 	"github.com/streamscore/streamscore/producers"
 )
 
@@ -120,7 +121,7 @@ func DefaultConfig() Config {
 		Brokers:  []string{"127.0.0.1:9092"},
 		Group:    "streamscore",
 		Topics:   TopicsConfig{Input: "events", Output: "scored", DLQ: "events.dlq", Partitions: 8, ReplicationFactor: 1},
-		Model:    ModelConfig{Sessions: 1, IntraOpThreads: 1, InterOpThreads: 1, GraphOptimization: "all", Version: "1"},
+		Model:    ModelConfig{Config: model.Config{Sessions: 1, IntraOpThreads: 1, InterOpThreads: 1, GraphOptimization: "all", Version: "1"}},
 		Batch:    BatchConfig{MaxRows: pipeline.DefaultPolicy.MaxRows, MaxBytes: pipeline.DefaultPolicy.MaxBytes, MaxWait: pipeline.DefaultPolicy.MaxWait},
 		Pipeline: PipelineConfig{InFlight: 2, Publishes: 4, DrainTimeout: 30 * time.Second},
 		Consumer: ConsumerConfig{
@@ -295,13 +296,7 @@ func (c *Config) Validate() error {
 	if c.Model.Name == "" && c.Model.Path != "" {
 		c.Model.Name = strings.TrimSuffix(filepath.Base(c.Model.Path), filepath.Ext(c.Model.Path))
 	}
-	if c.Model.Sessions < 1 {
-		add("model.sessions: must be at least 1")
-	}
-	if c.Model.IntraOpThreads < 1 || c.Model.InterOpThreads < 1 {
-		add("model.intra_op_threads and model.inter_op_threads: must be at least 1")
-	}
-	if err := c.Model.validate(); err != nil {
+	if err := c.Model.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	p := pipeline.Policy{MaxRows: c.Batch.MaxRows, MaxBytes: c.Batch.MaxBytes, MaxWait: c.Batch.MaxWait}

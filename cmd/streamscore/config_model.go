@@ -18,18 +18,11 @@ import (
 // if its file matches the manifest's sha256, and its manifest, not Name and
 // Version, names it.
 type ModelConfig struct {
-	Path              string `yaml:"path"`
-	Name              string `yaml:"name"`
-	Version           string `yaml:"version"`
-	Sessions          int    `yaml:"sessions"`
-	IntraOpThreads    int    `yaml:"intra_op_threads"`
-	InterOpThreads    int    `yaml:"inter_op_threads"`
-	Spinning          bool   `yaml:"spinning"`
-	GraphOptimization string `yaml:"graph_optimization"`
-	// ExecutionProvider is cpu (the default) or cuda; CUDADevice is the GPU
-	// ordinal for cuda.
-	ExecutionProvider string `yaml:"execution_provider"`
-	CUDADevice        int    `yaml:"cuda_device"`
+	// Config holds the keys of the model and its ONNX Runtime sessions
+	// (path, name, version, sessions, intra_op_threads, inter_op_threads,
+	// spinning, graph_optimization, execution_provider, cuda_device), as
+	// package model defines and validates them.
+	model.Config `yaml:",inline"`
 	// WarmupRows is the smoke batch a registry version scores on every
 	// session before it serves; 0 means 64.
 	WarmupRows int `yaml:"warmup_rows"`
@@ -97,18 +90,18 @@ const defaultAdminTokenEnv = "STREAMSCORE_ADMIN_TOKEN"
 // minAdminToken is the shortest admin token accepted.
 const minAdminToken = 16
 
-// validate reports every invalid model key beyond those Config.Validate
-// checks, naming the key and the fix.
-func (c *ModelConfig) validate() error {
+// Validate reports every invalid model key but a missing path (which
+// only commands that score need), naming the key and the fix: the session
+// keys as model.Config.Validate reports them, then the line-up's.
+func (c *ModelConfig) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	switch c.ExecutionProvider {
-	case "", model.ProviderCPU, model.ProviderCUDA:
-	default:
-		add("model.execution_provider: %q is not cpu or cuda", c.ExecutionProvider)
+	session := c.Config
+	if session.Path == "" {
+		session.Path = "-" // reported by Config.Validate, with the flag
 	}
-	if c.CUDADevice < 0 {
-		add("model.cuda_device: must be 0 or more")
+	if err := session.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.WarmupRows < 0 {
 		add("model.warmup_rows: must be 0 (64) or more")
@@ -172,14 +165,4 @@ func (a AdminConfig) token() ([]byte, error) {
 		return nil, fmt.Errorf("model.admin: the token has %d characters; use at least %d (e.g. openssl rand -hex 32)", len(tok), minAdminToken)
 	}
 	return []byte(tok), nil
-}
-
-// sessionConfig returns the ONNX Runtime settings of c.
-func (c *ModelConfig) sessionConfig() model.Config {
-	return model.Config{
-		Path: c.Path, Name: c.Name, Version: c.Version,
-		Sessions: c.Sessions, IntraOpThreads: c.IntraOpThreads, InterOpThreads: c.InterOpThreads,
-		Spinning: c.Spinning, GraphOptimization: c.GraphOptimization,
-		ExecutionProvider: c.ExecutionProvider, CUDADevice: c.CUDADevice,
-	}
 }

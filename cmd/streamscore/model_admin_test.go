@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamscore/streamscore/pipeline/model"
 )
 
 func TestModelConfigValidate(t *testing.T) {
@@ -24,13 +26,13 @@ func TestModelConfigValidate(t *testing.T) {
 	}{
 		{name: "zero", cfg: ModelConfig{}},
 		{name: "everything", cfg: ModelConfig{
-			ExecutionProvider: "cuda", Watch: time.Second,
+			Config: model.Config{ExecutionProvider: "cuda"}, Watch: time.Second,
 			Canary:     CanaryConfig{Version: "2", Fraction: 0.1},
 			Challenger: ChallengerConfig{Version: "3", ShadowTopic: "shadow"},
 			Admin:      AdminConfig{Enabled: true, TokenFile: tokenFile},
 			Serve:      ServeConfig{Enabled: true, MaxRows: 64, MaxWait: time.Millisecond},
 		}},
-		{name: "provider", cfg: ModelConfig{ExecutionProvider: "tpu"}, want: []string{"model.execution_provider"}},
+		{name: "provider", cfg: ModelConfig{Config: model.Config{ExecutionProvider: "tpu"}}, want: []string{"model.execution_provider"}},
 		{name: "canary fraction", cfg: ModelConfig{Canary: CanaryConfig{Version: "2", Fraction: 1.5}}, want: []string{"model.canary.fraction"}},
 		{name: "canary without version", cfg: ModelConfig{Canary: CanaryConfig{Fraction: 0.5}}, want: []string{"model.canary.fraction"}},
 		{name: "both version and path", cfg: ModelConfig{Challenger: ChallengerConfig{Version: "2", Path: "x.onnx"}}, want: []string{"model.challenger"}},
@@ -41,7 +43,7 @@ func TestModelConfigValidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.cfg.validate()
+			err := tc.cfg.Validate()
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatal(err)

@@ -145,7 +145,7 @@ func (p *scoringPath) openModels(ctx context.Context, cfg *Config, log *slog.Log
 		want := wantBinding(p.spec)
 		deployer, err = model.NewDeployer(model.DeployerConfig{
 			Registry: loc.Registry, Name: loc.Name,
-			Load: model.LoadOptions{Config: mc.sessionConfig(), Want: &want, WarmupRows: mc.WarmupRows},
+			Load: model.LoadOptions{Config: mc.Config, Want: &want, WarmupRows: mc.WarmupRows},
 		}, router, log, reg)
 		if err != nil {
 			return err
@@ -315,7 +315,7 @@ func openModel(ctx context.Context, cfg ModelConfig, path string, spec *schemas.
 		return nil, loc, fmt.Errorf("opening model: %w", err)
 	}
 	want := wantBinding(spec)
-	sc := cfg.sessionConfig()
+	sc := cfg.Config
 	if loc.InRegistry() {
 		m, _, err := model.LoadDir(ctx, loc.Path, model.LoadOptions{Config: sc, Want: &want, WarmupRows: cfg.WarmupRows})
 		if err != nil {
