@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline/drift"
 	"github.com/streamscore/streamscore/pipeline/model"
 	"github.com/streamscore/streamscore/schemas"
@@ -81,7 +82,7 @@ are named as in the events; event id, key and time are not needed.`,
 }
 
 func runBaseline(ctx context.Context, w io.Writer, o *baselineOptions) error {
-	cfg, err := LoadConfig(o.config)
+	cfg, err := config.Load(o.config)
 	if err != nil {
 		return err
 	}

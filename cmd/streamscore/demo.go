@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/model"
@@ -76,9 +77,9 @@ func runDemo(ctx context.Context, w io.Writer, dc demoConfig) error {
 	if dc.backlog < 0 || dc.live < 0 || dc.rate <= 0 {
 		return errors.New("--backlog and --live must not be negative, --rate must be positive")
 	}
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	if v := os.Getenv("STREAMSCORE_BROKERS"); v != "" {
-		cfg.Brokers = splitList(v)
+		cfg.Brokers = config.SplitList(v)
 	}
 	if len(dc.brokers) > 0 {
 		cfg.Brokers = dc.brokers

@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline/drift"
 )
 
@@ -83,7 +84,7 @@ func TestDriftConfigErrorsNameTheKey(t *testing.T) {
 			}
 			err := c.Validate()
 			if err != nil {
-				err = inSection("drift", err)
+				err = config.InSection("drift", err)
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Validate = %v, want an error containing %q", err, tc.want)
@@ -146,7 +147,7 @@ func TestBaselineCommandWithoutAModel(t *testing.T) {
 
 func TestDriftExampleConfigIsValid(t *testing.T) {
 	t.Setenv("STREAMSCORE_REDIS", "127.0.0.1:1")
-	cfg, err := LoadConfig("../../testdata/drift/streamscore.drift.yaml")
+	cfg, err := config.Load("../../testdata/drift/streamscore.drift.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

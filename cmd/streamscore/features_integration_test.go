@@ -30,6 +30,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -531,7 +532,7 @@ redis: {username: alice, %s, tls: true, tls_insecure_skip_verify: true}
 	}
 
 	// A wrong password fails run's set-up, naming the keys to fix.
-	cfg, err := LoadConfig(writeConfig(t, cfgBody(`password: not-alice-x9`)))
+	cfg, err := config.Load(writeConfig(t, cfgBody(`password: not-alice-x9`)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline/features"
 	"github.com/streamscore/streamscore/schemas"
 )
@@ -14,7 +15,7 @@ import (
 func TestFeaturesConfigFromYAML(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(p, []byte("features: {policy: fail_closed, cache_size: -1, cache_ttl: 5s, negative_ttl: -1s, timeout: 300ms, retry_interval: 2s}\n"), 0o644)
-	cfg, err := LoadConfig(p)
+	cfg, err := config.Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func TestFeaturesConfigErrorsNameTheKey(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := DefaultConfig()
+			cfg := config.Default()
 			cfg.Schema, cfg.Model.Path = "s.yaml", "m.onnx"
 			cfg.Features = tc.cfg
 			if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -59,7 +60,7 @@ func TestSetupFeatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	store, closeStore, err := setupFeatures(t.Context(), &cfg, plain, discardLogger(), nil)
 	if err != nil || store != nil {
 		t.Fatalf("schema without feature sets: store %v, err %v; want none", store, err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline/model"
 )
 
@@ -21,25 +22,25 @@ func TestModelConfigValidate(t *testing.T) {
 	os.WriteFile(short, []byte("abc"), 0o600)
 	tests := []struct {
 		name string
-		cfg  ModelConfig
+		cfg  config.ModelConfig
 		want []string // empty: valid
 	}{
-		{name: "zero", cfg: ModelConfig{}},
-		{name: "everything", cfg: ModelConfig{
+		{name: "zero", cfg: config.ModelConfig{}},
+		{name: "everything", cfg: config.ModelConfig{
 			Config: model.Config{ExecutionProvider: "cuda"}, Watch: time.Second,
-			Canary:     CanaryConfig{Version: "2", Fraction: 0.1},
-			Challenger: ChallengerConfig{Version: "3", ShadowTopic: "shadow"},
-			Admin:      AdminConfig{Enabled: true, TokenFile: tokenFile},
-			Serve:      ServeConfig{Enabled: true, MaxRows: 64, MaxWait: time.Millisecond},
+			Canary:     config.CanaryConfig{Version: "2", Fraction: 0.1},
+			Challenger: config.ChallengerConfig{Version: "3", ShadowTopic: "shadow"},
+			Admin:      config.AdminConfig{Enabled: true, TokenFile: tokenFile},
+			Serve:      config.ServeConfig{Enabled: true, MaxRows: 64, MaxWait: time.Millisecond},
 		}},
-		{name: "provider", cfg: ModelConfig{Config: model.Config{ExecutionProvider: "tpu"}}, want: []string{"model.execution_provider"}},
-		{name: "canary fraction", cfg: ModelConfig{Canary: CanaryConfig{Version: "2", Fraction: 1.5}}, want: []string{"model.canary.fraction"}},
-		{name: "canary without version", cfg: ModelConfig{Canary: CanaryConfig{Fraction: 0.5}}, want: []string{"model.canary.fraction"}},
-		{name: "both version and path", cfg: ModelConfig{Challenger: ChallengerConfig{Version: "2", Path: "x.onnx"}}, want: []string{"model.challenger"}},
-		{name: "shadow without challenger", cfg: ModelConfig{Challenger: ChallengerConfig{ShadowTopic: "s"}}, want: []string{"model.challenger.shadow_topic"}},
-		{name: "admin without token", cfg: ModelConfig{Admin: AdminConfig{Enabled: true, TokenEnv: "STREAMSCORE_TEST_NO_SUCH_TOKEN"}}, want: []string{"model.admin", "STREAMSCORE_TEST_NO_SUCH_TOKEN"}},
-		{name: "short token", cfg: ModelConfig{Admin: AdminConfig{Enabled: true, TokenFile: short}}, want: []string{"at least 16"}},
-		{name: "negative serve", cfg: ModelConfig{Serve: ServeConfig{MaxRows: -1}}, want: []string{"model.serve"}},
+		{name: "provider", cfg: config.ModelConfig{Config: model.Config{ExecutionProvider: "tpu"}}, want: []string{"model.execution_provider"}},
+		{name: "canary fraction", cfg: config.ModelConfig{Canary: config.CanaryConfig{Version: "2", Fraction: 1.5}}, want: []string{"model.canary.fraction"}},
+		{name: "canary without version", cfg: config.ModelConfig{Canary: config.CanaryConfig{Fraction: 0.5}}, want: []string{"model.canary.fraction"}},
+		{name: "both version and path", cfg: config.ModelConfig{Challenger: config.ChallengerConfig{Version: "2", Path: "x.onnx"}}, want: []string{"model.challenger"}},
+		{name: "shadow without challenger", cfg: config.ModelConfig{Challenger: config.ChallengerConfig{ShadowTopic: "s"}}, want: []string{"model.challenger.shadow_topic"}},
+		{name: "admin without token", cfg: config.ModelConfig{Admin: config.AdminConfig{Enabled: true, TokenEnv: "STREAMSCORE_TEST_NO_SUCH_TOKEN"}}, want: []string{"model.admin", "STREAMSCORE_TEST_NO_SUCH_TOKEN"}},
+		{name: "short token", cfg: config.ModelConfig{Admin: config.AdminConfig{Enabled: true, TokenFile: short}}, want: []string{"at least 16"}},
+		{name: "negative serve", cfg: config.ModelConfig{Serve: config.ServeConfig{MaxRows: -1}}, want: []string{"model.serve"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/model"
@@ -169,7 +170,7 @@ func fileVersion(path string) (string, error) {
 }
 
 func runReplay(stdout io.Writer, o *replayOptions) error {
-	cfg, err := LoadConfig(o.configPath)
+	cfg, err := config.Load(o.configPath)
 	if err != nil {
 		return err
 	}
@@ -305,11 +306,11 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 		}
 		rc.Output = out
 	case o.toTopic != "":
-		dialer, err := cfg.Kafka.dialer()
+		dialer, err := cfg.Kafka.Dialer()
 		if err != nil {
 			return err
 		}
-		transport, err := cfg.Kafka.transport()
+		transport, err := cfg.Kafka.Transport()
 		if err != nil {
 			return err
 		}
@@ -328,11 +329,11 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 
 	var count func(context.Context) (int64, error)
 	if o.topic != "" {
-		dialer, err := cfg.Kafka.dialer()
+		dialer, err := cfg.Kafka.Dialer()
 		if err != nil {
 			return err
 		}
-		transport, err := cfg.Kafka.transport()
+		transport, err := cfg.Kafka.Transport()
 		if err != nil {
 			return err
 		}
@@ -392,7 +393,7 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 // that lacks one of the bound outputs (a challenger exported differently)
 // is bound to all of its own numeric outputs instead, under their graph
 // names, so champion and challenger need not share output names.
-func openReplayModel(mc ModelConfig, spec *schemas.Spec) (*model.Router, error) {
+func openReplayModel(mc config.ModelConfig, spec *schemas.Spec) (*model.Router, error) {
 	sc, err := openScorer(mc, spec)
 	if err == nil {
 		return sc, nil

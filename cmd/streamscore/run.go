@@ -19,6 +19,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/spf13/cobra"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/model"
@@ -49,7 +50,7 @@ func (o *overrides) register(cmd *cobra.Command) {
 	f.StringVar(&o.http, "http-addr", "", "metrics and health address host:port (overrides http.addr)")
 }
 
-func (o *overrides) apply(c *Config) {
+func (o *overrides) apply(c *config.Config) {
 	if len(o.brokers) > 0 {
 		c.Brokers = o.brokers
 	}
@@ -67,8 +68,8 @@ func (o *overrides) apply(c *Config) {
 	set(&c.HTTP.Addr, o.http)
 }
 
-func loadConfig(path string, o *overrides) (Config, error) {
-	cfg, err := LoadConfig(path)
+func loadConfig(path string, o *overrides) (config.Config, error) {
+	cfg, err := config.Load(path)
 	if err != nil {
 		return cfg, err
 	}
@@ -146,31 +147,31 @@ type runHooks struct {
 
 // runScorer wires the adapters into the engine and runs it until ctx is
 // done (then drains) or it fails.
-func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHooks) error {
+func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *runHooks) error {
 	useRedisLogger(log)
 	if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	dialer, err := cfg.Kafka.dialer()
+	dialer, err := cfg.Kafka.Dialer()
 	if err != nil {
 		return err
 	}
-	transport, err := cfg.Kafka.transport()
+	transport, err := cfg.Kafka.Transport()
 	if err != nil {
 		return err
 	}
 	if err := checkBrokers(ctx, cfg.Brokers, dialer); err != nil {
 		return err
 	}
-	cc := cfg.consumerConfig()
+	cc := cfg.ConsumerConfig()
 	cc.Dialer = dialer
 	src, err := consumers.New(cc, log, reg)
 	if err != nil {
 		return err
 	}
-	pc := cfg.producerConfig()
+	pc := cfg.ProducerConfig()
 	pc.Transport = transport
 	sink, err := producers.New(pc, log, reg)
 	if err != nil {

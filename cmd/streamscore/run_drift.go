@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/drift"
@@ -20,13 +21,13 @@ import (
 // it (flushing what it holds), or nil when drift is off. The monitor runs
 // on its own goroutine until the stop function is called, so batches the
 // engine drains after a signal are still counted.
-func setupDrift(ctx context.Context, cfg *Config, spec *schemas.Spec, log *slog.Logger, reg prometheus.Registerer) (pipeline.Observer, func(), error) {
+func setupDrift(ctx context.Context, cfg *config.Config, spec *schemas.Spec, log *slog.Logger, reg prometheus.Registerer) (pipeline.Observer, func(), error) {
 	dc := &cfg.Drift
 	if !dc.Enabled {
 		return nil, func() {}, nil
 	}
 	if err := dc.Validate(); err != nil {
-		return nil, nil, inSection("drift", err)
+		return nil, nil, config.InSection("drift", err)
 	}
 	if !cfg.Redis.Enabled() {
 		return nil, nil, errors.New("drift.enabled: drift windows live in Redis; set redis.addrs (or STREAMSCORE_REDIS)")
@@ -36,7 +37,7 @@ func setupDrift(ctx context.Context, cfg *Config, spec *schemas.Spec, log *slog.
 		return nil, nil, fmt.Errorf("drift.baseline: %w", err)
 	}
 	if err := dc.CheckColumns(base); err != nil {
-		return nil, nil, inSection("drift", err)
+		return nil, nil, config.InSection("drift", err)
 	}
 	client, err := cfg.Redis.NewClient()
 	if err != nil {
@@ -51,12 +52,12 @@ func setupDrift(ctx context.Context, cfg *Config, spec *schemas.Spec, log *slog.
 	var sink drift.EventSink
 	closeSink := func() {}
 	if dc.Topic != "" {
-		dialer, err := cfg.Kafka.dialer()
+		dialer, err := cfg.Kafka.Dialer()
 		if err != nil {
 			client.Close()
 			return nil, nil, err
 		}
-		transport, err := cfg.Kafka.transport()
+		transport, err := cfg.Kafka.Transport()
 		if err != nil {
 			client.Close()
 			return nil, nil, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/features"
 	"github.com/streamscore/streamscore/schemas"
@@ -18,12 +19,12 @@ import (
 // no feature sets) and a function that closes it. Redis being unreachable
 // at start-up is not an error (the policy covers it, and fail_closed waits
 // for it); refused credentials are.
-func setupFeatures(ctx context.Context, cfg *Config, spec *schemas.Spec, log *slog.Logger, reg prometheus.Registerer) (pipeline.FeatureStore, func(), error) {
+func setupFeatures(ctx context.Context, cfg *config.Config, spec *schemas.Spec, log *slog.Logger, reg prometheus.Registerer) (pipeline.FeatureStore, func(), error) {
 	if len(spec.FeatureSets) == 0 {
 		return nil, func() {}, nil
 	}
 	if err := cfg.Features.Validate(); err != nil {
-		return nil, nil, inSection("features", err)
+		return nil, nil, config.InSection("features", err)
 	}
 	if !cfg.Redis.Enabled() {
 		return nil, nil, fmt.Errorf("redis.addrs: the schema %s declares feature_sets (%s) but no Redis is configured; set redis.addrs in the config or STREAMSCORE_REDIS", spec, setNames(spec))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/model"
 	"github.com/streamscore/streamscore/pipeline/serve"
@@ -54,7 +55,7 @@ var allParts = pathParts{features: true, models: true, drift: true}
 // path that parts names, in the order scoring uses them: feature store,
 // models (whose HTTP scoring endpoint enriches through the same store),
 // drift. On error it closes what it built. The caller closes the path.
-func buildScoringPath(ctx context.Context, cfg *Config, parts pathParts, log *slog.Logger, reg prometheus.Registerer) (p *scoringPath, err error) {
+func buildScoringPath(ctx context.Context, cfg *config.Config, parts pathParts, log *slog.Logger, reg prometheus.Registerer) (p *scoringPath, err error) {
 	spec, err := schemas.Load(cfg.Schema)
 	if err != nil {
 		return nil, err
@@ -103,7 +104,7 @@ func (p *scoringPath) Close() {
 }
 
 // engineConfig returns the engine's configuration for this path.
-func (p *scoringPath) engineConfig(cfg *Config) pipeline.Config {
+func (p *scoringPath) engineConfig(cfg *config.Config) pipeline.Config {
 	return pipeline.Config{
 		Spec:          p.spec,
 		Policy:        pipeline.Policy{MaxRows: cfg.Batch.MaxRows, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait},
@@ -120,7 +121,7 @@ func (p *scoringPath) engineConfig(cfg *Config) pipeline.Config {
 // openModels opens the line-up (champion, optional canary and challenger)
 // into a Router, and adds the shadow sink, the registry watch and the HTTP
 // routes the model configuration asks for.
-func (p *scoringPath) openModels(ctx context.Context, cfg *Config, log *slog.Logger, reg prometheus.Registerer) error {
+func (p *scoringPath) openModels(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) error {
 	mc := &cfg.Model
 	router, loc, err := openLineup(ctx, mc, p.spec, log, reg)
 	if err != nil {
@@ -174,7 +175,7 @@ func (p *scoringPath) openModels(ctx context.Context, cfg *Config, log *slog.Log
 
 // mountRoutes adds POST /v1/score (model.serve), scoring through the same
 // feature store as the engine, and /admin/models (model.admin).
-func (p *scoringPath) mountRoutes(bg context.Context, wg *sync.WaitGroup, mc *ModelConfig, deployer *model.Deployer, log *slog.Logger, reg prometheus.Registerer) error {
+func (p *scoringPath) mountRoutes(bg context.Context, wg *sync.WaitGroup, mc *config.ModelConfig, deployer *model.Deployer, log *slog.Logger, reg prometheus.Registerer) error {
 	var mounts []func(*http.ServeMux)
 	if mc.Serve.Enabled {
 		srv, err := serve.New(serve.Config{
@@ -189,7 +190,7 @@ func (p *scoringPath) mountRoutes(bg context.Context, wg *sync.WaitGroup, mc *Mo
 		mounts = append(mounts, func(mux *http.ServeMux) { mux.Handle("POST /v1/score", srv) })
 	}
 	if mc.Admin.Enabled {
-		tok, err := mc.Admin.token()
+		tok, err := mc.Admin.Token()
 		if err != nil {
 			return err
 		}
@@ -210,7 +211,7 @@ func (p *scoringPath) mountRoutes(bg context.Context, wg *sync.WaitGroup, mc *Mo
 // challenger the configuration names (a version of the champion's registry
 // model, or a path) into a Router that names outputs as the schema does.
 // It returns where the champion was found.
-func openLineup(ctx context.Context, mc *ModelConfig, spec *schemas.Spec, log *slog.Logger, reg prometheus.Registerer) (*model.Router, model.Location, error) {
+func openLineup(ctx context.Context, mc *config.ModelConfig, spec *schemas.Spec, log *slog.Logger, reg prometheus.Registerer) (*model.Router, model.Location, error) {
 	var lineup model.Lineup
 	fail := func(err error) (*model.Router, model.Location, error) {
 		for _, m := range []*model.Model{lineup.Champion, lineup.Canary, lineup.Challenger} {
@@ -257,12 +258,12 @@ func openLineup(ctx context.Context, mc *ModelConfig, spec *schemas.Spec, log *s
 }
 
 // openShadow returns the sink of the challenger's scored events.
-func openShadow(cfg *Config, topic string, log *slog.Logger, reg prometheus.Registerer) (*producers.Shadow, error) {
-	transport, err := cfg.Kafka.transport()
+func openShadow(cfg *config.Config, topic string, log *slog.Logger, reg prometheus.Registerer) (*producers.Shadow, error) {
+	transport, err := cfg.Kafka.Transport()
 	if err != nil {
 		return nil, err
 	}
-	pc := cfg.producerConfig()
+	pc := cfg.ProducerConfig()
 	pc.Topic, pc.DLQTopic, pc.Transport = topic, "", transport
 	if err := pc.Validate(); err != nil {
 		return nil, fmt.Errorf("model.challenger.shadow_topic: %w", err)
@@ -270,7 +271,7 @@ func openShadow(cfg *Config, topic string, log *slog.Logger, reg prometheus.Regi
 	return producers.NewShadow(topic, pc.NewKafkaWriter(), log, reg)
 }
 
-func logLineup(log *slog.Logger, l model.Lineup, mc *ModelConfig) {
+func logLineup(log *slog.Logger, l model.Lineup, mc *config.ModelConfig) {
 	attrs := []any{"model", l.Champion.Name(), "version", l.Champion.Version(), "path", l.Champion.Path()}
 	if l.Canary != nil {
 		attrs = append(attrs, "canary_version", l.Canary.Version(), "canary_fraction", l.CanaryFraction)
@@ -309,7 +310,7 @@ func scoreNames(spec *schemas.Spec) []string {
 // model.LoadDir (sha256, binding, smoke batch, golden file), a plain file
 // through model.Open and Check. cfg supplies the ONNX Runtime settings and,
 // for a plain file, the name and version.
-func openModel(ctx context.Context, cfg ModelConfig, path string, spec *schemas.Spec) (*model.Model, model.Location, error) {
+func openModel(ctx context.Context, cfg config.ModelConfig, path string, spec *schemas.Spec) (*model.Model, model.Location, error) {
 	loc, err := model.Locate(path)
 	if err != nil {
 		return nil, loc, fmt.Errorf("opening model: %w", err)
@@ -340,7 +341,7 @@ func openModel(ctx context.Context, cfg ModelConfig, path string, spec *schemas.
 // version), checked against the schema binding, as a one-model Router:
 // the engine's scorer, outputs named as the schema names them. The caller
 // closes the Router, which closes the model.
-func openScorer(cfg ModelConfig, spec *schemas.Spec) (*model.Router, error) {
+func openScorer(cfg config.ModelConfig, spec *schemas.Spec) (*model.Router, error) {
 	ctx := context.Background()
 	m, _, err := openModel(ctx, cfg, cfg.Path, spec)
 	if err != nil {

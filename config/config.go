@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"bytes"
@@ -116,7 +116,7 @@ type LogConfig struct {
 }
 
 // DefaultConfig returns the configuration a file is decoded over.
-func DefaultConfig() Config {
+func Default() Config {
 	return Config{
 		Brokers:  []string{"127.0.0.1:9092"},
 		Group:    "streamscore",
@@ -135,15 +135,15 @@ func DefaultConfig() Config {
 	}
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+var EnvRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
 
 // expandEnv replaces ${NAME} and ${NAME:-default} with the environment's
 // values, outside comments. Other dollar signs are left alone.
 func expandEnv(b []byte) ([]byte, error) {
 	var missing []string
 	expand := func(part []byte) []byte {
-		return envRef.ReplaceAllFunc(part, func(m []byte) []byte {
-			sm := envRef.FindSubmatch(m)
+		return EnvRef.ReplaceAllFunc(part, func(m []byte) []byte {
+			sm := EnvRef.FindSubmatch(m)
 			name := string(sm[1])
 			if v, ok := os.LookupEnv(name); ok {
 				return []byte(v)
@@ -206,8 +206,8 @@ func explainYAMLError(err error, src []byte) error {
 // LoadConfig reads path (if not empty) over DefaultConfig, applies the
 // environment overrides, resolves relative paths against the file's folder,
 // and validates.
-func LoadConfig(path string) (Config, error) {
-	cfg := DefaultConfig()
+func Load(path string) (Config, error) {
+	cfg := Default()
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
@@ -231,7 +231,7 @@ func LoadConfig(path string) (Config, error) {
 		cfg.Drift.Baseline = resolve(dir, cfg.Drift.Baseline)
 	}
 	if v := os.Getenv("STREAMSCORE_BROKERS"); v != "" {
-		cfg.Brokers = splitList(v)
+		cfg.Brokers = SplitList(v)
 	}
 	cfg.Redis.applyEnv()
 	if cfg.OnnxRuntimeLib == "" {
@@ -247,7 +247,7 @@ func resolve(dir, p string) string {
 	return filepath.Join(dir, p)
 }
 
-func splitList(s string) []string {
+func SplitList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -320,11 +320,11 @@ func (c *Config) Validate() error {
 	if c.Consumer.RebalanceTimeout > 0 && c.Consumer.RevokeTimeout >= c.Consumer.RebalanceTimeout {
 		add("consumer.revoke_timeout: must be shorter than consumer.rebalance_timeout")
 	}
-	cc := c.consumerConfig()
+	cc := c.ConsumerConfig()
 	if err := cc.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	pc := c.producerConfig()
+	pc := c.ProducerConfig()
 	if err := pc.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -335,10 +335,10 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Features.Validate(); err != nil {
-		errs = append(errs, inSection("features", err))
+		errs = append(errs, InSection("features", err))
 	}
 	if err := c.Drift.Validate(); err != nil {
-		errs = append(errs, inSection("drift", err))
+		errs = append(errs, InSection("drift", err))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -359,7 +359,7 @@ func (c *Config) Validate() error {
 // inSection prefixes each of err's problems (one per line, as
 // errors.Join writes them) with the section's key, so a package's
 // "cache_ttl: ..." reads "features.cache_ttl: ..." in the file's terms.
-func inSection(section string, err error) error {
+func InSection(section string, err error) error {
 	lines := strings.Split(err.Error(), "\n")
 	for i, l := range lines {
 		lines[i] = section + "." + l
@@ -367,7 +367,7 @@ func inSection(section string, err error) error {
 	return errors.New(strings.Join(lines, "\n"))
 }
 
-func (c *Config) consumerConfig() consumers.Config {
+func (c *Config) ConsumerConfig() consumers.Config {
 	start := kafka.FirstOffset
 	if c.Consumer.StartOffset == "latest" {
 		start = kafka.LastOffset
@@ -381,7 +381,7 @@ func (c *Config) consumerConfig() consumers.Config {
 	}
 }
 
-func (c *Config) producerConfig() producers.Config {
+func (c *Config) ProducerConfig() producers.Config {
 	return producers.Config{
 		Brokers: c.Brokers, Topic: c.Topics.Output, DLQTopic: c.Topics.DLQ,
 		BatchTimeout: c.Producer.BatchTimeout, BatchSize: c.Producer.BatchSize, BatchBytes: c.Producer.BatchBytes,

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -128,7 +128,7 @@ func (c *ModelConfig) Validate() error {
 		add("model.challenger.tolerance: must not be negative")
 	}
 	if c.Admin.Enabled {
-		if _, err := c.Admin.token(); err != nil {
+		if _, err := c.Admin.Token(); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -143,7 +143,7 @@ func (c *ModelConfig) Validate() error {
 }
 
 // token reads the admin bearer token.
-func (a AdminConfig) token() ([]byte, error) {
+func (a AdminConfig) Token() ([]byte, error) {
 	var tok string
 	if a.TokenFile != "" {
 		b, err := os.ReadFile(a.TokenFile)
