@@ -23,44 +23,13 @@ type ModelConfig struct {
 	// spinning, graph_optimization, execution_provider, cuda_device), as
 	// package model defines and validates them.
 	model.Config `yaml:",inline"`
-	// WarmupRows is the smoke batch a registry version scores on every
-	// session before it serves; 0 means 64.
-	WarmupRows int `yaml:"warmup_rows"`
-	// Watch, if set, polls the registry this often and activates the
-	// version models/<name>/active names (or the newest) as champion.
-	Watch time.Duration `yaml:"watch"`
-	// Canary sends a stable fraction of keys to another version.
-	Canary CanaryConfig `yaml:"canary"`
-	// Challenger scores every batch with a second model in the shadow.
-	Challenger ChallengerConfig `yaml:"challenger"`
+	// LineupConfig holds the line-up keys (warmup_rows, watch, canary,
+	// challenger), as package model defines and validates them.
+	model.LineupConfig `yaml:",inline"`
 	// Admin turns on the /admin/models endpoints.
 	Admin AdminConfig `yaml:"admin"`
 	// Serve turns on POST /v1/score on the http.addr endpoint.
 	Serve ServeConfig `yaml:"serve"`
-}
-
-// CanaryConfig names the canary: a version of the same registry model, or
-// a path (file or registry version folder). Empty means no canary.
-type CanaryConfig struct {
-	Version string `yaml:"version"`
-	Path    string `yaml:"path"`
-	// Fraction of keys (0 < f ≤ 1) the canary scores, chosen by a stable
-	// hash of the key (FNV-1a 64, modulo 10000).
-	Fraction float64 `yaml:"fraction"`
-}
-
-// ChallengerConfig names the challenger, as CanaryConfig does.
-type ChallengerConfig struct {
-	Version string `yaml:"version"`
-	Path    string `yaml:"path"`
-	// ShadowTopic, if set, also receives one scored event per event as
-	// the challenger scored it (best effort: dropped, and counted, when the
-	// topic cannot keep up).
-	ShadowTopic string `yaml:"shadow_topic"`
-	// Tolerance is the relative difference under which a single-value
-	// output agrees when the champion's manifest sets no threshold; 0
-	// means 1e-6.
-	Tolerance float64 `yaml:"tolerance"`
 }
 
 // AdminConfig guards the admin endpoints. They are off unless Enabled, and
@@ -103,29 +72,8 @@ func (c *ModelConfig) Validate() error {
 	if err := session.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.WarmupRows < 0 {
-		add("model.warmup_rows: must be 0 (64) or more")
-	}
-	if c.Watch < 0 {
-		add("model.watch: must be a positive duration such as 10s, or 0 for no watch")
-	}
-	if c.Canary.Version != "" && c.Canary.Path != "" {
-		add("model.canary: set version or path, not both")
-	}
-	if (c.Canary.Version != "" || c.Canary.Path != "") && (c.Canary.Fraction <= 0 || c.Canary.Fraction > 1) {
-		add("model.canary.fraction: %v must be in (0, 1], such as 0.05", c.Canary.Fraction)
-	}
-	if c.Canary.Version == "" && c.Canary.Path == "" && c.Canary.Fraction != 0 {
-		add("model.canary.fraction: set model.canary.version (or path) too")
-	}
-	if c.Challenger.Version != "" && c.Challenger.Path != "" {
-		add("model.challenger: set version or path, not both")
-	}
-	if c.Challenger.Version == "" && c.Challenger.Path == "" && c.Challenger.ShadowTopic != "" {
-		add("model.challenger.shadow_topic: set model.challenger.version (or path) too")
-	}
-	if c.Challenger.Tolerance < 0 {
-		add("model.challenger.tolerance: must not be negative")
+	if err := c.LineupConfig.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Admin.Enabled {
 		if _, err := c.Admin.Token(); err != nil {

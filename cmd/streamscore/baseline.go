@@ -203,7 +203,7 @@ func (o *baselineOptions) openModel(ctx context.Context, cfg *config.Config, mod
 	mc.Sessions = max(mc.Sessions, 1)
 	mc.IntraOpThreads = max(mc.IntraOpThreads, 1)
 	mc.InterOpThreads = max(mc.InterOpThreads, 1)
-	sc, err := openScorer(mc, spec)
+	sc, err := model.OpenScorer(ctx, mc.Config, mc.WarmupRows, spec)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -429,7 +429,7 @@ func (o *replayOptions) replay(ctx context.Context, stdout io.Writer, rc replay.
 // is bound to all of its own numeric outputs instead, under their graph
 // names, so champion and challenger need not share output names.
 func openReplayModel(mc config.ModelConfig, spec *schemas.Spec) (*model.Router, error) {
-	sc, err := openScorer(mc, spec)
+	sc, err := model.OpenScorer(context.Background(), mc.Config, mc.WarmupRows, spec)
 	if err == nil {
 		return sc, nil
 	}
@@ -460,7 +460,7 @@ func openReplayModel(mc config.ModelConfig, spec *schemas.Spec) (*model.Router, 
 	if len(cp.Model.Outputs) == 0 {
 		return nil, err
 	}
-	return openScorer(mc, &cp)
+	return model.OpenScorer(context.Background(), mc.Config, mc.WarmupRows, &cp)
 }
 
 // replayNumeric are the output element types a model may be scored on.

@@ -123,7 +123,7 @@ func (p *scoringPath) engineConfig(cfg *config.Config) pipeline.Config {
 // routes the model configuration asks for.
 func (p *scoringPath) openModels(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) error {
 	mc := &cfg.Model
-	router, loc, err := openLineup(ctx, mc, p.spec, log, reg)
+	router, loc, err := model.OpenLineup(ctx, mc.Config, mc.LineupConfig, p.spec, log, reg)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func (p *scoringPath) openModels(ctx context.Context, cfg *config.Config, log *s
 	}
 	var deployer *model.Deployer
 	if loc.InRegistry() {
-		want := wantBinding(p.spec)
+		want := model.BindingFor(p.spec)
 		deployer, err = model.NewDeployer(model.DeployerConfig{
 			Registry: loc.Registry, Name: loc.Name,
 			Load: model.LoadOptions{Config: mc.Config, Want: &want, WarmupRows: mc.WarmupRows},
@@ -207,56 +207,6 @@ func (p *scoringPath) mountRoutes(bg context.Context, wg *sync.WaitGroup, mc *co
 	return nil
 }
 
-// openLineup opens the champion at model.path and the canary and
-// challenger the configuration names (a version of the champion's registry
-// model, or a path) into a Router that names outputs as the schema does.
-// It returns where the champion was found.
-func openLineup(ctx context.Context, mc *config.ModelConfig, spec *schemas.Spec, log *slog.Logger, reg prometheus.Registerer) (*model.Router, model.Location, error) {
-	var lineup model.Lineup
-	fail := func(err error) (*model.Router, model.Location, error) {
-		for _, m := range []*model.Model{lineup.Champion, lineup.Canary, lineup.Challenger} {
-			if m != nil {
-				m.Close()
-			}
-		}
-		return nil, model.Location{}, err
-	}
-	champ, loc, err := openModel(ctx, *mc, mc.Path, spec)
-	if err != nil {
-		return fail(err)
-	}
-	lineup.Champion = champ
-	other := func(key, version, path string) (*model.Model, error) {
-		if version != "" {
-			if !loc.InRegistry() {
-				return nil, fmt.Errorf("model.%s.version: the champion is a plain file, so there is no registry to find version %s in: set model.%s.path, or point model.path at a registry", key, version, key)
-			}
-			path = loc.Registry.Dir(loc.Name, version)
-		}
-		m, _, err := openModel(ctx, *mc, path, spec)
-		if err != nil {
-			return nil, fmt.Errorf("model.%s: %w", key, err)
-		}
-		return m, nil
-	}
-	if mc.Canary.Version != "" || mc.Canary.Path != "" {
-		if lineup.Canary, err = other("canary", mc.Canary.Version, mc.Canary.Path); err != nil {
-			return fail(err)
-		}
-		lineup.CanaryFraction = mc.Canary.Fraction
-	}
-	if mc.Challenger.Version != "" || mc.Challenger.Path != "" {
-		if lineup.Challenger, err = other("challenger", mc.Challenger.Version, mc.Challenger.Path); err != nil {
-			return fail(err)
-		}
-	}
-	router, err := model.NewRouter(ctx, lineup, model.RouterOptions{Tolerance: mc.Challenger.Tolerance, Names: scoreNames(spec)}, log, reg)
-	if err != nil {
-		return fail(err)
-	}
-	return router, loc, nil
-}
-
 // openShadow returns the sink of the challenger's scored events.
 func openShadow(cfg *config.Config, topic string, log *slog.Logger, reg prometheus.Registerer) (*producers.Shadow, error) {
 	transport, err := cfg.Kafka.Transport()
@@ -288,69 +238,3 @@ func logLineup(log *slog.Logger, l model.Lineup, mc *config.ModelConfig) {
 	log.Info("models ready", attrs...)
 }
 
-// wantBinding returns the binding spec asks of a model.
-func wantBinding(spec *schemas.Spec) model.Binding {
-	b := model.Binding{Input: spec.Model.Input, Features: spec.FeatureNames()}
-	for _, o := range spec.Model.Outputs {
-		b.Outputs = append(b.Outputs, model.BoundOutput{Name: o.Name, As: o.As})
-	}
-	return b
-}
-
-// scoreNames returns the scored-event names of the schema's bound outputs.
-func scoreNames(spec *schemas.Spec) []string {
-	as := make([]string, len(spec.Model.Outputs))
-	for i, o := range spec.Model.Outputs {
-		as[i] = o.As
-	}
-	return as
-}
-
-// openModel opens the model at path for spec: a registry version through
-// model.LoadDir (sha256, binding, smoke batch, golden file), a plain file
-// through model.Open and Check. cfg supplies the ONNX Runtime settings and,
-// for a plain file, the name and version.
-func openModel(ctx context.Context, cfg config.ModelConfig, path string, spec *schemas.Spec) (*model.Model, model.Location, error) {
-	loc, err := model.Locate(path)
-	if err != nil {
-		return nil, loc, fmt.Errorf("opening model: %w", err)
-	}
-	want := wantBinding(spec)
-	sc := cfg.Config
-	if loc.InRegistry() {
-		m, _, err := model.LoadDir(ctx, loc.Path, model.LoadOptions{Config: sc, Want: &want, WarmupRows: cfg.WarmupRows})
-		if err != nil {
-			return nil, loc, fmt.Errorf("opening model: %w", err)
-		}
-		return m, loc, nil
-	}
-	sc.Path = path
-	sc.Outputs = want.Names()
-	m, err := model.Open(sc)
-	if err != nil {
-		return nil, loc, fmt.Errorf("opening model: %w", err)
-	}
-	if err := m.Check(want.Input, spec.Columns(), want.Names()); err != nil {
-		m.Close()
-		return nil, loc, fmt.Errorf("model %s does not fit schema %s: %w", path, spec, err)
-	}
-	return m, loc, nil
-}
-
-// openScorer opens one model at cfg.Path (a plain file or a registry
-// version), checked against the schema binding, as a one-model Router:
-// the engine's scorer, outputs named as the schema names them. The caller
-// closes the Router, which closes the model.
-func openScorer(cfg config.ModelConfig, spec *schemas.Spec) (*model.Router, error) {
-	ctx := context.Background()
-	m, _, err := openModel(ctx, cfg, cfg.Path, spec)
-	if err != nil {
-		return nil, err
-	}
-	r, err := model.NewRouter(ctx, model.Lineup{Champion: m}, model.RouterOptions{Names: scoreNames(spec)}, nil, nil)
-	if err != nil {
-		m.Close()
-		return nil, err
-	}
-	return r, nil
-}
