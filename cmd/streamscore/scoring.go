@@ -237,4 +237,3 @@ func logLineup(log *slog.Logger, l model.Lineup, mc *config.ModelConfig) {
 	}
 	log.Info("models ready", attrs...)
 }
-
