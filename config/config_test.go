@@ -96,3 +96,24 @@ func TestRedisPasswordIsRedacted(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigPrintsAsJSON checks the whole configuration, with every
+// package's section, marshals to JSON (as it is logged and printed), the
+// drift section's clock included, without the secrets.
+func TestConfigPrintsAsJSON(t *testing.T) {
+	cfg := Default()
+	cfg.Redis.Password = "hunter2-secret"
+	cfg.Drift.Now = func() time.Time { return time.Time{} }
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatalf("marshalling the configuration: %v", err)
+	}
+	for _, want := range []string{`"Drift":`, `"Features":`, `"Model":`, "redacted"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON lacks %s: %s", want, b)
+		}
+	}
+	if strings.Contains(string(b), "hunter2") {
+		t.Fatalf("password leaked: %s", b)
+	}
+}

@@ -398,6 +398,6 @@ func TestSASLPasswordIsRedacted(t *testing.T) {
 		t.Fatalf("the password is printed: %s", printed)
 	}
 	if !strings.Contains(printed, config.Redacted) || !strings.Contains(printed, "alice") {
-		t.Fatalf("the SASL settings are not printed with the password config.Redacted: %s", printed)
+		t.Fatalf("the SASL settings are not printed with the password redacted: %s", printed)
 	}
 }

@@ -207,7 +207,7 @@ type Config struct {
 	// StoreTimeout bounds each store call (default 5s).
 	StoreTimeout time.Duration `yaml:"-"`
 	// Now is the clock (default time.Now); tests inject their own.
-	Now func() time.Time `yaml:"-"`
+	Now func() time.Time `yaml:"-" json:"-"`
 	// ReplicaID identifies this process in the evaluation lease (default:
 	// a random one).
 	ReplicaID string `yaml:"-"`
