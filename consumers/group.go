@@ -57,8 +57,9 @@ type Config struct {
 	Dialer *kafka.Dialer
 }
 
-func (c *Config) withDefaults() Config {
-	o := *c
+// WithDefaults returns c with its zero fields replaced by the defaults.
+func (c Config) WithDefaults() Config {
+	o := c
 	if o.StartOffset == 0 {
 		o.StartOffset = kafka.FirstOffset
 	}
@@ -131,7 +132,7 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Group, error
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Group{
-		cfg:  cfg.withDefaults(),
+		cfg:  cfg.WithDefaults(),
 		log:  log.With("component", "consumer", "group", cfg.GroupID, "topic", cfg.Topic),
 		m:    newMetrics(reg),
 		stop: make(chan struct{}),

@@ -44,11 +44,9 @@ type Batch struct {
 
 	decoded *schemas.Decoded
 	missing []bool
-	scores  []schemas.Scores
 	dead    []schemas.DeadLetter
 	out     []schemas.Message
 	arena   []byte
-	err     error
 }
 
 // Batch runs the policy: it reads messages from in and sends closed batches

@@ -6,6 +6,8 @@
 //
 // Stages run concurrently on bounded channels (decode batch k+1 while k is
 // scoring and k-1 publishing). It imports schemas only; it declares the
-// small interfaces it needs (Source, Scorer, Sink) and cmd wires concrete
-// adapters into them.
+// small interfaces it needs (Source, Scorer, Sink, FeatureStore, Observer,
+// ShadowSink) over batch types that live in schemas (ScoreInput,
+// ScoreResult, EnrichInput, EnrichResult), so adapters satisfy them by
+// shape, and cmd wires concrete adapters into them.
 package pipeline

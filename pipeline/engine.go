@@ -55,6 +55,10 @@ type Config struct {
 	Features FeatureStore
 	// FeaturePolicy applies when Features fails; empty means FailOpen.
 	FeaturePolicy FeaturePolicy
+	// Shadow, if set, receives the challenger's scored events of every
+	// batch a challenger scored (schemas.ScoreResult.Challenger), encoded
+	// as the champion's are, with the challenger's model and version.
+	Shadow ShadowSink
 }
 
 // Engine runs the scoring pipeline. Create it with New and call Run once.
@@ -372,40 +376,57 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 
 	start = time.Now()
 	sb := schemas.ScoredBatch{
-		Msgs: b.Msgs, Decoded: b.decoded, Scores: res.Scores, OK: ok,
+		Msgs: b.Msgs, Decoded: b.decoded, Scores: res.WithChallenger(), OK: ok,
 		Model: res.Model, ModelVersion: res.Version, Versions: res.Versions, ScoredAt: time.Now(),
 		FeaturesMissing: b.missing,
 	}
 	for _, o := range e.cfg.Observers {
 		o.ObserveBatch(&sb)
 	}
+	b.out, b.arena = e.encode(&sb, keys, make([]byte, 0, len(b.Msgs)*256), false)
+	if c := res.Challenger; c != nil && e.cfg.Shadow != nil {
+		shadow := sb
+		shadow.Scores, shadow.Model, shadow.ModelVersion, shadow.Versions = c.Scores, c.Model, c.Version, nil
+		msgs, _ := e.encode(&shadow, keys, nil, true)
+		e.cfg.Shadow.Offer(msgs)
+	}
+	e.m.stage.WithLabelValues("encode").Observe(time.Since(start).Seconds())
+	return nil
+}
+
+// encode appends the scored events of sb's scored rows to arena and
+// returns them (their values alias the returned arena) in row order, keyed
+// by the input's key, else the schema's key field. With ownKeys the keys
+// are copies; otherwise they may alias the input, released with the batch.
+func (e *Engine) encode(sb *schemas.ScoredBatch, keys *array.String, arena []byte, ownKeys bool) ([]schemas.Message, []byte) {
+	rows := int(sb.Decoded.Record.NumRows())
 	ends := make([]int, 0, rows)
-	b.arena = make([]byte, 0, len(b.Msgs)*256)
 	for r := 0; r < rows; r++ {
 		if !sb.RowOK(r) {
 			continue
 		}
-		b.arena = e.enc.Append(b.arena, &sb, r)
-		ends = append(ends, len(b.arena))
+		arena = e.enc.Append(arena, sb, r)
+		ends = append(ends, len(arena))
 	}
-	b.out = make([]schemas.Message, 0, len(ends))
+	out := make([]schemas.Message, 0, len(ends))
 	prev, n := 0, 0
 	for r := 0; r < rows; r++ {
 		if !sb.RowOK(r) {
 			continue
 		}
-		m := &b.Msgs[b.decoded.Rows[r]]
+		m := &sb.Msgs[sb.Decoded.Rows[r]]
 		key := m.Key
 		if len(key) == 0 && e.cfg.Spec.Key != "" {
 			key = []byte(keys.Value(r))
+		} else if ownKeys {
+			key = append([]byte(nil), key...)
 		}
 		end := ends[n]
-		b.out = append(b.out, schemas.Message{Key: key, Value: b.arena[prev:end:end], Time: m.Time})
+		out = append(out, schemas.Message{Key: key, Value: arena[prev:end:end], Time: m.Time})
 		prev = end
 		n++
 	}
-	e.m.stage.WithLabelValues("encode").Observe(time.Since(start).Seconds())
-	return nil
+	return out, arena
 }
 
 // scoreRows scores each row of in alone, marking in ok the rows the model
@@ -425,13 +446,18 @@ func (e *Engine) scoreRows(ctx context.Context, b *Batch, in ScoreInput, ok []bo
 			continue
 		}
 		if out.Scores == nil {
-			out.Scores = make([]schemas.Scores, len(res.Scores))
-			for i, s := range res.Scores {
-				out.Scores[i] = schemas.Scores{Name: s.Name, Width: s.Width, Bits: s.Bits, Values: make([]float64, in.Rows*s.Width)}
+			out.Scores = rowsLike(res.Scores, in.Rows)
+			if res.Challenger != nil {
+				out.Challenger = &schemas.ChallengerScores{Model: res.Challenger.Model, Version: res.Challenger.Version, Scores: rowsLike(res.Challenger.Scores, in.Rows)}
 			}
 		}
-		for i, s := range res.Scores {
-			copy(out.Scores[i].Values[r*s.Width:], s.Values)
+		copyRow(out.Scores, res.Scores, r)
+		if c := res.Challenger; out.Challenger != nil && c != nil && c.Version == out.Challenger.Version && len(c.Scores) == len(out.Challenger.Scores) {
+			copyRow(out.Challenger.Scores, c.Scores, r)
+		} else {
+			// A row without the challenger's outputs: the batch goes
+			// without them, as when the challenger fails on a batch.
+			out.Challenger = nil
 		}
 		if res.Versions != nil || res.Version != out.Version {
 			if out.Versions == nil {
@@ -448,6 +474,22 @@ func (e *Engine) scoreRows(ctx context.Context, b *Batch, in ScoreInput, ok []bo
 		ok[r] = true
 	}
 	return out, nil
+}
+
+// rowsLike returns zeroed scores shaped as like for rows rows.
+func rowsLike(like []schemas.Scores, rows int) []schemas.Scores {
+	out := make([]schemas.Scores, len(like))
+	for i, s := range like {
+		out[i] = schemas.Scores{Name: s.Name, Width: s.Width, Bits: s.Bits, Values: make([]float64, rows*s.Width)}
+	}
+	return out
+}
+
+// copyRow copies one row's scores (src) into row r of dst.
+func copyRow(dst, src []schemas.Scores, r int) {
+	for i := range min(len(dst), len(src)) {
+		copy(dst[i].Values[r*dst[i].Width:(r+1)*dst[i].Width], src[i].Values)
+	}
 }
 
 func (e *Engine) publish(ctx context.Context, b *Batch) error {

@@ -20,26 +20,12 @@ type Source interface {
 	Ack(spans []schemas.Span)
 }
 
-// ScoreInput is one batch handed to a Scorer.
-type ScoreInput struct {
-	// Features holds Rows×Cols float32 values, row-major. It is valid only
-	// during the Score call.
-	Features   []float32
-	Rows, Cols int
-	// Keys holds each row's entity key (for canary routing); valid only
-	// during the call.
-	Keys []string
-}
+// ScoreInput is one batch handed to a Scorer (see schemas.ScoreInput).
+type ScoreInput = schemas.ScoreInput
 
-// ScoreResult is what a Scorer returns for a batch.
-type ScoreResult struct {
-	// Scores are the bound model outputs in binding order, Rows×Width each.
-	Scores []schemas.Scores
-	// Model and Version name the model that scored the batch; Versions,
-	// if not nil, names each row's version instead.
-	Model, Version string
-	Versions       []string
-}
+// ScoreResult is what a Scorer returns for a batch (see
+// schemas.ScoreResult).
+type ScoreResult = schemas.ScoreResult
 
 // Scorer runs the model on a batch. A Scorer that swaps models must do so
 // between calls, so each batch is scored by one model (or, with Versions,
@@ -73,6 +59,16 @@ type Observer interface {
 	ObserveBatch(b *schemas.ScoredBatch)
 }
 
+// ShadowSink takes a challenger's scored events (schemas.ScoreResult's
+// Challenger, encoded by the engine as it encodes the champion's), best
+// effort: they are for comparison, so they never hold up or fail a batch
+// and are never acknowledged to the Source.
+type ShadowSink interface {
+	// Offer hands over msgs, which belong to the sink from then on. It
+	// must not block: a sink that cannot keep up drops and counts.
+	Offer(msgs []schemas.Message)
+}
+
 // Sink publishes a batch's results.
 type Sink interface {
 	// Publish returns nil once every scored event and dead letter is
@@ -81,26 +77,13 @@ type Sink interface {
 	Publish(ctx context.Context, scored []schemas.Message, dead []schemas.DeadLetter) error
 }
 
-// EnrichInput is one batch handed to a FeatureStore.
-type EnrichInput struct {
-	// Features holds Rows×Cols float32 values, row-major; feature-set
-	// columns hold their defaults. Enrich overwrites them in place. Valid
-	// only during the call.
-	Features   []float32
-	Rows, Cols int
-	// Keys holds, per feature set in schema order, each row's entity key.
-	// Valid only during the call.
-	Keys [][]string
-}
+// EnrichInput is one batch handed to a FeatureStore (see
+// schemas.EnrichInput).
+type EnrichInput = schemas.EnrichInput
 
-// EnrichResult says which rows lacked stored features.
-type EnrichResult struct {
-	// Missing, if not nil, marks rows for which at least one entity was
-	// missing or stale, so defaults were used.
-	Missing []bool
-	// MissingValues counts feature values left at their defaults.
-	MissingValues int
-}
+// EnrichResult says which rows lacked stored features (see
+// schemas.EnrichResult).
+type EnrichResult = schemas.EnrichResult
 
 // FeatureStore fills feature-set columns from the online store.
 type FeatureStore interface {

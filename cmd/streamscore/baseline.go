@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/streamscore/streamscore/pipeline"
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline/drift"
 	"github.com/streamscore/streamscore/pipeline/model"
 	"github.com/streamscore/streamscore/schemas"
@@ -82,118 +82,32 @@ are named as in the events; event id, key and time are not needed.`,
 }
 
 func runBaseline(ctx context.Context, w io.Writer, o *baselineOptions) error {
-	cfg, err := LoadConfig(o.config)
+	cfg, err := config.Load(o.config)
 	if err != nil {
 		return err
 	}
-	if o.schema == "" {
-		o.schema = cfg.Schema
-	}
-	if o.schema == "" {
-		return errors.New("--schema is required (or --config with a schema)")
-	}
-	if o.out == "" {
-		return errors.New("--out is required (the baseline file to write)")
-	}
-	if len(o.files) == 0 {
-		return errors.New("--file is required (training data, .jsonl or .parquet)")
-	}
-	files, err := expandTrainingFiles(o.files)
+	files, modelPath, err := o.resolve(&cfg)
 	if err != nil {
 		return err
-	}
-	if o.bins == 0 {
-		o.bins = cfg.Drift.Bins
-	}
-	if o.maxCategories == 0 {
-		o.maxCategories = cfg.Drift.MaxCategories
-	}
-	if o.categorical == nil {
-		o.categorical = cfg.Drift.Categorical
-	}
-	modelPath := o.model
-	if modelPath == "" && o.config != "" {
-		modelPath = cfg.Model.Path
-	}
-	if modelPath == "none" {
-		modelPath = ""
 	}
 	spec, err := schemas.Load(o.schema)
 	if err != nil {
 		return err
 	}
-
-	var sc *scorer
-	var outputs []drift.OutputWidth
-	if modelPath != "" {
-		lib := o.onnxLib
-		if lib == "" {
-			lib = cfg.OnnxRuntimeLib
-		}
-		if err := model.Init(lib); err != nil {
-			return err
-		}
-		mc := cfg.Model
-		mc.Path = modelPath
-		if mc.Name == "" {
-			mc.Name = strings.TrimSuffix(filepath.Base(modelPath), filepath.Ext(modelPath))
-		}
-		mc.Sessions = max(mc.Sessions, 1)
-		mc.IntraOpThreads = max(mc.IntraOpThreads, 1)
-		mc.InterOpThreads = max(mc.InterOpThreads, 1)
-		s, m, err := openScorer(mc, spec)
-		if err != nil {
-			return err
-		}
-		defer m.Close()
-		sc = s
-		// One row of defaults tells each output's width.
-		res, err := sc.Score(ctx, pipeline.ScoreInput{Features: make([]float32, spec.Columns()), Rows: 1, Cols: spec.Columns(), Keys: []string{""}})
-		if err != nil {
-			return fmt.Errorf("scoring a probe row with %s: %w", modelPath, err)
-		}
-		for _, s := range res.Scores {
-			outputs = append(outputs, drift.OutputWidth{Name: s.Name, Width: s.Width})
-		}
-	} else {
-		for _, out := range spec.Model.Outputs {
-			outputs = append(outputs, drift.OutputWidth{Name: out.As, Width: 1})
-		}
+	sc, outputs, err := o.openModel(ctx, &cfg, modelPath, spec)
+	if err != nil {
+		return err
+	}
+	if sc != nil {
+		defer sc.Close()
 	}
 	cols, err := drift.PlanColumns(spec, drift.PlanOptions{Categorical: o.categorical, Outputs: outputs})
 	if err != nil {
 		return err
 	}
-	b, err := drift.NewBuilder(cols, drift.BuilderConfig{Bins: o.bins, MaxCategories: o.maxCategories, Sample: o.sample})
+	base, skipped, err := o.build(ctx, sc, spec, cols, files)
 	if err != nil {
 		return err
-	}
-	reader := drift.NewTrainingReader(spec, cols)
-	var skipped int64
-	for pass := range 2 {
-		skipped = 0
-		for _, f := range files {
-			n, err := reader.ReadFile(ctx, f, func(tb *drift.TrainingBatch) error {
-				if sc != nil {
-					if err := scoreTraining(ctx, sc, spec, cols, tb); err != nil {
-						return err
-					}
-				}
-				if pass == 0 {
-					return b.Sample(&tb.Batch)
-				}
-				return b.Count(&tb.Batch)
-			})
-			if err != nil {
-				return err
-			}
-			skipped += n
-		}
-		b.Freeze()
-	}
-	base := b.Baseline(spec.String(), files, skipped)
-	if base.Rows == 0 {
-		return fmt.Errorf("no rows read from %s", strings.Join(files, ", "))
 	}
 	var dropped []string
 	if sc == nil {
@@ -224,9 +138,127 @@ func runBaseline(ctx context.Context, w io.Writer, o *baselineOptions) error {
 	return writeBaselineSummary(w, base)
 }
 
+// resolve fills the options the flags leave out from the config, checks
+// the required ones, and returns the training files and the model to score
+// them with ("" for none).
+func (o *baselineOptions) resolve(cfg *config.Config) (files []string, modelPath string, err error) {
+	if o.schema == "" {
+		o.schema = cfg.Schema
+	}
+	if o.schema == "" {
+		return nil, "", errors.New("--schema is required (or --config with a schema)")
+	}
+	if o.out == "" {
+		return nil, "", errors.New("--out is required (the baseline file to write)")
+	}
+	if len(o.files) == 0 {
+		return nil, "", errors.New("--file is required (training data, .jsonl or .parquet)")
+	}
+	files, err = expandTrainingFiles(o.files)
+	if err != nil {
+		return nil, "", err
+	}
+	if o.bins == 0 {
+		o.bins = cfg.Drift.Bins
+	}
+	if o.maxCategories == 0 {
+		o.maxCategories = cfg.Drift.MaxCategories
+	}
+	if o.categorical == nil {
+		o.categorical = cfg.Drift.Categorical
+	}
+	modelPath = o.model
+	if modelPath == "" && o.config != "" {
+		modelPath = cfg.Model.Path
+	}
+	if modelPath == "none" {
+		modelPath = ""
+	}
+	return files, modelPath, nil
+}
+
+// openModel opens the model that scores the training rows, if any, and
+// returns the widths of its outputs (one row of defaults tells them);
+// without a model, the schema's outputs, read from the files.
+func (o *baselineOptions) openModel(ctx context.Context, cfg *config.Config, modelPath string, spec *schemas.Spec) (*model.Router, []drift.OutputWidth, error) {
+	var outputs []drift.OutputWidth
+	if modelPath == "" {
+		for _, out := range spec.Model.Outputs {
+			outputs = append(outputs, drift.OutputWidth{Name: out.As, Width: 1})
+		}
+		return nil, outputs, nil
+	}
+	lib := o.onnxLib
+	if lib == "" {
+		lib = cfg.OnnxRuntimeLib
+	}
+	if err := model.Init(lib); err != nil {
+		return nil, nil, err
+	}
+	mc := cfg.Model
+	mc.Path = modelPath
+	if mc.Name == "" {
+		mc.Name = strings.TrimSuffix(filepath.Base(modelPath), filepath.Ext(modelPath))
+	}
+	mc.Sessions = max(mc.Sessions, 1)
+	mc.IntraOpThreads = max(mc.IntraOpThreads, 1)
+	mc.InterOpThreads = max(mc.InterOpThreads, 1)
+	sc, err := model.OpenScorer(ctx, mc.Config, mc.WarmupRows, spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := sc.Score(ctx, schemas.ScoreInput{Features: make([]float32, spec.Columns()), Rows: 1, Cols: spec.Columns(), Keys: []string{""}})
+	if err != nil {
+		sc.Close()
+		return nil, nil, fmt.Errorf("scoring a probe row with %s: %w", modelPath, err)
+	}
+	for _, s := range res.Scores {
+		outputs = append(outputs, drift.OutputWidth{Name: s.Name, Width: s.Width})
+	}
+	return sc, outputs, nil
+}
+
+// build reads the files twice (sample for the bin edges, then count),
+// scoring each batch with sc when there is a model, and returns the
+// baseline and the rows skipped.
+func (o *baselineOptions) build(ctx context.Context, sc *model.Router, spec *schemas.Spec, cols []drift.Column, files []string) (*drift.Baseline, int64, error) {
+	b, err := drift.NewBuilder(cols, drift.BuilderConfig{Bins: o.bins, MaxCategories: o.maxCategories, Sample: o.sample})
+	if err != nil {
+		return nil, 0, err
+	}
+	reader := drift.NewTrainingReader(spec, cols)
+	var skipped int64
+	for pass := range 2 {
+		skipped = 0
+		for _, f := range files {
+			n, err := reader.ReadFile(ctx, f, func(tb *drift.TrainingBatch) error {
+				if sc != nil {
+					if err := scoreTraining(ctx, sc, spec, cols, tb); err != nil {
+						return err
+					}
+				}
+				if pass == 0 {
+					return b.Sample(&tb.Batch)
+				}
+				return b.Count(&tb.Batch)
+			})
+			if err != nil {
+				return nil, 0, err
+			}
+			skipped += n
+		}
+		b.Freeze()
+	}
+	base := b.Baseline(spec.String(), files, skipped)
+	if base.Rows == 0 {
+		return nil, 0, fmt.Errorf("no rows read from %s", strings.Join(files, ", "))
+	}
+	return base, skipped, nil
+}
+
 // scoreTraining fills the output columns of tb by scoring its model inputs.
-func scoreTraining(ctx context.Context, sc *scorer, spec *schemas.Spec, cols []drift.Column, tb *drift.TrainingBatch) error {
-	res, err := sc.Score(ctx, pipeline.ScoreInput{Features: tb.Inputs, Rows: tb.Rows, Cols: spec.Columns(), Keys: make([]string, tb.Rows)})
+func scoreTraining(ctx context.Context, sc *model.Router, spec *schemas.Spec, cols []drift.Column, tb *drift.TrainingBatch) error {
+	res, err := sc.Score(ctx, schemas.ScoreInput{Features: tb.Inputs, Rows: tb.Rows, Cols: spec.Columns(), Keys: make([]string, tb.Rows)})
 	if err != nil {
 		return fmt.Errorf("scoring training rows: %w", err)
 	}

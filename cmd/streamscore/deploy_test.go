@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/internal/servicetest"
 	"github.com/streamscore/streamscore/schemas"
 )
@@ -406,13 +407,13 @@ func (kz kustomization) literals(name string) map[string]string {
 // loadConfigWith loads file with exactly env as the environment variables it
 // may reference (others unset), through the binary's own loader, and
 // validates it.
-func loadConfigWith(t *testing.T, file string, env map[string]string) Config {
+func loadConfigWith(t *testing.T, file string, env map[string]string) config.Config {
 	t.Helper()
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range envRef.FindAllStringSubmatch(string(raw), -1) {
+	for _, m := range config.EnvRef.FindAllStringSubmatch(string(raw), -1) {
 		t.Setenv(m[1], "")
 		os.Unsetenv(m[1])
 	}
@@ -423,7 +424,7 @@ func loadConfigWith(t *testing.T, file string, env map[string]string) Config {
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	cfg, err := LoadConfig(file)
+	cfg, err := config.Load(file)
 	if err != nil {
 		t.Fatalf("%s with %v: %v", file, env, err)
 	}
@@ -449,7 +450,7 @@ func TestK8sManifestsMatchTheBinary(t *testing.T) {
 	flags := binaryFlags(t)
 	objs, kz, plain := k8sManifests(t)
 	dir := filepath.Join(deployDir, "k8s")
-	defaultPort := portOf(t, DefaultConfig().HTTP.Addr)
+	defaultPort := portOf(t, config.Default().HTTP.Addr)
 
 	// The kustomization names files that exist, and every manifest in the
 	// folder is either applied, generated into a ConfigMap, or an example.
@@ -783,7 +784,7 @@ func TestComposeMatchesTheBinaryAndK8s(t *testing.T) {
 	for _, f := range []string{"prometheus/prometheus.yml", "prometheus/alerts.yaml", "grafana/datasource.yaml", "grafana/dashboards.yaml"} {
 		yamlDocs(t, filepath.Join(dir, f))
 	}
-	defaultPort := portOf(t, DefaultConfig().HTTP.Addr)
+	defaultPort := portOf(t, config.Default().HTTP.Addr)
 
 	ss, ok := cf.Services["streamscore"]
 	if !ok {
@@ -907,7 +908,7 @@ func TestDockerfileMatchesTheBinary(t *testing.T) {
 	if v := checkArgs(t, flags, "Dockerfile CMD", cmd); v[""] != "run" {
 		t.Errorf("Dockerfile CMD runs %q, want run", v[""])
 	}
-	if port := strconv.Itoa(portOf(t, DefaultConfig().HTTP.Addr)); !slices.Equal(expose, []string{port}) {
+	if port := strconv.Itoa(portOf(t, config.Default().HTTP.Addr)); !slices.Equal(expose, []string{port}) {
 		t.Errorf("EXPOSE %v, want %s", expose, port)
 	}
 	if lib := env["ONNXRUNTIME_LIB"]; lib == "" || !slices.Contains(copies, lib) {

@@ -89,16 +89,9 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 	if err != nil {
 		return err
 	}
-	known := map[string]bool{}
-	for _, r := range []schemas.Reason{schemas.ReasonInvalidJSON, schemas.ReasonMissingField, schemas.ReasonTypeMismatch, schemas.ReasonNonFinite, schemas.ReasonTooLarge, schemas.ReasonSchemaMismatch, schemas.ReasonModelError} {
-		known[string(r)] = true
-	}
-	want := map[string]bool{}
-	for _, r := range o.reasons {
-		if !known[r] {
-			return fmt.Errorf("--reason: %q is not a dead-letter reason code", r)
-		}
-		want[r] = true
+	want, err := reasonSet(o.reasons)
+	if err != nil {
+		return err
 	}
 	kc, err := o.kafka.connect()
 	if err != nil {
@@ -128,41 +121,16 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 	_, err = consumers.Tail(ctx, consumers.TailConfig{Brokers: kc.brokers, Dialer: kc.dialer, Topic: o.dlq, FromBeginning: true, UntilEnd: true, Idle: 30 * time.Second},
 		func(m schemas.Message) error {
 			total++
-			var reason, source, at string
-			var keep []kafka.Header
-			for _, h := range m.Headers {
-				switch h.Key {
-				case schemas.HeaderReason:
-					reason = string(h.Value)
-				case schemas.HeaderSourceTopic:
-					source = string(h.Value)
-				case schemas.HeaderTime:
-					at = string(h.Value)
-				}
-				if !strings.HasPrefix(h.Key, "streamscore.") {
-					keep = append(keep, kafka.Header{Key: h.Key, Value: h.Value})
-				}
+			out, reason, ok, err := o.redriven(m, want, since)
+			if err != nil {
+				return err
 			}
-			if len(want) > 0 && !want[reason] {
+			if !ok {
 				skipped++
 				return nil
 			}
-			if !since.IsZero() {
-				t, err := time.Parse(time.RFC3339Nano, at)
-				if err != nil || t.Before(since) {
-					skipped++
-					return nil
-				}
-			}
-			to := o.to
-			if to == "" {
-				to = source
-			}
-			if to == "" {
-				return fmt.Errorf("dead letter at %s/%d@%d names no source topic; pass --to-topic", o.dlq, m.Partition, m.Offset)
-			}
 			sent[reason]++
-			batch = append(batch, kafka.Message{Topic: to, Key: m.Key, Value: m.Value, Headers: keep})
+			batch = append(batch, out)
 			if len(batch) >= 1000 {
 				return flush()
 			}
@@ -174,6 +142,66 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 	if err := flush(); err != nil {
 		return err
 	}
+	o.report(w, total, skipped, sent)
+	return nil
+}
+
+// reasonSet checks --reason values against the dead-letter reason codes.
+func reasonSet(reasons []string) (map[string]bool, error) {
+	known := map[string]bool{}
+	for _, r := range []schemas.Reason{schemas.ReasonInvalidJSON, schemas.ReasonMissingField, schemas.ReasonTypeMismatch, schemas.ReasonNonFinite, schemas.ReasonTooLarge, schemas.ReasonSchemaMismatch, schemas.ReasonModelError} {
+		known[string(r)] = true
+	}
+	want := map[string]bool{}
+	for _, r := range reasons {
+		if !known[r] {
+			return nil, fmt.Errorf("--reason: %q is not a dead-letter reason code", r)
+		}
+		want[r] = true
+	}
+	return want, nil
+}
+
+// redriven returns the record to send for dead letter m (its source topic
+// or --to-topic, without streamscore's headers) and its reason; ok is
+// false when --reason or --since leave it out.
+func (o *redriveOptions) redriven(m schemas.Message, want map[string]bool, since time.Time) (out kafka.Message, reason string, ok bool, err error) {
+	var source, at string
+	var keep []kafka.Header
+	for _, h := range m.Headers {
+		switch h.Key {
+		case schemas.HeaderReason:
+			reason = string(h.Value)
+		case schemas.HeaderSourceTopic:
+			source = string(h.Value)
+		case schemas.HeaderTime:
+			at = string(h.Value)
+		}
+		if !strings.HasPrefix(h.Key, "streamscore.") {
+			keep = append(keep, kafka.Header{Key: h.Key, Value: h.Value})
+		}
+	}
+	if len(want) > 0 && !want[reason] {
+		return out, reason, false, nil
+	}
+	if !since.IsZero() {
+		t, err := time.Parse(time.RFC3339Nano, at)
+		if err != nil || t.Before(since) {
+			return out, reason, false, nil
+		}
+	}
+	to := o.to
+	if to == "" {
+		to = source
+	}
+	if to == "" {
+		return out, reason, false, fmt.Errorf("dead letter at %s/%d@%d names no source topic; pass --to-topic", o.dlq, m.Partition, m.Offset)
+	}
+	return kafka.Message{Topic: to, Key: m.Key, Value: m.Value, Headers: keep}, reason, true, nil
+}
+
+// report prints what was (or, on a dry run, would be) sent, by reason.
+func (o *redriveOptions) report(w io.Writer, total, skipped int, sent map[string]int) {
 	n := 0
 	reasons := make([]string, 0, len(sent))
 	for r, c := range sent {
@@ -194,5 +222,4 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 	if !o.quiet && o.dryRun {
 		fmt.Fprintln(os.Stderr, "dry run: nothing was sent")
 	}
-	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline/drift"
 )
 
@@ -54,7 +55,7 @@ func (d *driftTarget) register(cmd *cobra.Command) {
 // closes the client.
 func (d *driftTarget) open() (*drift.Baseline, drift.Namespace, drift.Config, redis.UniversalClient, error) {
 	var none drift.Namespace
-	cfg, err := LoadConfig(d.config)
+	cfg, err := config.Load(d.config)
 	if err != nil {
 		return nil, none, drift.Config{}, nil, err
 	}
@@ -69,7 +70,7 @@ func (d *driftTarget) open() (*drift.Baseline, drift.Namespace, drift.Config, re
 		return nil, none, drift.Config{}, nil, errors.New("no baseline: set drift.baseline in --config or pass --baseline")
 	}
 	if err := dc.Validate(); err != nil {
-		return nil, none, drift.Config{}, nil, err
+		return nil, none, drift.Config{}, nil, config.InSection("drift", err)
 	}
 	if err := cfg.Redis.Validate(); err != nil {
 		return nil, none, drift.Config{}, nil, err
@@ -81,11 +82,7 @@ func (d *driftTarget) open() (*drift.Baseline, drift.Namespace, drift.Config, re
 	if err != nil {
 		return nil, none, drift.Config{}, nil, err
 	}
-	mc, err := dc.monitorConfig()
-	if err != nil {
-		return nil, none, drift.Config{}, nil, err
-	}
-	mc = mc.WithDefaults()
+	mc := dc.WithDefaults()
 	model := d.model
 	if model == "" {
 		model = cfg.Model.Name

@@ -11,11 +11,12 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline/drift"
 )
 
 func TestDriftConfigThresholds(t *testing.T) {
-	var c DriftConfig
+	var c drift.Config
 	err := yaml.Unmarshal([]byte(`
 enabled: true
 baseline: b.json
@@ -34,10 +35,7 @@ thresholds:
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	th, err := c.thresholds()
-	if err != nil {
-		t.Fatal(err)
-	}
+	th := c.WithDefaults().Thresholds
 	tests := []struct {
 		column string
 		want   map[drift.Score]drift.Threshold
@@ -80,11 +78,14 @@ func TestDriftConfigErrorsNameTheKey(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var c DriftConfig
+			var c drift.Config
 			if err := yaml.Unmarshal([]byte(tc.yaml), &c); err != nil {
 				t.Fatal(err)
 			}
 			err := c.Validate()
+			if err != nil {
+				err = config.InSection("drift", err)
+			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Validate = %v, want an error containing %q", err, tc.want)
 			}
@@ -146,14 +147,14 @@ func TestBaselineCommandWithoutAModel(t *testing.T) {
 
 func TestDriftExampleConfigIsValid(t *testing.T) {
 	t.Setenv("STREAMSCORE_REDIS", "127.0.0.1:1")
-	cfg, err := LoadConfig("../../testdata/drift/streamscore.drift.yaml")
+	cfg, err := config.Load("../../testdata/drift/streamscore.drift.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := cfg.Drift.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.Drift.Enabled || cfg.Drift.Topic == "" || len(cfg.Drift.Thresholds.Features) == 0 {
+	if !cfg.Drift.Enabled || cfg.Drift.Topic == "" || len(cfg.Drift.Thresholds.Columns) == 0 {
 		t.Fatalf("example drift section = %+v", cfg.Drift)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline/features"
 	"github.com/streamscore/streamscore/schemas"
 )
@@ -52,8 +53,8 @@ func (o *featuresTarget) register(cmd *cobra.Command) {
 
 // open loads the configuration, finds the feature set and connects to
 // Redis; the caller closes the client.
-func (o *featuresTarget) open(ctx context.Context) (*schemas.FeatureSet, redis.UniversalClient, RedisConfig, error) {
-	cfg, err := LoadConfig(o.config)
+func (o *featuresTarget) open(ctx context.Context) (*schemas.FeatureSet, redis.UniversalClient, config.RedisConfig, error) {
+	cfg, err := config.Load(o.config)
 	if err != nil {
 		return nil, nil, cfg.Redis, err
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/internal/servicetest"
 	"github.com/streamscore/streamscore/schemas"
 )
@@ -429,7 +430,7 @@ redis: {username: alice, %s, tls: true, tls_insecure_skip_verify: true}
 	}
 
 	// A wrong password fails run's set-up, naming the keys to fix.
-	cfg, err := LoadConfig(writeConfig(t, cfgBody(`password: not-alice-x9`)))
+	cfg, err := config.Load(writeConfig(t, cfgBody(`password: not-alice-x9`)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,17 +7,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/pipeline/features"
 	"github.com/streamscore/streamscore/schemas"
 )
 
 func TestFeaturesConfigFromYAML(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(p, []byte("features: {policy: fail_closed, cache_size: -1, cache_ttl: 5s, negative_ttl: -1s, timeout: 300ms, retry_interval: 2s}\n"), 0o644)
-	cfg, err := LoadConfig(p)
+	cfg, err := config.Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := FeaturesConfig{Policy: "fail_closed", CacheSize: -1, CacheTTL: 5 * time.Second, NegativeTTL: -time.Second, Timeout: 300 * time.Millisecond, RetryInterval: 2 * time.Second}
+	want := features.Config{Policy: "fail_closed", CacheSize: -1, CacheTTL: 5 * time.Second, NegativeTTL: -time.Second, Timeout: 300 * time.Millisecond, RetryInterval: 2 * time.Second}
 	if cfg.Features != want {
 		t.Fatalf("features = %+v, want %+v", cfg.Features, want)
 	}
@@ -29,17 +31,20 @@ func TestFeaturesConfigFromYAML(t *testing.T) {
 func TestFeaturesConfigErrorsNameTheKey(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  FeaturesConfig
+		cfg  features.Config
 		want string
 	}{
-		{"policy", FeaturesConfig{Policy: "fail_sometimes"}, "features.policy"},
-		{"cache size", FeaturesConfig{CacheSize: -2}, "features.cache_size"},
-		{"cache ttl", FeaturesConfig{CacheTTL: -time.Second}, "features.cache_ttl"},
-		{"timeout", FeaturesConfig{Timeout: -time.Second}, "features.timeout"},
+		{"policy", features.Config{Policy: "fail_sometimes"}, "features.policy"},
+		{"cache size", features.Config{CacheSize: -2}, "features.cache_size"},
+		{"cache ttl", features.Config{CacheTTL: -time.Second}, "features.cache_ttl"},
+		{"timeout", features.Config{Timeout: -time.Second}, "features.timeout"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			cfg := config.Default()
+			cfg.Schema, cfg.Model.Path = "s.yaml", "m.onnx"
+			cfg.Features = tc.cfg
+			if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Validate = %v, want an error naming %s", err, tc.want)
 			}
 		})
@@ -55,7 +60,7 @@ func TestSetupFeatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	store, closeStore, err := setupFeatures(t.Context(), &cfg, plain, discardLogger(), nil)
 	if err != nil || store != nil {
 		t.Fatalf("schema without feature sets: store %v, err %v; want none", store, err)

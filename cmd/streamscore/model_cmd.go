@@ -178,7 +178,7 @@ way an activation does, and says which step failed:
 				if err != nil {
 					return err
 				}
-				want := wantBinding(spec)
+				want := model.BindingFor(spec)
 				opts.Want = &want
 			}
 			m, rep, err := model.LoadDir(cmd.Context(), args[0], opts)
@@ -368,7 +368,7 @@ never sees half a version. Versions are immutable.`,
 			if err != nil {
 				return err
 			}
-			man := model.Manifest{Name: name, Version: version, Description: description, Schema: spec.String(), Binding: wantBinding(spec)}
+			man := model.Manifest{Name: name, Version: version, Description: description, Schema: spec.String(), Binding: model.BindingFor(spec)}
 			for _, mn := range meanings {
 				as, text, ok := strings.Cut(mn, "=")
 				found := false

@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline/model"
-	"github.com/streamscore/streamscore/schemas"
 )
 
 func init() { commands = append(commands, newServeCmd) }
@@ -40,7 +40,7 @@ SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
   curl -s localhost:8080/v1/score -d '{"event_id":"e1","user_id":"u1","f00":0.1,...}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := LoadConfig(configPath)
+			cfg, err := config.Load(configPath)
 			if err != nil {
 				return err
 			}
@@ -65,20 +65,17 @@ SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
 			}
 			ctx, stop := signalContext(log)
 			defer stop()
-			spec, err := schemas.Load(cfg.Schema)
-			if err != nil {
-				return err
-			}
 			if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
 				return err
 			}
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			_, routes, closeModels, err := setupScoring(ctx, &cfg, spec, log, reg)
+			path, err := buildScoringPath(ctx, &cfg, pathParts{features: true, models: true}, log, reg)
 			if err != nil {
 				return err
 			}
-			defer closeModels()
+			defer path.Close()
+			routes := path.routes
 			srv, err := serveOps(cfg.HTTP.Addr, reg, func() error { return nil }, routes, log)
 			if err != nil {
 				return err

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/model"
@@ -169,7 +170,7 @@ func fileVersion(path string) (string, error) {
 }
 
 func runReplay(stdout io.Writer, o *replayOptions) error {
-	cfg, err := LoadConfig(o.configPath)
+	cfg, err := config.Load(o.configPath)
 	if err != nil {
 		return err
 	}
@@ -179,50 +180,13 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 	if o.schema != "" {
 		cfg.Schema = o.schema
 	}
-	switch {
-	case o.topic == "" && len(o.in) == 0:
-		return errors.New("name what to replay: --topic TOPIC (with --from/--to) or --in FILE")
-	case o.topic != "" && len(o.in) > 0:
-		return errors.New("--topic and --in: replay one or the other")
-	case o.out != "" && o.toTopic != "":
-		return errors.New("--out and --to-topic: write to one or the other")
-	case cfg.Schema == "":
-		return errors.New("--schema (or schema in --config) is required")
-	}
-	from, err := parseTimeFlag("from", o.from)
+	from, to, err := o.check(&cfg)
 	if err != nil {
 		return err
-	}
-	to, err := parseTimeFlag("to", o.to)
-	if err != nil {
-		return err
-	}
-	if !from.IsZero() && !to.IsZero() && !to.After(from) {
-		return fmt.Errorf("--to (%s) must be after --from (%s)", to.Format(time.RFC3339Nano), from.Format(time.RFC3339Nano))
-	}
-	if o.toTopic != "" {
-		for what, t := range map[string]string{"production output": cfg.Topics.Output, "input": cfg.Topics.Input, "dead-letter": cfg.Topics.DLQ, "replayed": o.topic} {
-			if t != "" && o.toTopic == t {
-				return fmt.Errorf("--to-topic %s is the %s topic: a replay writes to a topic of its own (e.g. %s.replay)", t, what, t)
-			}
-		}
-	}
-	for _, r := range o.reports {
-		switch strings.ToLower(filepath.Ext(r)) {
-		case ".html", ".htm", ".json":
-		default:
-			return fmt.Errorf("--report %s: name it .html (charts) or .json", r)
-		}
 	}
 	sel, err := replay.ParseSelector(o.score)
 	if err != nil {
 		return fmt.Errorf("--score: %w", err)
-	}
-	features := replay.FeatureSource(o.features)
-	switch features {
-	case replay.FeaturesEvent, replay.FeaturesNone, replay.FeaturesRedis:
-	default:
-		return fmt.Errorf("--features %q: use event, redis or none", o.features)
 	}
 	log, err := newLogger(os.Stderr, o.logLevel, "text")
 	if err != nil {
@@ -231,23 +195,108 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 	ctx, stop := signalContext(log)
 	defer stop()
 
-	spec, err := schemas.Load(cfg.Schema)
+	features := replay.FeatureSource(o.features)
+	path, err := buildScoringPath(ctx, &cfg, pathParts{features: features == replay.FeaturesRedis}, log, prometheus.NewRegistry())
 	if err != nil {
 		return err
 	}
-	// Models are checked against the input the replay feeds them: event
-	// features and feature-set features side by side.
+	defer path.Close()
+	models, closeModels, err := o.openModels(&cfg, path.spec)
+	if err != nil {
+		return err
+	}
+	defer closeModels()
+	rc := replay.Config{
+		Spec: path.spec, Models: models, Label: o.label, Task: replay.Task(o.task), Score: sel,
+		Threshold: o.threshold, Tolerance: o.tolerance, Bins: o.bins, Features: features, Store: path.features,
+		Policy: pipeline.Policy{MaxRows: cfg.Batch.MaxRows, MaxBytes: cfg.Batch.MaxBytes},
+		Log:    log,
+	}
+	if o.batchRows > 0 {
+		rc.Policy.MaxRows = o.batchRows
+	}
+	// The output first: a topic created now is in the metadata the source's
+	// look-ups fetch next, which kafka-go's shared transport then caches.
+	closeOut, err := o.openOutput(ctx, &cfg, &rc)
+	if err != nil {
+		return err
+	}
+	defer closeOut()
+	count, err := o.openSource(ctx, &cfg, &rc, from, to)
+	if err != nil {
+		return err
+	}
+	return o.replay(ctx, stdout, rc, count)
+}
+
+// check validates the flags against each other and the config, and
+// returns the time range.
+func (o *replayOptions) check(cfg *config.Config) (from, to time.Time, err error) {
+	switch {
+	case o.topic == "" && len(o.in) == 0:
+		return from, to, errors.New("name what to replay: --topic TOPIC (with --from/--to) or --in FILE")
+	case o.topic != "" && len(o.in) > 0:
+		return from, to, errors.New("--topic and --in: replay one or the other")
+	case o.out != "" && o.toTopic != "":
+		return from, to, errors.New("--out and --to-topic: write to one or the other")
+	case cfg.Schema == "":
+		return from, to, errors.New("--schema (or schema in --config) is required")
+	}
+	if from, err = parseTimeFlag("from", o.from); err != nil {
+		return from, to, err
+	}
+	if to, err = parseTimeFlag("to", o.to); err != nil {
+		return from, to, err
+	}
+	if !from.IsZero() && !to.IsZero() && !to.After(from) {
+		return from, to, fmt.Errorf("--to (%s) must be after --from (%s)", to.Format(time.RFC3339Nano), from.Format(time.RFC3339Nano))
+	}
+	if o.toTopic != "" {
+		for what, t := range map[string]string{"production output": cfg.Topics.Output, "input": cfg.Topics.Input, "dead-letter": cfg.Topics.DLQ, "replayed": o.topic} {
+			if t != "" && o.toTopic == t {
+				return from, to, fmt.Errorf("--to-topic %s is the %s topic: a replay writes to a topic of its own (e.g. %s.replay)", t, what, t)
+			}
+		}
+	}
+	for _, r := range o.reports {
+		switch strings.ToLower(filepath.Ext(r)) {
+		case ".html", ".htm", ".json":
+		default:
+			return from, to, fmt.Errorf("--report %s: name it .html (charts) or .json", r)
+		}
+	}
+	switch replay.FeatureSource(o.features) {
+	case replay.FeaturesEvent, replay.FeaturesNone, replay.FeaturesRedis:
+	default:
+		return from, to, fmt.Errorf("--features %q: use event, redis or none", o.features)
+	}
+	return from, to, nil
+}
+
+// openModels opens every --model (or the config's model), each checked
+// against the input the replay feeds it: event features and feature-set
+// features side by side. The returned function closes them.
+func (o *replayOptions) openModels(cfg *config.Config, spec *schemas.Spec) ([]replay.Model, func(), error) {
+	var (
+		models  []replay.Model
+		routers []*model.Router
+	)
+	closeAll := func() {
+		for _, r := range routers {
+			r.Close()
+		}
+	}
 	checkSpec, err := replay.PrepareSpec(spec, "", replay.FeaturesEvent)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
-		return err
+		return nil, nil, err
 	}
 	flags := o.models
 	if len(flags) == 0 {
 		if cfg.Model.Path == "" {
-			return errors.New("--model PATH (or model.path in --config) is required")
+			return nil, nil, errors.New("--model PATH (or model.path in --config) is required")
 		}
 		name := cfg.Model.Name
 		if name == "" {
@@ -255,7 +304,6 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 		}
 		flags = []string{name + "=" + cfg.Model.Path}
 	}
-	var models []replay.Model
 	for _, fl := range flags {
 		name, path := modelFlag(fl)
 		mc := cfg.Model
@@ -265,97 +313,85 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 		if len(o.models) > 0 || mc.Version == "" {
 			v, err := fileVersion(path)
 			if err != nil {
-				return fmt.Errorf("--model %s: %w", fl, err)
+				closeAll()
+				return nil, nil, fmt.Errorf("--model %s: %w", fl, err)
 			}
 			mc.Version = v
 		}
-		sc, m, err := openReplayModel(mc, checkSpec)
+		sc, err := openReplayModel(mc, checkSpec)
 		if err != nil {
-			return fmt.Errorf("--model %s: %w", fl, err)
+			closeAll()
+			return nil, nil, fmt.Errorf("--model %s: %w", fl, err)
 		}
-		defer m.Close()
+		routers = append(routers, sc)
 		models = append(models, replay.Model{Name: name, Scorer: sc})
 	}
+	return models, closeAll, nil
+}
 
-	rc := replay.Config{
-		Spec: spec, Models: models, Label: o.label, Task: replay.Task(o.task), Score: sel,
-		Threshold: o.threshold, Tolerance: o.tolerance, Bins: o.bins, Features: features,
-		Policy: pipeline.Policy{MaxRows: cfg.Batch.MaxRows, MaxBytes: cfg.Batch.MaxBytes},
-		Log:    log,
-	}
-	if o.batchRows > 0 {
-		rc.Policy.MaxRows = o.batchRows
-	}
-	if features == replay.FeaturesRedis {
-		store, closeStore, err := setupFeatures(ctx, &cfg, spec, log, prometheus.NewRegistry())
-		if err != nil {
-			return err
-		}
-		defer closeStore()
-		rc.Store = store
-	}
-
-	// The output first: a topic created now is in the metadata the source's
-	// look-ups fetch next, which kafka-go's shared transport then caches.
+// openOutput sets rc.Output from --out or --to-topic (creating the topic),
+// and returns what closes it.
+func (o *replayOptions) openOutput(ctx context.Context, cfg *config.Config, rc *replay.Config) (func(), error) {
 	switch {
 	case o.out != "":
 		out, err := replay.CreateFile(o.out)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rc.Output = out
 	case o.toTopic != "":
-		dialer, err := cfg.Kafka.dialer()
+		kc, err := newKafkaConn(cfg.Brokers, &cfg.Kafka)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		transport, err := cfg.Kafka.transport()
-		if err != nil {
-			return err
+		if err := consumers.CreateTopics(ctx, kc.dialer, cfg.Brokers, cfg.Topics.Partitions, cfg.Topics.ReplicationFactor, o.toTopic); err != nil {
+			return nil, err
 		}
-		if err := consumers.CreateTopics(ctx, dialer, cfg.Brokers, cfg.Topics.Partitions, cfg.Topics.ReplicationFactor, o.toTopic); err != nil {
-			return err
-		}
-		pc := producers.Config{Brokers: cfg.Brokers, Topic: o.toTopic, Transport: transport}
+		pc := producers.Config{Brokers: cfg.Brokers, Topic: o.toTopic, Transport: kc.transport}
 		w := pc.NewKafkaWriter()
-		defer w.Close()
 		out, err := replay.NewTopicOutput(replay.TopicOutputConfig{Topic: o.toTopic, Writer: w})
 		if err != nil {
-			return err
+			w.Close()
+			return nil, err
 		}
 		rc.Output = out
+		return func() { w.Close() }, nil
 	}
+	return func() {}, nil
+}
 
-	var count func(context.Context) (int64, error)
+// openSource sets rc.Source from --topic (its time range) or --in, and
+// returns how to count the events it holds.
+func (o *replayOptions) openSource(ctx context.Context, cfg *config.Config, rc *replay.Config, from, to time.Time) (func(context.Context) (int64, error), error) {
 	if o.topic != "" {
-		dialer, err := cfg.Kafka.dialer()
+		kc, err := newKafkaConn(cfg.Brokers, &cfg.Kafka)
 		if err != nil {
-			return err
-		}
-		transport, err := cfg.Kafka.transport()
-		if err != nil {
-			return err
+			return nil, err
 		}
 		src, err := replay.NewTopic(ctx, replay.TopicConfig{
-			Brokers: cfg.Brokers, Topic: o.topic, From: from, To: to, Dialer: dialer, Transport: transport,
+			Brokers: cfg.Brokers, Topic: o.topic, From: from, To: to, Dialer: kc.dialer, Transport: kc.transport,
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		rc.Source, count = src, src.Count
-	} else {
-		paths, err := replay.ExpandFiles(o.in)
-		if err != nil {
-			return err
-		}
-		src, err := replay.NewFiles(paths)
-		if err != nil {
-			return err
-		}
-		rc.Source, count = src, src.Count
-		rc.From, rc.To = from, to
+		rc.Source = src
+		return src.Count, nil
 	}
+	paths, err := replay.ExpandFiles(o.in)
+	if err != nil {
+		return nil, err
+	}
+	src, err := replay.NewFiles(paths)
+	if err != nil {
+		return nil, err
+	}
+	rc.Source = src
+	rc.From, rc.To = from, to
+	return src.Count, nil
+}
 
+// replay runs it with a progress bar, and prints and writes the report.
+func (o *replayOptions) replay(ctx context.Context, stdout io.Writer, rc replay.Config, count func(context.Context) (int64, error)) error {
 	total, err := count(ctx)
 	if err != nil {
 		return err
@@ -392,14 +428,14 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 // that lacks one of the bound outputs (a challenger exported differently)
 // is bound to all of its own numeric outputs instead, under their graph
 // names, so champion and challenger need not share output names.
-func openReplayModel(mc ModelConfig, spec *schemas.Spec) (*scorer, *model.Model, error) {
-	sc, m, err := openScorer(mc, spec)
+func openReplayModel(mc config.ModelConfig, spec *schemas.Spec) (*model.Router, error) {
+	sc, err := model.OpenScorer(context.Background(), mc.Config, mc.WarmupRows, spec)
 	if err == nil {
-		return sc, m, nil
+		return sc, nil
 	}
 	peek, perr := model.Open(model.Config{Path: mc.Path})
 	if perr != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	outs := peek.Outputs()
 	peek.Close()
@@ -412,7 +448,7 @@ func openReplayModel(mc ModelConfig, spec *schemas.Spec) (*scorer, *model.Model,
 		lacks = lacks || !have[o.Name]
 	}
 	if !lacks {
-		return nil, nil, err
+		return nil, err
 	}
 	cp := *spec
 	cp.Model.Outputs = nil
@@ -422,9 +458,9 @@ func openReplayModel(mc ModelConfig, spec *schemas.Spec) (*scorer, *model.Model,
 		}
 	}
 	if len(cp.Model.Outputs) == 0 {
-		return nil, nil, err
+		return nil, err
 	}
-	return openScorer(mc, &cp)
+	return model.OpenScorer(context.Background(), mc.Config, mc.WarmupRows, &cp)
 }
 
 // replayNumeric are the output element types a model may be scored on.

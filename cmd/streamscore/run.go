@@ -19,11 +19,11 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/spf13/cobra"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/model"
 	"github.com/streamscore/streamscore/producers"
-	"github.com/streamscore/streamscore/schemas"
 )
 
 // overrides are the flags that replace config keys.
@@ -50,7 +50,7 @@ func (o *overrides) register(cmd *cobra.Command) {
 	f.StringVar(&o.http, "http-addr", "", "metrics and health address host:port (overrides http.addr)")
 }
 
-func (o *overrides) apply(c *Config) {
+func (o *overrides) apply(c *config.Config) {
 	if len(o.brokers) > 0 {
 		c.Brokers = o.brokers
 	}
@@ -68,8 +68,8 @@ func (o *overrides) apply(c *Config) {
 	set(&c.HTTP.Addr, o.http)
 }
 
-func loadConfig(path string, o *overrides) (Config, error) {
-	cfg, err := LoadConfig(path)
+func loadConfig(path string, o *overrides) (config.Config, error) {
+	cfg, err := config.Load(path)
 	if err != nil {
 		return cfg, err
 	}
@@ -147,76 +147,47 @@ type runHooks struct {
 
 // runScorer wires the adapters into the engine and runs it until ctx is
 // done (then drains) or it fails.
-func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHooks) error {
+func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *runHooks) error {
 	useRedisLogger(log)
-	spec, err := schemas.Load(cfg.Schema)
-	if err != nil {
-		return err
-	}
 	if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	dialer, err := cfg.Kafka.dialer()
+	dialer, err := cfg.Kafka.Dialer()
 	if err != nil {
 		return err
 	}
-	transport, err := cfg.Kafka.transport()
+	transport, err := cfg.Kafka.Transport()
 	if err != nil {
 		return err
 	}
 	if err := checkBrokers(ctx, cfg.Brokers, dialer); err != nil {
 		return err
 	}
-	cc := cfg.consumerConfig()
+	cc := cfg.ConsumerConfig()
 	cc.Dialer = dialer
 	src, err := consumers.New(cc, log, reg)
 	if err != nil {
 		return err
 	}
-	pc := cfg.producerConfig()
+	pc := cfg.ProducerConfig()
 	pc.Transport = transport
 	sink, err := producers.New(pc, log, reg)
 	if err != nil {
 		return err
 	}
 	defer sink.Close()
-	sc, routes, closeModels, err := setupScoring(ctx, &cfg, spec, log, reg)
+	path, err := buildScoringPath(ctx, &cfg, allParts, log, reg)
 	if err != nil {
 		return err
 	}
-	defer closeModels()
-	store, closeStore, err := setupFeatures(ctx, &cfg, spec, log, reg)
+	defer path.Close()
+	eng, err := pipeline.New(path.engineConfig(&cfg), src, path.router, sink, log, reg)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	driftObs, stopDrift, err := setupDrift(ctx, &cfg, spec, log, reg)
-	if err != nil {
-		return err
-	}
-	defer stopDrift()
-	var observers []pipeline.Observer
-	if driftObs != nil {
-		observers = append(observers, driftObs)
-	}
-	if o, ok := sc.(pipeline.Observer); ok {
-		observers = append(observers, o)
-	}
-	eng, err := pipeline.New(pipeline.Config{
-		Spec:          spec,
-		Policy:        pipeline.Policy{MaxRows: cfg.Batch.MaxRows, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait},
-		InFlight:      cfg.Pipeline.InFlight,
-		Publishes:     cfg.Pipeline.Publishes,
-		DrainTimeout:  cfg.Pipeline.DrainTimeout,
-		Observers:     observers,
-		Features:      store,
-		FeaturePolicy: pipeline.FeaturePolicy(cfg.Features.Policy),
-	}, src, sc, sink, log, reg)
-	if err != nil {
-		return err
-	}
+	routes := path.routes
 	probe := consumers.NewProbe(cfg.Brokers, dialer, 2*time.Second)
 	probeCtx, stopProbe := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopProbe()
@@ -245,7 +216,7 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 		}()
 	}
 	log.Info("scoring", "input", cfg.Topics.Input, "output", cfg.Topics.Output, "dlq", cfg.Topics.DLQ,
-		"group", cfg.Group, "model", cfg.Model.Path, "model_version", cfg.Model.Version, "schema", spec.String(),
+		"group", cfg.Group, "model", cfg.Model.Path, "model_version", cfg.Model.Version, "schema", path.spec.String(),
 		"max_rows", cfg.Batch.MaxRows, "max_wait", cfg.Batch.MaxWait)
 	if hooks != nil && hooks.started != nil {
 		hooks.started(eng)

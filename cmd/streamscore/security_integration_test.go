@@ -25,6 +25,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/scram"
 
+	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/internal/servicetest"
 )
 
@@ -381,8 +382,8 @@ func checkLinearScores(t *testing.T, evs []inputEvent, got []kafka.Message) {
 
 func TestSASLPasswordIsRedacted(t *testing.T) {
 	const secret = "hunter2-redaction-check"
-	cfg := DefaultConfig()
-	cfg.Kafka.SASL = SASLConfig{Mechanism: "SCRAM-SHA-512", Username: "alice", Password: secret}
+	cfg := config.Default()
+	cfg.Kafka.SASL = config.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: "alice", Password: secret}
 	var logs servicetest.Logs
 	log, err := newLogger(&logs, "debug", "json")
 	if err != nil {
@@ -397,7 +398,7 @@ func TestSASLPasswordIsRedacted(t *testing.T) {
 	if strings.Contains(printed, secret) {
 		t.Fatalf("the password is printed: %s", printed)
 	}
-	if !strings.Contains(printed, redacted) || !strings.Contains(printed, "alice") {
+	if !strings.Contains(printed, config.Redacted) || !strings.Contains(printed, "alice") {
 		t.Fatalf("the SASL settings are not printed with the password redacted: %s", printed)
 	}
 }

@@ -65,7 +65,11 @@ type Thresholds struct {
 	// Hysteresis sets Clear where a Threshold leaves it zero: Alert·(1−h)
 	// for scores where higher is worse, Alert·(1+h) for ChiSquaredP.
 	// Zero means DefaultHysteresis; negative means none (Clear = Alert).
-	Hysteresis float64
+	// In streamscore.yaml it is Config.Hysteresis.
+	Hysteresis float64 `yaml:"-"`
+
+	// invalid holds what UnmarshalYAML could not read, for Validate.
+	invalid error
 }
 
 // ColumnThresholds are one column's overrides.
@@ -112,9 +116,11 @@ func (t *Thresholds) For(column string) map[Score]Threshold {
 	return out
 }
 
-// Validate reports thresholds whose clear level is on the wrong side.
+// Validate reports thresholds the file wrote wrongly (an unknown score, a
+// level that is not a number) and thresholds whose clear level is on the
+// wrong side.
 func (t *Thresholds) Validate() error {
-	var errs []error
+	errs := []error{t.invalid}
 	check := func(where string, m map[Score]Threshold) {
 		for s, th := range m {
 			if math.IsNaN(th.Alert) || math.IsNaN(th.Clear) {
@@ -142,43 +148,69 @@ func (t *Thresholds) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Config tunes a Monitor. Zero values take the defaults.
+// Config is the drift section of streamscore.yaml: it turns on drift
+// monitoring for `run`, tunes the Monitor, and holds what `drift status`,
+// `drift report` and `baseline --config` need. Zero values take the
+// defaults named.
 type Config struct {
+	// Enabled turns drift monitoring on in `run`; it needs Baseline and
+	// redis.addrs.
+	Enabled bool `yaml:"enabled"`
+	// Baseline is the file `streamscore baseline` wrote; a relative path
+	// in streamscore.yaml is relative to the file.
+	Baseline string `yaml:"baseline"`
 	// Prefix starts every store key (default "drift"); a replay uses its
 	// own so it never mixes into the live window.
-	Prefix string
+	Prefix string `yaml:"prefix"`
 	// Bucket is the time a bucket spans (default 1m).
-	Bucket time.Duration
+	Bucket time.Duration `yaml:"bucket"`
 	// Window is the number of buckets a window sums, the current one
 	// included (default 60). Keys live Window+1 buckets.
-	Window int
-	// FlushInterval is how often local counts go to the store (default 5s).
-	FlushInterval time.Duration
-	// EvaluateInterval is how often the window is scored (default 15s).
-	EvaluateInterval time.Duration
+	Window int `yaml:"window"`
+	// FlushInterval is how often local counts go to the store, one
+	// pipelined round trip each (default 5s, at most Bucket).
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	// EvaluateInterval is how often the window is scored (default 15s, at
+	// most Bucket).
+	EvaluateInterval time.Duration `yaml:"evaluate_interval"`
 	// MaxPendingBuckets bounds the buckets held locally while the store is
 	// down (default Window+1; older buckets could not count anyway). When
-	// more would be held, the oldest is dropped and its events counted as
-	// lost.
-	MaxPendingBuckets int
+	// more would be held, the oldest is dropped and its events counted in
+	// streamscore_drift_lost_events_total.
+	MaxPendingBuckets int `yaml:"max_pending_buckets"`
 	// MinEvents is the number of events a window needs before its scores
 	// can raise or clear alerts (default 200).
-	MinEvents int64
+	MinEvents int64 `yaml:"min_events"`
 	// Smoothing is the pseudo-count added to every bin for PSI and
 	// chi-squared (default 0.5; negative means none).
-	Smoothing float64
-	// Thresholds are the alert levels.
-	Thresholds Thresholds
+	Smoothing float64 `yaml:"smoothing"`
+	// Thresholds are the alert levels (see Thresholds.UnmarshalYAML for
+	// how the file writes them).
+	Thresholds Thresholds `yaml:"thresholds"`
+	// Hysteresis sets the clear level a threshold leaves out, as
+	// alert·(1−hysteresis) (default 0.25; negative for none). It is
+	// Thresholds.Hysteresis, written beside thresholds in the file.
+	Hysteresis float64 `yaml:"hysteresis"`
 	// History is how many evaluations the store keeps for the report
 	// (default 1440).
-	History int
+	History int `yaml:"history"`
+	// Topic receives one JSON event per alert and recovery; empty means
+	// they are only logged. run creates it (1 partition) if missing.
+	Topic string `yaml:"topic"`
+	// Bins, Categorical and MaxCategories are what `streamscore baseline
+	// --config` uses when its flags leave them out: quantile bins per
+	// numeric column (default 10), features and passthrough fields to
+	// treat as categorical, and the vocabulary size (default 50).
+	Bins          int      `yaml:"bins"`
+	Categorical   []string `yaml:"categorical"`
+	MaxCategories int      `yaml:"max_categories"`
 	// StoreTimeout bounds each store call (default 5s).
-	StoreTimeout time.Duration
+	StoreTimeout time.Duration `yaml:"-"`
 	// Now is the clock (default time.Now); tests inject their own.
-	Now func() time.Time
+	Now func() time.Time `yaml:"-" json:"-"`
 	// ReplicaID identifies this process in the evaluation lease (default:
 	// a random one).
-	ReplicaID string
+	ReplicaID string `yaml:"-"`
 }
 
 // WithDefaults returns c with its zero values replaced by the defaults.
@@ -216,6 +248,9 @@ func (c Config) WithDefaults() Config {
 	if c.StoreTimeout == 0 {
 		c.StoreTimeout = DefaultStoreTimeout
 	}
+	if c.Thresholds.Hysteresis == 0 {
+		c.Thresholds.Hysteresis = c.Hysteresis
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -227,6 +262,12 @@ func (c Config) Validate() error {
 	c = c.WithDefaults()
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Enabled && c.Baseline == "" {
+		add("baseline: required when drift.enabled (write one with `streamscore baseline`)")
+	}
+	if c.Bins < 0 || c.MaxCategories < 0 {
+		add("bins and max_categories: must not be negative")
+	}
 	if c.Bucket < 100*time.Millisecond {
 		add("bucket: %s is too short; use 100ms or more (1m is usual)", c.Bucket)
 	}
@@ -252,6 +293,22 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// CheckColumns reports threshold overrides naming no column of base,
+// which are most likely typos.
+func (c Config) CheckColumns(base *Baseline) error {
+	var unknown []string
+	for f := range c.Thresholds.Columns {
+		if base.Column(f) == nil {
+			unknown = append(unknown, f)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	return fmt.Errorf("thresholds.features: %v are not columns of baseline %s", unknown, c.Baseline)
 }
 
 // scoreOrder lists scores in Score order, for stable output.

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/streamscore/streamscore/internal/servicetest"
+	"github.com/streamscore/streamscore/schemas"
 )
 
 const benchSpec = `
@@ -61,7 +62,7 @@ func BenchmarkEnrich(b *testing.B) {
 					b.Fatal(err)
 				}
 				cols := 1 + width
-				batch := Batch{Rows: rows, Cols: cols, Features: make([]float32, rows*cols), Keys: [][]string{keys}}
+				batch := schemas.EnrichInput{Rows: rows, Cols: cols, Features: make([]float32, rows*cols), Keys: [][]string{keys}}
 				if _, err := s.Enrich(context.Background(), batch); err != nil { // warm the cache
 					b.Fatal(err)
 				}

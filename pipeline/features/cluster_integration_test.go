@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/streamscore/streamscore/internal/servicetest"
+	"github.com/streamscore/streamscore/schemas"
 )
 
 // startCluster starts a 3-master Redis Cluster (no replicas) of private
@@ -103,7 +104,7 @@ func TestCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := Batch{Rows: n, Cols: cols, Features: make([]float32, n*cols), Keys: make([][]string, 2)}
+	b := schemas.EnrichInput{Rows: n, Cols: cols, Features: make([]float32, n*cols), Keys: make([][]string, 2)}
 	for r, u := range users {
 		copy(b.Features[r*cols:], []float32{0, 0.5, 2, 30, 1})
 		b.Keys[0] = append(b.Keys[0], "st:"+u)
@@ -170,7 +171,7 @@ func TestSentinel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := Batch{Rows: 1, Cols: cols, Features: []float32{0, 0.5, 2, 30, 1}, Keys: [][]string{{"st:s"}, {"pr:s"}}}
+	b := schemas.EnrichInput{Rows: 1, Cols: cols, Features: []float32{0, 0.5, 2, 30, 1}, Keys: [][]string{{"st:s"}, {"pr:s"}}}
 	if _, err := store.Enrich(ctx, b); err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,14 @@
 // load).
 //
 // It imports schemas (feature sets, their key templates and layouts),
-// pipeline/rowfile (feature files) and go-redis; it never imports the engine. cmd/streamscore adapts Store to the
-// engine's FeatureStore interface.
+// pipeline/rowfile (feature files) and go-redis; it never imports the engine.
+// Store.Enrich takes and returns the engine's batch types
+// (schemas.EnrichInput, schemas.EnrichResult), so a Store is the engine's
+// FeatureStore as it stands. Config is the features section of
+// streamscore.yaml. The code is one concern per file: config.go, store.go
+// (Enrich), scratch.go (pooled working memory), flight.go (coalescing fetches
+// across concurrent batches), fetch.go (the pipelined Redis round trip),
+// cache.go, and the layouts (vector.go, decode.go).
 //
 // # One batch
 //

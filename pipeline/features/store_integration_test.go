@@ -71,11 +71,11 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 	f.client = redis.NewClient(&redis.Options{Addr: f.srv.Addr, MaxRetries: 1, DialTimeout: time.Second})
 	f.client.AddHook(f.hook)
 	t.Cleanup(func() { f.client.Close() })
-	cfg.Now = f.clock.Now
 	s, err := New(f.client, f.spec, cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.now = f.clock.Now
 	f.store = s
 	return f
 }
@@ -94,8 +94,8 @@ func (f *fixture) write(t *testing.T, set int, ents ...Entity) {
 
 // batch returns a batch of users, x = row number, set columns at their
 // defaults, keys built as the decoder would.
-func (f *fixture) batch(users ...string) Batch {
-	b := Batch{Rows: len(users), Cols: cols, Features: make([]float32, len(users)*cols), Keys: make([][]string, 2)}
+func (f *fixture) batch(users ...string) schemas.EnrichInput {
+	b := schemas.EnrichInput{Rows: len(users), Cols: cols, Features: make([]float32, len(users)*cols), Keys: make([][]string, 2)}
 	for r, u := range users {
 		copy(b.Features[r*cols:], []float32{float32(r), 0.5, 2, 30, 1})
 		b.Keys[0] = append(b.Keys[0], "st:"+u)
@@ -104,7 +104,7 @@ func (f *fixture) batch(users ...string) Batch {
 	return b
 }
 
-func row(b Batch, r int) []float32 { return b.Features[r*cols : (r+1)*cols] }
+func row(b schemas.EnrichInput, r int) []float32 { return b.Features[r*cols : (r+1)*cols] }
 
 func TestEnrichReadsBothLayouts(t *testing.T) {
 	f := newFixture(t, Config{})
@@ -221,7 +221,7 @@ func TestConcurrentIdenticalMissesAreFetchedOnce(t *testing.T) {
 	f.hook.hold = make(chan struct{})
 	f.hook.entered = make(chan struct{}, 4)
 	errs := make(chan error, 2)
-	batches := []Batch{f.batch("a", "b"), f.batch("b", "a", "a")}
+	batches := []schemas.EnrichInput{f.batch("a", "b"), f.batch("b", "a", "a")}
 	go func() {
 		_, err := f.store.Enrich(context.Background(), batches[0])
 		errs <- err

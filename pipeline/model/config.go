@@ -57,7 +57,7 @@ type Config struct {
 	// Outputs are the model outputs Score returns, in this order. Empty means
 	// every output of the model, in the model's order. SetOutputs changes it
 	// on an open Model.
-	Outputs []string `yaml:"outputs"`
+	Outputs []string `yaml:"-"`
 	// Sessions is the size of the session pool, the number of Score calls
 	// that run at once. 0 means 1.
 	Sessions int `yaml:"sessions"`

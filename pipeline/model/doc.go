@@ -31,7 +31,12 @@
 //   - Router: scores each batch with one Lineup (champion, optional canary
 //     taking a stable FNV-1a fraction of keys, optional challenger scoring
 //     the same batch in the shadow), read once per call, and swaps lineups
-//     atomically between batches; agreement and latency-difference metrics.
+//     atomically between batches; agreement and latency-difference metrics
+//     (lineup.go, router.go, routing.go, compare.go, router_metrics.go).
+//     Router takes and returns the engine's batch types
+//     (schemas.ScoreInput, schemas.ScoreResult, the challenger's outputs
+//     and version in ScoreResult.Challenger), so it is the engine's Scorer
+//     as it stands, with no adapter in between.
 //   - Deployer: activates registered versions on a Router (admin calls, a
 //     watch on the active file); a version that fails any check is refused
 //     with a RefusedError and the old lineup keeps scoring.

@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/streamscore/streamscore/schemas"
 )
 
 func loadVersion(t *testing.T, reg Registry, version string) *Model {
@@ -66,7 +68,7 @@ func TestRouterCanaryAndChallenger(t *testing.T) {
 	const rows = 500
 	x := randomRows(rand.New(rand.NewPCG(5, 5)), rows, features)
 	keys := keysFor(rows)
-	res, err := r.Score(t.Context(), Batch{Features: x, Rows: rows, Cols: features, Keys: keys})
+	res, err := r.Score(t.Context(), schemas.ScoreInput{Features: x, Rows: rows, Cols: features, Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +80,8 @@ func TestRouterCanaryAndChallenger(t *testing.T) {
 			want, version = s2[i], "2"
 			canary++
 		}
-		if res.Versions[i] != version || math.Abs(res.Outputs[0].Values[i]-want) > 1e-5 {
-			t.Fatalf("row %d (key %s): version %s score %v, want version %s score %v", i, keys[i], res.Versions[i], res.Outputs[0].Values[i], version, want)
+		if res.Versions[i] != version || math.Abs(res.Scores[0].Values[i]-want) > 1e-5 {
+			t.Fatalf("row %d (key %s): version %s score %v, want version %s score %v", i, keys[i], res.Versions[i], res.Scores[0].Values[i], version, want)
 		}
 	}
 	if canary == 0 || canary == rows {
@@ -88,7 +90,7 @@ func TestRouterCanaryAndChallenger(t *testing.T) {
 	if res.Challenger == nil || res.Challenger.Version != "2" {
 		t.Fatalf("challenger result = %+v", res.Challenger)
 	}
-	assertClose(t, "challenger", res.Challenger.Outputs[0].Values, s2, 1e-5)
+	assertClose(t, "challenger", res.Challenger.Scores[0].Values, s2, 1e-5)
 
 	// Rows the canary scored agree with the challenger (same model);
 	// champion rows differ by more than the tolerance.
@@ -122,7 +124,7 @@ func TestRouterSwapBetweenBatches(t *testing.T) {
 			for ctx.Err() == nil {
 				rows := 1 + rng.IntN(200)
 				x := randomRows(rng, rows, features)
-				res, err := r.Score(ctx, Batch{Features: x, Rows: rows, Cols: features})
+				res, err := r.Score(ctx, schemas.ScoreInput{Features: x, Rows: rows, Cols: features})
 				if err != nil {
 					if ctx.Err() == nil {
 						errs <- err
@@ -135,8 +137,8 @@ func TestRouterSwapBetweenBatches(t *testing.T) {
 				}
 				want := linearScores(w[res.Version], x, rows)
 				for i := range rows {
-					if math.Abs(res.Outputs[0].Values[i]-want[i]) > 1e-5 {
-						errs <- fmt.Errorf("batch named version %s but row %d scored %v, that version gives %v", res.Version, i, res.Outputs[0].Values[i], want[i])
+					if math.Abs(res.Scores[0].Values[i]-want[i]) > 1e-5 {
+						errs <- fmt.Errorf("batch named version %s but row %d scored %v, that version gives %v", res.Version, i, res.Scores[0].Values[i], want[i])
 						return
 					}
 				}
@@ -164,7 +166,7 @@ func TestRouterSwapBetweenBatches(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Score(t.Context(), Batch{Rows: 0, Cols: features}); !errors.Is(err, ErrRouterClosed) {
+	if _, err := r.Score(t.Context(), schemas.ScoreInput{Rows: 0, Cols: features}); !errors.Is(err, ErrRouterClosed) {
 		t.Errorf("Score after Close = %v, want ErrRouterClosed", err)
 	}
 }

@@ -178,7 +178,8 @@ type Config struct {
 	Mem memory.Allocator
 }
 
-func (c *Config) applyDefaults() {
+// WithDefaults returns c with its zero fields replaced by the defaults.
+func (c Config) WithDefaults() Config {
 	if c.Task == "" {
 		c.Task = TaskAuto
 	}
@@ -206,6 +207,7 @@ func (c *Config) applyDefaults() {
 	if c.Mem == nil {
 		c.Mem = memory.NewGoAllocator()
 	}
+	return c
 }
 
 // Validate reports every problem with c, naming the setting and the fix.

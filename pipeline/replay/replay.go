@@ -25,7 +25,7 @@ var ErrInterrupted = errors.New("replay interrupted")
 // output or model layout stops the replay the same way and returns its
 // error.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	cfg.applyDefaults()
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"crypto/tls"
@@ -59,7 +59,7 @@ func redactIfSet(s string) string {
 	if s == "" {
 		return ""
 	}
-	return redacted
+	return Redacted
 }
 
 // Enabled reports whether any Redis address is configured.
@@ -67,7 +67,7 @@ func (c *RedisConfig) Enabled() bool { return len(c.Addrs) > 0 }
 
 func (c *RedisConfig) applyEnv() {
 	if v := os.Getenv("STREAMSCORE_REDIS"); v != "" {
-		c.Addrs = splitList(v)
+		c.Addrs = SplitList(v)
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"encoding/json"
@@ -15,18 +15,18 @@ func TestExampleConfigIsValid(t *testing.T) {
 	t.Setenv("STREAMSCORE_BROKERS", "")
 	t.Setenv("STREAMSCORE_REDIS", "")
 	os.Unsetenv("STREAMSCORE_BROKERS")
-	cfg, err := LoadConfig("../../streamscore.yaml")
+	cfg, err := Load("../streamscore.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("streamscore.yaml does not validate: %v", err)
 	}
-	def := DefaultConfig()
+	def := Default()
 	if cfg.Batch != def.Batch || cfg.Consumer != def.Consumer || cfg.Producer != def.Producer || cfg.Brokers[0] != def.Brokers[0] {
 		t.Fatalf("streamscore.yaml documents values other than the defaults:\n%+v\n%+v", cfg, def)
 	}
-	if !strings.HasSuffix(cfg.Schema, "testdata/mlp.schema.yaml") || !filepath.IsAbs(cfg.Model.Path) && !strings.HasPrefix(cfg.Model.Path, "../../") {
+	if !strings.HasSuffix(cfg.Schema, "testdata/mlp.schema.yaml") || !filepath.IsAbs(cfg.Model.Path) && !strings.HasPrefix(cfg.Model.Path, "../") {
 		t.Fatalf("relative paths not resolved against the file: schema %s model %s", cfg.Schema, cfg.Model.Path)
 	}
 }
@@ -57,7 +57,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 			if tc.name == "missing model" {
 				os.WriteFile(p, []byte(tc.yaml), 0o644)
 			}
-			cfg, err := LoadConfig(p)
+			cfg, err := Load(p)
 			if err == nil {
 				err = cfg.Validate()
 			}
@@ -72,7 +72,7 @@ func TestEnvExpansion(t *testing.T) {
 	t.Setenv("SS_TEST_GROUP", "g1")
 	p := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(p, []byte("group: ${SS_TEST_GROUP}\ntopics: {input: ${SS_TEST_IN:-in1}}\npipeline: {drain_timeout: 5s}\nredis: {password: a$b}\n"), 0o644)
-	cfg, err := LoadConfig(p)
+	cfg, err := Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,5 +94,26 @@ func TestRedisPasswordIsRedacted(t *testing.T) {
 		if !strings.Contains(out, "redacted") {
 			t.Fatalf("no redaction marker in %s", out)
 		}
+	}
+}
+
+// TestConfigPrintsAsJSON checks the whole configuration, with every
+// package's section, marshals to JSON (as it is logged and printed), the
+// drift section's clock included, without the secrets.
+func TestConfigPrintsAsJSON(t *testing.T) {
+	cfg := Default()
+	cfg.Redis.Password = "hunter2-secret"
+	cfg.Drift.Now = func() time.Time { return time.Time{} }
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatalf("marshalling the configuration: %v", err)
+	}
+	for _, want := range []string{`"Drift":`, `"Features":`, `"Model":`, "redacted"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON lacks %s: %s", want, b)
+		}
+	}
+	if strings.Contains(string(b), "hunter2") {
+		t.Fatalf("password leaked: %s", b)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"crypto/tls"
@@ -15,7 +15,6 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
-	"github.com/spf13/cobra"
 )
 
 // KafkaSecurityConfig is how streamscore authenticates to and encrypts its
@@ -51,15 +50,15 @@ type SASLConfig struct {
 	PasswordFile string `yaml:"password_file"`
 }
 
-// redacted stands in for a secret wherever a config is printed or logged.
-const redacted = "[redacted]"
+// Redacted stands in for a secret wherever a config is printed or logged.
+const Redacted = "[redacted]"
 
 // String prints c with the password replaced, so that printing a Config
 // (fmt's %v and %+v use it for this field) never shows the secret.
 func (c SASLConfig) String() string {
 	pw := ""
 	if c.Password != "" {
-		pw = redacted
+		pw = Redacted
 	}
 	return fmt.Sprintf("{Mechanism:%s Username:%s Password:%s PasswordFile:%s}", c.Mechanism, c.Username, pw, c.PasswordFile)
 }
@@ -68,7 +67,7 @@ func (c SASLConfig) String() string {
 func (c SASLConfig) LogValue() slog.Value {
 	attrs := []slog.Attr{slog.String("mechanism", c.Mechanism), slog.String("username", c.Username)}
 	if c.Password != "" {
-		attrs = append(attrs, slog.String("password", redacted))
+		attrs = append(attrs, slog.String("password", Redacted))
 	}
 	if c.PasswordFile != "" {
 		attrs = append(attrs, slog.String("password_file", c.PasswordFile))
@@ -82,7 +81,7 @@ func (c SASLConfig) MarshalJSON() ([]byte, error) {
 	type plain SASLConfig
 	p := plain(c)
 	if p.Password != "" {
-		p.Password = redacted
+		p.Password = Redacted
 	}
 	return json.Marshal(p)
 }
@@ -166,7 +165,7 @@ func (c *KafkaSecurityConfig) mechanism() (sasl.Mechanism, error) {
 
 // dialer returns the dialer for consumers and admin calls, or nil for
 // kafka-go's default when no security is configured.
-func (c *KafkaSecurityConfig) dialer() (*kafka.Dialer, error) {
+func (c *KafkaSecurityConfig) Dialer() (*kafka.Dialer, error) {
 	if !c.enabled() {
 		return nil, nil
 	}
@@ -182,7 +181,7 @@ func (c *KafkaSecurityConfig) dialer() (*kafka.Dialer, error) {
 }
 
 // transport returns the transport for producers, or nil for the default.
-func (c *KafkaSecurityConfig) transport() (*kafka.Transport, error) {
+func (c *KafkaSecurityConfig) Transport() (*kafka.Transport, error) {
 	if !c.enabled() {
 		return nil, nil
 	}
@@ -195,64 +194,4 @@ func (c *KafkaSecurityConfig) transport() (*kafka.Transport, error) {
 		return nil, fmt.Errorf("kafka.sasl: %w", err)
 	}
 	return &kafka.Transport{TLS: tc, SASL: m, DialTimeout: 10 * time.Second}, nil
-}
-
-// kafkaConn is how the commands that only talk to Kafka (produce, consume,
-// topics, dlq redrive) reach the brokers: the addresses, and the dialer and
-// transport that carry the TLS and SASL settings of --config (nil for
-// kafka-go's defaults when none are configured).
-type kafkaConn struct {
-	brokers   []string
-	dialer    *kafka.Dialer
-	transport *kafka.Transport
-}
-
-// kafkaConnFlags are --config and --brokers of those commands.
-type kafkaConnFlags struct {
-	config  string
-	brokers []string
-}
-
-func (f *kafkaConnFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&f.config, "config", "c", "", "configuration file (streamscore.yaml) for brokers, kafka.tls and kafka.sasl")
-	cmd.Flags().StringSliceVar(&f.brokers, "brokers", nil, "Kafka bootstrap brokers host:port (default $STREAMSCORE_BROKERS, else brokers of --config, else 127.0.0.1:9092)")
-}
-
-// connect reads --config (or only the environment without it) and returns
-// the connection settings. --brokers wins over STREAMSCORE_BROKERS, which
-// wins over the file's brokers.
-func (f *kafkaConnFlags) connect() (kafkaConn, error) {
-	cfg, err := LoadConfig(f.config)
-	if err != nil {
-		return kafkaConn{}, err
-	}
-	if len(f.brokers) > 0 {
-		cfg.Brokers = f.brokers
-	}
-	return newKafkaConn(cfg.Brokers, &cfg.Kafka)
-}
-
-// newKafkaConn validates the brokers and security settings and builds the
-// dialer and transport for them.
-func newKafkaConn(brokers []string, sec *KafkaSecurityConfig) (kafkaConn, error) {
-	if len(brokers) == 0 {
-		return kafkaConn{}, errors.New("brokers: at least one host:port is required (or set STREAMSCORE_BROKERS)")
-	}
-	for _, b := range brokers {
-		if !strings.Contains(b, ":") {
-			return kafkaConn{}, fmt.Errorf("brokers: %q has no port; write host:port", b)
-		}
-	}
-	if err := sec.Validate(); err != nil {
-		return kafkaConn{}, err
-	}
-	d, err := sec.dialer()
-	if err != nil {
-		return kafkaConn{}, err
-	}
-	t, err := sec.transport()
-	if err != nil {
-		return kafkaConn{}, err
-	}
-	return kafkaConn{brokers: brokers, dialer: d, transport: t}, nil
 }

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"bytes"
@@ -17,6 +17,9 @@ import (
 
 	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/pipeline"
+	"github.com/streamscore/streamscore/pipeline/drift"
+	"github.com/streamscore/streamscore/pipeline/features"
+	"github.com/streamscore/streamscore/pipeline/model"
 	"github.com/streamscore/streamscore/producers"
 )
 
@@ -36,16 +39,16 @@ type Config struct {
 	Model  ModelConfig `yaml:"model"`
 	// OnnxRuntimeLib is the path of libonnxruntime.so.1; empty means
 	// $ONNXRUNTIME_LIB.
-	OnnxRuntimeLib string         `yaml:"onnxruntime_lib"`
-	Batch          BatchConfig    `yaml:"batch"`
-	Pipeline       PipelineConfig `yaml:"pipeline"`
-	Consumer       ConsumerConfig `yaml:"consumer"`
-	Producer       ProducerConfig `yaml:"producer"`
-	HTTP           HTTPConfig     `yaml:"http"`
-	Redis          RedisConfig    `yaml:"redis"`
-	Drift          DriftConfig    `yaml:"drift"`
-	Features       FeaturesConfig `yaml:"features"`
-	Log            LogConfig      `yaml:"log"`
+	OnnxRuntimeLib string          `yaml:"onnxruntime_lib"`
+	Batch          BatchConfig     `yaml:"batch"`
+	Pipeline       PipelineConfig  `yaml:"pipeline"`
+	Consumer       ConsumerConfig  `yaml:"consumer"`
+	Producer       ProducerConfig  `yaml:"producer"`
+	HTTP           HTTPConfig      `yaml:"http"`
+	Redis          RedisConfig     `yaml:"redis"`
+	Drift          drift.Config    `yaml:"drift"`
+	Features       features.Config `yaml:"features"`
+	Log            LogConfig       `yaml:"log"`
 }
 
 // TopicsConfig names the topics and how `topics create` makes them.
@@ -113,12 +116,12 @@ type LogConfig struct {
 }
 
 // DefaultConfig returns the configuration a file is decoded over.
-func DefaultConfig() Config {
+func Default() Config {
 	return Config{
 		Brokers:  []string{"127.0.0.1:9092"},
 		Group:    "streamscore",
 		Topics:   TopicsConfig{Input: "events", Output: "scored", DLQ: "events.dlq", Partitions: 8, ReplicationFactor: 1},
-		Model:    ModelConfig{Sessions: 1, IntraOpThreads: 1, InterOpThreads: 1, GraphOptimization: "all", Version: "1"},
+		Model:    ModelConfig{Config: model.Config{Sessions: 1, IntraOpThreads: 1, InterOpThreads: 1, GraphOptimization: "all", Version: "1"}},
 		Batch:    BatchConfig{MaxRows: pipeline.DefaultPolicy.MaxRows, MaxBytes: pipeline.DefaultPolicy.MaxBytes, MaxWait: pipeline.DefaultPolicy.MaxWait},
 		Pipeline: PipelineConfig{InFlight: 2, Publishes: 4, DrainTimeout: 30 * time.Second},
 		Consumer: ConsumerConfig{
@@ -132,15 +135,15 @@ func DefaultConfig() Config {
 	}
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+var EnvRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
 
 // expandEnv replaces ${NAME} and ${NAME:-default} with the environment's
 // values, outside comments. Other dollar signs are left alone.
 func expandEnv(b []byte) ([]byte, error) {
 	var missing []string
 	expand := func(part []byte) []byte {
-		return envRef.ReplaceAllFunc(part, func(m []byte) []byte {
-			sm := envRef.FindSubmatch(m)
+		return EnvRef.ReplaceAllFunc(part, func(m []byte) []byte {
+			sm := EnvRef.FindSubmatch(m)
 			name := string(sm[1])
 			if v, ok := os.LookupEnv(name); ok {
 				return []byte(v)
@@ -203,8 +206,8 @@ func explainYAMLError(err error, src []byte) error {
 // LoadConfig reads path (if not empty) over DefaultConfig, applies the
 // environment overrides, resolves relative paths against the file's folder,
 // and validates.
-func LoadConfig(path string) (Config, error) {
-	cfg := DefaultConfig()
+func Load(path string) (Config, error) {
+	cfg := Default()
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
@@ -225,10 +228,10 @@ func LoadConfig(path string) (Config, error) {
 		dir := filepath.Dir(path)
 		cfg.Schema = resolve(dir, cfg.Schema)
 		cfg.Model.Path = resolve(dir, cfg.Model.Path)
-		cfg.Drift.resolvePaths(dir)
+		cfg.Drift.Baseline = resolve(dir, cfg.Drift.Baseline)
 	}
 	if v := os.Getenv("STREAMSCORE_BROKERS"); v != "" {
-		cfg.Brokers = splitList(v)
+		cfg.Brokers = SplitList(v)
 	}
 	cfg.Redis.applyEnv()
 	if cfg.OnnxRuntimeLib == "" {
@@ -244,7 +247,7 @@ func resolve(dir, p string) string {
 	return filepath.Join(dir, p)
 }
 
-func splitList(s string) []string {
+func SplitList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -293,13 +296,7 @@ func (c *Config) Validate() error {
 	if c.Model.Name == "" && c.Model.Path != "" {
 		c.Model.Name = strings.TrimSuffix(filepath.Base(c.Model.Path), filepath.Ext(c.Model.Path))
 	}
-	if c.Model.Sessions < 1 {
-		add("model.sessions: must be at least 1")
-	}
-	if c.Model.IntraOpThreads < 1 || c.Model.InterOpThreads < 1 {
-		add("model.intra_op_threads and model.inter_op_threads: must be at least 1")
-	}
-	if err := c.Model.validate(); err != nil {
+	if err := c.Model.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	p := pipeline.Policy{MaxRows: c.Batch.MaxRows, MaxBytes: c.Batch.MaxBytes, MaxWait: c.Batch.MaxWait}
@@ -323,11 +320,11 @@ func (c *Config) Validate() error {
 	if c.Consumer.RebalanceTimeout > 0 && c.Consumer.RevokeTimeout >= c.Consumer.RebalanceTimeout {
 		add("consumer.revoke_timeout: must be shorter than consumer.rebalance_timeout")
 	}
-	cc := c.consumerConfig()
+	cc := c.ConsumerConfig()
 	if err := cc.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	pc := c.producerConfig()
+	pc := c.ProducerConfig()
 	if err := pc.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -338,10 +335,10 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Features.Validate(); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, InSection("features", err))
 	}
 	if err := c.Drift.Validate(); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, InSection("drift", err))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -359,7 +356,18 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-func (c *Config) consumerConfig() consumers.Config {
+// inSection prefixes each of err's problems (one per line, as
+// errors.Join writes them) with the section's key, so a package's
+// "cache_ttl: ..." reads "features.cache_ttl: ..." in the file's terms.
+func InSection(section string, err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = section + "." + l
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+func (c *Config) ConsumerConfig() consumers.Config {
 	start := kafka.FirstOffset
 	if c.Consumer.StartOffset == "latest" {
 		start = kafka.LastOffset
@@ -373,7 +381,7 @@ func (c *Config) consumerConfig() consumers.Config {
 	}
 }
 
-func (c *Config) producerConfig() producers.Config {
+func (c *Config) ProducerConfig() producers.Config {
 	return producers.Config{
 		Brokers: c.Brokers, Topic: c.Topics.Output, DLQTopic: c.Topics.DLQ,
 		BatchTimeout: c.Producer.BatchTimeout, BatchSize: c.Producer.BatchSize, BatchBytes: c.Producer.BatchBytes,

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/pipeline"
+	"github.com/streamscore/streamscore/pipeline/model"
+	"github.com/streamscore/streamscore/pipeline/serve"
+	"github.com/streamscore/streamscore/producers"
+	"github.com/streamscore/streamscore/schemas"
+)
+
+// scoringPath is what run, serve and replay share between decoding and
+// publishing: the schema, the online feature store and its policy, the
+// model line-up, the drift observer, the challenger's shadow sink and the
+// HTTP routes the models serve. buildScoringPath is the one place that
+// builds it, so a capability added to scoring reaches every command.
+type scoringPath struct {
+	spec *schemas.Spec
+	// features is nil when the schema declares no feature sets (or the
+	// command asked for none); policy applies when it fails.
+	features pipeline.FeatureStore
+	policy   pipeline.FeaturePolicy
+	// router scores with the line-up; nil when the command opens its own
+	// models (replay).
+	router    *model.Router
+	observers []pipeline.Observer
+	shadow    pipeline.ShadowSink
+	routes    func(*http.ServeMux)
+
+	closers []func()
+}
+
+// pathParts says which parts of the scoring path a command needs.
+type pathParts struct {
+	features bool // the schema's feature sets, read from Redis
+	models   bool // the configured line-up, shadow topic and HTTP routes
+	drift    bool // drift monitoring, when drift.enabled
+}
+
+// allParts is what run and serve build.
+var allParts = pathParts{features: true, models: true, drift: true}
+
+// buildScoringPath loads the schema and builds the parts of the scoring
+// path that parts names, in the order scoring uses them: feature store,
+// models (whose HTTP scoring endpoint enriches through the same store),
+// drift. On error it closes what it built. The caller closes the path.
+func buildScoringPath(ctx context.Context, cfg *config.Config, parts pathParts, log *slog.Logger, reg prometheus.Registerer) (p *scoringPath, err error) {
+	spec, err := schemas.Load(cfg.Schema)
+	if err != nil {
+		return nil, err
+	}
+	p = &scoringPath{spec: spec, policy: pipeline.FeaturePolicy(cfg.Features.Policy)}
+	defer func() {
+		if err != nil {
+			p.Close()
+			p = nil
+		}
+	}()
+	if parts.features {
+		store, closeStore, err := setupFeatures(ctx, cfg, spec, log, reg)
+		if err != nil {
+			return p, err
+		}
+		p.features = store
+		p.closers = append(p.closers, closeStore)
+	}
+	if parts.models {
+		if err := p.openModels(ctx, cfg, log, reg); err != nil {
+			return p, err
+		}
+	}
+	if parts.drift {
+		obs, stop, err := setupDrift(ctx, cfg, spec, log, reg)
+		if err != nil {
+			return p, err
+		}
+		p.closers = append(p.closers, stop)
+		if obs != nil {
+			p.observers = append(p.observers, obs)
+		}
+	}
+	return p, nil
+}
+
+// Close stops what the path started, in reverse order: drift flushes, the
+// models' endpoints and watch stop, the shadow topic is written, models and
+// Redis clients close.
+func (p *scoringPath) Close() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		p.closers[i]()
+	}
+	p.closers = nil
+}
+
+// engineConfig returns the engine's configuration for this path.
+func (p *scoringPath) engineConfig(cfg *config.Config) pipeline.Config {
+	return pipeline.Config{
+		Spec:          p.spec,
+		Policy:        pipeline.Policy{MaxRows: cfg.Batch.MaxRows, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait},
+		InFlight:      cfg.Pipeline.InFlight,
+		Publishes:     cfg.Pipeline.Publishes,
+		DrainTimeout:  cfg.Pipeline.DrainTimeout,
+		Observers:     p.observers,
+		Features:      p.features,
+		FeaturePolicy: p.policy,
+		Shadow:        p.shadow,
+	}
+}
+
+// openModels opens the line-up (champion, optional canary and challenger)
+// into a Router, and adds the shadow sink, the registry watch and the HTTP
+// routes the model configuration asks for.
+func (p *scoringPath) openModels(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) error {
+	mc := &cfg.Model
+	router, loc, err := model.OpenLineup(ctx, mc.Config, mc.LineupConfig, p.spec, log, reg)
+	if err != nil {
+		return err
+	}
+	p.router = router
+	p.closers = append(p.closers, func() {
+		if err := router.Close(); err != nil {
+			log.Warn("closing models", "err", err)
+		}
+	})
+	if topic := mc.Challenger.ShadowTopic; topic != "" {
+		shadow, err := openShadow(cfg, topic, log, reg)
+		if err != nil {
+			return err
+		}
+		p.shadow = shadow
+		p.closers = append(p.closers, func() { shadow.Close() })
+	}
+	var deployer *model.Deployer
+	if loc.InRegistry() {
+		want := model.BindingFor(p.spec)
+		deployer, err = model.NewDeployer(model.DeployerConfig{
+			Registry: loc.Registry, Name: loc.Name,
+			Load: model.LoadOptions{Config: mc.Config, Want: &want, WarmupRows: mc.WarmupRows},
+		}, router, log, reg)
+		if err != nil {
+			return err
+		}
+	}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	p.closers = append(p.closers, func() {
+		stop()
+		wg.Wait()
+	})
+	if mc.Watch > 0 {
+		if deployer == nil {
+			return errors.New("model.watch: the model was loaded from a plain file: point model.path at a registry folder (models/<name>) to watch it")
+		}
+		wg.Go(func() { deployer.Watch(bg, mc.Watch) })
+		log.Info("watching the model registry", "registry", loc.Registry.Root, "model", loc.Name, "every", mc.Watch,
+			"active_file", filepath.Join(loc.Registry.Root, loc.Name, model.ActiveFile))
+	}
+	if err := p.mountRoutes(bg, &wg, mc, deployer, log, reg); err != nil {
+		return err
+	}
+	logLineup(log, router.Lineup(), mc)
+	return nil
+}
+
+// mountRoutes adds POST /v1/score (model.serve), scoring through the same
+// feature store as the engine, and /admin/models (model.admin).
+func (p *scoringPath) mountRoutes(bg context.Context, wg *sync.WaitGroup, mc *config.ModelConfig, deployer *model.Deployer, log *slog.Logger, reg prometheus.Registerer) error {
+	var mounts []func(*http.ServeMux)
+	if mc.Serve.Enabled {
+		srv, err := serve.New(serve.Config{
+			Spec: p.spec, MaxRows: mc.Serve.MaxRows, MaxWait: mc.Serve.MaxWait,
+			MaxBodyBytes: mc.Serve.MaxBodyBytes, MaxEvents: mc.Serve.MaxEvents, Workers: mc.Serve.Workers,
+			Features: p.features,
+		}, p.router, log, reg)
+		if err != nil {
+			return err
+		}
+		wg.Go(func() { srv.Run(bg) })
+		mounts = append(mounts, func(mux *http.ServeMux) { mux.Handle("POST /v1/score", srv) })
+	}
+	if mc.Admin.Enabled {
+		tok, err := mc.Admin.Token()
+		if err != nil {
+			return err
+		}
+		api := &adminAPI{router: p.router, deployer: deployer, name: p.router.Name(), tokenSum: sha256.Sum256(tok), log: log.With("component", "admin")}
+		mounts = append(mounts, api.routes)
+	}
+	if len(mounts) > 0 {
+		p.routes = func(mux *http.ServeMux) {
+			for _, m := range mounts {
+				m(mux)
+			}
+		}
+	}
+	return nil
+}
+
+// openShadow returns the sink of the challenger's scored events.
+func openShadow(cfg *config.Config, topic string, log *slog.Logger, reg prometheus.Registerer) (*producers.Shadow, error) {
+	transport, err := cfg.Kafka.Transport()
+	if err != nil {
+		return nil, err
+	}
+	pc := cfg.ProducerConfig()
+	pc.Topic, pc.DLQTopic, pc.Transport = topic, "", transport
+	if err := pc.Validate(); err != nil {
+		return nil, fmt.Errorf("model.challenger.shadow_topic: %w", err)
+	}
+	return producers.NewShadow(topic, pc.NewKafkaWriter(), log, reg)
+}
+
+func logLineup(log *slog.Logger, l model.Lineup, mc *config.ModelConfig) {
+	attrs := []any{"model", l.Champion.Name(), "version", l.Champion.Version(), "path", l.Champion.Path()}
+	if l.Canary != nil {
+		attrs = append(attrs, "canary_version", l.Canary.Version(), "canary_fraction", l.CanaryFraction)
+	}
+	if l.Challenger != nil {
+		attrs = append(attrs, "challenger_version", l.Challenger.Version(), "shadow_topic", mc.Challenger.ShadowTopic)
+	}
+	if mc.Serve.Enabled {
+		attrs = append(attrs, "http_scoring", "POST /v1/score")
+	}
+	if mc.Admin.Enabled {
+		attrs = append(attrs, "admin", "/admin/models")
+	}
+	log.Info("models ready", attrs...)
+}
