@@ -400,7 +400,7 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 			key = []byte(keys.Value(r))
 		}
 		end := ends[n]
-		b.out = append(b.out, schemas.Message{Key: key, Value: b.arena[prev:end:end], Time: m.Time})
+		b.out = append(b.out, schemas.Message{Key: key, Value: b.arena[prev:end:end], Time: m.Time, Origin: m})
 		prev = end
 		n++
 	}

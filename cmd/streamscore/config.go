@@ -92,8 +92,12 @@ type ProducerConfig struct {
 	BatchTimeout time.Duration `yaml:"batch_timeout"`
 	BatchSize    int           `yaml:"batch_size"`
 	BatchBytes   int64         `yaml:"batch_bytes"`
-	Compression  string        `yaml:"compression"`
-	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// MaxMessageBytes is the largest record published (see
+	// producers.Config.MaxMessageBytes); keep it at or under the output
+	// and dead-letter topics' max.message.bytes.
+	MaxMessageBytes int           `yaml:"max_message_bytes"`
+	Compression     string        `yaml:"compression"`
+	WriteTimeout    time.Duration `yaml:"write_timeout"`
 }
 
 // HTTPConfig is the operations endpoint (/metrics, /healthz, /readyz).
@@ -126,7 +130,7 @@ func DefaultConfig() Config {
 			QueueCapacity: 1000, CommitInterval: 100 * time.Millisecond, RevokeTimeout: 10 * time.Second,
 			SessionTimeout: 30 * time.Second, RebalanceTimeout: 30 * time.Second, HeartbeatInterval: 3 * time.Second,
 		},
-		Producer: ProducerConfig{BatchTimeout: 100 * time.Microsecond, BatchSize: 1024, BatchBytes: 1000000, Compression: "none", WriteTimeout: 10 * time.Second},
+		Producer: ProducerConfig{BatchTimeout: 100 * time.Microsecond, BatchSize: 1024, BatchBytes: 1000000, MaxMessageBytes: producers.DefaultMaxMessageBytes, Compression: "none", WriteTimeout: 10 * time.Second},
 		HTTP:     HTTPConfig{Addr: "127.0.0.1:9464"},
 		Log:      LogConfig{Level: "info", Format: "auto"},
 	}
@@ -378,5 +382,6 @@ func (c *Config) producerConfig() producers.Config {
 		Brokers: c.Brokers, Topic: c.Topics.Output, DLQTopic: c.Topics.DLQ,
 		BatchTimeout: c.Producer.BatchTimeout, BatchSize: c.Producer.BatchSize, BatchBytes: c.Producer.BatchBytes,
 		Compression: c.Producer.Compression, WriteTimeout: c.Producer.WriteTimeout,
+		MaxMessageBytes: c.Producer.MaxMessageBytes,
 	}
 }
