@@ -115,6 +115,7 @@ type Group struct {
 
 	mu      sync.Mutex
 	wm      *Watermark
+	owned   map[int]bool // partitions of the current assignment
 	epoch   uint64
 	stopped bool
 	senders sync.WaitGroup
@@ -141,6 +142,14 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Group, error
 
 // Ready reports whether the group holds a current assignment.
 func (g *Group) Ready() bool { return g.ready.Load() }
+
+// Assignment returns the partitions of the input topic assigned to this
+// member, or nil before the first assignment. The map must not be modified.
+func (g *Group) Assignment() map[int]bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.owned
+}
 
 // StopFetching asks Run to fetch no more, close its output channel, wait
 // for everything it handed out to be acknowledged, commit, and return. It
@@ -260,6 +269,13 @@ func (g *Group) runGeneration(ctx context.Context, gen *kafka.Generation, out ch
 
 	var parts []string
 	var wg sync.WaitGroup
+	owned := map[int]bool{}
+	for _, a := range gen.Assignments[g.cfg.Topic] {
+		owned[a.ID] = true
+	}
+	g.mu.Lock()
+	g.owned = owned
+	g.mu.Unlock()
 	for topic, assigned := range gen.Assignments {
 		for _, a := range assigned {
 			parts = append(parts, topic+"/"+strconv.Itoa(a.ID)+"@"+strconv.FormatInt(a.Offset, 10))
@@ -330,9 +346,7 @@ func (g *Group) read(ctx, gctx context.Context, wm *Watermark, topic string, a k
 		return
 	}
 	pl := strconv.Itoa(a.ID)
-	lag := g.m.lag.WithLabelValues(topic, pl)
 	fetched := g.m.fetched.WithLabelValues(topic, pl)
-	defer g.m.lag.DeleteLabelValues(topic, pl)
 
 	prev, first := int64(0), true
 	for {
@@ -372,7 +386,6 @@ func (g *Group) read(ctx, gctx context.Context, wm *Watermark, topic string, a k
 			return
 		}
 		fetched.Inc()
-		lag.Set(float64(km.HighWaterMark - km.Offset - 1))
 	}
 }
 
