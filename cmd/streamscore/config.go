@@ -41,11 +41,13 @@ type Config struct {
 	Pipeline       PipelineConfig `yaml:"pipeline"`
 	Consumer       ConsumerConfig `yaml:"consumer"`
 	Producer       ProducerConfig `yaml:"producer"`
-	HTTP           HTTPConfig     `yaml:"http"`
-	Redis          RedisConfig    `yaml:"redis"`
-	Drift          DriftConfig    `yaml:"drift"`
-	Features       FeaturesConfig `yaml:"features"`
-	Log            LogConfig      `yaml:"log"`
+	// Health says when /readyz and /healthz report a stall.
+	Health   consumers.HealthConfig `yaml:"health"`
+	HTTP     HTTPConfig             `yaml:"http"`
+	Redis    RedisConfig            `yaml:"redis"`
+	Drift    DriftConfig            `yaml:"drift"`
+	Features FeaturesConfig         `yaml:"features"`
+	Log      LogConfig              `yaml:"log"`
 }
 
 // TopicsConfig names the topics and how `topics create` makes them.
@@ -131,6 +133,8 @@ func DefaultConfig() Config {
 			SessionTimeout: 30 * time.Second, RebalanceTimeout: 30 * time.Second, HeartbeatInterval: 3 * time.Second,
 		},
 		Producer: ProducerConfig{BatchTimeout: 100 * time.Microsecond, BatchSize: 1024, BatchBytes: 1000000, MaxMessageBytes: producers.DefaultMaxMessageBytes, Compression: "none", WriteTimeout: 10 * time.Second},
+		Health:   consumers.DefaultHealth(),
+		Kafka:    KafkaSecurityConfig{DialTimeout: 10 * time.Second, StartupTimeout: time.Minute},
 		HTTP:     HTTPConfig{Addr: "127.0.0.1:9464"},
 		Log:      LogConfig{Level: "info", Format: "auto"},
 	}
@@ -336,6 +340,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Kafka.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Health.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Redis.Validate(); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -16,6 +17,8 @@ import (
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
 	"github.com/spf13/cobra"
+
+	"github.com/streamscore/streamscore/consumers"
 )
 
 // KafkaSecurityConfig is how streamscore authenticates to and encrypts its
@@ -24,6 +27,21 @@ import (
 type KafkaSecurityConfig struct {
 	TLS  TLSConfig  `yaml:"tls"`
 	SASL SASLConfig `yaml:"sasl"`
+	// DialTimeout bounds each step of reaching a broker: the dial, the TLS
+	// and SASL handshakes and, at start-up, the first request. Zero means
+	// 10 s.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// StartupTimeout is how long run waits at start-up, retrying with
+	// backoff, for a broker to answer before it exits 1. Zero means 60 s.
+	StartupTimeout time.Duration `yaml:"startup_timeout"`
+}
+
+// dialTimeout returns DialTimeout or its default.
+func (c *KafkaSecurityConfig) dialTimeout() time.Duration {
+	if c.DialTimeout <= 0 {
+		return 10 * time.Second
+	}
+	return c.DialTimeout
 }
 
 // TLSConfig enables TLS to the brokers.
@@ -111,6 +129,9 @@ func (c *KafkaSecurityConfig) Validate() error {
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		return errors.New("kafka.tls: cert_file and key_file go together")
 	}
+	if c.DialTimeout < 0 || c.StartupTimeout < 0 {
+		return errors.New("kafka.dial_timeout and kafka.startup_timeout: must not be negative (write a duration such as 10s)")
+	}
 	return nil
 }
 
@@ -168,7 +189,10 @@ func (c *KafkaSecurityConfig) mechanism() (sasl.Mechanism, error) {
 // kafka-go's default when no security is configured.
 func (c *KafkaSecurityConfig) dialer() (*kafka.Dialer, error) {
 	if !c.enabled() {
-		return nil, nil
+		if c.dialTimeout() == kafka.DefaultDialer.Timeout {
+			return nil, nil
+		}
+		return &kafka.Dialer{Timeout: c.dialTimeout(), DualStack: true}, nil
 	}
 	tc, err := c.tlsConfig()
 	if err != nil {
@@ -178,7 +202,7 @@ func (c *KafkaSecurityConfig) dialer() (*kafka.Dialer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka.sasl: %w", err)
 	}
-	return &kafka.Dialer{Timeout: 10 * time.Second, DualStack: true, TLS: tc, SASLMechanism: m}, nil
+	return &kafka.Dialer{Timeout: c.dialTimeout(), DualStack: true, TLS: tc, SASLMechanism: m}, nil
 }
 
 // transport returns the transport for producers, or nil for the default.
@@ -194,7 +218,7 @@ func (c *KafkaSecurityConfig) transport() (*kafka.Transport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka.sasl: %w", err)
 	}
-	return &kafka.Transport{TLS: tc, SASL: m, DialTimeout: 10 * time.Second}, nil
+	return &kafka.Transport{TLS: tc, SASL: m, DialTimeout: c.dialTimeout()}, nil
 }
 
 // kafkaConn is how the commands that only talk to Kafka (produce, consume,
@@ -202,9 +226,20 @@ func (c *KafkaSecurityConfig) transport() (*kafka.Transport, error) {
 // transport that carry the TLS and SASL settings of --config (nil for
 // kafka-go's defaults when none are configured).
 type kafkaConn struct {
-	brokers   []string
-	dialer    *kafka.Dialer
-	transport *kafka.Transport
+	brokers     []string
+	dialer      *kafka.Dialer
+	transport   *kafka.Transport
+	dialTimeout time.Duration
+}
+
+// reach returns nil once a broker answers, or an error saying what
+// answered and what did not (within kafka.dial_timeout per address); it
+// returns at once when ctx is done, so a signal ends start-up.
+func (k kafkaConn) reach(ctx context.Context) error {
+	if err := consumers.Reach(ctx, k.brokers, k.dialer, k.dialTimeout); err != nil {
+		return fmt.Errorf("connecting to Kafka (check --brokers, kafka.tls and kafka.sasl): %w", err)
+	}
+	return nil
 }
 
 // kafkaConnFlags are --config and --brokers of those commands.
@@ -254,5 +289,5 @@ func newKafkaConn(brokers []string, sec *KafkaSecurityConfig) (kafkaConn, error)
 	if err != nil {
 		return kafkaConn{}, err
 	}
-	return kafkaConn{brokers: brokers, dialer: d, transport: t}, nil
+	return kafkaConn{brokers: brokers, dialer: d, transport: t, dialTimeout: sec.dialTimeout()}, nil
 }

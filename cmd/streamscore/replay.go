@@ -297,6 +297,20 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 
 	// The output first: a topic created now is in the metadata the source's
 	// look-ups fetch next, which kafka-go's shared transport then caches.
+	if o.toTopic != "" || o.topic != "" {
+		// Fail fast, naming what answered, rather than hang on an address
+		// that is not a broker; a signal ends the wait at once.
+		dialer, err := cfg.Kafka.dialer()
+		if err != nil {
+			return err
+		}
+		if err := consumers.Reach(ctx, cfg.Brokers, dialer, cfg.Kafka.dialTimeout()); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("replay: stopped during start-up: %w", ctx.Err())
+			}
+			return fmt.Errorf("connecting to Kafka (check brokers, kafka.tls and kafka.sasl): %w", err)
+		}
+	}
 	switch {
 	case o.out != "":
 		out, err := replay.CreateFile(o.out)
