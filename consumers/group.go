@@ -121,15 +121,15 @@ type Group struct {
 	stopOnce sync.Once
 	kick     chan struct{}
 
-	mu      sync.Mutex
-	wm      *Watermark
-	owned   map[int]bool // partitions of the current assignment
+	mu    sync.Mutex
+	wm    *Watermark
+	owned map[int]bool // partitions of the current assignment
 	// carry holds, per partition, the offset up to which the last
 	// assignment's messages were all acknowledged (their results are
 	// durable) but not committed, because the generation ended first (a
 	// broker restart). The next assignment of the partition starts there
 	// and commits it, instead of scoring those messages again.
-	carry map[int]int64
+	carry   map[int]int64
 	epoch   uint64
 	stopped bool
 	senders sync.WaitGroup
