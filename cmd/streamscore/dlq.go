@@ -115,6 +115,7 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 		batch   []kafka.Message
 		sent    = map[string]int{}
 		skipped int
+		cut     int // truncated dead letters, never redriven
 		total   int
 	)
 	flush := func() error {
@@ -132,6 +133,7 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 		func(m schemas.Message) error {
 			total++
 			var reason, source, at string
+			var truncated bool
 			var keep []kafka.Header
 			for _, h := range m.Headers {
 				switch h.Key {
@@ -141,6 +143,8 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 					source = string(h.Value)
 				case schemas.HeaderTime:
 					at = string(h.Value)
+				case producers.HeaderTruncated:
+					truncated = string(h.Value) == "true"
 				}
 				if !strings.HasPrefix(h.Key, "streamscore.") {
 					keep = append(keep, kafka.Header{Key: h.Key, Value: h.Value})
@@ -148,6 +152,13 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 			}
 			if len(want) > 0 && !want[reason] {
 				skipped++
+				return nil
+			}
+			if truncated {
+				// Its value is a prefix of the original event: sending it
+				// back would only make an invalid_json dead letter.
+				skipped++
+				cut++
 				return nil
 			}
 			if !since.IsZero() {
@@ -190,6 +201,9 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "read %d dead letters from %s; %s %d, skipped %d\n", total, o.dlq, verb, n, skipped)
+	if cut > 0 {
+		fmt.Fprintf(tw, "  (%d of the skipped were truncated: they hold only the start of the original event, whose size and sha256 are in their headers)\n", cut)
+	}
 	for _, r := range reasons {
 		fmt.Fprintf(tw, "  %s\t%d\n", r, sent[r])
 	}
