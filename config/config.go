@@ -39,16 +39,18 @@ type Config struct {
 	Model  ModelConfig `yaml:"model"`
 	// OnnxRuntimeLib is the path of libonnxruntime.so.1; empty means
 	// $ONNXRUNTIME_LIB.
-	OnnxRuntimeLib string          `yaml:"onnxruntime_lib"`
-	Batch          BatchConfig     `yaml:"batch"`
-	Pipeline       PipelineConfig  `yaml:"pipeline"`
-	Consumer       ConsumerConfig  `yaml:"consumer"`
-	Producer       ProducerConfig  `yaml:"producer"`
-	HTTP           HTTPConfig      `yaml:"http"`
-	Redis          RedisConfig     `yaml:"redis"`
-	Drift          drift.Config    `yaml:"drift"`
-	Features       features.Config `yaml:"features"`
-	Log            LogConfig       `yaml:"log"`
+	OnnxRuntimeLib string         `yaml:"onnxruntime_lib"`
+	Batch          BatchConfig    `yaml:"batch"`
+	Pipeline       PipelineConfig `yaml:"pipeline"`
+	Consumer       ConsumerConfig `yaml:"consumer"`
+	Producer       ProducerConfig `yaml:"producer"`
+	// Health says when /readyz and /healthz report a stall.
+	Health   consumers.HealthConfig `yaml:"health"`
+	HTTP     HTTPConfig             `yaml:"http"`
+	Redis    RedisConfig            `yaml:"redis"`
+	Drift    drift.Config           `yaml:"drift"`
+	Features features.Config        `yaml:"features"`
+	Log      LogConfig              `yaml:"log"`
 }
 
 // TopicsConfig names the topics and how `topics create` makes them.
@@ -95,8 +97,12 @@ type ProducerConfig struct {
 	BatchTimeout time.Duration `yaml:"batch_timeout"`
 	BatchSize    int           `yaml:"batch_size"`
 	BatchBytes   int64         `yaml:"batch_bytes"`
-	Compression  string        `yaml:"compression"`
-	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// MaxMessageBytes is the largest record published (see
+	// producers.Config.MaxMessageBytes); keep it at or under the output
+	// and dead-letter topics' max.message.bytes.
+	MaxMessageBytes int           `yaml:"max_message_bytes"`
+	Compression     string        `yaml:"compression"`
+	WriteTimeout    time.Duration `yaml:"write_timeout"`
 }
 
 // HTTPConfig is the operations endpoint (/metrics, /healthz, /readyz).
@@ -129,7 +135,9 @@ func Default() Config {
 			QueueCapacity: 1000, CommitInterval: 100 * time.Millisecond, RevokeTimeout: 10 * time.Second,
 			SessionTimeout: 30 * time.Second, RebalanceTimeout: 30 * time.Second, HeartbeatInterval: 3 * time.Second,
 		},
-		Producer: ProducerConfig{BatchTimeout: 100 * time.Microsecond, BatchSize: 1024, BatchBytes: 1000000, Compression: "none", WriteTimeout: 10 * time.Second},
+		Producer: ProducerConfig{BatchTimeout: 100 * time.Microsecond, BatchSize: 1024, BatchBytes: 1000000, MaxMessageBytes: producers.DefaultMaxMessageBytes, Compression: "none", WriteTimeout: 10 * time.Second},
+		Health:   consumers.DefaultHealth(),
+		Kafka:    KafkaSecurityConfig{DialTimeout: 10 * time.Second, StartupTimeout: time.Minute},
 		HTTP:     HTTPConfig{Addr: "127.0.0.1:9464"},
 		Log:      LogConfig{Level: "info", Format: "auto"},
 	}
@@ -331,6 +339,9 @@ func (c *Config) Validate() error {
 	if err := c.Kafka.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.Health.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.Redis.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -386,5 +397,6 @@ func (c *Config) ProducerConfig() producers.Config {
 		Brokers: c.Brokers, Topic: c.Topics.Output, DLQTopic: c.Topics.DLQ,
 		BatchTimeout: c.Producer.BatchTimeout, BatchSize: c.Producer.BatchSize, BatchBytes: c.Producer.BatchBytes,
 		Compression: c.Producer.Compression, WriteTimeout: c.Producer.WriteTimeout,
+		MaxMessageBytes: c.Producer.MaxMessageBytes,
 	}
 }

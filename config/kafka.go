@@ -23,6 +23,21 @@ import (
 type KafkaSecurityConfig struct {
 	TLS  TLSConfig  `yaml:"tls"`
 	SASL SASLConfig `yaml:"sasl"`
+	// DialTimeout bounds each step of reaching a broker: the dial, the TLS
+	// and SASL handshakes and, at start-up, the first request. Zero means
+	// 10 s.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// StartupTimeout is how long run waits at start-up, retrying with
+	// backoff, for a broker to answer before it exits 1. Zero means 60 s.
+	StartupTimeout time.Duration `yaml:"startup_timeout"`
+}
+
+// DialTimeoutOrDefault returns DialTimeout, or 10 s when it is zero.
+func (c *KafkaSecurityConfig) DialTimeoutOrDefault() time.Duration {
+	if c.DialTimeout <= 0 {
+		return 10 * time.Second
+	}
+	return c.DialTimeout
 }
 
 // TLSConfig enables TLS to the brokers.
@@ -110,6 +125,9 @@ func (c *KafkaSecurityConfig) Validate() error {
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		return errors.New("kafka.tls: cert_file and key_file go together")
 	}
+	if c.DialTimeout < 0 || c.StartupTimeout < 0 {
+		return errors.New("kafka.dial_timeout and kafka.startup_timeout: must not be negative (write a duration such as 10s)")
+	}
 	return nil
 }
 
@@ -167,7 +185,10 @@ func (c *KafkaSecurityConfig) mechanism() (sasl.Mechanism, error) {
 // kafka-go's default when no security is configured.
 func (c *KafkaSecurityConfig) Dialer() (*kafka.Dialer, error) {
 	if !c.enabled() {
-		return nil, nil
+		if c.DialTimeoutOrDefault() == kafka.DefaultDialer.Timeout {
+			return nil, nil
+		}
+		return &kafka.Dialer{Timeout: c.DialTimeoutOrDefault(), DualStack: true}, nil
 	}
 	tc, err := c.tlsConfig()
 	if err != nil {
@@ -177,7 +198,7 @@ func (c *KafkaSecurityConfig) Dialer() (*kafka.Dialer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka.sasl: %w", err)
 	}
-	return &kafka.Dialer{Timeout: 10 * time.Second, DualStack: true, TLS: tc, SASLMechanism: m}, nil
+	return &kafka.Dialer{Timeout: c.DialTimeoutOrDefault(), DualStack: true, TLS: tc, SASLMechanism: m}, nil
 }
 
 // transport returns the transport for producers, or nil for the default.
@@ -193,5 +214,5 @@ func (c *KafkaSecurityConfig) Transport() (*kafka.Transport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka.sasl: %w", err)
 	}
-	return &kafka.Transport{TLS: tc, SASL: m, DialTimeout: 10 * time.Second}, nil
+	return &kafka.Transport{TLS: tc, SASL: m, DialTimeout: c.DialTimeoutOrDefault()}, nil
 }

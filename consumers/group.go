@@ -53,6 +53,11 @@ type Config struct {
 	// and letting them go (the rest is scored again by the new owner). Zero
 	// means 10 s. It must stay under RebalanceTimeout.
 	RevokeTimeout time.Duration
+	// JoinGroupBackoff is how long kafka-go waits before joining again after
+	// a failed join (the coordinator unreachable during a broker restart).
+	// Zero means 500 ms, not kafka-go's 5 s, which alone delayed recovery
+	// after a restart by up to 5 s.
+	JoinGroupBackoff time.Duration
 	// Dialer connects to the brokers (TLS, SASL). Nil means kafka-go's default.
 	Dialer *kafka.Dialer
 }
@@ -80,6 +85,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if o.RevokeTimeout == 0 {
 		o.RevokeTimeout = 10 * time.Second
+	}
+	if o.JoinGroupBackoff == 0 {
+		o.JoinGroupBackoff = 500 * time.Millisecond
 	}
 	return o
 }
@@ -114,8 +122,15 @@ type Group struct {
 	stopOnce sync.Once
 	kick     chan struct{}
 
-	mu      sync.Mutex
-	wm      *Watermark
+	mu    sync.Mutex
+	wm    *Watermark
+	owned map[int]bool // partitions of the current assignment
+	// carry holds, per partition, the offset up to which the last
+	// assignment's messages were all acknowledged (their results are
+	// durable) but not committed, because the generation ended first (a
+	// broker restart). The next assignment of the partition starts there
+	// and commits it, instead of scoring those messages again.
+	carry   map[int]int64
 	epoch   uint64
 	stopped bool
 	senders sync.WaitGroup
@@ -142,6 +157,14 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Group, error
 
 // Ready reports whether the group holds a current assignment.
 func (g *Group) Ready() bool { return g.ready.Load() }
+
+// Assignment returns the partitions of the input topic assigned to this
+// member, or nil before the first assignment. The map must not be modified.
+func (g *Group) Assignment() map[int]bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.owned
+}
 
 // StopFetching asks Run to fetch no more, close its output channel, wait
 // for everything it handed out to be acknowledged, commit, and return. It
@@ -202,6 +225,7 @@ func (g *Group) Run(ctx context.Context, out chan<- schemas.Message) error {
 		SessionTimeout:    cfg.SessionTimeout,
 		RebalanceTimeout:  cfg.RebalanceTimeout,
 		HeartbeatInterval: cfg.HeartbeatInterval,
+		JoinGroupBackoff:  cfg.JoinGroupBackoff,
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
 			g.log.Warn(fmt.Sprintf(msg, args...))
 		}),
@@ -224,6 +248,17 @@ func (g *Group) Run(ctx context.Context, out chan<- schemas.Message) error {
 		case <-nextCtx.Done():
 		}
 	}()
+	var (
+		lastMember string             // the member id of the last generation
+		evicting   context.CancelFunc // stops the eviction of a stale member id
+		evictions  sync.WaitGroup
+	)
+	defer func() {
+		if evicting != nil {
+			evicting()
+		}
+		evictions.Wait()
+	}()
 	for {
 		gen, err := cg.Next(nextCtx)
 		if err != nil {
@@ -232,11 +267,62 @@ func (g *Group) Run(ctx context.Context, out chan<- schemas.Message) error {
 			}
 			g.ready.Store(false)
 			g.log.Warn("waiting for a consumer group assignment", "err", err)
+			// kafka-go drops its member id after any join error other than
+			// RebalanceInProgress and joins again as a new member; the
+			// coordinator then waits for the old id (rebalance or session
+			// timeout, 30 s by default) before it completes the join. So
+			// remove the old id ourselves as soon as the coordinator answers.
+			if lastMember != "" && !errors.Is(err, kafka.RebalanceInProgress) {
+				ectx, cancel := context.WithCancel(nextCtx)
+				evicting = cancel
+				member := lastMember
+				evictions.Go(func() { g.evict(ectx, member) })
+				lastMember = ""
+			}
 			continue
 		}
+		if evicting != nil {
+			evicting()
+			evicting = nil
+		}
+		lastMember = gen.MemberID
 		g.runGeneration(ctx, gen, out)
 		if g.isStopping() || ctx.Err() != nil {
 			return nil
+		}
+	}
+}
+
+// evict removes member from the group, retrying every 200 ms until the
+// coordinator answers or ctx is done (a new generation began).
+func (g *Group) evict(ctx context.Context, member string) {
+	tr := &kafka.Transport{}
+	if d := g.cfg.Dialer; d != nil {
+		tr = &kafka.Transport{TLS: d.TLS, SASL: d.SASLMechanism, DialTimeout: d.Timeout}
+	}
+	defer tr.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(g.cfg.Brokers...), Timeout: 5 * time.Second, Transport: tr}
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		res, err := client.LeaveGroup(ctx, &kafka.LeaveGroupRequest{GroupID: g.cfg.GroupID, Members: []kafka.LeaveGroupRequestMember{{ID: member}}})
+		if err == nil {
+			err = res.Error
+			if err == nil && len(res.Members) > 0 {
+				err = res.Members[0].Error
+			}
+		}
+		switch {
+		case err == nil:
+			g.log.Info("removed this process's previous member id from the group, so rejoining need not wait for it to expire", "member", member)
+			return
+		case errors.Is(err, kafka.UnknownMemberId):
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }
@@ -261,13 +347,27 @@ func (g *Group) runGeneration(ctx context.Context, gen *kafka.Generation, out ch
 
 	var parts []string
 	var wg sync.WaitGroup
+	owned := map[int]bool{}
+	for _, a := range gen.Assignments[g.cfg.Topic] {
+		owned[a.ID] = true
+	}
+	g.mu.Lock()
+	g.owned = owned
+	carry := g.carry
+	g.carry = nil
+	g.mu.Unlock()
 	for topic, assigned := range gen.Assignments {
 		for _, a := range assigned {
 			parts = append(parts, topic+"/"+strconv.Itoa(a.ID)+"@"+strconv.FormatInt(a.Offset, 10))
+			committed := a.Offset
+			if c, ok := carry[a.ID]; ok && topic == g.cfg.Topic && c > a.Offset {
+				g.log.Info("resuming after the last acknowledged offset of the previous assignment", "partition", a.ID, "committed", a.Offset, "acknowledged", c)
+				a.Offset = c
+			}
 			wg.Add(1)
 			gen.Start(func(gctx context.Context) {
 				defer wg.Done()
-				g.read(ctx, gctx, wm, topic, a, out)
+				g.read(ctx, gctx, wm, topic, a, committed, out)
 			})
 		}
 	}
@@ -279,6 +379,14 @@ func (g *Group) runGeneration(ctx context.Context, gen *kafka.Generation, out ch
 		g.commitLoop(ctx, gctx, gen, wm)
 	})
 	wg.Wait()
+	// What is acknowledged but was not committed (the generation ended
+	// first) is carried to the next assignment.
+	if left := wm.Uncommitted()[g.cfg.Topic]; len(left) > 0 {
+		g.mu.Lock()
+		g.carry = left
+		g.mu.Unlock()
+		g.log.Info("acknowledged offsets not committed before the assignment ended; carried to the next one", "partitions", len(left))
+	}
 	g.log.Info("assignment ended", "generation", gen.ID, "epoch", wm.Epoch(), "stale_acks", wm.Stale())
 }
 
@@ -292,8 +400,11 @@ func (g *Group) addSender() bool {
 	return true
 }
 
-// read fetches one partition until the generation ends or fetching stops.
-func (g *Group) read(ctx, gctx context.Context, wm *Watermark, topic string, a kafka.PartitionAssignment, out chan<- schemas.Message) {
+// read fetches one partition from a.Offset until the generation ends or
+// fetching stops. committed is the group's committed offset, below a.Offset
+// when the partition resumes after offsets carried from the previous
+// assignment: the watermark then commits a.Offset with this generation.
+func (g *Group) read(ctx, gctx context.Context, wm *Watermark, topic string, a kafka.PartitionAssignment, committed int64, out chan<- schemas.Message) {
 	if !g.addSender() {
 		return
 	}
@@ -331,9 +442,7 @@ func (g *Group) read(ctx, gctx context.Context, wm *Watermark, topic string, a k
 		return
 	}
 	pl := strconv.Itoa(a.ID)
-	lag := g.m.lag.WithLabelValues(topic, pl)
 	fetched := g.m.fetched.WithLabelValues(topic, pl)
-	defer g.m.lag.DeleteLabelValues(topic, pl)
 
 	prev, first := int64(0), true
 	for {
@@ -346,6 +455,15 @@ func (g *Group) read(ctx, gctx context.Context, wm *Watermark, topic string, a k
 		}
 		if first {
 			wm.Begin(topic, a.ID, km.Offset)
+			if committed >= 0 && committed < start {
+				// Offsets [committed, start) were acknowledged in the
+				// previous assignment: commit them with this one.
+				wm.Lower(topic, a.ID, committed)
+				select {
+				case g.kick <- struct{}{}:
+				default:
+				}
+			}
 			prev, first = km.Offset-1, false
 		}
 		m := schemas.Message{
@@ -373,7 +491,6 @@ func (g *Group) read(ctx, gctx context.Context, wm *Watermark, topic string, a k
 			return
 		}
 		fetched.Inc()
-		lag.Set(float64(km.HighWaterMark - km.Offset - 1))
 	}
 }
 

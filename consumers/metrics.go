@@ -14,7 +14,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "streamscore_consumer_lag_records",
-			Help: "Records between the last fetched offset and the partition's high watermark.",
+			Help: "Records between the consumer group's committed offset and the high watermark, per partition assigned to this process (read by the health check, so true while nothing is fetched or committed).",
 		}, []string{"topic", "partition"}),
 		fetched: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "streamscore_consumer_fetched_records_total",

@@ -57,6 +57,17 @@ func (w *Watermark) Begin(topic string, partition int, first int64) {
 	w.parts[tp] = &partMark{next: first, committed: first, pending: make(map[int64]int64)}
 }
 
+// Lower records that the partition's last commit is below its first
+// offset, so Uncommitted reports the partition until a commit reaches it
+// (offsets acknowledged in a previous assignment and not committed then).
+func (w *Watermark) Lower(topic string, partition int, committed int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if p := w.parts[topicPartition{topic, partition}]; p != nil && committed < p.committed {
+		p.committed = committed
+	}
+}
+
 // Sent counts n more messages handed to the engine.
 func (w *Watermark) Sent(n int) { w.sent.Add(int64(n)) }
 

@@ -107,3 +107,27 @@ func TestWatermark(t *testing.T) {
 		})
 	}
 }
+
+// TestWatermarkLower covers offsets carried from a previous assignment: the
+// partition starts at 100, but the group's commit is 40, so 100 is to be
+// committed before any new ack, and acks move it on from there.
+func TestWatermarkLower(t *testing.T) {
+	w := NewWatermark(2)
+	w.Begin("t", 0, 100)
+	if got := w.Uncommitted(); got != nil {
+		t.Fatalf("Uncommitted() = %v before Lower, want nil", got)
+	}
+	w.Lower("t", 0, 40)
+	w.Lower("t", 1, 40) // not begun: ignored
+	if got, want := w.Uncommitted(), map[string]map[int]int64{"t": {0: 100}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("Uncommitted() = %v, want %v", got, want)
+	}
+	w.Committed(map[string]map[int]int64{"t": {0: 100}})
+	if got := w.Uncommitted(); got != nil {
+		t.Fatalf("Uncommitted() = %v after committing, want nil", got)
+	}
+	w.Ack([]schemas.Span{span(0, 2, 99, 104, 5)})
+	if got, want := w.Uncommitted(), map[string]map[int]int64{"t": {0: 105}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("Uncommitted() = %v, want %v", got, want)
+	}
+}

@@ -422,7 +422,7 @@ func (e *Engine) encode(sb *schemas.ScoredBatch, keys *array.String, arena []byt
 			key = append([]byte(nil), key...)
 		}
 		end := ends[n]
-		out = append(out, schemas.Message{Key: key, Value: arena[prev:end:end], Time: m.Time})
+		out = append(out, schemas.Message{Key: key, Value: arena[prev:end:end], Time: m.Time, Origin: m})
 		prev = end
 		n++
 	}

@@ -39,6 +39,12 @@ type Config struct {
 	// BatchBytes caps a produce request's size; keep it under the broker's
 	// message.max.bytes. Zero means 1000000.
 	BatchBytes int64
+	// MaxMessageBytes is the largest record the writer sends (the least of
+	// it and BatchBytes applies): a scored event above it becomes a dead
+	// letter of its input (too_large when its Kafka key alone is too large,
+	// output_rejected otherwise), and a dead letter above it is published
+	// truncated. Zero means 1048576, the broker's default message.max.bytes.
+	MaxMessageBytes int
 	// Compression is none, gzip, snappy, lz4 or zstd. Empty means none.
 	Compression string
 	// WriteTimeout bounds one produce attempt. Zero means 10 s.
@@ -47,6 +53,9 @@ type Config struct {
 	// default transport.
 	Transport *kafka.Transport
 }
+
+// defaultBatchBytes is Config.BatchBytes's zero value.
+const defaultBatchBytes = 1000000
 
 var codecs = map[string]kafka.Compression{
 	"":       0,
@@ -64,8 +73,10 @@ func (c *Config) Validate() error {
 		return errors.New("brokers: at least one broker address is required")
 	case c.Topic == "":
 		return errors.New("topics.output: the output topic is required")
-	case c.BatchTimeout < 0 || c.BatchSize < 0 || c.BatchBytes < 0 || c.WriteTimeout < 0:
-		return errors.New("producer: batch_timeout, batch_size, batch_bytes and write_timeout must not be negative")
+	case c.BatchTimeout < 0 || c.BatchSize < 0 || c.BatchBytes < 0 || c.WriteTimeout < 0 || c.MaxMessageBytes < 0:
+		return errors.New("producer: batch_timeout, batch_size, batch_bytes, max_message_bytes and write_timeout must not be negative")
+	case c.MaxMessageBytes > 0 && c.MaxMessageBytes < 4*stubBytes:
+		return fmt.Errorf("producer.max_message_bytes: %d is too small to hold a dead letter; use at least %d (the broker's default is 1048576)", c.MaxMessageBytes, 4*stubBytes)
 	}
 	if _, ok := codecs[c.Compression]; !ok {
 		return fmt.Errorf("producer.compression: %q is not one of none, gzip, snappy, lz4, zstd", c.Compression)
@@ -97,7 +108,7 @@ func (c *Config) NewKafkaWriter() *kafka.Writer {
 		w.BatchSize = 1024
 	}
 	if w.BatchBytes == 0 {
-		w.BatchBytes = 1000000
+		w.BatchBytes = defaultBatchBytes
 	}
 	if w.WriteTimeout == 0 {
 		w.WriteTimeout = 10 * time.Second
@@ -111,10 +122,23 @@ func (c *Config) NewKafkaWriter() *kafka.Writer {
 // Writer publishes scored events and dead letters. Publish is safe for
 // concurrent use, but callers that need per-key order must not publish two
 // batches holding the same key at once.
+//
+// A record the broker can never accept does not block its batch: the
+// writer classifies each failed record's error. Retriable errors (leader
+// changes, timeouts, a topic not yet known) are retried with backoff, only
+// the failed records. Permanent ones (message too large, invalid record)
+// are retried once alone, in their own produce request, in case the broker
+// refused the batch around them; then the record is replaced by a smaller
+// form: a scored event by a dead letter of its input (output_rejected, with
+// the broker's error), a dead letter by a truncated one, a truncated one by
+// its first kilobyte. Only when even that is refused does the batch pause,
+// logging at ERROR and setting streamscore_producer_paused, retrying until
+// the broker takes it or ctx is done. Every input so ends as exactly one
+// record, and nothing is dropped silently.
 type Writer struct {
 	cfg Config
-	w   *kafka.Writer
-	aw  *kafka.Writer // async, for PublishAsync
+	w   *kafka.Writer // sync, one record at a time, for records refused for good
+	aw  *kafka.Writer // async, for every batch
 	log *slog.Logger
 	m   *metrics
 }
@@ -128,26 +152,40 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Writer, erro
 		log = slog.New(slog.DiscardHandler)
 	}
 	w := &Writer{cfg: cfg, w: cfg.NewKafkaWriter(), aw: cfg.NewKafkaWriter(), log: log.With("component", "producer"), m: newMetrics(reg)}
+	w.w.MaxAttempts = 1
 	w.aw.Async = true
 	w.aw.Completion = w.completed
 	return w, nil
 }
 
 // Publish writes scored events to the output topic and dead letters to the
-// dead-letter topic, and returns once every one is acknowledged by all
-// in-sync replicas. Failed records are retried with backoff (only the failed
-// ones) until they land or ctx is done; it returns an error only then, and
-// the caller must not acknowledge the batch.
+// dead-letter topic, and returns once every one (or the dead letter that
+// replaced it) is acknowledged by all in-sync replicas. It returns an
+// error only when ctx is done first; the caller must then not acknowledge
+// the batch.
 func (w *Writer) Publish(ctx context.Context, scored []schemas.Message, dead []schemas.DeadLetter) error {
-	return w.write(ctx, w.records(scored, dead))
+	done := make(chan error, 1)
+	w.PublishAsync(ctx, scored, dead, func(err error) { done <- err })
+	return <-done
 }
 
-// records turns a batch's results into kafka-go messages.
-func (w *Writer) records(scored []schemas.Message, dead []schemas.DeadLetter) []kafka.Message {
+// records turns a batch's results into kafka-go messages, each tagged with
+// p, after the size guard.
+func (w *Writer) records(p *pending, scored []schemas.Message, dead []schemas.DeadLetter) []kafka.Message {
 	msgs := make([]kafka.Message, 0, len(scored)+len(dead))
+	add := func(m kafka.Message) {
+		if recordSize(&m) > w.cfg.limit() {
+			var ok bool
+			if m, ok = w.guard(m); !ok {
+				w.drop(m, "too large and no smaller form can be published")
+				return
+			}
+		}
+		msgs = append(msgs, m)
+	}
 	for i := range scored {
 		s := &scored[i]
-		msgs = append(msgs, kafka.Message{Topic: w.cfg.Topic, Key: s.Key, Value: s.Value})
+		add(kafka.Message{Topic: w.cfg.Topic, Key: s.Key, Value: s.Value, WriterData: &rec{p: p, step: stepScored, origin: s.Origin}})
 	}
 	for i := range dead {
 		d := &dead[i]
@@ -155,14 +193,25 @@ func (w *Writer) records(scored []schemas.Message, dead []schemas.DeadLetter) []
 			w.log.Warn("dropping dead letter: no dead-letter topic is configured", "reason", d.Reason, "partition", d.Msg.Partition, "offset", d.Msg.Offset, "err", d.Detail)
 			continue
 		}
-		hs := d.Headers()
-		kh := make([]kafka.Header, len(hs))
-		for j, h := range hs {
-			kh[j] = kafka.Header{Key: h.Key, Value: h.Value}
-		}
-		msgs = append(msgs, kafka.Message{Topic: w.cfg.DLQTopic, Key: d.Msg.Key, Value: d.Msg.Value, Headers: kh, Time: d.Msg.Time})
+		add(w.deadMessage(d, &rec{p: p, step: stepDead, dead: d}))
 	}
 	return msgs
+}
+
+// drop counts and logs, at ERROR, a record that cannot be published in any
+// form: a scored event refused for good when there is no dead-letter topic
+// (or no input to dead-letter).
+func (w *Writer) drop(m kafka.Message, why string) {
+	w.m.dropped.Inc()
+	r, _ := m.WriterData.(*rec)
+	attrs := []any{"topic", m.Topic, "value_bytes", len(m.Value), "key_bytes", len(m.Key), "why", why}
+	if r != nil && r.origin != nil {
+		attrs = append(attrs, "input_topic", r.origin.Topic, "input_partition", r.origin.Partition, "input_offset", r.origin.Offset)
+	}
+	if w.cfg.DLQTopic == "" {
+		attrs = append(attrs, "fix", "set topics.dlq so such events become dead letters")
+	}
+	w.log.Error("dropping a record the broker can never accept", attrs...)
 }
 
 // pending is one PublishAsync batch waiting for its acknowledgements.
@@ -173,57 +222,75 @@ type pending struct {
 	attempt int
 	left    atomic.Int64
 
-	mu     sync.Mutex
-	failed []kafka.Message
-	err    error
+	mu       sync.Mutex
+	failed   []kafka.Message // retriable: retried with backoff
+	err      error
+	rejected []kafka.Message // refused for good: retried alone, then escalated
+	causes   []error
 }
 
 // PublishAsync hands the batch's records to kafka-go at once, in call
 // order, and returns; done is called exactly once, from another goroutine,
-// when every record is acknowledged by all in-sync replicas (nil), or when
-// ctx is done first (its error). Failed records are retried with backoff,
-// only the failed ones. Several batches may be in flight: records of one
-// partition are written in call order, so a key keeps its order unless a
-// write fails and is retried after later batches. Calls must not overlap
-// if the caller relies on that order.
+// when every record (or the dead letter that replaced it) is acknowledged
+// by all in-sync replicas (nil), or when ctx is done first (its error).
+// Several batches may be in flight: records of one partition are written
+// in call order, so a key keeps its order unless a write fails and is
+// retried after later batches. Calls must not overlap if the caller relies
+// on that order.
 func (w *Writer) PublishAsync(ctx context.Context, scored []schemas.Message, dead []schemas.DeadLetter, done func(error)) {
-	msgs := w.records(scored, dead)
+	p := &pending{ctx: ctx, done: done, start: time.Now()}
+	msgs := w.records(p, scored, dead)
 	if len(msgs) == 0 {
 		done(nil)
 		return
 	}
-	p := &pending{ctx: ctx, done: done, start: time.Now()}
 	w.enqueue(p, msgs)
 }
 
 func (w *Writer) enqueue(p *pending, msgs []kafka.Message) {
 	p.attempt++
 	p.left.Store(int64(len(msgs)))
-	for i := range msgs {
-		msgs[i].WriterData = p
-	}
 	if err := w.aw.WriteMessages(p.ctx, msgs...); err != nil {
-		// Nothing was enqueued (e.g. no metadata for the topic yet).
+		// Nothing was enqueued (no metadata for the topic yet, or a record
+		// kafka-go refuses before sending).
 		p.left.Store(0)
-		p.failed, p.err = msgs, err
+		p.mu.Lock()
+		var tooLarge kafka.MessageTooLargeError
+		if errors.As(err, &tooLarge) {
+			// The size guard keeps this from happening; should kafka-go
+			// measure differently, each record goes alone.
+			for i := range msgs {
+				p.rejected, p.causes = append(p.rejected, msgs[i]), append(p.causes, err)
+			}
+		} else {
+			p.failed, p.err = msgs, err
+		}
+		p.mu.Unlock()
 		w.settle(p)
 	}
 }
 
 // completed is kafka-go's Completion callback for the async writer.
 func (w *Writer) completed(msgs []kafka.Message, err error) {
+	perm := err != nil && permanent(err)
 	for i := range msgs {
-		p, ok := msgs[i].WriterData.(*pending)
+		r, ok := msgs[i].WriterData.(*rec)
 		if !ok {
 			continue
 		}
-		if err != nil {
+		p := r.p
+		switch {
+		case err == nil:
+			w.m.published.Inc()
+		case perm:
+			p.mu.Lock()
+			p.rejected, p.causes = append(p.rejected, msgs[i]), append(p.causes, err)
+			p.mu.Unlock()
+		default:
 			p.mu.Lock()
 			p.failed = append(p.failed, msgs[i])
 			p.err = err
 			p.mu.Unlock()
-		} else {
-			w.m.published.Inc()
 		}
 		if p.left.Add(-1) == 0 {
 			w.settle(p)
@@ -231,31 +298,124 @@ func (w *Writer) completed(msgs []kafka.Message, err error) {
 	}
 }
 
-// settle finishes p once all its records completed: done, or a retry of the
-// failed ones after a backoff.
+// settle finishes p once all its records completed: done, or a resolution
+// of the rejected ones and a retry of the failed ones after a backoff.
 func (w *Writer) settle(p *pending) {
 	p.mu.Lock()
 	failed, err := p.failed, p.err
-	p.failed, p.err = nil, nil
+	rejected, causes := p.rejected, p.causes
+	p.failed, p.err, p.rejected, p.causes = nil, nil, nil, nil
 	p.mu.Unlock()
-	if len(failed) == 0 {
+	if len(failed) == 0 && len(rejected) == 0 {
 		w.m.seconds.Observe(time.Since(p.start).Seconds())
 		p.done(nil)
 		return
 	}
-	w.m.retries.Inc()
-	d := backoff(p.attempt)
-	w.log.Warn("publishing failed; retrying", "records", len(failed), "attempt", p.attempt, "backoff", d, "err", err)
 	go func() {
-		t := time.NewTimer(d)
-		select {
-		case <-p.ctx.Done():
-			t.Stop()
-			p.done(fmt.Errorf("publishing: %w", p.ctx.Err()))
-		case <-t.C:
-			w.enqueue(p, failed)
+		for i := range rejected {
+			if err := w.publishAlone(p.ctx, rejected[i], causes[i]); err != nil {
+				p.done(fmt.Errorf("publishing: %w", err))
+				return
+			}
+		}
+		if len(failed) == 0 {
+			w.m.seconds.Observe(time.Since(p.start).Seconds())
+			p.done(nil)
+			return
+		}
+		w.m.retries.Inc()
+		d := backoff(p.attempt)
+		w.log.Warn("publishing failed; retrying", "records", len(failed), "attempt", p.attempt, "backoff", d, "err", err)
+		if err := sleep(p.ctx, d); err != nil {
+			p.done(fmt.Errorf("publishing: %w", err))
+			return
+		}
+		w.enqueue(p, failed)
+	}()
+}
+
+// publishAlone publishes one record that the broker refused for good as
+// part of a batch: first alone, as it is, then in ever smaller forms (see
+// escalate). Retriable errors are retried with backoff. When no smaller
+// form is left it pauses, loudly, retrying until the broker accepts the
+// record or ctx is done (its error is returned then).
+func (w *Writer) publishAlone(ctx context.Context, m kafka.Message, cause error) error {
+	alone := true // the first try sends the record as it is
+	paused := false
+	defer func() {
+		if paused {
+			w.m.paused.Dec()
 		}
 	}()
+	for attempt := 1; ; attempt++ {
+		if !alone && permanent(cause) {
+			next, ok := w.escalate(m, cause.Error())
+			switch {
+			case ok:
+				m = next
+				var fit bool
+				if m, fit = w.guard(m); !fit {
+					w.drop(m, "too large and no smaller form can be published")
+					return nil
+				}
+			case isScored(m):
+				// A scored event with nowhere else to go.
+				w.drop(m, cause.Error())
+				return nil
+			default:
+				if !paused {
+					paused = true
+					w.m.paused.Inc()
+				}
+				d := backoff(attempt)
+				w.log.Error("publishing paused: the broker refuses even the smallest dead letter; retrying",
+					"topic", m.Topic, "value_bytes", len(m.Value), "attempt", attempt, "backoff", d, "err", cause)
+				if err := sleep(ctx, d); err != nil {
+					return err
+				}
+			}
+		}
+		alone = false
+		err := w.w.WriteMessages(ctx, m)
+		if err == nil {
+			w.m.published.Inc()
+			if paused {
+				w.log.Info("publishing resumed: the paused dead letter was accepted", "topic", m.Topic)
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		cause = recordError(err)
+		if !permanent(cause) {
+			w.m.retries.Inc()
+			d := backoff(attempt)
+			w.log.Warn("publishing a rejected record failed; retrying", "topic", m.Topic, "attempt", attempt, "backoff", d, "err", cause)
+			if err := sleep(ctx, d); err != nil {
+				return err
+			}
+			alone = true // retry the same form
+		}
+	}
+}
+
+// isScored reports whether m is a scored event (not a dead letter).
+func isScored(m kafka.Message) bool {
+	r, _ := m.WriterData.(*rec)
+	return r != nil && r.step == stepScored
+}
+
+// sleep waits for d or until ctx is done (its error).
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // backoff returns the wait before retry attempt n (1-based): 50 ms doubling
@@ -263,43 +423,6 @@ func (w *Writer) settle(p *pending) {
 func backoff(n int) time.Duration {
 	d := 50 * time.Millisecond << min(n-1, 7)
 	return min(d, 5*time.Second)
-}
-
-func (w *Writer) write(ctx context.Context, msgs []kafka.Message) error {
-	for attempt := 1; len(msgs) > 0; attempt++ {
-		start := time.Now()
-		err := w.w.WriteMessages(ctx, msgs...)
-		if err == nil {
-			w.m.published.Add(float64(len(msgs)))
-			w.m.seconds.Observe(time.Since(start).Seconds())
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("publishing: %w", ctx.Err())
-		}
-		var werrs kafka.WriteErrors
-		if errors.As(err, &werrs) && len(werrs) == len(msgs) {
-			failed := msgs[:0:0]
-			for i, e := range werrs {
-				if e != nil {
-					failed = append(failed, msgs[i])
-				}
-			}
-			w.m.published.Add(float64(len(msgs) - len(failed)))
-			msgs = failed
-		}
-		w.m.retries.Inc()
-		d := backoff(attempt)
-		w.log.Warn("publishing failed; retrying", "records", len(msgs), "attempt", attempt, "backoff", d, "err", err)
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("publishing: %w", ctx.Err())
-		case <-t.C:
-		}
-	}
-	return nil
 }
 
 // Close flushes and closes the underlying writers.

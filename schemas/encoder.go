@@ -64,8 +64,15 @@ func (b *ScoredBatch) Version(r int) string {
 // "features_missing":true follows "scores" when the row was scored with
 // default values for feature-set features.
 // event_time, input_ts (the input record's Kafka timestamp) and scored_at are
-// epoch milliseconds. A non-finite score is written as null. An Encoder is
-// stateless and safe for concurrent use.
+// epoch milliseconds. A non-finite score is written as null.
+//
+// The output is always valid JSON in valid UTF-8, whatever the input held:
+// invalid UTF-8 in any copied field (id, key, passthrough values, at any
+// depth) is replaced by U+FFFD, and so is a \u escape of a lone UTF-16
+// surrogate in a passthrough value, which strict parsers refuse. One policy
+// for every field: the event is still scored, and the replacement is
+// visible in the output. An Encoder is stateless and safe for concurrent
+// use.
 type Encoder struct {
 	schema string
 	pass   []string
@@ -146,7 +153,7 @@ func (e *Encoder) Append(dst []byte, b *ScoredBatch, row int) []byte {
 			n++
 			dst = AppendString(dst, name)
 			dst = append(dst, ':')
-			dst = append(dst, col.Value(row)...)
+			dst = AppendRawJSON(dst, col.Value(row))
 		}
 		dst = append(dst, '}')
 	}
@@ -167,6 +174,74 @@ func appendNumber(dst []byte, v float64, bits int) []byte {
 }
 
 const hexDigits = "0123456789abcdef"
+
+// AppendRawJSON appends raw, one JSON value as the decoder accepted it, to
+// dst, replacing each invalid UTF-8 sequence and each \u escape of an
+// unpaired UTF-16 surrogate with the escape \ufffd (U+FFFD). Outside strings
+// valid JSON holds only ASCII, so every such byte is inside a string.
+func AppendRawJSON(dst []byte, raw string) []byte {
+	start := 0
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		switch {
+		case c == '\\' && i+1 < len(raw) && raw[i+1] == 'u':
+			r, ok := hex4(raw, i+2)
+			switch {
+			case !ok || !utf16IsSurrogate(r):
+				i += 2
+			case r < 0xdc00 && i+11 < len(raw) && raw[i+6] == '\\' && raw[i+7] == 'u':
+				if lo, ok := hex4(raw, i+8); ok && lo >= 0xdc00 && lo <= 0xdfff {
+					i += 12 // a valid pair
+					continue
+				}
+				fallthrough
+			default:
+				dst = append(dst, raw[start:i]...)
+				dst = append(dst, `\ufffd`...)
+				i += 6
+				start = i
+			}
+		case c == '\\':
+			i += 2
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, size := utf8.DecodeRuneInString(raw[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, raw[start:i]...)
+				dst = append(dst, `\ufffd`...)
+				i++
+				start = i
+				continue
+			}
+			i += size
+		}
+	}
+	return append(dst, raw[min(start, len(raw)):]...)
+}
+
+// hex4 reads four hex digits at s[i:].
+func hex4(s string, i int) (rune, bool) {
+	if i+4 > len(s) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range []byte(s[i : i+4]) {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+func utf16IsSurrogate(r rune) bool { return r >= 0xd800 && r <= 0xdfff }
 
 // AppendString appends s to dst as a JSON string, escaping quotes,
 // backslashes and control characters and replacing invalid UTF-8 with U+FFFD.

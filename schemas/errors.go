@@ -19,6 +19,10 @@ const (
 	ReasonTooLarge       Reason = "too_large"
 	ReasonSchemaMismatch Reason = "schema_mismatch"
 	ReasonModelError     Reason = "model_error"
+	// ReasonOutputRejected marks an input whose scored event the broker
+	// refused for good (too large for the output topic, invalid record);
+	// the broker's error is in the streamscore.error header.
+	ReasonOutputRejected Reason = "output_rejected"
 )
 
 // DecodeError says why one message could not become a row. Index is the

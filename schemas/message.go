@@ -26,6 +26,10 @@ type Message struct {
 	Value     []byte
 	Headers   []Header
 	Time      time.Time
+	// Origin, on a scored event handed to a sink, is the input message it
+	// was scored from, so the sink can dead-letter that input if the broker
+	// can never accept the scored event. It is nil on input messages.
+	Origin *Message
 }
 
 // Span is the part of one partition that a batch covers: every offset in

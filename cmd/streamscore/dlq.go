@@ -61,7 +61,7 @@ letters twice on a second run.`,
 	f := cmd.Flags()
 	f.StringVar(&o.dlq, "dlq-topic", "", "dead-letter topic to read (required)")
 	f.StringVar(&o.to, "to-topic", "", "topic to send to (default: each letter's source topic)")
-	f.StringSliceVar(&o.reasons, "reason", nil, "only letters with this reason code (repeatable): invalid_json, missing_field, type_mismatch, non_finite, too_large, schema_mismatch, model_error")
+	f.StringSliceVar(&o.reasons, "reason", nil, "only letters with this reason code (repeatable): invalid_json, missing_field, type_mismatch, non_finite, too_large, schema_mismatch, model_error, output_rejected")
 	f.StringVar(&o.since, "since", "", "only letters dead-lettered at or after this time (RFC 3339, or a duration ago such as 2h)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "count what would be sent; send nothing")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress output")
@@ -97,6 +97,9 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := kc.reach(ctx); err != nil {
+		return err
+	}
 	pc := producers.Config{Brokers: kc.brokers, Topic: "unused", Transport: kc.transport}
 	kw := pc.NewKafkaWriter()
 	defer kw.Close()
@@ -105,6 +108,7 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 		batch   []kafka.Message
 		sent    = map[string]int{}
 		skipped int
+		cut     int // truncated dead letters, never redriven
 		total   int
 	)
 	flush := func() error {
@@ -121,9 +125,16 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 	_, err = consumers.Tail(ctx, consumers.TailConfig{Brokers: kc.brokers, Dialer: kc.dialer, Topic: o.dlq, FromBeginning: true, UntilEnd: true, Idle: 30 * time.Second},
 		func(m schemas.Message) error {
 			total++
-			out, reason, ok, err := o.redriven(m, want, since)
+			out, reason, ok, truncated, err := o.redriven(m, want, since)
 			if err != nil {
 				return err
+			}
+			if truncated {
+				// Its value is a prefix of the original event: sending it
+				// back would only make an invalid_json dead letter.
+				skipped++
+				cut++
+				return nil
 			}
 			if !ok {
 				skipped++
@@ -142,14 +153,14 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	o.report(w, total, skipped, sent)
+	o.report(w, total, skipped, cut, sent)
 	return nil
 }
 
 // reasonSet checks --reason values against the dead-letter reason codes.
 func reasonSet(reasons []string) (map[string]bool, error) {
 	known := map[string]bool{}
-	for _, r := range []schemas.Reason{schemas.ReasonInvalidJSON, schemas.ReasonMissingField, schemas.ReasonTypeMismatch, schemas.ReasonNonFinite, schemas.ReasonTooLarge, schemas.ReasonSchemaMismatch, schemas.ReasonModelError} {
+	for _, r := range []schemas.Reason{schemas.ReasonInvalidJSON, schemas.ReasonMissingField, schemas.ReasonTypeMismatch, schemas.ReasonNonFinite, schemas.ReasonTooLarge, schemas.ReasonSchemaMismatch, schemas.ReasonModelError, schemas.ReasonOutputRejected} {
 		known[string(r)] = true
 	}
 	want := map[string]bool{}
@@ -165,7 +176,7 @@ func reasonSet(reasons []string) (map[string]bool, error) {
 // redriven returns the record to send for dead letter m (its source topic
 // or --to-topic, without streamscore's headers) and its reason; ok is
 // false when --reason or --since leave it out.
-func (o *redriveOptions) redriven(m schemas.Message, want map[string]bool, since time.Time) (out kafka.Message, reason string, ok bool, err error) {
+func (o *redriveOptions) redriven(m schemas.Message, want map[string]bool, since time.Time) (out kafka.Message, reason string, ok, truncated bool, err error) {
 	var source, at string
 	var keep []kafka.Header
 	for _, h := range m.Headers {
@@ -176,18 +187,23 @@ func (o *redriveOptions) redriven(m schemas.Message, want map[string]bool, since
 			source = string(h.Value)
 		case schemas.HeaderTime:
 			at = string(h.Value)
+		case producers.HeaderTruncated:
+			truncated = string(h.Value) == "true"
 		}
 		if !strings.HasPrefix(h.Key, "streamscore.") {
 			keep = append(keep, kafka.Header{Key: h.Key, Value: h.Value})
 		}
 	}
 	if len(want) > 0 && !want[reason] {
-		return out, reason, false, nil
+		return out, reason, false, false, nil
+	}
+	if truncated {
+		return out, reason, false, true, nil
 	}
 	if !since.IsZero() {
 		t, err := time.Parse(time.RFC3339Nano, at)
 		if err != nil || t.Before(since) {
-			return out, reason, false, nil
+			return out, reason, false, false, nil
 		}
 	}
 	to := o.to
@@ -195,13 +211,13 @@ func (o *redriveOptions) redriven(m schemas.Message, want map[string]bool, since
 		to = source
 	}
 	if to == "" {
-		return out, reason, false, fmt.Errorf("dead letter at %s/%d@%d names no source topic; pass --to-topic", o.dlq, m.Partition, m.Offset)
+		return out, reason, false, false, fmt.Errorf("dead letter at %s/%d@%d names no source topic; pass --to-topic", o.dlq, m.Partition, m.Offset)
 	}
-	return kafka.Message{Topic: to, Key: m.Key, Value: m.Value, Headers: keep}, reason, true, nil
+	return kafka.Message{Topic: to, Key: m.Key, Value: m.Value, Headers: keep}, reason, true, false, nil
 }
 
 // report prints what was (or, on a dry run, would be) sent, by reason.
-func (o *redriveOptions) report(w io.Writer, total, skipped int, sent map[string]int) {
+func (o *redriveOptions) report(w io.Writer, total, skipped, cut int, sent map[string]int) {
 	n := 0
 	reasons := make([]string, 0, len(sent))
 	for r, c := range sent {
@@ -215,6 +231,9 @@ func (o *redriveOptions) report(w io.Writer, total, skipped int, sent map[string
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "read %d dead letters from %s; %s %d, skipped %d\n", total, o.dlq, verb, n, skipped)
+	if cut > 0 {
+		fmt.Fprintf(tw, "  (%d of the skipped were truncated: they hold only the start of the original event, whose size and sha256 are in their headers)\n", cut)
+	}
 	for _, r := range reasons {
 		fmt.Fprintf(tw, "  %s\t%d\n", r, sent[r])
 	}

@@ -134,6 +134,9 @@ so history written back to a topic can be replayed by time range (replay
 			}
 			ctx, stop := signalContext(discardLogger())
 			defer stop()
+			if err := kc.reach(ctx); err != nil {
+				return err
+			}
 			var opts []feedOption
 			var untimed int64
 			if keepTime {
@@ -192,6 +195,9 @@ offset and value instead.`,
 			}
 			ctx, stop := signalContext(discardLogger())
 			defer stop()
+			if err := kc.reach(ctx); err != nil {
+				return err
+			}
 			out := bufio.NewWriter(cmd.OutOrStdout())
 			defer out.Flush()
 			_, err = consumers.Tail(ctx, consumers.TailConfig{

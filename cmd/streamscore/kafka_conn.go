@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/consumers"
 )
 
 // kafkaConn is how the commands that only talk to Kafka (produce, consume,
@@ -16,9 +19,20 @@ import (
 // transport that carry the TLS and SASL settings of --config (nil for
 // kafka-go's defaults when none are configured).
 type kafkaConn struct {
-	brokers   []string
-	dialer    *kafka.Dialer
-	transport *kafka.Transport
+	brokers     []string
+	dialer      *kafka.Dialer
+	transport   *kafka.Transport
+	dialTimeout time.Duration
+}
+
+// reach returns nil once a broker answers, or an error saying what
+// answered and what did not (within kafka.dial_timeout per address); it
+// returns at once when ctx is done, so a signal ends start-up.
+func (k kafkaConn) reach(ctx context.Context) error {
+	if err := consumers.Reach(ctx, k.brokers, k.dialer, k.dialTimeout); err != nil {
+		return fmt.Errorf("connecting to Kafka (check --brokers, kafka.tls and kafka.sasl): %w", err)
+	}
+	return nil
 }
 
 // kafkaConnFlags are --config and --brokers of those commands.
@@ -68,5 +82,5 @@ func newKafkaConn(brokers []string, sec *config.KafkaSecurityConfig) (kafkaConn,
 	if err != nil {
 		return kafkaConn{}, err
 	}
-	return kafkaConn{brokers: brokers, dialer: d, transport: t}, nil
+	return kafkaConn{brokers: brokers, dialer: d, transport: t, dialTimeout: sec.DialTimeoutOrDefault()}, nil
 }

@@ -332,6 +332,20 @@ func (o *replayOptions) openModels(cfg *config.Config, spec *schemas.Spec) ([]re
 // openOutput sets rc.Output from --out or --to-topic (creating the topic),
 // and returns what closes it.
 func (o *replayOptions) openOutput(ctx context.Context, cfg *config.Config, rc *replay.Config) (func(), error) {
+	if o.toTopic != "" || o.topic != "" {
+		// Fail fast, naming what answered, rather than hang on an address
+		// that is not a broker; a signal ends the wait at once.
+		dialer, err := cfg.Kafka.Dialer()
+		if err != nil {
+			return nil, err
+		}
+		if err := consumers.Reach(ctx, cfg.Brokers, dialer, cfg.Kafka.DialTimeoutOrDefault()); err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("replay: stopped during start-up: %w", ctx.Err())
+			}
+			return nil, fmt.Errorf("connecting to Kafka (check brokers, kafka.tls and kafka.sasl): %w", err)
+		}
+	}
 	switch {
 	case o.out != "":
 		out, err := replay.CreateFile(o.out)

@@ -10,6 +10,8 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -162,9 +164,6 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 	if err != nil {
 		return err
 	}
-	if err := checkBrokers(ctx, cfg.Brokers, dialer); err != nil {
-		return err
-	}
 	cc := cfg.ConsumerConfig()
 	cc.Dialer = dialer
 	src, err := consumers.New(cc, log, reg)
@@ -188,16 +187,19 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 		return err
 	}
 	routes := path.routes
-	probe := consumers.NewProbe(cfg.Brokers, dialer, 2*time.Second)
-	probeCtx, stopProbe := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopProbe()
-	go probe.Run(probeCtx)
+	// The operations endpoint answers from here on: 503 with the reason
+	// until the brokers answer and the health check passes.
+	var health atomic.Pointer[consumers.Health]
 	ready := func() error {
-		if !probe.Up() {
-			return errors.New("no Kafka broker answers")
+		h := health.Load()
+		if h == nil {
+			return errors.New("starting: waiting for a Kafka broker to answer (kafka.startup_timeout)")
 		}
-		if !src.Ready() {
-			return errors.New("waiting for a partition assignment from the consumer group")
+		return h.Ready()
+	}
+	healthy := func() error {
+		if h := health.Load(); h != nil {
+			return h.Healthy()
 		}
 		return nil
 	}
@@ -205,7 +207,7 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 		if cfg.HTTP.Pprof {
 			routes = withPprof(routes)
 		}
-		srv, err := serveOps(cfg.HTTP.Addr, reg, ready, routes, log)
+		srv, err := serveOpsHealth(cfg.HTTP.Addr, reg, ready, healthy, routes, log)
 		if err != nil {
 			return err
 		}
@@ -215,6 +217,29 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 			srv.Shutdown(sctx)
 		}()
 	}
+	if err := consumers.WaitForBrokers(ctx, cfg.Brokers, dialer, cfg.Kafka.DialTimeoutOrDefault(), cfg.Kafka.StartupTimeout, log); err != nil {
+		if ctx.Err() != nil {
+			log.Info("stopped during start-up, before consuming anything")
+			return nil
+		}
+		return err
+	}
+	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: cfg.Kafka.DialTimeoutOrDefault()}
+	if transport != nil {
+		client.Transport = transport
+	}
+	if err := checkOutputTopics(ctx, client, cfg.Topics.Output, cfg.Topics.DLQ); err != nil {
+		if ctx.Err() != nil {
+			log.Info("stopped during start-up, before consuming anything")
+			return nil
+		}
+		return err
+	}
+	h := consumers.NewHealth(cfg.Health, client, src, []string{cfg.Topics.Output, cfg.Topics.DLQ}, log, reg)
+	healthCtx, stopHealth := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHealth()
+	go h.Run(healthCtx)
+	health.Store(h)
 	log.Info("scoring", "input", cfg.Topics.Input, "output", cfg.Topics.Output, "dlq", cfg.Topics.DLQ,
 		"group", cfg.Group, "model", cfg.Model.Path, "model_version", cfg.Model.Version, "schema", path.spec.String(),
 		"max_rows", cfg.Batch.MaxRows, "max_wait", cfg.Batch.MaxWait)
@@ -227,27 +252,25 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 	return nil
 }
 
-// checkBrokers connects once at start-up so a wrong address, certificate or
-// password fails at once with the cause rather than as endless retries.
-func checkBrokers(ctx context.Context, brokers []string, d *kafka.Dialer) error {
-	if d == nil {
-		d = kafka.DefaultDialer
-	}
-	var errs []error
-	for _, b := range brokers {
-		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		conn, err := d.DialContext(cctx, "tcp", b)
-		cancel()
-		if err == nil {
-			_, err = conn.ApiVersions()
-			conn.Close()
-			if err == nil {
-				return nil
-			}
+// checkOutputTopics fails when the output or dead-letter topic does not
+// exist: run would otherwise retry every publish forever.
+func checkOutputTopics(ctx context.Context, client *kafka.Client, topics ...string) error {
+	var want []string
+	for _, t := range topics {
+		if t != "" {
+			want = append(want, t)
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", b, err))
 	}
-	return fmt.Errorf("connecting to Kafka (check brokers, kafka.tls and kafka.sasl): %w", errors.Join(errs...))
+	ctx, cancel := context.WithTimeout(ctx, 2*client.Timeout)
+	defer cancel()
+	missing, err := consumers.MissingTopics(ctx, client, want...)
+	if err != nil {
+		return fmt.Errorf("checking the output topics: %w", err)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("topic %s does not exist: create it with `streamscore topics create --config streamscore.yaml` (topics.output and topics.dlq name them)", strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // withPprof adds Go's profiler endpoints to routes.
@@ -263,8 +286,14 @@ func withPprof(routes func(*http.ServeMux)) func(*http.ServeMux) {
 }
 
 // serveOps serves /metrics, /healthz and /readyz on addr, plus what routes
-// adds (scoring and admin endpoints).
+// adds (scoring and admin endpoints); /healthz always answers 200.
 func serveOps(addr string, reg *prometheus.Registry, ready func() error, routes func(*http.ServeMux), log *slog.Logger) (*http.Server, error) {
+	return serveOpsHealth(addr, reg, ready, nil, routes, log)
+}
+
+// serveOpsHealth is serveOps with /healthz answering 503 with the reason
+// while healthy (if not nil) returns an error.
+func serveOpsHealth(addr string, reg *prometheus.Registry, ready, healthy func() error, routes func(*http.ServeMux), log *slog.Logger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("http.addr: listening on %s: %w", addr, err)
@@ -272,6 +301,12 @@ func serveOps(addr string, reg *prometheus.Registry, ready func() error, routes 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if healthy != nil {
+			if err := healthy(); err != nil {
+				http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {

@@ -140,12 +140,13 @@ format_storage() {
 	rm -rf "$DATA"
 	mkdir -p "$DATA"
 	# A cluster id is a base64url-encoded random 16-byte UUID (what `StorageTool random-uuid`
-	# prints); making it here saves a JVM start.
+	# prints); making it here saves a JVM start. It may begin with "-", so it is passed as
+	# --cluster-id=ID, which the argument parser cannot take for an option.
 	local cluster_id
 	cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
 	local out
 	if ! out="$(java_tool kafka.tools.StorageTool format --config "$PROPS" \
-		--cluster-id "$cluster_id" --standalone 2>&1)"; then
+		--cluster-id="$cluster_id" --standalone 2>&1)"; then
 		printf '%s\n' "$out" >&2
 		die "formatting KRaft storage in $DATA failed (StorageTool output above)"
 	fi
