@@ -350,7 +350,7 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 	}
 	cols := e.cfg.Spec.Columns()
 	keys := b.decoded.Record.Column(1).(*array.String)
-	in := ScoreInput{Features: b.decoded.Features(), Rows: rows, Cols: cols, Keys: make([]string, rows)}
+	in := ScoreInput{Features: b.decoded.Features(), Rows: rows, Cols: cols, Keys: make([]string, rows), Columns: b.decoded.Record}
 	for r := range rows {
 		in.Keys[r] = keys.Value(r)
 	}
@@ -415,7 +415,13 @@ func (e *Engine) scoreRows(ctx context.Context, b *Batch, in ScoreInput, ok []bo
 	cols := in.Cols
 	for r := range in.Rows {
 		one := ScoreInput{Features: in.Features[r*cols : (r+1)*cols], Rows: 1, Cols: cols, Keys: in.Keys[r : r+1]}
+		if in.Columns != nil {
+			one.Columns = in.Columns.NewSlice(int64(r), int64(r+1))
+		}
 		res, err := e.scorer.Score(ctx, one)
+		if one.Columns != nil {
+			one.Columns.Release()
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return out, ctx.Err()
@@ -427,11 +433,17 @@ func (e *Engine) scoreRows(ctx context.Context, b *Batch, in ScoreInput, ok []bo
 		if out.Scores == nil {
 			out.Scores = make([]schemas.Scores, len(res.Scores))
 			for i, s := range res.Scores {
-				out.Scores[i] = schemas.Scores{Name: s.Name, Width: s.Width, Bits: s.Bits, Values: make([]float64, in.Rows*s.Width)}
+				out.Scores[i] = schemas.Scores{Name: s.Name, Width: s.Width, Bits: s.Bits, Values: make([]float64, in.Rows*s.Width), Keys: s.Keys}
+				if s.Strings != nil {
+					out.Scores[i].Strings = make([]string, in.Rows*s.Width)
+				}
 			}
 		}
 		for i, s := range res.Scores {
 			copy(out.Scores[i].Values[r*s.Width:], s.Values)
+			if s.Strings != nil && out.Scores[i].Strings != nil {
+				copy(out.Scores[i].Strings[r*s.Width:], s.Strings)
+			}
 		}
 		if res.Versions != nil || res.Version != out.Version {
 			if out.Versions == nil {

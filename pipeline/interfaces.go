@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 
+	"github.com/apache/arrow/go/v15/arrow"
+
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -29,6 +31,10 @@ type ScoreInput struct {
 	// Keys holds each row's entity key (for canary routing); valid only
 	// during the call.
 	Keys []string
+	// Columns is the decoded record, Rows rows, whose feature columns feed
+	// a model with typed inputs (schemas.Spec.Typed); valid only during the
+	// call.
+	Columns arrow.Record
 }
 
 // ScoreResult is what a Scorer returns for a batch.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 
@@ -35,6 +36,22 @@ func openModel(ctx context.Context, cfg ModelConfig, path string, spec *schemas.
 	}
 	want := wantBinding(spec)
 	sc := cfg.sessionConfig()
+	if spec.Typed() {
+		if loc.InRegistry() {
+			return nil, loc, fmt.Errorf("opening model: schema %s binds typed inputs, which work with a plain model file for now: point model.path at the .onnx file", spec)
+		}
+		sc.Path = path
+		sc.Outputs = want.Names()
+		m, err := model.Open(sc)
+		if err != nil {
+			return nil, loc, fmt.Errorf("opening model: %w", err)
+		}
+		if err := m.Bind(spec, want.Names()); err != nil {
+			m.Close()
+			return nil, loc, fmt.Errorf("model %s does not fit schema %s: %w", path, spec, err)
+		}
+		return m, loc, nil
+	}
 	if loc.InRegistry() {
 		m, _, err := model.LoadDir(ctx, loc.Path, model.LoadOptions{Config: sc, Want: &want, WarmupRows: cfg.WarmupRows})
 		if err != nil {
@@ -85,7 +102,7 @@ func (s *scorer) Name() string    { return s.m.Name() }
 func (s *scorer) Version() string { return s.m.Version() }
 
 func (s *scorer) Score(ctx context.Context, in pipeline.ScoreInput) (pipeline.ScoreResult, error) {
-	outs, err := s.m.Score(ctx, in.Features, in.Rows, in.Cols)
+	outs, err := s.m.ScoreBatch(ctx, model.Batch{Features: in.Features, Rows: in.Rows, Cols: in.Cols, Keys: in.Keys, Columns: in.Columns})
 	if err != nil {
 		return pipeline.ScoreResult{}, err
 	}
@@ -99,7 +116,14 @@ func toScores(dst []schemas.Scores, outs []model.Output, as []string, prefix str
 		if o.Type == "float32" || o.Type == "float16" {
 			bits = 32
 		}
-		dst = append(dst, schemas.Scores{Name: prefix + as[i], Width: o.Width, Values: o.Values, Bits: bits})
+		vals := o.Values
+		if o.Strings != nil && vals == nil {
+			vals = make([]float64, len(o.Strings))
+			for j := range vals {
+				vals[j] = math.NaN()
+			}
+		}
+		dst = append(dst, schemas.Scores{Name: prefix + as[i], Width: o.Width, Values: vals, Bits: bits, Strings: o.Strings, Keys: o.Keys})
 	}
 	return dst
 }
@@ -132,7 +156,7 @@ func (s *routerScorer) Name() string    { return s.r.Lineup().Champion.Name() }
 func (s *routerScorer) Version() string { return s.r.Lineup().Champion.Version() }
 
 func (s *routerScorer) Score(ctx context.Context, in pipeline.ScoreInput) (pipeline.ScoreResult, error) {
-	res, err := s.r.Score(ctx, model.Batch{Features: in.Features, Rows: in.Rows, Cols: in.Cols, Keys: in.Keys})
+	res, err := s.r.Score(ctx, model.Batch{Features: in.Features, Rows: in.Rows, Cols: in.Cols, Keys: in.Keys, Columns: in.Columns})
 	if err != nil {
 		return pipeline.ScoreResult{}, err
 	}

@@ -59,6 +59,10 @@ type Model struct {
 	// created or destroyed stalls no inference.
 	admin  sync.Mutex
 	closed bool // guarded by admin
+
+	// feeds, set by SetFeeds at start-up, fill typed inputs from decoded
+	// columns; nil for the single float32 [N, F] input.
+	feeds []Feed
 }
 
 // session is one pooled ONNX Runtime session. Its output set is fixed when it

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -74,6 +75,12 @@ type Batch struct {
 	Features   []float32
 	Rows, Cols int
 	Keys       []string
+	// Columns, for a model with typed inputs (Model.SetFeeds), is the
+	// decoded record the inputs are filled from; Select, if not nil, maps
+	// batch row r to record row Select[r] (Features is then already
+	// gathered).
+	Columns arrow.Record
+	Select  []int
 }
 
 // Result is a Router's answer for a batch.
@@ -299,7 +306,7 @@ func (r *Router) Score(ctx context.Context, b Batch) (Result, error) {
 	if l.Challenger != nil && b.Rows > 0 {
 		wg.Go(func() {
 			start := time.Now()
-			outs, err := l.Challenger.Score(ctx, b.Features, b.Rows, b.Cols)
+			outs, err := l.Challenger.ScoreBatch(ctx, b)
 			chalDur = time.Since(start)
 			r.m.inference.WithLabelValues(string(RoleChallenger)).Observe(chalDur.Seconds())
 			if err != nil {
@@ -343,18 +350,18 @@ func (r *Router) scoreMain(ctx context.Context, l Lineup, b Batch) (Result, erro
 		}
 	}
 	if len(canaryRows) == 0 {
-		outs, err := r.timed(ctx, RoleChampion, l.Champion, b.Features, b.Rows, b.Cols)
+		outs, err := r.timed(ctx, RoleChampion, l.Champion, b)
 		res.Outputs = outs
 		return res, err
 	}
 	if len(canaryRows) == b.Rows {
-		outs, err := r.timed(ctx, RoleCanary, l.Canary, b.Features, b.Rows, b.Cols)
+		outs, err := r.timed(ctx, RoleCanary, l.Canary, b)
 		if err == nil {
 			res.Outputs, res.Version = outs, l.Canary.Version()
 			return res, nil
 		}
 		r.canaryFailed(l, b.Rows, err)
-		outs, err = r.timed(ctx, RoleChampion, l.Champion, b.Features, b.Rows, b.Cols)
+		outs, err = r.timed(ctx, RoleChampion, l.Champion, b)
 		res.Outputs = outs
 		return res, err
 	}
@@ -368,22 +375,15 @@ func (r *Router) scoreMain(ctx context.Context, l Lineup, b Batch) (Result, erro
 		}
 		champRows = append(champRows, i)
 	}
-	gather := func(rows []int) []float32 {
-		x := make([]float32, 0, len(rows)*b.Cols)
-		for _, i := range rows {
-			x = append(x, b.Features[i*b.Cols:(i+1)*b.Cols]...)
-		}
-		return x
-	}
 	var (
 		canOuts []Output
 		canErr  error
 		wg      sync.WaitGroup
 	)
 	wg.Go(func() {
-		canOuts, canErr = r.timed(ctx, RoleCanary, l.Canary, gather(canaryRows), len(canaryRows), b.Cols)
+		canOuts, canErr = r.timed(ctx, RoleCanary, l.Canary, b.take(canaryRows))
 	})
-	champOuts, err := r.timed(ctx, RoleChampion, l.Champion, gather(champRows), len(champRows), b.Cols)
+	champOuts, err := r.timed(ctx, RoleChampion, l.Champion, b.take(champRows))
 	wg.Wait()
 	if err != nil {
 		return Result{}, err
@@ -393,7 +393,7 @@ func (r *Router) scoreMain(ctx context.Context, l Lineup, b Batch) (Result, erro
 	}
 	if canErr != nil {
 		r.canaryFailed(l, len(canaryRows), canErr)
-		canOuts, err = r.timed(ctx, RoleChampion, l.Champion, gather(canaryRows), len(canaryRows), b.Cols)
+		canOuts, err = r.timed(ctx, RoleChampion, l.Champion, b.take(canaryRows))
 		if err != nil {
 			return Result{}, err
 		}
@@ -416,9 +416,10 @@ func (r *Router) canaryFailed(l Lineup, rows int, err error) {
 	r.log.Warn("canary failed; its rows are scored by the champion", "canary_version", l.Canary.Version(), "champion_version", l.Champion.Version(), "rows", rows, "err", err)
 }
 
-func (r *Router) timed(ctx context.Context, role Role, m *Model, x []float32, rows, cols int) ([]Output, error) {
+func (r *Router) timed(ctx context.Context, role Role, m *Model, b Batch) ([]Output, error) {
+	rows := b.Rows
 	start := time.Now()
-	outs, err := m.Score(ctx, x, rows, cols)
+	outs, err := m.ScoreBatch(ctx, b)
 	r.m.inference.WithLabelValues(string(role)).Observe(time.Since(start).Seconds())
 	if err == nil {
 		r.m.rows.WithLabelValues(string(role), m.Version()).Add(float64(rows))
