@@ -65,7 +65,7 @@ func readTypedEvents(tb testing.TB) []schemas.Message {
 
 // CompareOutput checks one output's row against Python's value: a number,
 // a string, an array of numbers, or a {"class": p} object.
-func compareOutput(o Output, row int, want json.RawMessage) error {
+func compareOutput(o Output, row int, want json.RawMessage, maxDiff *float64) error {
 	var w any
 	if err := json.Unmarshal(want, &w); err != nil {
 		return err
@@ -76,6 +76,7 @@ func compareOutput(o Output, row int, want json.RawMessage) error {
 			return fmt.Errorf("got %v, want %q", rowValue(o, row), w)
 		}
 	case float64:
+		*maxDiff = max(*maxDiff, math.Abs(o.Values[row*o.Width]-w))
 		if got := o.Values[row*o.Width]; math.Abs(got-w) > typedTolerance {
 			return fmt.Errorf("got %v, want %v", got, w)
 		}
@@ -84,6 +85,7 @@ func compareOutput(o Output, row int, want json.RawMessage) error {
 			return fmt.Errorf("got %d values, want %d", o.Width, len(w))
 		}
 		for k, v := range w {
+			*maxDiff = max(*maxDiff, math.Abs(o.Values[row*o.Width+k]-v.(float64)))
 			if got := o.Values[row*o.Width+k]; math.Abs(got-v.(float64)) > typedTolerance {
 				return fmt.Errorf("value %d: got %v, want %v", k, got, v)
 			}
@@ -97,6 +99,7 @@ func compareOutput(o Output, row int, want json.RawMessage) error {
 			if !ok {
 				return fmt.Errorf("got key %q, want keys %v", key, w)
 			}
+			*maxDiff = max(*maxDiff, math.Abs(o.Values[row*o.Width+k]-v.(float64)))
 			if got := o.Values[row*o.Width+k]; math.Abs(got-v.(float64)) > typedTolerance {
 				return fmt.Errorf("class %q: got %v, want %v", key, got, v)
 			}
@@ -167,14 +170,15 @@ func TestTypedFixtures(t *testing.T) {
 				if !ok {
 					t.Fatalf("output %q is not in the expected file", o.Name)
 				}
-				bad := 0
+				bad, maxDiff := 0, 0.0
 				for r := range rows {
-					if err := compareOutput(o, r, exp[r]); err != nil {
+					if err := compareOutput(o, r, exp[r], &maxDiff); err != nil {
 						if bad++; bad <= 3 {
 							t.Errorf("output %s row %d: %v", o.Name, r, err)
 						}
 					}
 				}
+				t.Logf("output %s: %d rows, largest difference from Python onnxruntime %.3g", o.Name, rows, maxDiff)
 			}
 		})
 	}
