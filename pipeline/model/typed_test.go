@@ -230,3 +230,41 @@ model:
 		})
 	}
 }
+
+// TestStarterSchemaFits writes a starting schema for every fixture and
+// checks that it parses and that the model accepts it.
+func TestStarterSchemaFits(t *testing.T) {
+	requireRuntime(t)
+	for _, name := range typedFixtures {
+		t.Run(name, func(t *testing.T) {
+			path := typedPath(name + ".onnx")
+			if _, err := os.Stat(path); err != nil {
+				t.Skip(err)
+			}
+			m := openModel(t, Config{Path: path})
+			text, err := StarterSchema(path, m.Inputs(), m.Outputs())
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec, err := schemas.Parse([]byte(text))
+			if err != nil {
+				t.Fatalf("the starting schema does not parse: %v\n%s", err, text)
+			}
+			var outs []string
+			for _, o := range spec.Model.Outputs {
+				outs = append(outs, o.Name)
+			}
+			if len(outs) != len(m.Outputs()) {
+				t.Errorf("the schema lists %d outputs, the model has %d", len(outs), len(m.Outputs()))
+			}
+			if spec.Typed() {
+				err = m.Bind(spec, outs)
+			} else {
+				err = m.Check(spec.Model.Input, spec.Columns(), outs)
+			}
+			if err != nil {
+				t.Fatalf("the model refuses its starting schema: %v\n%s", err, text)
+			}
+		})
+	}
+}
