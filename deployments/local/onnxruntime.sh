@@ -13,7 +13,8 @@ LOG_NAME=onnxruntime
 # shellcheck source=deployments/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ORT_VERSION=1.24.1
+# ONNXRUNTIME_VERSION picks another onnxruntime-node release (1.24.1 or newer).
+ORT_VERSION="${ONNXRUNTIME_VERSION:-1.24.1}"
 DIR="$STREAMSCORE_CACHE/onnxruntime-$ORT_VERSION"
 LIB="$DIR/libonnxruntime.so.1"
 MEMBER="package/bin/napi-v6/linux/x64/libonnxruntime.so.1"
