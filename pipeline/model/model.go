@@ -122,7 +122,7 @@ func open(cfg Config, data []byte) (*Model, error) {
 		opts.Destroy()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("opening model %s: reading inputs and outputs: %w", cfg.Path, err)
+		return nil, fmt.Errorf("opening model %s: reading inputs and outputs: %w", cfg.Path, explainLoadError(err))
 	}
 	for _, in := range ins {
 		m.inputs = append(m.inputs, tensorInfo(in))

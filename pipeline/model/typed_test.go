@@ -268,3 +268,33 @@ func TestStarterSchemaFits(t *testing.T) {
 		})
 	}
 }
+
+// TestTooNewModelsAreExplained opens a model stamped with an IR version
+// newer than ONNX Runtime reads, and checks that the error names the
+// converter options that lower it.
+func TestTooNewModelsAreExplained(t *testing.T) {
+	requireRuntime(t)
+	b, err := os.ReadFile(typedPath("embedding.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ir_version is field 1, a varint, first in the files onnx writes.
+	if b[0] != 0x08 || b[1] >= 0x80 {
+		t.Fatalf("the model does not start with a one-byte ir_version field: % x", b[:2])
+	}
+	b = append([]byte(nil), b...)
+	b[1] = 99
+	path := filepath.Join(t.TempDir(), "new.onnx")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(Config{Path: path})
+	if err == nil {
+		t.Fatal("Open accepted the model")
+	}
+	for _, w := range []string{"IR version 99 is newer", "target_opset=17", "opset_version=17", "model.ir_version = "} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q\ndoes not say %q", err, w)
+		}
+	}
+}
