@@ -30,8 +30,10 @@ type Feed struct {
 type Source struct {
 	// Feature is the feature's name.
 	Feature string
-	// Column is the index of the feature's own column in a decoded record,
-	// or -1 for a feature-set feature, read from the features matrix.
+	// Column is the index of the feature's own column in a record of the
+	// schema, or -1 for a feature-set feature, read from the features
+	// matrix. A batch's record may hold more columns (replay adds some):
+	// the column is looked up by name (schemas.ColFeaturePrefix + Feature).
 	Column int
 	// Matrix is the feature's column in the features matrix, or -1.
 	Matrix int
@@ -178,6 +180,19 @@ func (m *Model) tensors(b Batch) ([]ort.Value, error) {
 	return vals, nil
 }
 
+// column returns the source's own column in b, or nil.
+func (s *Source) column(b Batch) arrow.Array {
+	sch := b.Columns.Schema()
+	name := schemas.ColFeaturePrefix + s.Feature
+	if s.Column < int(b.Columns.NumCols()) && sch.Field(s.Column).Name == name {
+		return b.Columns.Column(s.Column)
+	}
+	if idx := sch.FieldIndices(name); len(idx) == 1 {
+		return b.Columns.Column(idx[0])
+	}
+	return nil
+}
+
 // take returns the batch of rows rows of b: the features matrix gathered,
 // the columns selected.
 func (b Batch) take(rows []int) Batch {
@@ -217,7 +232,7 @@ func (f *Feed) tensor(b Batch) (ort.Value, error) {
 		data := make([]string, b.Rows*f.Width)
 		off := 0
 		for _, s := range f.Sources {
-			col, ok := b.Columns.Column(s.Column).(*array.String)
+			col, ok := s.column(b).(*array.String)
 			if !ok {
 				return nil, fmt.Errorf("feature %q has no string column", s.Feature)
 			}
@@ -284,7 +299,10 @@ func fill[T tensorNumber](data []T, f *Feed, b Batch) error {
 			off++
 			continue
 		}
-		col := b.Columns.Column(s.Column)
+		col := s.column(b)
+		if col == nil {
+			return fmt.Errorf("feature %q has no column in the batch", s.Feature)
+		}
 		if l, ok := col.(*array.FixedSizeList); ok {
 			vals := l.ListValues()
 			for r := range b.Rows {

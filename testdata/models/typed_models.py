@@ -283,10 +283,48 @@ def make_embedding(ev):
     expected(path, {"emb": emb}, ev)
 
 
+def add_metrics(name, score, label, task):
+    """Adds scikit-learn's metrics of one output column against the events'
+    label field to <name>.expected.json, for the replay test."""
+    from sklearn import metrics
+
+    path = os.path.join(HERE, name + ".expected.json")
+    with open(path) as f:
+        doc = json.load(f)
+    out, _, col = score.partition("[")
+    def pick(row):
+        if not col:
+            return row[0] if isinstance(row, list) else row
+        k = col[:-1]
+        return row[k] if isinstance(row, dict) else row[int(k)]
+
+    p = np.array([pick(row) for row in doc["outputs"][out]], dtype=np.float64)
+    y = np.array(label, dtype=np.float64)
+    if task == "classifier":
+        m = {"roc_auc": metrics.roc_auc_score(y, p), "pr_auc": metrics.average_precision_score(y, p),
+             "log_loss": metrics.log_loss(y, p), "brier": metrics.brier_score_loss(y, p),
+             "accuracy": metrics.accuracy_score(y, p >= 0.5)}
+    else:
+        m = {"rmse": float(np.sqrt(metrics.mean_squared_error(y, p))), "mae": metrics.mean_absolute_error(y, p),
+             "r2": metrics.r2_score(y, p)}
+    doc["metrics"] = {"label": "label" if task == "classifier" else "y", "score": score, "task": task,
+                      "values": {k: float(v) for k, v in m.items()}}
+    with open(path, "w") as f:
+        json.dump(doc, f, separators=(",", ":"))
+        f.write("\n")
+
+
 def write_all():
     os.makedirs(HERE, exist_ok=True)
     warnings.filterwarnings("ignore")
     ev = make_events()
+    # Labels for replay's metrics: the DataFrame pipeline's training target,
+    # and the regressors'.
+    y_cls = labels(ev, SEED + 1)
+    y_reg = fnum(ev) @ np.array([0.5, -1.0, 0.25, 2.0], dtype=np.float32) + 1.0
+    for e, yc, yr in zip(ev, y_cls, y_reg):
+        e["label"] = int(yc)
+        e["y"] = f32(yr)
     with open(os.path.join(HERE, "events.jsonl"), "w") as f:
         for e in ev:
             f.write(json.dumps(e, separators=(",", ":")) + "\n")
@@ -296,5 +334,8 @@ def write_all():
     make_xgb(ev)
     make_torch(ev)
     make_embedding(ev)
+    add_metrics("df_pipeline", "output_probability[1]", y_cls, "classifier")
+    if os.path.exists(os.path.join(HERE, "lgbm_reg.onnx")):
+        add_metrics("lgbm_reg", "variable", [e["y"] for e in ev], "regressor")
     for name in sorted(os.listdir(HERE)):
         print("typed/%-30s %8d bytes" % (name, os.path.getsize(os.path.join(HERE, name))))
