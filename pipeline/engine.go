@@ -354,7 +354,7 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 	}
 	cols := e.cfg.Spec.Columns()
 	keys := b.decoded.Record.Column(1).(*array.String)
-	in := ScoreInput{Features: b.decoded.Features(), Rows: rows, Cols: cols, Keys: make([]string, rows)}
+	in := ScoreInput{Features: b.decoded.Features(), Rows: rows, Cols: cols, Keys: make([]string, rows), Columns: b.decoded.Record}
 	for r := range rows {
 		in.Keys[r] = keys.Value(r)
 	}
@@ -436,7 +436,13 @@ func (e *Engine) scoreRows(ctx context.Context, b *Batch, in ScoreInput, ok []bo
 	cols := in.Cols
 	for r := range in.Rows {
 		one := ScoreInput{Features: in.Features[r*cols : (r+1)*cols], Rows: 1, Cols: cols, Keys: in.Keys[r : r+1]}
+		if in.Columns != nil {
+			one.Columns = in.Columns.NewSlice(int64(r), int64(r+1))
+		}
 		res, err := e.scorer.Score(ctx, one)
+		if one.Columns != nil {
+			one.Columns.Release()
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return out, ctx.Err()
@@ -480,7 +486,10 @@ func (e *Engine) scoreRows(ctx context.Context, b *Batch, in ScoreInput, ok []bo
 func rowsLike(like []schemas.Scores, rows int) []schemas.Scores {
 	out := make([]schemas.Scores, len(like))
 	for i, s := range like {
-		out[i] = schemas.Scores{Name: s.Name, Width: s.Width, Bits: s.Bits, Values: make([]float64, rows*s.Width)}
+		out[i] = schemas.Scores{Name: s.Name, Width: s.Width, Bits: s.Bits, Values: make([]float64, rows*s.Width), Keys: s.Keys}
+		if s.Strings != nil {
+			out[i].Strings = make([]string, rows*s.Width)
+		}
 	}
 	return out
 }
@@ -489,6 +498,9 @@ func rowsLike(like []schemas.Scores, rows int) []schemas.Scores {
 func copyRow(dst, src []schemas.Scores, r int) {
 	for i := range min(len(dst), len(src)) {
 		copy(dst[i].Values[r*dst[i].Width:(r+1)*dst[i].Width], src[i].Values)
+		if dst[i].Strings != nil && src[i].Strings != nil {
+			copy(dst[i].Strings[r*dst[i].Width:(r+1)*dst[i].Width], src[i].Strings)
+		}
 	}
 }
 

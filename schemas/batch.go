@@ -1,5 +1,7 @@
 package schemas
 
+import "github.com/apache/arrow/go/v15/arrow"
+
 // The batch types below cross the engine's ports: the engine hands them to
 // its FeatureStore and Scorer, and the adapters (pipeline/features,
 // pipeline/model) take and return them as they are, so they satisfy the
@@ -35,6 +37,43 @@ type ScoreInput struct {
 	// Keys holds each row's entity key (for canary routing); valid only
 	// during the call.
 	Keys []string
+	// Columns is the decoded record whose feature columns feed a model
+	// with typed inputs (Spec.Typed); valid only during the call. Select,
+	// if not nil, maps batch row r to record row Select[r] (Features is
+	// then already gathered), as when a canary takes some of the rows.
+	Columns arrow.Record
+	Select  []int
+}
+
+// RecordRow returns the record row of batch row r.
+func (b *ScoreInput) RecordRow(r int) int {
+	if b.Select != nil {
+		return b.Select[r]
+	}
+	return r
+}
+
+// Take returns the batch of rows rows of b: the features matrix gathered,
+// the columns selected.
+func (b *ScoreInput) Take(rows []int) ScoreInput {
+	x := make([]float32, 0, len(rows)*b.Cols)
+	for _, i := range rows {
+		x = append(x, b.Features[i*b.Cols:(i+1)*b.Cols]...)
+	}
+	out := ScoreInput{Features: x, Rows: len(rows), Cols: b.Cols, Columns: b.Columns}
+	if b.Keys != nil {
+		out.Keys = make([]string, len(rows))
+		for k, i := range rows {
+			out.Keys[k] = b.Keys[i]
+		}
+	}
+	if b.Columns != nil {
+		out.Select = make([]int, len(rows))
+		for k, i := range rows {
+			out.Select[k] = b.RecordRow(i)
+		}
+	}
+	return out
 }
 
 // ScoreResult is what a scorer returns for a batch.

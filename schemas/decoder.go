@@ -34,7 +34,9 @@ func (s *Spec) Arrow() *arrow.Schema {
 		{Name: ColID, Type: arrow.BinaryTypes.String},
 		{Name: ColKey, Type: arrow.BinaryTypes.String},
 		{Name: ColEventTime, Type: arrow.FixedWidthTypes.Timestamp_ms},
-		{Name: ColFeatures, Type: arrow.FixedSizeListOf(int32(s.Columns()), arrow.PrimitiveTypes.Float32)},
+		// Arrow has no zero-width list: a schema whose features all have
+		// their own columns keeps one unused column of zeros here.
+		{Name: ColFeatures, Type: arrow.FixedSizeListOf(int32(max(s.Columns(), 1)), arrow.PrimitiveTypes.Float32)},
 	}
 	for _, p := range s.Passthrough {
 		fields = append(fields, arrow.Field{Name: p, Type: arrow.BinaryTypes.String, Nullable: true})
@@ -42,6 +44,7 @@ func (s *Spec) Arrow() *arrow.Schema {
 	for _, fs := range s.FeatureSets {
 		fields = append(fields, arrow.Field{Name: ColSetKeyPrefix + fs.Name, Type: arrow.BinaryTypes.String})
 	}
+	fields = append(fields, s.typedFields()...)
 	md := arrow.NewMetadata([]string{"streamscore.schema"}, []string{s.String()})
 	return arrow.NewSchema(fields, &md)
 }
@@ -60,21 +63,23 @@ type Decoded struct {
 	// their default.
 	Defaulted int
 
-	sets int
+	sets, setStart int
+	noMatrix       bool // the spec has no matrix columns (see Spec.Arrow)
 }
 
 // Features returns the [N, F] row-major feature matrix backing the features
 // column. It is valid until the Record is released.
 func (d *Decoded) Features() []float32 {
+	if d.noMatrix {
+		return []float32{}
+	}
 	col := d.Record.Column(3).(*array.FixedSizeList)
 	return col.ListValues().(*array.Float32).Float32Values()
 }
 
 // SetKeys returns feature set i's entity-key column.
 func (d *Decoded) SetKeys(i int) *array.String {
-	n := int(d.Record.NumCols())
-	sets := d.sets
-	return d.Record.Column(n - sets + i).(*array.String)
+	return d.Record.Column(d.setStart + i).(*array.String)
 }
 
 // Release releases the record.
@@ -128,6 +133,9 @@ type Decoder struct {
 	curField  string
 	failField string
 
+	// tc reads features for typed inputs; nil in the single-input form.
+	tc *typedDecoder
+
 	// at remembers, per position in the event, the field name read there
 	// last and what the schema makes of it: producers write their fields
 	// in one order, so one comparison usually replaces a map lookup.
@@ -171,7 +179,7 @@ func NewDecoder(spec *Spec, mem memory.Allocator) *Decoder {
 		mem:      mem,
 		schema:   spec.Arrow(),
 		slots:    make(map[string]slot),
-		row:      make([]float32, spec.Columns()),
+		row:      make([]float32, spec.scratchColumns()),
 		seen:     make([]bool, len(spec.Features)),
 		pass:     make([][]byte, len(spec.Passthrough)),
 		passSet:  make([]bool, len(spec.Passthrough)),
@@ -206,7 +214,7 @@ func NewDecoder(spec *Spec, mem memory.Allocator) *Decoder {
 	}
 	for _, fs := range spec.FeatureSets {
 		for j, f := range fs.Features {
-			d.row[fs.Offset+j] = float32(f.Default)
+			d.row[len(spec.Features)+fs.Offset-spec.eventColumns()+j] = float32(f.Default)
 		}
 		for _, name := range fs.KeyFields() {
 			if slices.Contains(d.lookups, name) {
@@ -223,6 +231,9 @@ func NewDecoder(spec *Spec, mem memory.Allocator) *Decoder {
 	d.lookupSet = make([]bool, len(d.lookups))
 	d.sc.maxStr = spec.Limits.MaxStringBytes
 	d.sc.maxDepth = spec.Limits.MaxDepth
+	if spec.Typed() {
+		d.tc = newTypedDecoder(d)
+	}
 	return d
 }
 
@@ -251,7 +262,7 @@ func (d *Decoder) Decode(msgs []Message) *Decoded {
 	for i := range setB {
 		setB[i] = b.Field(4 + len(d.pass) + i).(*array.StringBuilder)
 	}
-	out := &Decoded{Rows: make([]int, 0, len(msgs)), sets: len(setB)}
+	out := &Decoded{Rows: make([]int, 0, len(msgs)), sets: len(setB), setStart: 4 + len(d.pass), noMatrix: d.spec.Columns() == 0}
 	for i := range msgs {
 		m := &msgs[i]
 		ts, defaulted, ok := d.decodeRow(m)
@@ -268,7 +279,11 @@ func (d *Decoder) Decode(msgs []Message) *Decoded {
 		}
 		tsB.Append(arrow.Timestamp(ts))
 		featB.Append(true)
-		valB.AppendValues(d.row, nil)
+		if d.tc != nil {
+			d.tc.appendRow(d, valB, b)
+		} else {
+			valB.AppendValues(d.row, nil)
+		}
 		for j, pb := range passB {
 			if d.passSet[j] {
 				pb.BinaryBuilder.Append(d.pass[j])
@@ -546,6 +561,9 @@ func (d *Decoder) value(sl slot, idSet, keySet, tsSet *bool, ts *int64) bool {
 }
 
 func (d *Decoder) feature(i int) bool {
+	if d.tc != nil {
+		return d.tc.feature(d, i)
+	}
 	sc := &d.sc
 	f := &d.spec.Features[i]
 	var v float64

@@ -18,6 +18,12 @@ type Scores struct {
 	Width  int
 	Values []float64
 	Bits   int
+	// Strings, if not nil, holds a string output's rows×Width values (class
+	// labels), printed instead of Values (which then hold NaN).
+	Strings []string
+	// Keys, if not nil, names the Width values of each row (a ZipMap's
+	// classes): a row prints as {"<key>": value, ...}.
+	Keys []string
 }
 
 // ScoredBatch is one scored batch: what the encoder needs to write its
@@ -117,6 +123,10 @@ func (e *Encoder) Append(dst []byte, b *ScoredBatch, row int) []byte {
 		}
 		dst = AppendString(dst, s.Name)
 		dst = append(dst, ':')
+		if s.Strings != nil || s.Keys != nil {
+			dst = appendTyped(dst, s, row)
+			continue
+		}
 		vals := s.Values[row*s.Width : (row+1)*s.Width]
 		if s.Width == 1 {
 			dst = appendNumber(dst, vals[0], s.Bits)

@@ -14,13 +14,17 @@ import (
 // FieldType is the type of an event field in the schema spec.
 type FieldType string
 
-// Field types a feature may have. Every feature is fed to the model as float32;
-// the type says what the JSON value must look like.
+// Field types a feature may have. In the single-input form every feature is
+// fed to the model as float32 and the type says what the JSON value must look
+// like; with typed inputs (see Spec.Typed) each feature keeps its type in its
+// own Arrow column. int32 and string features need typed inputs.
 const (
 	TypeFloat32 FieldType = "float32"
 	TypeFloat64 FieldType = "float64"
+	TypeInt32   FieldType = "int32"
 	TypeInt64   FieldType = "int64"
 	TypeBool    FieldType = "bool"
+	TypeString  FieldType = "string"
 )
 
 // NonFinitePolicy says what to do with NaN or ±Inf in a feature.
@@ -39,8 +43,19 @@ type Feature struct {
 	// Type is the JSON type expected; the zero value means float32.
 	Type FieldType `yaml:"type"`
 	// Default is used when the field is absent or null. A feature without a
-	// default is required: an event that lacks it is a dead letter.
+	// default is required: an event that lacks it is a dead letter. For an
+	// array feature it fills every element.
 	Default *float64 `yaml:"default"`
+	// DefaultString is a string feature's default; without it the string
+	// feature is required.
+	DefaultString *string `yaml:"default_string"`
+	// Length, when positive, makes the feature a fixed-length array of
+	// Length numbers of Type (an embedding): a JSON array in the event, a
+	// fixed-size-list Arrow column, an [N, Length] model input.
+	Length int `yaml:"length"`
+	// MaxLength bounds a string feature's length in bytes; a longer value is
+	// a too_large dead letter. Zero means DefaultMaxStringLength.
+	MaxLength int `yaml:"max_length"`
 }
 
 // Feature-set storage layouts in Redis.
@@ -178,8 +193,14 @@ type Output struct {
 
 // Binding ties the schema to the model's inputs and outputs.
 type Binding struct {
-	// Input is the ONNX input that receives the [N, len(Features)] float32 tensor.
+	// Input is the ONNX input that receives the [N, len(Features)] float32
+	// tensor: the single-input form, the fast path. Leave it empty for a
+	// model with typed inputs (see Inputs).
 	Input string `yaml:"input"`
+	// Inputs binds each ONNX input to the features it receives (typed
+	// inputs). When both Input and Inputs are empty, each model input is
+	// bound to the feature of the same name when the model is opened.
+	Inputs []InputBinding `yaml:"inputs"`
 	// Outputs lists the model outputs copied into scored events, in order.
 	Outputs []Output `yaml:"outputs"`
 }
@@ -266,7 +287,7 @@ func (s *Spec) applyDefaults() {
 			s.Features[i].Type = TypeFloat32
 		}
 	}
-	off := len(s.Features)
+	off := s.eventColumns()
 	for i := range s.FeatureSets {
 		fs := &s.FeatureSets[i]
 		if fs.Version == 0 {
@@ -336,10 +357,11 @@ func (s *Spec) Validate() error {
 		}
 		claim(f.Name, key)
 		switch f.Type {
-		case TypeFloat32, TypeFloat64, TypeInt64, TypeBool:
+		case TypeFloat32, TypeFloat64, TypeInt32, TypeInt64, TypeBool, TypeString:
 		default:
-			errs = append(errs, fmt.Errorf("%s.type: %q is not one of float32, float64, int64, bool", key, f.Type))
+			errs = append(errs, fmt.Errorf("%s.type: %q is not one of float32, float64, int32, int64, bool, string", key, f.Type))
 		}
+		errs = append(errs, f.validateTyped(key)...)
 	}
 	for i, p := range s.Passthrough {
 		if p == "" {
@@ -386,9 +408,7 @@ func (s *Spec) Validate() error {
 			}
 		}
 	}
-	if s.Model.Input == "" {
-		errs = append(errs, errors.New("model.input: required (the ONNX input name; `streamscore model inspect FILE` lists them)"))
-	}
+	errs = append(errs, s.validateInputs()...)
 	if len(s.Model.Outputs) == 0 {
 		errs = append(errs, errors.New("model.outputs: at least one output is required"))
 	}
@@ -426,22 +446,26 @@ func isFeature(s *Spec, name string) bool {
 	return false
 }
 
-// Columns returns the width of the model input: the event features plus
-// every feature set's features.
+// Columns returns the width of the features matrix: the event features
+// (numbers only: string and array features have their own columns) plus
+// every feature set's features. In the single-input form it is the width of
+// the model input.
 func (s *Spec) Columns() int {
-	n := len(s.Features)
+	n := s.eventColumns()
 	for _, fs := range s.FeatureSets {
 		n += len(fs.Features)
 	}
 	return n
 }
 
-// FeatureNames returns the names of every model input column in tensor
-// order: event features, then each feature set's.
+// FeatureNames returns the names of the features matrix's columns in order:
+// event features (numbers only), then each feature set's.
 func (s *Spec) FeatureNames() []string {
 	out := make([]string, 0, s.Columns())
 	for _, f := range s.Features {
-		out = append(out, f.Name)
+		if f.InMatrix() {
+			out = append(out, f.Name)
+		}
 	}
 	for _, fs := range s.FeatureSets {
 		for _, f := range fs.Features {

@@ -37,7 +37,7 @@ others with POST /admin/models/<name>/activate or, with model.watch set, by
 rewriting the active file (model activate).`,
 	}
 	cmd.AddCommand(newModelInspectCmd(), newModelValidateCmd(), newModelOptimizeCmd(),
-		newModelRegisterCmd(), newModelListCmd(), newModelActivateCmd())
+		newModelRegisterCmd(), newModelListCmd(), newModelActivateCmd(), newModelSchemaCmd())
 	return cmd
 }
 

@@ -13,7 +13,10 @@ LOG_NAME=onnxruntime
 # shellcheck source=deployments/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ORT_VERSION=1.24.1
+ORT_VERSION=1.30.0
+# ONNXRUNTIME_VERSION picks another onnxruntime-node release (1.24.1 or newer:
+# onnxruntime_go v1.27 asks for the C API of 1.24).
+ORT_VERSION="${ONNXRUNTIME_VERSION:-$ORT_VERSION}"
 DIR="$STREAMSCORE_CACHE/onnxruntime-$ORT_VERSION"
 LIB="$DIR/libonnxruntime.so.1"
 MEMBER="package/bin/napi-v6/linux/x64/libonnxruntime.so.1"

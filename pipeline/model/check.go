@@ -63,13 +63,19 @@ func (m *Model) checkOutput(name string) error {
 		return fmt.Errorf("output %q: the model has no such output; its outputs are %s: name one of them in the schema's outputs", name, listInfos(m.outputs))
 	}
 	out := m.outputs[i]
+	switch out.ElementType {
+	case "sequence":
+		return nil // a ZipMap, a sequence of maps; checked when read
+	case "string":
+		if len(out.Shape) == 1 || len(out.Shape) == 2 {
+			return nil // class labels
+		}
+	}
 	if !slices.Contains(numericTypes, out.ElementType) {
 		hint := "cast it to float32 in the model"
 		switch out.ElementType {
-		case "sequence", "map":
+		case "map":
 			hint = "for scikit-learn classifiers, convert with skl2onnx options {'zipmap': False}"
-		case "string":
-			hint = "export the numeric output (such as probabilities) instead"
 		}
 		return fmt.Errorf("output %q: expected a numeric tensor (%v), the model declares %s: %s", name, numericTypes, out.ElementType, hint)
 	}

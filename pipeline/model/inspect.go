@@ -35,7 +35,7 @@ func Inspect(path string) (Inspection, error) {
 	}
 	ins, outs, err := ort.GetInputOutputInfo(path)
 	if err != nil {
-		return in, fmt.Errorf("inspecting %s: reading inputs and outputs: %w", path, err)
+		return in, fmt.Errorf("inspecting %s: reading inputs and outputs: %w", path, explainLoadError(err))
 	}
 	for _, t := range ins {
 		in.Inputs = append(in.Inputs, tensorInfo(t))

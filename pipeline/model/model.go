@@ -59,6 +59,10 @@ type Model struct {
 	// created or destroyed stalls no inference.
 	admin  sync.Mutex
 	closed bool // guarded by admin
+
+	// feeds, set by SetFeeds at start-up, fill typed inputs from decoded
+	// columns; nil for the single float32 [N, F] input.
+	feeds []Feed
 }
 
 // session is one pooled ONNX Runtime session. Its output set is fixed when it
@@ -118,7 +122,7 @@ func open(cfg Config, data []byte) (*Model, error) {
 		opts.Destroy()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("opening model %s: reading inputs and outputs: %w", cfg.Path, err)
+		return nil, fmt.Errorf("opening model %s: reading inputs and outputs: %w", cfg.Path, explainLoadError(err))
 	}
 	for _, in := range ins {
 		m.inputs = append(m.inputs, tensorInfo(in))

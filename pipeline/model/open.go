@@ -41,6 +41,22 @@ func OpenFor(ctx context.Context, cfg Config, warmupRows int, path string, spec 
 		return nil, loc, fmt.Errorf("opening model: %w", err)
 	}
 	want := BindingFor(spec)
+	if spec.Typed() {
+		if loc.InRegistry() {
+			return nil, loc, fmt.Errorf("opening model: schema %s binds typed inputs, which work with a plain model file for now: point model.path at the .onnx file", spec)
+		}
+		cfg.Path = path
+		cfg.Outputs = want.Names()
+		m, err := Open(cfg)
+		if err != nil {
+			return nil, loc, fmt.Errorf("opening model: %w", err)
+		}
+		if err := m.Bind(spec, want.Names()); err != nil {
+			m.Close()
+			return nil, loc, fmt.Errorf("model %s does not fit schema %s: %w", path, spec, err)
+		}
+		return m, loc, nil
+	}
 	if loc.InRegistry() {
 		m, _, err := LoadDir(ctx, loc.Path, LoadOptions{Config: cfg, Want: &want, WarmupRows: warmupRows})
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -199,7 +200,16 @@ func (r *Router) named(outs []Output) []schemas.Scores {
 		if o.Type == "float32" || o.Type == "float16" {
 			bits = 32
 		}
-		sc[i] = schemas.Scores{Name: name, Width: o.Width, Values: o.Values, Bits: bits}
+		vals := o.Values
+		if o.Strings != nil && vals == nil {
+			// A string output (class labels): no numeric value, so NaN
+			// keeps Values row-aligned for the consumers that index it.
+			vals = make([]float64, len(o.Strings))
+			for j := range vals {
+				vals[j] = math.NaN()
+			}
+		}
+		sc[i] = schemas.Scores{Name: name, Width: o.Width, Values: vals, Bits: bits, Strings: o.Strings, Keys: o.Keys}
 	}
 	return sc
 }
@@ -219,7 +229,7 @@ func (r *Router) score(ctx context.Context, b schemas.ScoreInput) (result, error
 	if l.Challenger != nil && b.Rows > 0 {
 		wg.Go(func() {
 			start := time.Now()
-			outs, err := l.Challenger.Score(ctx, b.Features, b.Rows, b.Cols)
+			outs, err := l.Challenger.ScoreBatch(ctx, b)
 			chalDur = time.Since(start)
 			r.m.inference.WithLabelValues(string(RoleChallenger)).Observe(chalDur.Seconds())
 			if err != nil {

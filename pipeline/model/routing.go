@@ -26,18 +26,18 @@ func (r *Router) scoreMain(ctx context.Context, l Lineup, b schemas.ScoreInput) 
 		}
 	}
 	if len(canaryRows) == 0 {
-		outs, err := r.timed(ctx, RoleChampion, l.Champion, b.Features, b.Rows, b.Cols)
+		outs, err := r.timed(ctx, RoleChampion, l.Champion, b)
 		res.outputs = outs
 		return res, err
 	}
 	if len(canaryRows) == b.Rows {
-		outs, err := r.timed(ctx, RoleCanary, l.Canary, b.Features, b.Rows, b.Cols)
+		outs, err := r.timed(ctx, RoleCanary, l.Canary, b)
 		if err == nil {
 			res.outputs, res.version = outs, l.Canary.Version()
 			return res, nil
 		}
 		r.canaryFailed(l, b.Rows, err)
-		outs, err = r.timed(ctx, RoleChampion, l.Champion, b.Features, b.Rows, b.Cols)
+		outs, err = r.timed(ctx, RoleChampion, l.Champion, b)
 		res.outputs = outs
 		return res, err
 	}
@@ -51,22 +51,15 @@ func (r *Router) scoreMain(ctx context.Context, l Lineup, b schemas.ScoreInput) 
 		}
 		champRows = append(champRows, i)
 	}
-	gather := func(rows []int) []float32 {
-		x := make([]float32, 0, len(rows)*b.Cols)
-		for _, i := range rows {
-			x = append(x, b.Features[i*b.Cols:(i+1)*b.Cols]...)
-		}
-		return x
-	}
 	var (
 		canOuts []Output
 		canErr  error
 		wg      sync.WaitGroup
 	)
 	wg.Go(func() {
-		canOuts, canErr = r.timed(ctx, RoleCanary, l.Canary, gather(canaryRows), len(canaryRows), b.Cols)
+		canOuts, canErr = r.timed(ctx, RoleCanary, l.Canary, b.Take(canaryRows))
 	})
-	champOuts, err := r.timed(ctx, RoleChampion, l.Champion, gather(champRows), len(champRows), b.Cols)
+	champOuts, err := r.timed(ctx, RoleChampion, l.Champion, b.Take(champRows))
 	wg.Wait()
 	if err != nil {
 		return result{}, err
@@ -76,7 +69,7 @@ func (r *Router) scoreMain(ctx context.Context, l Lineup, b schemas.ScoreInput) 
 	}
 	if canErr != nil {
 		r.canaryFailed(l, len(canaryRows), canErr)
-		canOuts, err = r.timed(ctx, RoleChampion, l.Champion, gather(canaryRows), len(canaryRows), b.Cols)
+		canOuts, err = r.timed(ctx, RoleChampion, l.Champion, b.Take(canaryRows))
 		if err != nil {
 			return result{}, err
 		}
@@ -99,9 +92,10 @@ func (r *Router) canaryFailed(l Lineup, rows int, err error) {
 	r.log.Warn("canary failed; its rows are scored by the champion", "canary_version", l.Canary.Version(), "champion_version", l.Champion.Version(), "rows", rows, "err", err)
 }
 
-func (r *Router) timed(ctx context.Context, role Role, m *Model, x []float32, rows, cols int) ([]Output, error) {
+func (r *Router) timed(ctx context.Context, role Role, m *Model, b schemas.ScoreInput) ([]Output, error) {
+	rows := b.Rows
 	start := time.Now()
-	outs, err := m.Score(ctx, x, rows, cols)
+	outs, err := m.ScoreBatch(ctx, b)
 	r.m.inference.WithLabelValues(string(role)).Observe(time.Since(start).Seconds())
 	if err == nil {
 		r.m.rows.WithLabelValues(string(role), m.Version()).Add(float64(rows))

@@ -2,7 +2,6 @@ package model
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -22,6 +21,13 @@ type Output struct {
 	// ("float32", "int64", ...), so a caller can print float32 values at
 	// float32 precision.
 	Type string
+	// Strings, for a string output (class labels), holds rows*Width
+	// strings, row-major; Values is then nil.
+	Strings []string
+	// Keys, for a ZipMap output (a sequence of one map per row), holds the
+	// map's keys (the classes) in order; Values holds each row's values in
+	// that order, Width per row.
+	Keys []string
 }
 
 // Row returns the Width values of row i. The slice aliases o.Values.
@@ -40,7 +46,19 @@ func (m *Model) Score(ctx context.Context, input []float32, rows, cols int) ([]O
 	if err := m.checkBatch(input, rows, cols); err != nil {
 		return nil, fmt.Errorf("running model %s: %w", m.cfg.Path, err)
 	}
+	return m.score(ctx, rows, func() ([]ort.Value, error) {
+		in, err := ort.NewTensor(ort.NewShape(int64(rows), int64(cols)), input)
+		if err != nil {
+			return nil, fmt.Errorf("creating input tensor [%d, %d]: %w", rows, cols, err)
+		}
+		return []ort.Value{in}, nil
+	})
+}
 
+// score runs one inference of rows rows over the tensors inputs makes (one
+// per model input, in input order; score destroys them) with a pooled
+// session, and converts the selected outputs.
+func (m *Model) score(ctx context.Context, rows int, inputs func() ([]ort.Value, error)) ([]Output, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("running model %s: %w", m.cfg.Path, err)
 	}
@@ -65,7 +83,15 @@ func (m *Model) Score(ctx context.Context, input []float32, rows, cols int) ([]O
 	}
 
 	selected := s.outputs
-	values, err := m.run(s, input, rows, cols)
+	ins, err := inputs()
+	if err != nil {
+		m.pool <- s
+		return nil, fmt.Errorf("running model %s: %w", m.cfg.Path, err)
+	}
+	values, err := m.run(s, ins, rows)
+	for _, v := range ins {
+		v.Destroy()
+	}
 	m.pool <- s // the outputs live in Go memory; the session is free
 	defer func() {
 		for _, v := range values {
@@ -91,7 +117,7 @@ func (m *Model) Score(ctx context.Context, input []float32, rows, cols int) ([]O
 	return outs, nil
 }
 
-// run creates the input tensor over input, runs s, and returns its outputs.
+// run runs s on inputs and returns its outputs.
 // The caller destroys every non-nil value returned, also on error.
 //
 // Outputs whose declared shape is [N] or [N, k] with a fixed k are allocated
@@ -101,14 +127,8 @@ func (m *Model) Score(ctx context.Context, input []float32, rows, cols int) ([]O
 // be wrong, ONNX Runtime refuses the pre-allocated buffer; run then retries
 // with every output allocated by ONNX Runtime and, if that works, keeps doing
 // so on this session.
-func (m *Model) run(s *session, input []float32, rows, cols int) ([]ort.Value, error) {
-	in, err := ort.NewTensor(ort.NewShape(int64(rows), int64(cols)), input)
-	if err != nil {
-		return nil, fmt.Errorf("creating input tensor [%d, %d]: %w", rows, cols, err)
-	}
-	defer in.Destroy()
-	inputs := []ort.Value{in}
-
+func (m *Model) run(s *session, inputs []ort.Value, rows int) ([]ort.Value, error) {
+	var err error
 	values := make([]ort.Value, len(s.outputs))
 	preallocated := false
 	if s.preallocate {
@@ -206,8 +226,11 @@ func (m *Model) emptyOutputs(s *session) []Output {
 
 // convert copies a tensor of shape [rows, ...] into an Output.
 func convert(name string, v ort.Value, rows int) (Output, error) {
+	if seq, ok := v.(*ort.Sequence); ok {
+		return convertZipMap(name, seq, rows)
+	}
 	if v.GetONNXType() != ort.ONNXTypeTensor {
-		return Output{}, fmt.Errorf("it is a %s, not a tensor (for scikit-learn classifiers, convert with options {'zipmap': False})", v.GetONNXType())
+		return Output{}, fmt.Errorf("it is a %s, not a tensor or a sequence of maps (for scikit-learn classifiers, convert with options {'zipmap': False})", v.GetONNXType())
 	}
 	shape := v.GetShape()
 	if len(shape) == 0 || shape[0] != int64(rows) {
@@ -252,7 +275,11 @@ func convert(name string, v ort.Value, rows int) (Output, error) {
 			}
 		}
 	case *ort.StringTensor:
-		err = errors.New("it is a string tensor; Score returns numbers (export the model's numeric output instead)")
+		o.Values = nil
+		o.Strings, err = t.GetContents()
+		if err == nil && len(o.Strings) != rows*width {
+			err = errSize(rows*width, len(o.Strings))
+		}
 	default:
 		err = fmt.Errorf("its element type is not numeric (%T); cast it to float32 in the model", v)
 	}

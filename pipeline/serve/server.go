@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
@@ -289,9 +288,9 @@ func (s *Server) score(ctx context.Context, msgs []schemas.Message, d *schemas.D
 	if rows == 0 {
 		return nil
 	}
-	cols := int(d.Record.Schema().Field(3).Type.(*arrow.FixedSizeListType).Len())
+	cols := s.cfg.Spec.Columns()
 	keyCol := d.Record.Column(1).(*array.String)
-	in := pipeline.ScoreInput{Features: d.Features(), Rows: rows, Cols: cols, Keys: make([]string, rows)}
+	in := pipeline.ScoreInput{Features: d.Features(), Rows: rows, Cols: cols, Keys: make([]string, rows), Columns: d.Record}
 	for r := range rows {
 		in.Keys[r] = keyCol.Value(r)
 	}

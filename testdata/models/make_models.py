@@ -5,6 +5,8 @@ Run it with `make models`, or by hand from the repository root:
     /root/.cache/streamscore/venv/bin/python testdata/models/make_models.py
 
 (any Python with numpy, scikit-learn, skl2onnx, onnx and onnxruntime will do).
+With --typed it writes the typed-input fixtures of typed_models.py into
+testdata/models/typed/ instead (packages pinned in requirements.txt).
 Every random draw uses a fixed seed (7), so the models are the same on every run;
 the files are small and kept in git, so tests never need Python.
 
@@ -38,6 +40,7 @@ package would otherwise stamp an IR version older runtimes refuse.
 
 import json
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -201,6 +204,12 @@ def make_mlp_score():
 
 
 def main():
+    if "--typed" in sys.argv[1:]:
+        # The typed-input fixtures need more packages (requirements.txt).
+        import typed_models
+
+        typed_models.write_all()
+        return
     make_linear()
     make_linear_v2()
     make_bad_shape()

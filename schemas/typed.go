@@ -1,0 +1,552 @@
+package schemas
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+)
+
+// ColFeaturePrefix starts the name of each feature's own column in a batch
+// decoded for typed inputs ("feature:amount"). These columns follow every
+// other column.
+const ColFeaturePrefix = "feature:"
+
+// DefaultMaxStringLength bounds a string feature's bytes where the schema
+// sets no max_length.
+const DefaultMaxStringLength = 256
+
+// InputBinding binds one ONNX input to the features it receives: one
+// feature gives an [N] or [N, 1] input (an array feature [N, k]); several
+// features of one kind are concatenated in order into [N, k].
+type InputBinding struct {
+	// Name is the ONNX input name.
+	Name string `yaml:"name"`
+	// Features are event or feature-set feature names, in column order.
+	Features []string `yaml:"features"`
+}
+
+// Typed reports whether the schema feeds the model typed inputs (model.input
+// is empty): each event feature then also gets its own Arrow column of its
+// own type (see ColFeaturePrefix). Otherwise the model takes the single
+// float32 [N, F] input backed by the features column.
+func (s *Spec) Typed() bool { return s.Model.Input == "" }
+
+// InMatrix reports whether the feature is a column of the float32 features
+// matrix: every scalar number is; strings and arrays are not.
+func (f *Feature) InMatrix() bool { return f.Type != TypeString && f.Length == 0 }
+
+// Width returns the number of values the feature gives one row: Length for
+// an array, else 1.
+func (f *Feature) Width() int { return max(f.Length, 1) }
+
+// ArrowType returns the type of the feature's own column.
+func (f *Feature) ArrowType() arrow.DataType {
+	var t arrow.DataType
+	switch f.Type {
+	case TypeFloat64:
+		t = arrow.PrimitiveTypes.Float64
+	case TypeInt32:
+		t = arrow.PrimitiveTypes.Int32
+	case TypeInt64:
+		t = arrow.PrimitiveTypes.Int64
+	case TypeBool:
+		t = arrow.FixedWidthTypes.Boolean
+	case TypeString:
+		return arrow.BinaryTypes.String
+	default:
+		t = arrow.PrimitiveTypes.Float32
+	}
+	if f.Length > 0 {
+		return arrow.FixedSizeListOf(int32(f.Length), t)
+	}
+	return t
+}
+
+func (f *Feature) maxLength() int {
+	if f.MaxLength > 0 {
+		return f.MaxLength
+	}
+	return DefaultMaxStringLength
+}
+
+// eventColumns counts the event features in the features matrix.
+func (s *Spec) eventColumns() int {
+	n := 0
+	for i := range s.Features {
+		if s.Features[i].InMatrix() {
+			n++
+		}
+	}
+	return n
+}
+
+// FeatureColumn returns the index in a decoded record of the named event
+// feature's own column, or -1 when the schema has no such feature or is not
+// Typed.
+func (s *Spec) FeatureColumn(name string) int {
+	if !s.Typed() {
+		return -1
+	}
+	first := 4 + len(s.Passthrough) + len(s.FeatureSets)
+	for i := range s.Features {
+		if s.Features[i].Name == name {
+			return first + i
+		}
+	}
+	return -1
+}
+
+// MatrixColumn returns the features-matrix column of the named feature
+// (event or feature-set), or -1.
+func (s *Spec) MatrixColumn(name string) int {
+	for i, n := range s.FeatureNames() {
+		if n == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Feature returns the event feature named name, or nil.
+func (s *Spec) Feature(name string) *Feature {
+	for i := range s.Features {
+		if s.Features[i].Name == name {
+			return &s.Features[i]
+		}
+	}
+	return nil
+}
+
+func (f *Feature) validateTyped(key string) []error {
+	var errs []error
+	if f.Length < 0 {
+		errs = append(errs, fmt.Errorf("%s.length: %d is negative: give the array's length, or leave it out for a single value", key, f.Length))
+	}
+	if f.Length > 0 && (f.Type == TypeString || f.Type == TypeBool) {
+		errs = append(errs, fmt.Errorf("%s.length: arrays of %s are not supported: use a numeric type", key, f.Type))
+	}
+	if f.MaxLength < 0 {
+		errs = append(errs, fmt.Errorf("%s.max_length: must not be negative", key))
+	}
+	if f.MaxLength > 0 && f.Type != TypeString {
+		errs = append(errs, fmt.Errorf("%s.max_length: only string features have one; remove it", key))
+	}
+	if f.Type == TypeString && f.Default != nil {
+		errs = append(errs, fmt.Errorf("%s.default: a string feature's default is default_string", key))
+	}
+	if f.Type != TypeString && f.DefaultString != nil {
+		errs = append(errs, fmt.Errorf("%s.default_string: only string features take one; use default", key))
+	}
+	return errs
+}
+
+// validateInputs checks model.input and model.inputs.
+func (s *Spec) validateInputs() []error {
+	var errs []error
+	if s.Model.Input != "" {
+		if len(s.Model.Inputs) > 0 {
+			errs = append(errs, errors.New("model.inputs: set either model.input (one float32 [N, F] input) or model.inputs (typed inputs), not both"))
+		}
+		for i := range s.Features {
+			f := &s.Features[i]
+			if f.Type == TypeString || f.Type == TypeInt32 || f.Length > 0 {
+				errs = append(errs, fmt.Errorf("features[%d]: a %s feature needs typed inputs, but model.input feeds one float32 [N, F] tensor: remove model.input and list model.inputs (or leave both out to bind the model's inputs to features by name)", i, describe(f)))
+			}
+		}
+		return errs
+	}
+	names := map[string]bool{}
+	for _, n := range s.FeatureNames() {
+		names[n] = true
+	}
+	for _, f := range s.Features {
+		names[f.Name] = true
+	}
+	seen := map[string]bool{}
+	for i, in := range s.Model.Inputs {
+		key := fmt.Sprintf("model.inputs[%d]", i)
+		if in.Name == "" {
+			errs = append(errs, fmt.Errorf("%s.name: required (the ONNX input name; `streamscore model inspect FILE` lists them)", key))
+		}
+		if seen[in.Name] {
+			errs = append(errs, fmt.Errorf("%s.name: input %q is bound twice", key, in.Name))
+		}
+		seen[in.Name] = true
+		if len(in.Features) == 0 {
+			errs = append(errs, fmt.Errorf("%s.features: at least one feature is required", key))
+		}
+		for j, name := range in.Features {
+			if !names[name] {
+				errs = append(errs, fmt.Errorf("%s.features[%d]: %q is not a feature of this schema: add it to features (or a feature set)", key, j, name))
+			}
+		}
+	}
+	return errs
+}
+
+func describe(f *Feature) string {
+	if f.Length > 0 {
+		return fmt.Sprintf("%s[%d] array", f.Type, f.Length)
+	}
+	return string(f.Type)
+}
+
+// typedFields returns the Arrow fields of the features' own columns.
+func (s *Spec) typedFields() []arrow.Field {
+	if !s.Typed() {
+		return nil
+	}
+	out := make([]arrow.Field, len(s.Features))
+	for i := range s.Features {
+		out[i] = arrow.Field{Name: ColFeaturePrefix + s.Features[i].Name, Type: s.Features[i].ArrowType()}
+	}
+	return out
+}
+
+// typedDecoder reads the features of a Typed schema into their own columns,
+// as well as the numbers into the features matrix. It reuses the Decoder's
+// scanner and per-row state.
+type typedDecoder struct {
+	feats []typedFeat
+	// gather lists the scratch-row positions that make the matrix row.
+	gather []int
+	matrix []float32
+	first  int // record column of the first feature column
+}
+
+// typedFeat is one feature's value in the current row.
+type typedFeat struct {
+	f   *Feature
+	i64 int64
+	f64 float64
+	b   bool
+	str []byte
+	arr []float64
+	def []float64 // an array's default, Length copies of Default
+	nan bool      // the array held a non-finite value that takes the default
+}
+
+func newTypedDecoder(d *Decoder) *typedDecoder {
+	s := d.spec
+	t := &typedDecoder{first: 4 + len(s.Passthrough) + len(s.FeatureSets)}
+	for i := range s.Features {
+		f := &s.Features[i]
+		tf := typedFeat{f: f}
+		if f.Length > 0 {
+			tf.arr = make([]float64, f.Length)
+			if f.Default != nil {
+				tf.def = make([]float64, f.Length)
+				for j := range tf.def {
+					tf.def[j] = *f.Default
+				}
+			}
+		}
+		if f.Type == TypeString {
+			d.required[i] = f.DefaultString == nil
+		}
+		t.feats = append(t.feats, tf)
+		if f.InMatrix() {
+			t.gather = append(t.gather, i)
+		}
+	}
+	for j := len(s.Features); j < len(d.row); j++ {
+		t.gather = append(t.gather, j)
+	}
+	t.matrix = make([]float32, max(len(t.gather), 1)) // see Spec.Arrow
+	return t
+}
+
+// scratchColumns is the length of the Decoder's scratch row: every event
+// feature (strings and arrays keep an unused slot), then the feature sets'.
+func (s *Spec) scratchColumns() int {
+	return len(s.Features) + s.Columns() - s.eventColumns()
+}
+
+// feature reads event feature i's value at the scanner's position.
+func (t *typedDecoder) feature(d *Decoder, i int) bool {
+	sc := &d.sc
+	tf := &t.feats[i]
+	f := tf.f
+	c := sc.peek()
+	if c == 'n' {
+		if !sc.literal("null") {
+			return false
+		}
+		d.seen[i] = false
+		return true
+	}
+	switch {
+	case f.Type == TypeString:
+		if c != '"' {
+			return t.mismatch(d, "a string")
+		}
+		s, ok := sc.str()
+		if !ok {
+			return false
+		}
+		if len(s) > f.maxLength() {
+			d.failField = f.Name
+			return sc.fail(ReasonTooLarge, "string of "+strconv.Itoa(len(s))+" bytes is over the feature's max_length of "+strconv.Itoa(f.maxLength()))
+		}
+		tf.str = append(tf.str[:0], s...)
+	case f.Length > 0:
+		if c != '[' {
+			return t.mismatch(d, "an array of "+strconv.Itoa(f.Length)+" numbers")
+		}
+		if !t.array(d, i) {
+			return false
+		}
+		if tf.nan {
+			d.seen[i] = false // a non-finite element: the default, by limits.non_finite
+			return true
+		}
+	case f.Type == TypeBool:
+		switch c {
+		case 't':
+			if !sc.literal("true") {
+				return false
+			}
+			tf.b = true
+		case 'f':
+			if !sc.literal("false") {
+				return false
+			}
+			tf.b = false
+		default:
+			return t.mismatch(d, "bool (true or false)")
+		}
+		d.row[i] = 0
+		if tf.b {
+			d.row[i] = 1
+		}
+	default:
+		if !(c == '-' || c == 'N' || c == 'I' || (c >= '0' && c <= '9')) {
+			return t.mismatch(d, string(f.Type))
+		}
+		v, ok := t.number(d, i)
+		if !ok {
+			return false
+		}
+		if math.IsNaN(v) {
+			d.seen[i] = false // non-finite: the default, by limits.non_finite
+			return true
+		}
+		tf.f64 = v
+		d.row[i] = float32(v)
+	}
+	d.seen[i] = true
+	return true
+}
+
+// array reads feature i's JSON array, which must hold exactly Length numbers.
+func (t *typedDecoder) array(d *Decoder, i int) bool {
+	sc := &d.sc
+	tf := &t.feats[i]
+	f := tf.f
+	tf.nan = false
+	sc.i++ // '['
+	n, bad := 0, false
+	sc.ws()
+	if sc.peek() == ']' {
+		sc.i++
+	} else {
+		for {
+			sc.ws()
+			if c := sc.peek(); c == '-' || c == 'N' || c == 'I' || (c >= '0' && c <= '9') {
+				v, ok := t.number(d, i)
+				if !ok {
+					return false
+				}
+				if math.IsNaN(v) {
+					tf.nan = true
+				}
+				if n < f.Length {
+					tf.arr[n] = v
+				}
+			} else if !sc.skip(2) {
+				return false
+			} else {
+				bad = true
+			}
+			n++
+			sc.ws()
+			if sc.peek() == ',' {
+				sc.i++
+				continue
+			}
+			if sc.peek() == ']' {
+				sc.i++
+				break
+			}
+			return sc.failAt(ReasonInvalidJSON, "expected ',' or ']'")
+		}
+	}
+	if bad || n != f.Length {
+		d.failField = f.Name
+		return sc.fail(ReasonTypeMismatch, "expected an array of "+strconv.Itoa(f.Length)+" "+string(f.Type)+" numbers, got "+strconv.Itoa(n)+" values")
+	}
+	return true
+}
+
+// number reads one number of feature i's type. A non-finite value follows
+// limits.non_finite: rejected, or NaN with d.seen[i] false (the default).
+func (t *typedDecoder) number(d *Decoder, i int) (float64, bool) {
+	sc := &d.sc
+	tf := &t.feats[i]
+	txt, nonStd, ok := sc.number()
+	if !ok {
+		return 0, false
+	}
+	if nonStd {
+		if d.nonFinite(i, tf.f) {
+			return math.NaN(), true
+		}
+		return 0, false
+	}
+	switch tf.f.Type {
+	case TypeInt32, TypeInt64:
+		bits := 64
+		if tf.f.Type == TypeInt32 {
+			bits = 32
+		}
+		n, err := strconv.ParseInt(bstr(txt), 10, bits)
+		if err != nil {
+			d.failField = tf.f.Name
+			return 0, sc.fail(ReasonTypeMismatch, "expected "+string(tf.f.Type)+", got "+strconv.Quote(string(txt)))
+		}
+		tf.i64 = n
+		return float64(n), true
+	case TypeFloat32:
+		p, err := strconv.ParseFloat(bstr(txt), 32)
+		if math.IsInf(p, 0) {
+			if d.nonFinite(i, tf.f) {
+				return math.NaN(), true
+			}
+			return 0, false
+		}
+		if err != nil {
+			d.failField = tf.f.Name
+			return 0, sc.fail(ReasonTypeMismatch, "expected float32")
+		}
+		return p, true
+	default:
+		p, err := strconv.ParseFloat(bstr(txt), 64)
+		if math.IsInf(p, 0) || math.IsInf(float64(float32(p)), 0) {
+			if d.nonFinite(i, tf.f) {
+				return math.NaN(), true
+			}
+			return 0, false
+		}
+		if err != nil {
+			d.failField = tf.f.Name
+			return 0, sc.fail(ReasonTypeMismatch, "expected "+string(tf.f.Type))
+		}
+		return p, true
+	}
+}
+
+// mismatch skips the value (invalid JSON stays invalid_json) and fails the
+// row with type_mismatch.
+func (t *typedDecoder) mismatch(d *Decoder, want string) bool {
+	if !d.sc.skip(1) {
+		return false
+	}
+	return d.mismatch(want)
+}
+
+// appendRow appends the current row's matrix values and feature columns.
+func (t *typedDecoder) appendRow(d *Decoder, vals *array.Float32Builder, b *array.RecordBuilder) {
+	for k, j := range t.gather {
+		t.matrix[k] = d.row[j]
+	}
+	vals.AppendValues(t.matrix, nil)
+	for i := range t.feats {
+		tf := &t.feats[i]
+		f := tf.f
+		seen := d.seen[i]
+		fb := b.Field(t.first + i)
+		switch {
+		case f.Type == TypeString:
+			v := tf.str
+			if !seen {
+				v = []byte(*f.DefaultString)
+			}
+			fb.(*array.StringBuilder).BinaryBuilder.Append(v)
+		case f.Length > 0:
+			lb := fb.(*array.FixedSizeListBuilder)
+			lb.Append(true)
+			vals := tf.arr
+			if !seen {
+				vals = tf.def
+			}
+			switch vb := lb.ValueBuilder().(type) {
+			case *array.Float32Builder:
+				for _, v := range vals {
+					vb.Append(float32(v))
+				}
+			case *array.Float64Builder:
+				vb.AppendValues(vals, nil)
+			case *array.Int32Builder:
+				for _, v := range vals {
+					vb.Append(int32(v))
+				}
+			case *array.Int64Builder:
+				for _, v := range vals {
+					vb.Append(int64(v))
+				}
+			}
+		default:
+			v, n, bv := tf.f64, tf.i64, tf.b
+			if !seen {
+				v = *f.Default
+				n = int64(v)
+				bv = v != 0
+			}
+			switch x := fb.(type) {
+			case *array.Float32Builder:
+				x.Append(float32(v))
+			case *array.Float64Builder:
+				x.Append(v)
+			case *array.Int32Builder:
+				x.Append(int32(n))
+			case *array.Int64Builder:
+				x.Append(n)
+			case *array.BooleanBuilder:
+				x.Append(bv)
+			}
+		}
+	}
+}
+
+// appendTyped appends row's value of a string or keyed (ZipMap) output: a
+// string, an array of strings, or an object {"<key>": value, ...}.
+func appendTyped(dst []byte, s *Scores, row int) []byte {
+	if s.Strings != nil {
+		vals := s.Strings[row*s.Width : (row+1)*s.Width]
+		if s.Width == 1 {
+			return AppendString(dst, vals[0])
+		}
+		dst = append(dst, '[')
+		for j, v := range vals {
+			if j > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendString(dst, v)
+		}
+		return append(dst, ']')
+	}
+	dst = append(dst, '{')
+	for j, v := range s.Values[row*s.Width : (row+1)*s.Width] {
+		if j > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, s.Keys[j])
+		dst = append(dst, ':')
+		dst = appendNumber(dst, v, s.Bits)
+	}
+	return append(dst, '}')
+}
