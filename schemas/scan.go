@@ -1,7 +1,9 @@
 package schemas
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -400,17 +402,13 @@ func decimalAt(b []byte, i int) (mant uint64, exp int, neg bool, end int, ok boo
 	if b[i] == '0' {
 		i++
 	} else {
-		for ; i < len(b) && b[i]-'0' <= 9; i++ {
-			mant = mant*10 + uint64(b[i]-'0')
-		}
+		mant, i = digitsAt(b, i, 0)
 	}
 	n := i - start
 	if i < len(b) && b[i] == '.' {
 		i++
 		frac := i
-		for ; i < len(b) && b[i]-'0' <= 9; i++ {
-			mant = mant*10 + uint64(b[i]-'0')
-		}
+		mant, i = digitsAt(b, i, mant)
 		if i == frac {
 			return 0, 0, neg, 0, false
 		}
@@ -443,6 +441,47 @@ func decimalAt(b []byte, i int) (mant uint64, exp int, neg bool, end int, ok boo
 		exp += e
 	}
 	return mant, exp, neg, i, true
+}
+
+// pow10u holds 10^n for the digit counts digits8 returns.
+var pow10u = [...]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}
+
+// digitsAt reads the decimal digits at b[i:], appending their value to
+// mant (which wraps if there are too many: the caller counts them), and
+// returns where they stop. It reads eight bytes at a time where there are
+// eight, so that a run of digits costs no branch per digit.
+func digitsAt(b []byte, i int, mant uint64) (uint64, int) {
+	for i+8 <= len(b) {
+		v, n := digits8(binary.LittleEndian.Uint64(b[i:]))
+		mant = mant*pow10u[n] + v
+		i += n
+		if n < 8 {
+			return mant, i
+		}
+	}
+	for ; i < len(b) && b[i]-'0' <= 9; i++ {
+		mant = mant*10 + uint64(b[i]-'0')
+	}
+	return mant, i
+}
+
+// digits8 returns the count n of leading ASCII digits in the eight bytes of
+// w (the first byte in the low bits) and their value v.
+func digits8(w uint64) (v uint64, n int) {
+	x := w - 0x3030303030303030 // a byte below '0' sets its top bit
+	y := w + 0x4646464646464646 // a byte above '9' (up to 0xb9) sets its top bit
+	// Carries and borrows start only at a non-digit, so the bytes before the
+	// first one are exact; x's top bit also catches bytes from 0xba up.
+	n = bits.TrailingZeros64((x|y)&0x8080808080808080) >> 3
+	if n == 0 {
+		return 0, 0
+	}
+	// Put the n digits in the top bytes (zeros before them change nothing)
+	// and add them pairwise: 2, then 4, then 8 digits per lane.
+	x <<= 64 - 8*uint(n)
+	x = (x & 0x0f0f0f0f0f0f0f0f) * 2561 >> 8
+	x = (x & 0x00ff00ff00ff00ff) * 6553601 >> 16
+	return (x & 0x0000ffff0000ffff) * 42949672960001 >> 32, n
 }
 
 // decimalLong is decimal for numbers with more than 19 digits, which fit

@@ -1,7 +1,9 @@
 package schemas
 
 import (
+	"encoding/binary"
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 )
@@ -51,4 +53,32 @@ func FuzzFastFloat(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDigits8 compares digits8 with a byte-by-byte reading on words built
+// from digits and the bytes around them, every non-digit byte included.
+func TestDigits8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	pick := func() byte {
+		if rng.IntN(4) == 0 {
+			return byte(rng.IntN(256))
+		}
+		return '0' + byte(rng.IntN(10))
+	}
+	for range 200000 {
+		var w [8]byte
+		for j := range w {
+			w[j] = pick()
+		}
+		var want uint64
+		n := 0
+		for n < 8 && w[n] >= '0' && w[n] <= '9' {
+			want = want*10 + uint64(w[n]-'0')
+			n++
+		}
+		v, gotN := digits8(binary.LittleEndian.Uint64(w[:]))
+		if gotN != n || v != want {
+			t.Fatalf("digits8(%q) = %d, %d; want %d, %d", w[:], v, gotN, want, n)
+		}
+	}
 }
