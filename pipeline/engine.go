@@ -66,6 +66,8 @@ type Engine struct {
 	log    *slog.Logger
 	m      *metrics
 	enc    *schemas.Encoder
+	// load tells the batcher how busy the stages after it are.
+	load *stagesLoad
 
 	batched atomic.Int64
 	acked   atomic.Int64
@@ -79,15 +81,7 @@ func New(cfg Config, src Source, scorer Scorer, sink Sink, log *slog.Logger, reg
 	if src == nil || scorer == nil || sink == nil {
 		return nil, errors.New("pipeline: a source, a scorer and a sink are required")
 	}
-	if cfg.Policy.MaxRows == 0 {
-		cfg.Policy.MaxRows = DefaultPolicy.MaxRows
-	}
-	if cfg.Policy.MaxBytes == 0 {
-		cfg.Policy.MaxBytes = DefaultPolicy.MaxBytes
-	}
-	if cfg.Policy.MaxWait == 0 {
-		cfg.Policy.MaxWait = DefaultPolicy.MaxWait
-	}
+	cfg.Policy = cfg.Policy.WithDefaults()
 	if err := cfg.Policy.Validate(); err != nil {
 		return nil, err
 	}
@@ -118,9 +112,10 @@ func New(cfg Config, src Source, scorer Scorer, sink Sink, log *slog.Logger, reg
 	}
 	return &Engine{
 		cfg: cfg, src: src, scorer: scorer, sink: sink,
-		log: log.With("component", "engine"),
-		m:   newMetrics(reg),
-		enc: schemas.NewEncoder(cfg.Spec),
+		log:  log.With("component", "engine"),
+		m:    newMetrics(reg),
+		enc:  schemas.NewEncoder(cfg.Spec),
+		load: newStagesLoad(),
 	}, nil
 }
 
@@ -174,7 +169,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	})
 	g.Go(func() error {
 		defer close(batches)
-		return e.cfg.Policy.Batch(gctx, msgs, batches)
+		return e.cfg.Policy.run(gctx, msgs, batches, e.load, func(reason string, rows int) {
+			e.m.closed.WithLabelValues(reason).Inc()
+			e.m.batchRows.Observe(float64(rows))
+		})
 	})
 	g.Go(func() error {
 		defer close(decoded)
@@ -206,6 +204,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			return e.publishAsync(gctx, as, encoded)
 		}
 		for b := range encoded {
+			e.load.done()
 			if err := e.publish(gctx, b); err != nil {
 				return err
 			}
@@ -278,7 +277,7 @@ func (e *Engine) decode(dec *schemas.Decoder, b *Batch) {
 		e.log.Warn("dead letter", "reason", de.Reason, "field", de.Field, "err", de.Msg, "topic", m.Topic, "partition", m.Partition, "offset", m.Offset)
 	}
 	e.m.defaulted.Add(float64(b.decoded.Defaulted))
-	e.m.batchRows.Observe(float64(len(b.Msgs)))
+	b.work += time.Since(start)
 	e.m.stage.WithLabelValues("decode").Observe(time.Since(start).Seconds())
 }
 
@@ -310,6 +309,10 @@ func (e *Engine) enrich(ctx context.Context, b *Batch) error {
 			b.missing = res.Missing
 			e.m.featureMissing.Add(float64(res.MissingValues))
 			e.m.stage.WithLabelValues("enrich").Observe(time.Since(start).Seconds())
+			if attempt == 1 {
+				// Retries wait out an outage; they are not what scoring costs.
+				b.work += time.Since(start)
+			}
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -369,6 +372,7 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 		}
 	}
 	e.m.stage.WithLabelValues("infer").Observe(time.Since(start).Seconds())
+	b.work += time.Since(start)
 
 	start = time.Now()
 	sb := schemas.ScoredBatch{
@@ -405,6 +409,8 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 		n++
 	}
 	e.m.stage.WithLabelValues("encode").Observe(time.Since(start).Seconds())
+	b.work += time.Since(start)
+	e.load.cost.observe(len(b.Msgs), b.work)
 	return nil
 }
 
@@ -483,6 +489,7 @@ func (e *Engine) publishAsync(ctx context.Context, as AsyncSink, in <-chan *Batc
 		}
 	}
 	for b := range in {
+		e.load.done()
 		select {
 		case slots <- struct{}{}:
 		case err := <-failed:

@@ -206,7 +206,7 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 	}
 	eng, err := pipeline.New(pipeline.Config{
 		Spec:          spec,
-		Policy:        pipeline.Policy{MaxRows: cfg.Batch.MaxRows, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait},
+		Policy:        cfg.Batch.Policy(),
 		InFlight:      cfg.Pipeline.InFlight,
 		Publishes:     cfg.Pipeline.Publishes,
 		DrainTimeout:  cfg.Pipeline.DrainTimeout,
