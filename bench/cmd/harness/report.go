@@ -80,7 +80,13 @@ func (r *Results) compare() {
 		add("pinned throughput per scorer core / Python micro-batched", fmt.Sprintf("≥ %.0f×", targetPinnedMicro), fmt.Sprintf("%.1f×", r.Ratios.PinnedMicroBatch), r.Ratios.PinnedMicroBatch >= targetPinnedMicro)
 	}
 	if d := r.Raw.Decode.NsPerRow / 1e3; d > 0 {
-		add("decode in process", fmt.Sprintf("≤ %.1f µs/event", targetDecodeMicros), fmt.Sprintf("%.2f µs/event", d), d <= targetDecodeMicros)
+		got := fmt.Sprintf("%.2f µs/event", d)
+		if c := r.Raw.Decode.CPUNsPerRow / 1e3; c > 0 {
+			// CPU time: the wall time counts waiting for a shared core.
+			got = fmt.Sprintf("%.2f µs CPU/event (%.2f µs wall)", c, d)
+			d = c
+		}
+		add("decode in process", fmt.Sprintf("≤ %.1f µs/event", targetDecodeMicros), got, d <= targetDecodeMicros)
 	}
 	mb := float64(r.Scorer.PeakRSS) / 1e6
 	add("peak RSS", fmt.Sprintf("≤ %d MB", targetRSS), fmt.Sprintf("%.0f MB", mb), mb <= targetRSS)
@@ -168,9 +174,17 @@ func (r *Results) markdown(tpSVG, latSVG string) string {
 	row("Python micro-batched (confluent-kafka + numpy + onnxruntime)", r.Peers.MicroBatch)
 	row("Python one inference per event", r.Peers.PerEvent)
 	w("| backlog writer (kafka-go produce only) | %s | | | | |\n\n", thousands(r.Backlog.Rate))
-	if r.Ratios.EfficiencyMicro > 0 || r.Ratios.CPUOverPassThrough > 0 {
-		w("CPU efficiency (a contender's CPU µs/event ÷ streamscore's; above 1, streamscore uses less): pass-through %.2f×, Python micro-batched %.1f×, Python per event %.1f×.\n\n",
-			ratio(r.Raw.PassThrough.CPUMicros, r.Scorer.Max.CPUMicros), r.Ratios.EfficiencyMicro, r.Ratios.EfficiencyPerEvent)
+	var eff []string
+	for _, c := range []struct {
+		name string
+		run  Run
+	}{{"kafka-go pass-through", r.Raw.PassThrough}, {"streamscore fixed", r.Scorer.Fixed}, {"Python micro-batched", r.Peers.MicroBatch}, {"Python per event", r.Peers.PerEvent}} {
+		if c.run.CPUMicros > 0 && r.Scorer.Max.CPUMicros > 0 {
+			eff = append(eff, fmt.Sprintf("%s %.2f×", c.name, ratio(c.run.CPUMicros, r.Scorer.Max.CPUMicros)))
+		}
+	}
+	if len(eff) > 0 {
+		w("CPU efficiency, a contender's CPU µs/event ÷ streamscore's (above 1, streamscore uses less): %s.\n\n", strings.Join(eff, ", "))
 	}
 	if r.Pinned.Ran {
 		w("## Pinned: throughput per scorer core\n\n")
@@ -215,9 +229,9 @@ func (r *Results) markdown(tpSVG, latSVG string) string {
 	}
 
 	w("## Raw limits in process (one goroutine, no Kafka)\n\n")
-	w("| stage | rows/s | ns/row |\n| --- | ---: | ---: |\n")
-	w("| decode (JSON → Arrow), 1024 events per batch | %s | %.0f |\n", thousands(r.Raw.Decode.RowsPerSec), r.Raw.Decode.NsPerRow)
-	w("| encode (scored event JSON) | %s | %.0f |\n\n", thousands(r.Raw.Encode.RowsPerSec), r.Raw.Encode.NsPerRow)
+	w("| stage | rows/s | ns/row | CPU ns/row |\n| --- | ---: | ---: | ---: |\n")
+	w("| decode (JSON → Arrow), 1024 events per batch | %s | %.0f | %.0f |\n", thousands(r.Raw.Decode.RowsPerSec), r.Raw.Decode.NsPerRow, r.Raw.Decode.CPUNsPerRow)
+	w("| encode (scored event JSON) | %s | %.0f | %.0f |\n\n", thousands(r.Raw.Encode.RowsPerSec), r.Raw.Encode.NsPerRow, r.Raw.Encode.CPUNsPerRow)
 	w("| batch | ONNX Runtime alone rows/s | µs per Run | decode+infer+encode rows/s | streamscore end to end events/s |\n| ---: | ---: | ---: | ---: | ---: |\n")
 	inproc := map[int]BatchPoint{}
 	for _, p := range r.Raw.InProcess {

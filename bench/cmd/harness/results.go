@@ -67,6 +67,9 @@ type Backlog struct {
 type Rate struct {
 	RowsPerSec float64 `json:"rows_per_s"`
 	NsPerRow   float64 `json:"ns_per_row"`
+	// CPUNsPerRow is the thread's CPU time per row, where measured: on a
+	// shared machine the wall time also counts waiting for a core.
+	CPUNsPerRow float64 `json:"cpu_ns_per_row,omitempty"`
 }
 
 func newRate(rows int, el time.Duration) Rate {
