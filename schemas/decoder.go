@@ -230,54 +230,62 @@ func (d *Decoder) lookupField(pos int, name []byte) (slot, bool) {
 	return sl, known
 }
 
-// fastField reads, at sc.i, the field the event had at position pos last
-// time when that is a float feature written compactly as "name":number
-// and the number converts exactly without strconv, the common case that
-// it keeps in registers. It reports whether it read the field, leaving
-// sc.i after the number; otherwise it reads nothing, and the general path
-// reads the field (a duplicate among them).
-func (d *Decoder) fastField(pos int) bool {
-	if pos >= len(d.at) || pos >= d.maxFields {
-		return false
-	}
-	a := &d.at[pos]
-	if !a.fast {
-		return false
-	}
+// fastFields reads, from sc.i on, the fields the event had at positions
+// pos, pos+1, … last time, for as long as each is a float feature written
+// compactly as "name":number, followed by a comma and the next such field,
+// and its number converts exactly without strconv: the common case, kept
+// in registers. It returns how many fields it read, leaving sc.i after the
+// last one's number (before its ',' or '}'); where it reads none, the
+// general path reads the field (a duplicate among them).
+func (d *Decoder) fastFields(pos int) int {
 	b, i := d.sc.b, d.sc.i
-	if i+16 <= len(b) {
-		if binary.LittleEndian.Uint64(b[i:])&a.mask[0] != a.pat[0] ||
-			binary.LittleEndian.Uint64(b[i+8:])&a.mask[1] != a.pat[1] {
-			return false
+	at, kinds, stamp, gen := d.at, d.kinds, d.stamp, d.gen
+	row, seen := d.row, d.seen
+	n := 0
+	for ; pos < len(at) && pos < d.maxFields; pos++ {
+		a := &at[pos]
+		if !a.fast {
+			break
 		}
-	} else if !bytes.HasPrefix(b[i:], a.tok) {
-		return false
-	}
-	mant, exp, neg, end, ok := decimalAt(b, i+len(a.tok))
-	if !ok {
-		return false
-	}
-	var v float32
-	if d.kinds[a.sl.idx] == kindFloat32 {
-		if v, ok = fastFloat32(mant, exp, neg); !ok {
-			return false
+		if i+16 <= len(b) {
+			if binary.LittleEndian.Uint64(b[i:])&a.mask[0] != a.pat[0] ||
+				binary.LittleEndian.Uint64(b[i+8:])&a.mask[1] != a.pat[1] {
+				break
+			}
+		} else if !bytes.HasPrefix(b[i:], a.tok) {
+			break
 		}
-	} else {
-		f, ok := fastFloat64(mant, exp, neg)
+		mant, exp, neg, end, ok := decimalAt(b, i+len(a.tok))
 		if !ok {
-			return false
+			break
 		}
-		// At most 2^53 × 10^22, inside float32's range.
-		v = float32(f)
+		var v float32
+		if kinds[a.sl.idx] == kindFloat32 {
+			if v, ok = fastFloat32(mant, exp, neg); !ok {
+				break
+			}
+		} else {
+			f, ok := fastFloat64(mant, exp, neg)
+			if !ok {
+				break
+			}
+			// At most 2^53 × 10^22, inside float32's range.
+			v = float32(f)
+		}
+		if stamp[a.sl.u] == gen {
+			break
+		}
+		stamp[a.sl.u] = gen
+		row[a.sl.idx] = v
+		seen[a.sl.idx] = true
+		n++
+		d.sc.i = end
+		if end >= len(b) || b[end] != ',' {
+			break
+		}
+		i = end + 1
 	}
-	if d.stamp[a.sl.u] == d.gen {
-		return false
-	}
-	d.stamp[a.sl.u] = d.gen
-	d.row[a.sl.idx] = v
-	d.seen[a.sl.idx] = true
-	d.sc.i = end
-	return true
+	return n
 }
 
 // NewDecoder returns a decoder for spec that allocates Arrow memory from mem.
@@ -462,10 +470,13 @@ func (d *Decoder) decodeRow(m *Message) (tsMillis int64, defaulted int, ok bool)
 	} else {
 		for {
 			sc.skipWS()
-			if !d.fastField(fields) && !d.field(fields) {
+			if n := d.fastFields(fields); n > 0 {
+				fields += n
+			} else if d.field(fields) {
+				fields++
+			} else {
 				return 0, 0, false
 			}
-			fields++
 			sc.skipWS()
 			c := sc.peek()
 			if c == ',' {
