@@ -129,8 +129,12 @@ func (p Policy) Batch(ctx context.Context, in <-chan schemas.Message, out chan<-
 }
 
 // stagesLoad tells the batcher how busy the stages after it are: how many
-// closed batches they hold (from the batcher's send until the publisher
-// takes the batch), and what scoring costs. It is safe for concurrent use.
+// closed batches they hold (from the batcher's send until the broker
+// acknowledges the batch's records), and what scoring costs. Counting a
+// batch until its acknowledgement, not only until it is scored, keeps a
+// moderate load from becoming many tiny produce requests, each costing
+// the broker CPU: events wait for at most one acknowledgement's round trip.
+// It is safe for concurrent use.
 type stagesLoad struct {
 	busy atomic.Int64
 	// idle receives a token when busy drops to zero; the batcher checks

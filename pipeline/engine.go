@@ -204,7 +204,6 @@ func (e *Engine) Run(ctx context.Context) error {
 			return e.publishAsync(gctx, as, encoded)
 		}
 		for b := range encoded {
-			e.load.done()
 			if err := e.publish(gctx, b); err != nil {
 				return err
 			}
@@ -489,7 +488,6 @@ func (e *Engine) publishAsync(ctx context.Context, as AsyncSink, in <-chan *Batc
 		}
 	}
 	for b := range in {
-		e.load.done()
 		select {
 		case slots <- struct{}{}:
 		case err := <-failed:
@@ -501,6 +499,7 @@ func (e *Engine) publishAsync(ctx context.Context, as AsyncSink, in <-chan *Batc
 		start := time.Now()
 		as.PublishAsync(ctx, b.out, b.dead, func(err error) {
 			if err != nil {
+				e.load.done()
 				select {
 				case failed <- fmt.Errorf("publishing batch: %w", err):
 				default:
@@ -516,6 +515,7 @@ func (e *Engine) publishAsync(ctx context.Context, as AsyncSink, in <-chan *Batc
 
 // published acknowledges a batch whose results the sink holds.
 func (e *Engine) published(b *Batch, start time.Time) {
+	e.load.done()
 	e.m.stage.WithLabelValues("publish").Observe(time.Since(start).Seconds())
 	e.src.Ack(b.Spans)
 	e.acked.Add(int64(len(b.Msgs)))
