@@ -25,9 +25,9 @@ type ScorerConfig struct {
 	MaxRows, MaxBytes  int
 	MaxWait            time.Duration
 	// BatchMode is batch.mode (adaptive or fixed); empty keeps the default.
-	BatchMode string
-	Sessions, IntraOp  int
-	HTTPAddr           string
+	BatchMode         string
+	Sessions, IntraOp int
+	HTTPAddr          string
 	// Pprof serves Go's profiler on HTTPAddr.
 	Pprof bool
 	// Extra is appended to the file verbatim (YAML), for variants.
