@@ -75,6 +75,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
 	$(GO) test -run='^$$' -fuzz='^FuzzAppendString$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
 	$(GO) test -run='^$$' -fuzz='^FuzzEncodeUTF8$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
+	$(GO) test -run='^$$' -fuzz='^FuzzFastFloat$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
 
 test-fuzz-short:
 	$(MAKE) --no-print-directory fuzz FUZZTIME=150000x

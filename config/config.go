@@ -64,11 +64,18 @@ type TopicsConfig struct {
 	ReplicationFactor int    `yaml:"replication_factor"`
 }
 
-// BatchConfig is the micro-batch policy.
+// BatchConfig is the micro-batch policy (see pipeline.Policy).
 type BatchConfig struct {
-	MaxRows  int           `yaml:"max_rows"`
-	MaxBytes int           `yaml:"max_bytes"`
-	MaxWait  time.Duration `yaml:"max_wait"`
+	Mode          pipeline.Mode `yaml:"mode"`
+	MaxRows       int           `yaml:"max_rows"`
+	MaxBytes      int           `yaml:"max_bytes"`
+	MaxWait       time.Duration `yaml:"max_wait"`
+	TargetLatency time.Duration `yaml:"target_latency"`
+}
+
+// Policy returns the batch policy the config describes.
+func (b BatchConfig) Policy() pipeline.Policy {
+	return pipeline.Policy{Mode: b.Mode, MaxRows: b.MaxRows, MaxBytes: b.MaxBytes, MaxWait: b.MaxWait, TargetLatency: b.TargetLatency}
 }
 
 // PipelineConfig tunes the engine.
@@ -124,11 +131,12 @@ type LogConfig struct {
 // DefaultConfig returns the configuration a file is decoded over.
 func Default() Config {
 	return Config{
-		Brokers:  []string{"127.0.0.1:9092"},
-		Group:    "streamscore",
-		Topics:   TopicsConfig{Input: "events", Output: "scored", DLQ: "events.dlq", Partitions: 8, ReplicationFactor: 1},
-		Model:    ModelConfig{Config: model.Config{Sessions: 1, IntraOpThreads: 1, InterOpThreads: 1, GraphOptimization: "all", Version: "1"}},
-		Batch:    BatchConfig{MaxRows: pipeline.DefaultPolicy.MaxRows, MaxBytes: pipeline.DefaultPolicy.MaxBytes, MaxWait: pipeline.DefaultPolicy.MaxWait},
+		Brokers: []string{"127.0.0.1:9092"},
+		Group:   "streamscore",
+		Topics:  TopicsConfig{Input: "events", Output: "scored", DLQ: "events.dlq", Partitions: 8, ReplicationFactor: 1},
+		Model:   ModelConfig{Config: model.Config{Sessions: 1, IntraOpThreads: 1, InterOpThreads: 1, GraphOptimization: "all", Version: "1"}},
+		Batch: BatchConfig{Mode: pipeline.DefaultPolicy.Mode, MaxRows: pipeline.DefaultPolicy.MaxRows, MaxBytes: pipeline.DefaultPolicy.MaxBytes,
+			MaxWait: pipeline.DefaultPolicy.MaxWait, TargetLatency: pipeline.DefaultPolicy.TargetLatency},
 		Pipeline: PipelineConfig{InFlight: 2, Publishes: 4, DrainTimeout: 30 * time.Second},
 		Consumer: ConsumerConfig{
 			StartOffset: "earliest", MinBytes: 1, MaxBytes: 10 << 20, MaxWait: time.Second,
@@ -307,8 +315,7 @@ func (c *Config) Validate() error {
 	if err := c.Model.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	p := pipeline.Policy{MaxRows: c.Batch.MaxRows, MaxBytes: c.Batch.MaxBytes, MaxWait: c.Batch.MaxWait}
-	if err := p.Validate(); err != nil {
+	if err := c.Batch.Policy().Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Pipeline.InFlight < 1 {

@@ -41,6 +41,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"unknown key", "bogus: 1\n", "bogus"},
 		{"bad duration", "batch: {max_wait: soon}\n", "max_wait"},
 		{"zero rows", "batch: {max_rows: 0}\n", "batch.max_rows"},
+		{"bad batch mode", "batch: {mode: eager}\n", "batch.mode"},
+		{"negative target latency", "batch: {target_latency: -1ms}\n", "batch.target_latency"},
 		{"no port", "brokers: [localhost]\n", "brokers"},
 		{"same topics", "topics: {input: a, output: a}\n", "topics"},
 		{"bad start offset", "consumer: {start_offset: middle}\n", "consumer.start_offset"},

@@ -70,6 +70,8 @@ type Engine struct {
 	log    *slog.Logger
 	m      *metrics
 	enc    *schemas.Encoder
+	// load tells the batcher how busy the stages after it are.
+	load *stagesLoad
 
 	batched atomic.Int64
 	acked   atomic.Int64
@@ -83,15 +85,7 @@ func New(cfg Config, src Source, scorer Scorer, sink Sink, log *slog.Logger, reg
 	if src == nil || scorer == nil || sink == nil {
 		return nil, errors.New("pipeline: a source, a scorer and a sink are required")
 	}
-	if cfg.Policy.MaxRows == 0 {
-		cfg.Policy.MaxRows = DefaultPolicy.MaxRows
-	}
-	if cfg.Policy.MaxBytes == 0 {
-		cfg.Policy.MaxBytes = DefaultPolicy.MaxBytes
-	}
-	if cfg.Policy.MaxWait == 0 {
-		cfg.Policy.MaxWait = DefaultPolicy.MaxWait
-	}
+	cfg.Policy = cfg.Policy.WithDefaults()
 	if err := cfg.Policy.Validate(); err != nil {
 		return nil, err
 	}
@@ -122,9 +116,10 @@ func New(cfg Config, src Source, scorer Scorer, sink Sink, log *slog.Logger, reg
 	}
 	return &Engine{
 		cfg: cfg, src: src, scorer: scorer, sink: sink,
-		log: log.With("component", "engine"),
-		m:   newMetrics(reg),
-		enc: schemas.NewEncoder(cfg.Spec),
+		log:  log.With("component", "engine"),
+		m:    newMetrics(reg),
+		enc:  schemas.NewEncoder(cfg.Spec),
+		load: newStagesLoad(),
 	}, nil
 }
 
@@ -178,7 +173,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	})
 	g.Go(func() error {
 		defer close(batches)
-		return e.cfg.Policy.Batch(gctx, msgs, batches)
+		return e.cfg.Policy.run(gctx, msgs, batches, e.load, func(reason string, rows int) {
+			e.m.closed.WithLabelValues(reason).Inc()
+			e.m.batchRows.Observe(float64(rows))
+		})
 	})
 	g.Go(func() error {
 		defer close(decoded)
@@ -282,7 +280,7 @@ func (e *Engine) decode(dec *schemas.Decoder, b *Batch) {
 		e.log.Warn("dead letter", "reason", de.Reason, "field", de.Field, "err", de.Msg, "topic", m.Topic, "partition", m.Partition, "offset", m.Offset)
 	}
 	e.m.defaulted.Add(float64(b.decoded.Defaulted))
-	e.m.batchRows.Observe(float64(len(b.Msgs)))
+	b.work += time.Since(start)
 	e.m.stage.WithLabelValues("decode").Observe(time.Since(start).Seconds())
 }
 
@@ -314,6 +312,10 @@ func (e *Engine) enrich(ctx context.Context, b *Batch) error {
 			b.missing = res.Missing
 			e.m.featureMissing.Add(float64(res.MissingValues))
 			e.m.stage.WithLabelValues("enrich").Observe(time.Since(start).Seconds())
+			if attempt == 1 {
+				// Retries wait out an outage; they are not what scoring costs.
+				b.work += time.Since(start)
+			}
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -373,6 +375,7 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 		}
 	}
 	e.m.stage.WithLabelValues("infer").Observe(time.Since(start).Seconds())
+	b.work += time.Since(start)
 
 	start = time.Now()
 	sb := schemas.ScoredBatch{
@@ -391,6 +394,8 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 		e.cfg.Shadow.Offer(msgs)
 	}
 	e.m.stage.WithLabelValues("encode").Observe(time.Since(start).Seconds())
+	b.work += time.Since(start)
+	e.load.cost.observe(len(b.Msgs), b.work)
 	return nil
 }
 
@@ -548,6 +553,7 @@ func (e *Engine) publishAsync(ctx context.Context, as AsyncSink, in <-chan *Batc
 		start := time.Now()
 		as.PublishAsync(ctx, b.out, b.dead, func(err error) {
 			if err != nil {
+				e.load.done()
 				select {
 				case failed <- fmt.Errorf("publishing batch: %w", err):
 				default:
@@ -563,6 +569,7 @@ func (e *Engine) publishAsync(ctx context.Context, as AsyncSink, in <-chan *Batc
 
 // published acknowledges a batch whose results the sink holds.
 func (e *Engine) published(b *Batch, start time.Time) {
+	e.load.done()
 	e.m.stage.WithLabelValues("publish").Observe(time.Since(start).Seconds())
 	e.src.Ack(b.Spans)
 	e.acked.Add(int64(len(b.Msgs)))

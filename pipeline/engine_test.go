@@ -85,6 +85,11 @@ func TestEngineScoresEveryEventOnce(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	mem.AssertSize(t, 0)
+	// Every batch the batcher handed on was released once acknowledged, so
+	// the adaptive batcher sees the stages idle again.
+	if busy := e.load.busy.Load(); busy != 0 {
+		t.Fatalf("%d batches still counted busy after Run", busy)
+	}
 
 	wantDead := map[string]schemas.Reason{}
 	for i := range msgs {

@@ -7,6 +7,7 @@ type metrics struct {
 	dead      *prometheus.CounterVec
 	defaulted prometheus.Counter
 	batchRows prometheus.Histogram
+	closed    *prometheus.CounterVec
 	stage     *prometheus.HistogramVec
 	latency   prometheus.Histogram
 
@@ -34,6 +35,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Events per micro-batch.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 14),
 		}),
+		closed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamscore_pipeline_batches_closed_total",
+			Help: "Micro-batches closed, by reason: full (max_rows), bytes (max_bytes), wait (max_wait), idle (adaptive: nothing buffered and the scorer idle), target (adaptive: target_latency), drain (the input ended).",
+		}, []string{"reason"}),
 		stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "streamscore_pipeline_stage_duration_seconds",
 			Help:    "Time one batch spends in a stage.",
@@ -57,8 +62,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "1 while scoring waits for the feature store (fail_closed).",
 		}),
 	}
+	for _, r := range []string{CloseFull, CloseBytes, CloseWait, CloseIdle, CloseTarget, CloseDrain} {
+		m.closed.WithLabelValues(r)
+	}
 	if reg != nil {
-		reg.MustRegister(m.scored, m.dead, m.defaulted, m.batchRows, m.stage, m.latency, m.featureMissing, m.featureErrors, m.featurePaused)
+		reg.MustRegister(m.scored, m.dead, m.defaulted, m.batchRows, m.closed, m.stage, m.latency, m.featureMissing, m.featureErrors, m.featurePaused)
 	}
 	return m
 }

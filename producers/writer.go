@@ -113,9 +113,11 @@ func (c *Config) NewKafkaWriter() *kafka.Writer {
 	if w.WriteTimeout == 0 {
 		w.WriteTimeout = 10 * time.Second
 	}
+	var next kafka.RoundTripper = kafka.DefaultTransport
 	if c.Transport != nil {
-		w.Transport = c.Transport
+		next = c.Transport
 	}
+	w.Transport = newMetadataCache(next)
 	return w
 }
 

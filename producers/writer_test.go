@@ -2,12 +2,16 @@ package producers
 
 import (
 	"context"
+	"errors"
+	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
+	produceAPI "github.com/segmentio/kafka-go/protocol/produce"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/streamscore/streamscore/schemas"
@@ -154,5 +158,62 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want an error naming %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// countingTransport answers metadata requests for topic "t" with two
+// partitions (or errCode) and counts the calls.
+type countingTransport struct {
+	calls   int
+	errCode int16
+}
+
+func (c *countingTransport) RoundTrip(ctx context.Context, addr net.Addr, req kafka.Request) (kafka.Response, error) {
+	c.calls++
+	if _, ok := req.(*metadataAPI.Request); !ok {
+		return nil, errors.New("not metadata")
+	}
+	return &metadataAPI.Response{Topics: []metadataAPI.ResponseTopic{{Name: "t", ErrorCode: c.errCode, Partitions: make([]metadataAPI.ResponsePartition, 2)}}}, nil
+}
+
+func TestMetadataCache(t *testing.T) {
+	now := time.Unix(1000, 0)
+	tests := []struct {
+		name      string
+		req       kafka.Request
+		errCode   int16
+		advance   time.Duration
+		wantCalls int // for 100 requests, advancing the clock by advance after each
+	}{
+		{"one topic is asked once per second", &metadataAPI.Request{TopicNames: []string{"t"}}, 0, 15 * time.Millisecond, 2},
+		{"an error is not cached", &metadataAPI.Request{TopicNames: []string{"t"}}, 3, 0, 100},
+		{"auto-creation passes through", &metadataAPI.Request{TopicNames: []string{"t"}, AllowAutoTopicCreation: true}, 0, 0, 100},
+		{"several topics pass through", &metadataAPI.Request{TopicNames: []string{"t", "u"}}, 0, 0, 100},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			next := &countingTransport{errCode: tc.errCode}
+			m := newMetadataCache(next)
+			clock := now
+			m.now = func() time.Time { return clock }
+			for range 100 {
+				res, err := m.RoundTrip(t.Context(), nil, tc.req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := len(res.(*metadataAPI.Response).Topics[0].Partitions); got != 2 {
+					t.Fatalf("response has %d partitions, want 2", got)
+				}
+				clock = clock.Add(tc.advance)
+			}
+			if next.calls != tc.wantCalls {
+				t.Fatalf("transport called %d times for 100 requests, want %d", next.calls, tc.wantCalls)
+			}
+		})
+	}
+	// Other requests pass through untouched.
+	next := &countingTransport{}
+	if _, err := newMetadataCache(next).RoundTrip(t.Context(), nil, &produceAPI.Request{}); err == nil || next.calls != 1 {
+		t.Fatalf("a produce request: err %v, calls %d; want it passed to the transport", err, next.calls)
 	}
 }

@@ -1,6 +1,8 @@
 package schemas
 
 import (
+	"bytes"
+	"encoding/binary"
 	"math"
 	"slices"
 	"strconv"
@@ -103,7 +105,24 @@ type slot struct {
 	kinds uint8
 	idx   int
 	lk    int
+	// u numbers the schema's field names, so that a second appearance of
+	// one in an event is found by one comparison.
+	u int
 }
+
+// once reports whether the field may appear only once in an event: every
+// field the schema reads a value from. A passthrough field that is nothing
+// else is copied as written, and the last one wins.
+func (sl slot) once() bool { return sl.kinds&^slotPass != 0 }
+
+// Feature kinds, the FieldType of each feature as a small number for the
+// hot path.
+const (
+	kindFloat32 uint8 = iota
+	kindFloat64
+	kindInt64
+	kindBool
+)
 
 // Decoder turns JSON event values into Arrow columns as the Spec says. It is
 // not safe for concurrent use; give each goroutine its own.
@@ -130,11 +149,24 @@ type Decoder struct {
 	lookupSet []bool
 	keyBufs   []byte
 
-	curField  string
+	// curSlot is the slot of the field whose value is being read; its name
+	// is looked up only when the value fails.
+	curSlot   slot
 	failField string
 
 	// tc reads features for typed inputs; nil in the single-input form.
 	tc *typedDecoder
+
+	// kinds holds each feature's type as a kind constant.
+	kinds []uint8
+	// stamp holds, per slot.u, the number of the last event in which the
+	// field appeared; gen is the current event's number.
+	stamp []uint32
+	gen   uint32
+	// maxFields is spec.Limits.MaxFields.
+	maxFields int
+	// r is what the current event has set so far.
+	r rowState
 
 	// at remembers, per position in the event, the field name read there
 	// last and what the schema makes of it: producers write their fields
@@ -142,11 +174,47 @@ type Decoder struct {
 	at []fieldAt
 }
 
+// rowState is what an event has set so far, beyond the row scratch.
+type rowState struct {
+	idSet, keySet, tsSet bool
+	// ts is the event time in epoch milliseconds; the message's timestamp
+	// until the event names one.
+	ts int64
+	// dup is the first field the schema reads that appeared twice.
+	dup    slot
+	hasDup bool
+}
+
 // fieldAt is a field name seen at one position of an event.
 type fieldAt struct {
 	name  []byte
 	sl    slot
 	known bool
+	// plain says name's JSON text is name itself (see scanner.name).
+	plain bool
+	// fast is set for a float feature whose `"name":` text fits in 16
+	// bytes: tok holds that text, and pat and mask hold it as two
+	// little-endian words, so Decoder.fastField matches it with two
+	// comparisons.
+	fast bool
+	tok  []byte
+	pat  [2]uint64
+	mask [2]uint64
+}
+
+// remember sets a to the field name found at its position.
+func (a *fieldAt) remember(name []byte, sl slot, known bool, kinds []uint8) {
+	a.name = append(a.name[:0], name...)
+	a.sl, a.known, a.plain = sl, known, plain(name)
+	a.tok = append(append(append(a.tok[:0], '"'), name...), '"', ':')
+	a.fast = a.plain && known && sl.kinds == slotFeature && kinds[sl.idx] <= kindFloat64 && len(a.tok) <= 16
+	a.pat, a.mask = [2]uint64{}, [2]uint64{}
+	if a.fast {
+		for j, c := range a.tok {
+			a.pat[j/8] |= uint64(c) << (8 * (j % 8))
+			a.mask[j/8] |= 0xff << (8 * (j % 8))
+		}
+	}
 }
 
 // maxRemembered bounds the positions Decoder.at remembers.
@@ -164,12 +232,74 @@ func (d *Decoder) lookupField(pos int, name []byte) (slot, bool) {
 			d.at = append(d.at, fieldAt{})
 		}
 		if pos < len(d.at) {
-			a := &d.at[pos]
-			a.name = append(a.name[:0], name...)
-			a.sl, a.known = sl, known
+			d.at[pos].remember(name, sl, known, d.kinds)
 		}
 	}
 	return sl, known
+}
+
+// fastFields reads, from sc.i on, the fields the event had at positions
+// pos, pos+1, … last time, for as long as each is a float feature written
+// compactly as "name":number, followed by a comma and the next such field,
+// and its number converts exactly without strconv: the common case, kept
+// in registers. It returns how many fields it read, leaving sc.i after the
+// last one's number (before its ',' or '}'); where it reads none, the
+// general path reads the field (a duplicate among them). A schema with
+// typed features takes the general path for every field.
+func (d *Decoder) fastFields(pos int) int {
+	if d.tc != nil {
+		// Typed features keep their own types (an int, a string or an
+		// array is never a float): the typed decoder reads every one.
+		return 0
+	}
+	b, i := d.sc.b, d.sc.i
+	at, kinds, stamp, gen := d.at, d.kinds, d.stamp, d.gen
+	row, seen := d.row, d.seen
+	n := 0
+	for ; pos < len(at) && pos < d.maxFields; pos++ {
+		a := &at[pos]
+		if !a.fast {
+			break
+		}
+		if i+16 <= len(b) {
+			if binary.LittleEndian.Uint64(b[i:])&a.mask[0] != a.pat[0] ||
+				binary.LittleEndian.Uint64(b[i+8:])&a.mask[1] != a.pat[1] {
+				break
+			}
+		} else if !bytes.HasPrefix(b[i:], a.tok) {
+			break
+		}
+		mant, exp, neg, end, ok := decimalAt(b, i+len(a.tok))
+		if !ok {
+			break
+		}
+		var v float32
+		if kinds[a.sl.idx] == kindFloat32 {
+			if v, ok = fastFloat32(mant, exp, neg); !ok {
+				break
+			}
+		} else {
+			f, ok := fastFloat64(mant, exp, neg)
+			if !ok {
+				break
+			}
+			// At most 2^53 × 10^22, inside float32's range.
+			v = float32(f)
+		}
+		if stamp[a.sl.u] == gen {
+			break
+		}
+		stamp[a.sl.u] = gen
+		row[a.sl.idx] = v
+		seen[a.sl.idx] = true
+		n++
+		d.sc.i = end
+		if end >= len(b) || b[end] != ',' {
+			break
+		}
+		i = end + 1
+	}
+	return n
 }
 
 // NewDecoder returns a decoder for spec that allocates Arrow memory from mem.
@@ -187,7 +317,10 @@ func NewDecoder(spec *Spec, mem memory.Allocator) *Decoder {
 		required: make([]bool, len(spec.Features)),
 	}
 	add := func(name string, k uint8, idx int) {
-		s := d.slots[name]
+		s, ok := d.slots[name]
+		if !ok {
+			s.u = len(d.slots)
+		}
 		s.kinds |= k
 		if k == slotFeature || k == slotPass {
 			s.idx = idx
@@ -201,8 +334,17 @@ func NewDecoder(spec *Spec, mem memory.Allocator) *Decoder {
 	if spec.EventTime != "" {
 		add(spec.EventTime, slotTime, 0)
 	}
+	d.kinds = make([]uint8, len(spec.Features))
 	for i, f := range spec.Features {
 		add(f.Name, slotFeature, i)
+		switch f.Type {
+		case TypeFloat64:
+			d.kinds[i] = kindFloat64
+		case TypeInt64:
+			d.kinds[i] = kindInt64
+		case TypeBool:
+			d.kinds[i] = kindBool
+		}
 		if f.Default != nil {
 			d.defaults[i] = float32(*f.Default)
 		} else {
@@ -220,7 +362,10 @@ func NewDecoder(spec *Spec, mem memory.Allocator) *Decoder {
 			if slices.Contains(d.lookups, name) {
 				continue
 			}
-			s := d.slots[name]
+			s, ok := d.slots[name]
+			if !ok {
+				s.u = len(d.slots)
+			}
 			s.kinds |= slotLookup
 			s.lk = len(d.lookups)
 			d.slots[name] = s
@@ -229,6 +374,8 @@ func NewDecoder(spec *Spec, mem memory.Allocator) *Decoder {
 	}
 	d.lookup = make([][]byte, len(d.lookups))
 	d.lookupSet = make([]bool, len(d.lookups))
+	d.stamp = make([]uint32, len(d.slots))
+	d.maxFields = spec.Limits.MaxFields
 	d.sc.maxStr = spec.Limits.MaxStringBytes
 	d.sc.maxDepth = spec.Limits.MaxDepth
 	if spec.Typed() {
@@ -314,8 +461,11 @@ func (d *Decoder) decodeRow(m *Message) (tsMillis int64, defaulted int, ok bool)
 	clear(d.seen)
 	clear(d.passSet)
 	clear(d.lookupSet)
-	idSet, keySet, tsSet := false, false, false
-	tsMillis = m.Time.UnixMilli()
+	if d.gen++; d.gen == 0 {
+		clear(d.stamp)
+		d.gen = 1
+	}
+	d.r = rowState{ts: m.Time.UnixMilli()}
 
 	sc.ws()
 	if sc.peek() != '{' {
@@ -334,42 +484,21 @@ func (d *Decoder) decodeRow(m *Message) (tsMillis int64, defaulted int, ok bool)
 		return 0, 0, false
 	}
 	sc.i++
-	sc.ws()
+	sc.skipWS()
 	fields := 0
 	if sc.peek() == '}' {
 		sc.i++
 	} else {
 		for {
-			sc.ws()
-			name, ok := sc.str()
-			if !ok {
+			sc.skipWS()
+			if n := d.fastFields(fields); n > 0 {
+				fields += n
+			} else if d.field(fields) {
+				fields++
+			} else {
 				return 0, 0, false
 			}
-			fields++
-			if fields > d.spec.Limits.MaxFields {
-				sc.fail(ReasonTooLarge, "more than "+strconv.Itoa(d.spec.Limits.MaxFields)+" fields")
-				return 0, 0, false
-			}
-			sl, known := d.lookupField(fields-1, name)
-			if known {
-				// name may live in scratch, which the value may overwrite.
-				d.curField = d.fieldName(sl)
-			}
-			sc.ws()
-			if sc.peek() != ':' {
-				sc.failAt(ReasonInvalidJSON, "expected ':'")
-				return 0, 0, false
-			}
-			sc.i++
-			sc.ws()
-			if !known {
-				if !sc.skip(1) {
-					return 0, 0, false
-				}
-			} else if !d.value(sl, &idSet, &keySet, &tsSet, &tsMillis) {
-				return 0, 0, false
-			}
-			sc.ws()
+			sc.skipWS()
 			c := sc.peek()
 			if c == ',' {
 				sc.i++
@@ -388,12 +517,17 @@ func (d *Decoder) decodeRow(m *Message) (tsMillis int64, defaulted int, ok bool)
 		sc.failAt(ReasonInvalidJSON, "trailing data after the event")
 		return 0, 0, false
 	}
-	if !idSet {
+	if d.r.hasDup {
+		d.failField = d.fieldName(d.r.dup)
+		sc.fail(ReasonDuplicateField, "the field appears more than once in the event")
+		return 0, 0, false
+	}
+	if !d.r.idSet {
 		d.failField = d.spec.ID
 		sc.fail(ReasonMissingField, "the event id is missing")
 		return 0, 0, false
 	}
-	if d.spec.Key != "" && !keySet {
+	if d.spec.Key != "" && !d.r.keySet {
 		d.failField = d.spec.Key
 		sc.fail(ReasonMissingField, "the entity key is missing")
 		return 0, 0, false
@@ -417,7 +551,55 @@ func (d *Decoder) decodeRow(m *Message) (tsMillis int64, defaulted int, ok bool)
 		d.row[i] = d.defaults[i]
 		defaulted++
 	}
-	return tsMillis, defaulted, true
+	return d.r.ts, defaulted, true
+}
+
+// field reads the field at position pos of the event, sc.i being at its
+// name, and leaves sc.i after its value.
+func (d *Decoder) field(pos int) bool {
+	sc := &d.sc
+	var (
+		sl    slot
+		known bool
+	)
+	// Producers write their fields in one order: the name at this
+	// position is most often the one the last event had there.
+	if pos < len(d.at) && d.at[pos].plain && sc.name(d.at[pos].name) {
+		sl, known = d.at[pos].sl, d.at[pos].known
+	} else {
+		name, ok := sc.str()
+		if !ok {
+			return false
+		}
+		sl, known = d.lookupField(pos, name)
+	}
+	if pos >= d.maxFields {
+		return sc.fail(ReasonTooLarge, "more than "+strconv.Itoa(d.maxFields)+" fields")
+	}
+	sc.skipWS()
+	if sc.peek() != ':' {
+		return sc.failAt(ReasonInvalidJSON, "expected ':'")
+	}
+	sc.i++
+	sc.skipWS()
+	d.curSlot = sl
+	switch {
+	case !known:
+		return sc.skip(1)
+	case sl.once() && d.stamp[sl.u] == d.gen:
+		// The event is a dead letter once the rest of it has been read,
+		// so that a syntax error further on wins.
+		if !d.r.hasDup {
+			d.r.dup, d.r.hasDup = sl, true
+		}
+		return sc.skip(1)
+	case sl.kinds == slotFeature:
+		d.stamp[sl.u] = d.gen
+		return d.feature(sl.idx)
+	default:
+		d.stamp[sl.u] = d.gen
+		return d.value(sl)
+	}
 }
 
 // lookupValue returns the current row's text of a key-template field.
@@ -448,12 +630,12 @@ func (d *Decoder) fieldName(sl slot) string {
 }
 
 func (d *Decoder) mismatch(want string) bool {
-	d.failField = d.curField
+	d.failField = d.fieldName(d.curSlot)
 	return d.sc.fail(ReasonTypeMismatch, "expected "+want)
 }
 
 // value reads the value of a field the schema names.
-func (d *Decoder) value(sl slot, idSet, keySet, tsSet *bool, ts *int64) bool {
+func (d *Decoder) value(sl slot) bool {
 	sc := &d.sc
 	start := sc.i
 	c := sc.peek()
@@ -480,7 +662,7 @@ func (d *Decoder) value(sl slot, idSet, keySet, tsSet *bool, ts *int64) bool {
 		}
 		if sc.nonStd {
 			// Copied verbatim, it would make the scored event invalid JSON.
-			d.failField = d.curField
+			d.failField = d.fieldName(d.curSlot)
 			return sc.fail(ReasonNonFinite, "passthrough value holds NaN or Infinity, which JSON cannot carry")
 		}
 		d.pass[sl.idx] = sc.b[start:sc.i]
@@ -495,20 +677,19 @@ func (d *Decoder) value(sl slot, idSet, keySet, tsSet *bool, ts *int64) bool {
 			}
 			t, err := time.Parse(time.RFC3339Nano, bstr(s))
 			if err != nil {
-				d.failField = d.curField
+				d.failField = d.fieldName(d.curSlot)
 				return sc.fail(ReasonTypeMismatch, "event time is not RFC 3339: "+strconv.Quote(string(s)))
 			}
-			*ts = t.UnixMilli()
+			d.r.ts = t.UnixMilli()
 		case c == '-' || (c >= '0' && c <= '9'):
-			txt, _, ok := sc.number()
+			v, ok := sc.float64()
 			if !ok {
 				return false
 			}
-			v, err := strconv.ParseFloat(bstr(txt), 64)
-			if err != nil || !(v >= math.MinInt64 && v < math.MaxInt64) {
+			if !(v >= math.MinInt64 && v < math.MaxInt64) {
 				return d.mismatch("epoch milliseconds")
 			}
-			*ts = int64(v)
+			d.r.ts = int64(v)
 		case c == 'n':
 			return sc.literal("null")
 		default:
@@ -518,7 +699,7 @@ func (d *Decoder) value(sl slot, idSet, keySet, tsSet *bool, ts *int64) bool {
 			}
 			return d.mismatch("an RFC 3339 string or epoch milliseconds")
 		}
-		*tsSet = true
+		d.r.tsSet = true
 		return true
 	}
 	// id and/or key: a string or a number, kept as text.
@@ -548,11 +729,11 @@ func (d *Decoder) value(sl slot, idSet, keySet, tsSet *bool, ts *int64) bool {
 	}
 	if sl.kinds&slotID != 0 {
 		d.idBuf = append(d.idBuf[:0], txt...)
-		*idSet = true
+		d.r.idSet = true
 	}
 	if sl.kinds&slotKey != 0 {
 		d.keyBuf = append(d.keyBuf[:0], txt...)
-		*keySet = true
+		d.r.keySet = true
 	}
 	if sl.kinds&slotLookup != 0 {
 		d.setLookup(sl, txt)
@@ -564,6 +745,33 @@ func (d *Decoder) feature(i int) bool {
 	if d.tc != nil {
 		return d.tc.feature(d, i)
 	}
+	sc := &d.sc
+	if c := sc.peek(); (c == '-' || c-'0' <= 9) && d.kinds[i] <= kindFloat64 {
+		// The common case, a plain number for a float feature, converted
+		// without strconv when the fast conversions are exact.
+		start := sc.i
+		if mant, exp, neg, ok := sc.decimal(); ok {
+			if d.kinds[i] == kindFloat32 {
+				if v, ok := fastFloat32(mant, exp, neg); ok {
+					d.row[i] = v
+					d.seen[i] = true
+					return true
+				}
+			} else if v, ok := fastFloat64(mant, exp, neg); ok {
+				// At most 2^53 × 10^22, inside float32's range.
+				d.row[i] = float32(v)
+				d.seen[i] = true
+				return true
+			}
+			sc.i = start
+		}
+	}
+	return d.featureSlow(i)
+}
+
+// featureSlow reads feature i's value of any kind: null, a bool, a number
+// the fast conversions cannot take, or a value of the wrong type.
+func (d *Decoder) featureSlow(i int) bool {
 	sc := &d.sc
 	f := &d.spec.Features[i]
 	var v float64
@@ -589,14 +797,7 @@ func (d *Decoder) feature(i int) bool {
 		} else if !sc.literal("false") {
 			return false
 		}
-	case c == '-' || (c >= '0' && c <= '9'):
-		if v, ok := d.fastFeature(f.Type); ok {
-			d.row[i] = v
-			d.seen[i] = true
-			return true
-		}
-		fallthrough
-	case c == 'N' || c == 'I':
+	case c == '-' || (c >= '0' && c <= '9') || c == 'N' || c == 'I':
 		txt, nonStd, ok := sc.number()
 		if !ok {
 			return false
@@ -636,32 +837,6 @@ func (d *Decoder) feature(i int) bool {
 	d.row[i] = float32(v)
 	d.seen[i] = true
 	return true
-}
-
-// fastFeature reads a float feature's number at sc.i and returns its
-// float32 value when the fast conversions can give exactly what the general
-// path (strconv, then float32) gives. Otherwise it reads nothing, and the
-// general path takes over, errors included.
-func (d *Decoder) fastFeature(t FieldType) (float32, bool) {
-	if t != TypeFloat32 && t != TypeFloat64 {
-		return 0, false
-	}
-	sc := &d.sc
-	start := sc.i
-	mant, exp, neg, ok := sc.decimal()
-	if !ok {
-		return 0, false
-	}
-	if t == TypeFloat32 {
-		if v, ok := fastFloat32(mant, exp, neg); ok {
-			return v, true
-		}
-	} else if v, ok := fastFloat64(mant, exp, neg); ok {
-		// At most 2^53 × 10^22, inside float32's range.
-		return float32(v), true
-	}
-	sc.i = start
-	return 0, false
 }
 
 func (d *Decoder) nonFinite(i int, f *Feature) bool {

@@ -18,6 +18,10 @@ const (
 	ReasonNonFinite      Reason = "non_finite"
 	ReasonTooLarge       Reason = "too_large"
 	ReasonSchemaMismatch Reason = "schema_mismatch"
+	// ReasonDuplicateField: a field the schema reads (the id, key, event
+	// time, a feature or a feature-set key field) appears more than once in
+	// one event, so which value was meant is unknown.
+	ReasonDuplicateField Reason = "duplicate_field"
 	ReasonModelError     Reason = "model_error"
 	// ReasonOutputRejected marks an input whose scored event the broker
 	// refused for good (too large for the output topic, invalid record);

@@ -110,3 +110,31 @@ func TestKeyTemplateBraces(t *testing.T) {
 		t.Fatalf("key = %q, want user:{u-17}:x{y}", got)
 	}
 }
+
+// TestDecodeFeatureSetKeyDuplicate checks that a feature-set key field given
+// twice is a dead letter, even when it is also a passthrough field (whose
+// duplicates otherwise take the last value).
+func TestDecodeFeatureSetKeyDuplicate(t *testing.T) {
+	s, err := schemas.Parse([]byte(setSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	msgs := []schemas.Message{
+		{Value: []byte(`{"id":"1","user":"u1","merchant":"m1","region":7,"region":8,"a":3}`)},
+		{Value: []byte(`{"id":"2","user":"u2","merchant":"m1","merchant":"m2","region":7,"a":3}`)},
+		{Value: []byte(`{"id":"3","user":"u3","merchant":"m1","region":7,"a":3}`)},
+	}
+	d := schemas.NewDecoder(s, mem).Decode(msgs)
+	defer d.Release()
+	want := []string{"region", "merchant"}
+	if len(d.Errors) != len(want) || len(d.Rows) != 1 || d.Rows[0] != 2 {
+		t.Fatalf("errors = %+v, rows = %v; want two dead letters and row 2", d.Errors, d.Rows)
+	}
+	for i, e := range d.Errors {
+		if e.Index != i || e.Reason != schemas.ReasonDuplicateField || e.Field != want[i] {
+			t.Errorf("error %d = %+v, want duplicate_field %s", i, e, want[i])
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ var knownReasons = map[schemas.Reason]bool{
 	schemas.ReasonNonFinite:      true,
 	schemas.ReasonTooLarge:       true,
 	schemas.ReasonSchemaMismatch: true,
+	schemas.ReasonDuplicateField: true,
 }
 
 // FuzzDecode decodes each input between two good events. The seed corpus is
@@ -80,6 +82,11 @@ func FuzzDecode(f *testing.F) {
 			if valid && object && e.Reason == schemas.ReasonInvalidJSON {
 				t.Fatalf("encoding/json accepts %q but the decoder says %v", value, &e)
 			}
+			if e.Reason == schemas.ReasonDuplicateField && valid {
+				if n := topLevelNames(t, value)[e.Field]; n < 2 || !onceField(spec, e.Field) {
+					t.Fatalf("duplicate_field %q, but it appears %d times in %q", e.Field, n, value)
+				}
+			}
 			return
 		}
 		if out.Rows[1] != 1 {
@@ -97,8 +104,55 @@ func FuzzDecode(f *testing.F) {
 		if extended {
 			return
 		}
+		for name, n := range topLevelNames(t, value) {
+			if n > 1 && onceField(spec, name) {
+				t.Fatalf("accepted %q, where %q appears %d times", value, name, n)
+			}
+		}
 		checkAgainstEncodingJSON(t, spec, value, out)
 	})
+}
+
+// topLevelNames counts the names of a valid JSON object's fields, as
+// encoding/json unescapes them.
+func topLevelNames(t *testing.T, value []byte) map[string]int {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(value))
+	names := map[string]int{}
+	if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("reading %q: %v %v, want an object", value, tok, err)
+	}
+	for d.More() {
+		tok, err := d.Token()
+		if err != nil {
+			t.Fatalf("reading a name in %q: %v", value, err)
+		}
+		names[tok.(string)]++
+		var skip json.RawMessage
+		if err := d.Decode(&skip); err != nil {
+			t.Fatalf("reading a value in %q: %v", value, err)
+		}
+	}
+	return names
+}
+
+// onceField reports whether the spec reads a value from the field, so that
+// it may appear only once in an event.
+func onceField(spec *schemas.Spec, name string) bool {
+	if name == spec.ID || name == spec.Key || name == spec.EventTime {
+		return true
+	}
+	for _, f := range spec.Features {
+		if f.Name == name {
+			return true
+		}
+	}
+	for _, fs := range spec.FeatureSets {
+		if slices.Contains(fs.KeyFields(), name) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkAgainstEncodingJSON re-reads an accepted event with encoding/json and

@@ -1,7 +1,9 @@
 package schemas
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -45,6 +47,39 @@ func (s *scanner) ws() {
 			return
 		}
 	}
+}
+
+// skipWS passes over whitespace when there is any; compact JSON has none,
+// so the common case is one comparison.
+func (s *scanner) skipWS() {
+	if s.i < len(s.b) && s.b[s.i] <= ' ' {
+		s.ws()
+	}
+}
+
+// name reads a field name that is expected to be want, the name read at
+// the same position of the previous event. want must be plain (no quote,
+// backslash or control byte, and no longer than the string limit), so that
+// its JSON text is itself: when the input holds exactly "want", name
+// passes over it and reports true; otherwise it reads nothing.
+func (s *scanner) name(want []byte) bool {
+	n := len(want)
+	j := s.i + 1 + n
+	if j < len(s.b) && s.b[s.i] == '"' && s.b[j] == '"' && string(s.b[s.i+1:j]) == bstr(want) {
+		s.i = j + 1
+		return true
+	}
+	return false
+}
+
+// plain reports whether a string's JSON text is the string itself.
+func plain(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *scanner) peek() byte {
@@ -321,13 +356,143 @@ var (
 // than 19 significant digits, an exponent of 10000 or more) or is not valid
 // JSON; the caller then reads it with number, which also reports the error.
 func (s *scanner) decimal() (mant uint64, exp int, neg bool, ok bool) {
-	b, i := s.b, s.i
+	mant, exp, neg, end, ok := decimalAt(s.b, s.i)
+	if ok {
+		s.i = end
+	}
+	return mant, exp, neg, ok
+}
+
+// float64 reads a JSON number as strconv.ParseFloat reads its text with
+// bitSize 64, taking the fast conversion when it is exact; a number beyond
+// float64's range is ±Inf. ok is false when it is not a valid number (nor
+// NaN or Infinity, which it returns as such).
+func (s *scanner) float64() (float64, bool) {
+	if mant, exp, neg, end, ok := decimalAt(s.b, s.i); ok {
+		if v, ok := fastFloat64(mant, exp, neg); ok {
+			s.i = end
+			return v, true
+		}
+	}
+	txt, _, ok := s.number()
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(bstr(txt), 64)
+	if err != nil && !math.IsInf(v, 0) {
+		return math.NaN(), true
+	}
+	return v, true
+}
+
+// decimalAt is decimal for the number at b[i:]; end is where it stops.
+func decimalAt(b []byte, i int) (mant uint64, exp int, neg bool, end int, ok bool) {
+	i0 := i
 	if i < len(b) && b[i] == '-' {
 		neg = true
 		i++
 	}
 	if i >= len(b) || b[i]-'0' > 9 {
-		return 0, 0, neg, false
+		return 0, 0, neg, 0, false
+	}
+	// Digits are accumulated without an overflow check: 19 decimal digits
+	// always fit in a uint64, and a number with more (counting the
+	// fraction's leading zeros) goes to decimalLong, which is rare.
+	start := i
+	if b[i] == '0' {
+		i++
+	} else {
+		mant, i = digitsAt(b, i, 0)
+	}
+	n := i - start
+	if i < len(b) && b[i] == '.' {
+		i++
+		frac := i
+		mant, i = digitsAt(b, i, mant)
+		if i == frac {
+			return 0, 0, neg, 0, false
+		}
+		exp = frac - i
+		n += i - frac
+	}
+	if n > 19 {
+		return decimalLong(b, i0)
+	}
+	if i < len(b) && (b[i]|0x20) == 'e' {
+		i++
+		eneg := false
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			eneg = b[i] == '-'
+			i++
+		}
+		e, digits := 0, i
+		for ; i < len(b) && b[i]-'0' <= 9; i++ {
+			if i-digits == 4 {
+				return 0, 0, neg, 0, false
+			}
+			e = e*10 + int(b[i]-'0')
+		}
+		if i == digits {
+			return 0, 0, neg, 0, false
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	return mant, exp, neg, i, true
+}
+
+// pow10u holds 10^n for the digit counts digits8 returns.
+var pow10u = [...]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}
+
+// digitsAt reads the decimal digits at b[i:], appending their value to
+// mant (which wraps if there are too many: the caller counts them), and
+// returns where they stop. It reads eight bytes at a time where there are
+// eight, so that a run of digits costs no branch per digit.
+func digitsAt(b []byte, i int, mant uint64) (uint64, int) {
+	for i+8 <= len(b) {
+		v, n := digits8(binary.LittleEndian.Uint64(b[i:]))
+		mant = mant*pow10u[n] + v
+		i += n
+		if n < 8 {
+			return mant, i
+		}
+	}
+	for ; i < len(b) && b[i]-'0' <= 9; i++ {
+		mant = mant*10 + uint64(b[i]-'0')
+	}
+	return mant, i
+}
+
+// digits8 returns the count n of leading ASCII digits in the eight bytes of
+// w (the first byte in the low bits) and their value v.
+func digits8(w uint64) (v uint64, n int) {
+	x := w - 0x3030303030303030 // a byte below '0' sets its top bit
+	y := w + 0x4646464646464646 // a byte above '9' (up to 0xb9) sets its top bit
+	// Carries and borrows start only at a non-digit, so the bytes before the
+	// first one are exact; x's top bit also catches bytes from 0xba up.
+	n = bits.TrailingZeros64((x|y)&0x8080808080808080) >> 3
+	if n == 0 {
+		return 0, 0
+	}
+	// Put the n digits in the top bytes (zeros before them change nothing)
+	// and add them pairwise: 2, then 4, then 8 digits per lane.
+	x <<= 64 - 8*uint(n)
+	x = (x & 0x0f0f0f0f0f0f0f0f) * 2561 >> 8
+	x = (x & 0x00ff00ff00ff00ff) * 6553601 >> 16
+	return (x & 0x0000ffff0000ffff) * 42949672960001 >> 32, n
+}
+
+// decimalLong is decimal for numbers with more than 19 digits, which fit
+// only when the fraction's leading zeros are not counted.
+func decimalLong(b []byte, i int) (mant uint64, exp int, neg bool, end int, ok bool) {
+	if i < len(b) && b[i] == '-' {
+		neg = true
+		i++
+	}
+	if i >= len(b) || b[i]-'0' > 9 {
+		return 0, 0, neg, 0, false
 	}
 	digits := 0
 	if b[i] == '0' {
@@ -339,7 +504,7 @@ func (s *scanner) decimal() (mant uint64, exp int, neg bool, ok bool) {
 				break
 			}
 			if digits == 19 {
-				return 0, 0, neg, false
+				return 0, 0, neg, 0, false
 			}
 			mant = mant*10 + uint64(c)
 			digits++
@@ -359,13 +524,13 @@ func (s *scanner) decimal() (mant uint64, exp int, neg bool, ok bool) {
 				continue
 			}
 			if digits == 19 {
-				return 0, 0, neg, false
+				return 0, 0, neg, 0, false
 			}
 			mant = mant*10 + uint64(c)
 			digits++
 		}
 		if n == 0 {
-			return 0, 0, neg, false
+			return 0, 0, neg, 0, false
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
@@ -382,20 +547,19 @@ func (s *scanner) decimal() (mant uint64, exp int, neg bool, ok bool) {
 				break
 			}
 			if n++; n > 4 {
-				return 0, 0, neg, false
+				return 0, 0, neg, 0, false
 			}
 			e = e*10 + int(c)
 		}
 		if n == 0 {
-			return 0, 0, neg, false
+			return 0, 0, neg, 0, false
 		}
 		if eneg {
 			e = -e
 		}
 		exp += e
 	}
-	s.i = i
-	return mant, exp, neg, true
+	return mant, exp, neg, i, true
 }
 
 // fastFloat64 returns ±mant×10^exp rounded to the nearest float64 when that

@@ -24,8 +24,10 @@ type ScorerConfig struct {
 	Schema, Model      string
 	MaxRows, MaxBytes  int
 	MaxWait            time.Duration
-	Sessions, IntraOp  int
-	HTTPAddr           string
+	// BatchMode is batch.mode (adaptive or fixed); empty keeps the default.
+	BatchMode         string
+	Sessions, IntraOp int
+	HTTPAddr          string
 	// Pprof serves Go's profiler on HTTPAddr.
 	Pprof bool
 	// Extra is appended to the file verbatim (YAML), for variants.
@@ -42,7 +44,11 @@ func (c ScorerConfig) YAML() string {
 	fmt.Fprintf(&b, "topics: {input: %s, output: %s, dlq: %s, partitions: 8}\n", q(c.Input), q(c.Output), q(c.DLQ))
 	fmt.Fprintf(&b, "schema: %s\n", q(c.Schema))
 	fmt.Fprintf(&b, "model: {path: %s, name: mlp_score, version: \"1\", sessions: %d, intra_op_threads: %d}\n", q(c.Model), max(c.Sessions, 1), max(c.IntraOp, 1))
-	fmt.Fprintf(&b, "batch: {max_rows: %d, max_bytes: %d, max_wait: %s}\n", c.MaxRows, c.MaxBytes, c.MaxWait)
+	mode := ""
+	if c.BatchMode != "" {
+		mode = "mode: " + c.BatchMode + ", "
+	}
+	fmt.Fprintf(&b, "batch: {%smax_rows: %d, max_bytes: %d, max_wait: %s}\n", mode, c.MaxRows, c.MaxBytes, c.MaxWait)
 	fmt.Fprintf(&b, "http: {addr: %s, pprof: %t}\n", q(c.HTTPAddr), c.Pprof)
 	fmt.Fprintf(&b, "log: {level: warn, format: json}\n")
 	b.WriteString(c.Extra)

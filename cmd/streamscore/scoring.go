@@ -107,7 +107,7 @@ func (p *scoringPath) Close() {
 func (p *scoringPath) engineConfig(cfg *config.Config) pipeline.Config {
 	return pipeline.Config{
 		Spec:          p.spec,
-		Policy:        pipeline.Policy{MaxRows: cfg.Batch.MaxRows, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait},
+		Policy:        cfg.Batch.Policy(),
 		InFlight:      cfg.Pipeline.InFlight,
 		Publishes:     cfg.Pipeline.Publishes,
 		DrainTimeout:  cfg.Pipeline.DrainTimeout,

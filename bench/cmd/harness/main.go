@@ -14,11 +14,20 @@
 //     event-to-score latency at fractions of the sustained rate under an
 //     open-loop producer; peak RSS;
 //   - peers: the Python pipelines users write instead (bench/peers),
-//     micro-batched and one inference per event, installed into a virtualenv.
+//     micro-batched and one inference per event, installed into a virtualenv;
+//   - both batch modes: the backlog and the latency loads with
+//     batch.mode adaptive (the default) and fixed, side by side;
+//   - with --pinned, the pass-through, streamscore and the micro-batched
+//     peer again with the broker (and the harness) on CPU 0 and the process
+//     under test on CPU 1 (taskset), so that throughput compares per scorer
+//     core and the broker's CPU is accounted apart.
+//
+// Every contender's CPU time per event is reported, and the efficiency
+// ratios (a contender's CPU per event over streamscore's).
 //
 // Usage:
 //
-//	go run ./bench/cmd/harness [--events 1000000] [--quick] [--skip-peers]
+//	go run ./bench/cmd/harness [--events 1000000] [--quick] [--skip-peers] [--pinned]
 package main
 
 import (
@@ -65,8 +74,9 @@ type options struct {
 	pythonBinary string
 	profile      string
 	baseline     string
-	tryYAML      string
+	tryYAML      []string
 	commit       string
+	pinned       bool
 }
 
 func parseFlags() options {
@@ -93,7 +103,11 @@ func parseFlags() options {
 	flag.StringVar(&o.pythonBinary, "python", "python3", "the Python that creates the peers' virtualenv")
 	flag.StringVar(&o.profile, "profile", "", "write a 4 s CPU profile of streamscore's first backlog run to this file")
 	flag.StringVar(&o.baseline, "baseline-binary", "", "also run this streamscore binary over the backlog, alternating with the current one (before/after a change)")
-	flag.StringVar(&o.tryYAML, "try-yaml", "", "also run the current streamscore with this YAML appended to its configuration (a tuning experiment)")
+	flag.Func("try-yaml", "also run the current streamscore with this YAML appended to its configuration (a tuning experiment; repeatable)", func(v string) error {
+		o.tryYAML = append(o.tryYAML, v)
+		return nil
+	})
+	flag.BoolVar(&o.pinned, "pinned", false, "also run the pass-through, streamscore and the micro-batched peer pinned: broker and harness on CPU 0, the process under test on CPU 1 (needs taskset and 2+ CPUs)")
 	flag.StringVar(&o.commit, "commit", "", "the commit to report (default: git rev-parse of the repository)")
 	flag.BoolVar(&quick, "quick", false, "a short run for trying the harness: 100,000 events, shorter loads, one repeat")
 	flag.Parse()
@@ -270,7 +284,8 @@ func run(ctx context.Context, o options) error {
 
 	// Pass-through and streamscore alternate, so drift in the machine's
 	// speed hits both alike.
-	var pass, score, base, tried []Run
+	var pass, score, fixed, base []Run
+	tried := make([][]Run, len(o.tryYAML))
 	for i := range o.repeat {
 		if o.baseline != "" {
 			r, _, err := b.backlogRun(ctx, "streamscore-baseline", b.scorerWith(o.baseline, ""), 0)
@@ -279,14 +294,19 @@ func run(ctx context.Context, o options) error {
 			}
 			base = append(base, r)
 		}
-		if o.tryYAML != "" {
-			r, _, err := b.backlogRun(ctx, "streamscore-tried", b.scorerWith(b.streamscore, o.tryYAML), 0)
+		for j, y := range o.tryYAML {
+			r, _, err := b.backlogRun(ctx, fmt.Sprintf("streamscore-tried-%d", j+1), b.scorerWith(b.streamscore, y), 0)
 			if err != nil {
 				return err
 			}
-			tried = append(tried, r)
+			tried[j] = append(tried[j], r)
 		}
-		r, _, err := b.backlogRun(ctx, "passthrough", b.startPassthrough, 0)
+		r, _, err := b.backlogRun(ctx, "streamscore-fixed", b.scorerMode("fixed"), 0)
+		if err != nil {
+			return err
+		}
+		fixed = append(fixed, r)
+		r, _, err = b.backlogRun(ctx, "passthrough", b.startPassthrough, 0)
 		if err != nil {
 			return err
 		}
@@ -305,12 +325,13 @@ func run(ctx context.Context, o options) error {
 		r := best(base)
 		res.Scorer.Baseline = &r
 	}
-	if len(tried) > 0 {
-		r := best(tried)
-		r.Name = "streamscore with: " + strings.TrimSpace(o.tryYAML)
-		res.Scorer.Tried = &r
+	for j, runs := range tried {
+		r := best(runs)
+		r.Name = "streamscore with: " + strings.TrimSpace(o.tryYAML[j])
+		res.Scorer.Tried = append(res.Scorer.Tried, r)
 	}
 	res.Scorer.Max = best(score)
+	res.Scorer.Fixed = best(fixed)
 	res.Scorer.PeakRSS = res.Scorer.Max.PeakRSS
 
 	if !o.skipSweep {
@@ -339,6 +360,8 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("latency of the pass-through: %w", err)
 		}
 		res.Raw.PassThroughLatency = pts
+		// Both batch modes at the same rates: the adaptive run's sustained
+		// rate sets them.
 		pts, lr, rss, err := b.latency(ctx, "streamscore-latency", b.scorer(0), res.Scorer.Max.Rate, o.loads, o.latencyDur)
 		if err != nil {
 			return fmt.Errorf("latency: %w", err)
@@ -346,6 +369,12 @@ func run(ctx context.Context, o options) error {
 		res.Scorer.Latency = pts
 		res.Scorer.PeakRSS = max(res.Scorer.PeakRSS, lr.PeakRSS)
 		res.rssSeries = append(res.rssSeries, rssSeries{"streamscore (latency loads)", rss})
+		pts, lr, _, err = b.latency(ctx, "streamscore-fixed-latency", b.scorerMode("fixed"), res.Scorer.Max.Rate, o.loads, o.latencyDur)
+		if err != nil {
+			return fmt.Errorf("latency of batch.mode fixed: %w", err)
+		}
+		res.Scorer.LatencyFixed = pts
+		res.Scorer.PeakRSS = max(res.Scorer.PeakRSS, lr.PeakRSS)
 	} else {
 		res.Skipped = append(res.Skipped, "latency")
 	}
@@ -367,6 +396,12 @@ func run(ctx context.Context, o options) error {
 		}
 	} else {
 		res.Skipped = append(res.Skipped, "python peers")
+	}
+
+	if o.pinned {
+		if err := b.pinnedRuns(ctx, res, o); err != nil {
+			return fmt.Errorf("pinned runs: %w", err)
+		}
 	}
 
 	res.Elapsed = time.Since(started).Seconds()

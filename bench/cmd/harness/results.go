@@ -18,6 +18,7 @@ type Results struct {
 	Raw       Raw         `json:"raw"`
 	Scorer    Scorer      `json:"streamscore"`
 	Peers     Peers       `json:"peers"`
+	Pinned    Pinned      `json:"pinned,omitzero"`
 	Ratios    Ratios      `json:"ratios"`
 	Targets   []Target    `json:"targets"`
 	Notes     []string    `json:"notes,omitempty"`
@@ -66,6 +67,9 @@ type Backlog struct {
 type Rate struct {
 	RowsPerSec float64 `json:"rows_per_s"`
 	NsPerRow   float64 `json:"ns_per_row"`
+	// CPUNsPerRow is the thread's CPU time per row, where measured: on a
+	// shared machine the wall time also counts waiting for a core.
+	CPUNsPerRow float64 `json:"cpu_ns_per_row,omitempty"`
 }
 
 func newRate(rows int, el time.Duration) Rate {
@@ -112,15 +116,30 @@ type Run struct {
 
 // Scorer holds streamscore's end-to-end figures.
 type Scorer struct {
-	Max Run `json:"max"`
+	// Max is the standard run (batch.mode adaptive, the default); Fixed
+	// the same with batch.mode fixed, alternating with it.
+	Max   Run `json:"max"`
+	Fixed Run `json:"max_fixed"`
 	// Baseline is another streamscore binary (--baseline-binary), Tried
-	// the current one with extra configuration (--try-yaml), over the same
-	// backlog, alternating with Max.
-	Baseline *Run        `json:"baseline,omitempty"`
-	Tried    *Run        `json:"tried,omitempty"`
-	Sweep    []Run       `json:"batch_sweep"`
-	Latency  []LoadPoint `json:"latency"`
-	PeakRSS  int64       `json:"peak_rss_bytes"`
+	// the current one with extra configuration (--try-yaml, one run per
+	// flag), over the same backlog, alternating with Max.
+	Baseline *Run  `json:"baseline,omitempty"`
+	Tried    []Run `json:"tried,omitempty"`
+	Sweep    []Run `json:"batch_sweep"`
+	// Latency is batch.mode adaptive's, LatencyFixed fixed's, at the same
+	// rates.
+	Latency      []LoadPoint `json:"latency"`
+	LatencyFixed []LoadPoint `json:"latency_fixed,omitempty"`
+	PeakRSS      int64       `json:"peak_rss_bytes"`
+}
+
+// Pinned holds the --pinned runs: the broker and the harness on CPU 0, the
+// process under test alone on CPU 1, so each rate is per scorer core.
+type Pinned struct {
+	Ran         bool `json:"ran"`
+	PassThrough Run  `json:"passthrough"`
+	Scorer      Run  `json:"streamscore"`
+	MicroBatch  Run  `json:"python_microbatch"`
 }
 
 // LoadPoint is the latency at one fixed input rate.
@@ -149,11 +168,24 @@ type Peers struct {
 	Versions   map[string]string `json:"versions,omitempty"`
 }
 
-// Ratios are streamscore's throughput over each reference.
+// Ratios are streamscore's throughput over each reference, and CPU
+// efficiency: a reference's CPU time per event over streamscore's (above 1,
+// streamscore needs less CPU per event).
 type Ratios struct {
 	PassThrough float64 `json:"streamscore_over_passthrough"`
 	MicroBatch  float64 `json:"streamscore_over_python_microbatch"`
 	PerEvent    float64 `json:"streamscore_over_python_per_event"`
+	// CPUOverPassThrough is streamscore's CPU per event over the
+	// pass-through's (the cost of the work it does; lower is better).
+	CPUOverPassThrough float64 `json:"streamscore_cpu_over_passthrough_cpu"`
+	EfficiencyMicro    float64 `json:"efficiency_vs_python_microbatch"`
+	EfficiencyPerEvent float64 `json:"efficiency_vs_python_per_event"`
+	// PinnedMicroBatch is streamscore's pinned rate over the pinned
+	// micro-batched peer's: throughput per scorer core.
+	PinnedMicroBatch float64 `json:"pinned_streamscore_over_python_microbatch,omitempty"`
+	// AdaptiveOverFixed is the saturated rate of batch.mode adaptive over
+	// fixed's.
+	AdaptiveOverFixed float64 `json:"adaptive_over_fixed,omitempty"`
 }
 
 // Target is one of issue 8's targets and whether this run met it.

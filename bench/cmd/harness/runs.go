@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +34,9 @@ type bench struct {
 	backlog     string
 	runs        int    // runs so far, to name topics and groups
 	profile     string // if set, a CPU profile of the first streamscore backlog run goes here
+	// pin, if set, is the CPU list (taskset -c) every process under test
+	// is pinned to once started.
+	pin string
 }
 
 // starter starts a process that copies or scores topic in, from group's
@@ -64,6 +69,12 @@ func (b *bench) backlogRun(ctx context.Context, name string, start starter, limi
 	p, err := start(ctx, name, group, b.backlog, out)
 	if err != nil {
 		return run, nil, err
+	}
+	if b.pin != "" {
+		if err := pin(p.Pid(), b.pin); err != nil {
+			p.Stop(5 * time.Second)
+			return run, nil, err
+		}
 	}
 	p.SampleRSS(250 * time.Millisecond)
 	if b.profile != "" && name == "streamscore" {
@@ -167,6 +178,16 @@ func (b *bench) scorer(rows int) starter {
 			cfg.MaxRows = rows
 			cfg.MaxBytes = max(1<<20, rows*1024)
 		}
+		return load.StartScorer(ctx, b.streamscore, b.work, name, cfg, 2*time.Minute)
+	}
+}
+
+// scorerMode returns a starter of `streamscore run` over the backlog with
+// batch.mode mode.
+func (b *bench) scorerMode(mode string) starter {
+	return func(ctx context.Context, name, group, in, out string) (*load.Process, error) {
+		cfg := b.scorerConfig(group, in, out)
+		cfg.BatchMode = mode
 		return load.StartScorer(ctx, b.streamscore, b.work, name, cfg, 2*time.Minute)
 	}
 }
@@ -326,4 +347,65 @@ func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 
 func logf(format string, a ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...)
+}
+
+// pin sets the CPU affinity of every thread of process pid to cpus (a
+// taskset CPU list); threads it starts later inherit it.
+func pin(pid int, cpus string) error {
+	out, err := exec.Command("taskset", "-a", "-p", "-c", cpus, strconv.Itoa(pid)).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("taskset -a -p -c %s %d: %w: %s", cpus, pid, err, out)
+	}
+	return nil
+}
+
+// pinnedRuns runs the pass-through, streamscore and the micro-batched peer
+// over the backlog with the broker and the harness on CPU 0 and the process
+// under test on CPU 1, then gives every CPU back to the broker and the
+// harness.
+func (b *bench) pinnedRuns(ctx context.Context, res *Results, o options) error {
+	n := runtime.NumCPU()
+	if n < 2 {
+		return fmt.Errorf("--pinned needs 2 CPUs, this machine has %d", n)
+	}
+	if b.kafkaPid == 0 {
+		return errors.New("--pinned needs the broker's pid (STREAMSCORE_RUN from deployments/local)")
+	}
+	all := fmt.Sprintf("0-%d", n-1)
+	for _, pid := range []int{b.kafkaPid, os.Getpid()} {
+		if err := pin(pid, "0"); err != nil {
+			return err
+		}
+	}
+	defer func() {
+		for _, pid := range []int{b.kafkaPid, os.Getpid()} {
+			if err := pin(pid, all); err != nil {
+				logf("giving the CPUs back: %v", err)
+			}
+		}
+	}()
+	b.pin = "1"
+	defer func() { b.pin = "" }()
+	logf("pinned: broker and harness on CPU 0, each process under test on CPU 1")
+	for _, c := range []struct {
+		dst   *Run
+		name  string
+		start starter
+		limit time.Duration
+	}{
+		{&res.Pinned.PassThrough, "pinned-passthrough", b.startPassthrough, 0},
+		{&res.Pinned.Scorer, "pinned-streamscore", b.scorer(0), 0},
+		{&res.Pinned.MicroBatch, "pinned-python-microbatch", b.peer("microbatch.py"), o.peerLimit},
+	} {
+		if c.name == "pinned-python-microbatch" && b.python == "" {
+			continue
+		}
+		r, _, err := b.backlogRun(ctx, c.name, c.start, c.limit)
+		if err != nil {
+			return err
+		}
+		*c.dst = best([]Run{r})
+	}
+	res.Pinned.Ran = true
+	return nil
 }

@@ -7,11 +7,15 @@ import (
 	"strings"
 )
 
-// series is one line of a chart.
+// series is one line of a chart, or a set of points.
 type series struct {
-	name   string
-	color  string
-	dashed bool
+	name  string
+	color string
+	// dash is an SVG stroke-dasharray ("" for a solid line).
+	dash string
+	// points draws markers only, no line: measurements that are not a
+	// curve (one rate per contender).
+	points bool
 	pts    [][2]float64
 }
 
@@ -60,14 +64,27 @@ func (c *chart) svg() string {
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 	fmt.Fprintf(&b, `<text x="%g" y="22" font-size="15" font-weight="bold">%s</text>`+"\n", padL, esc(c.title))
 	x0, x1, y0, y1 := padL, float64(svgW)-padR, float64(svgH)-padB, padT
+	// A tick keeps its grid line but loses its label where the label would
+	// touch the previous one (labels are about 7 px per character).
+	lastRight := math.Inf(-1)
 	for _, t := range c.xticks {
 		x := c.tx(t.v)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e5e5e5"/>`+"\n", x, y0, x, y1)
+		half := float64(len(t.label))*7/2 + 4
+		if x-half < lastRight {
+			continue
+		}
+		lastRight = x + half
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n", x, y0+16, esc(t.label))
 	}
+	lastY := math.Inf(1)
 	for _, t := range c.yticks {
 		y := c.ty(t.v)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e5e5e5"/>`+"\n", x0, y, x1, y)
+		if lastY-y < 15 {
+			continue
+		}
+		lastY = y
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`+"\n", x0-6, y, esc(t.label))
 	}
 	fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="#444"/>`+"\n", x0, y1, x1-x0, y0-y1)
@@ -84,20 +101,28 @@ func (c *chart) svg() string {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", px, py))
 		}
 		dash := ""
-		if s.dashed {
-			dash = ` stroke-dasharray="6 4"`
+		if s.dash != "" {
+			dash = fmt.Sprintf(` stroke-dasharray="%s"`, s.dash)
 		}
-		if len(pts) > 0 {
+		if len(pts) > 0 && !s.points {
 			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2"%s/>`+"\n", strings.Join(pts, " "), s.color, dash)
-			if !s.dashed && len(pts) < 20 {
-				for _, p := range pts {
-					xy := strings.Split(p, ",")
-					fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3" fill="%s"/>`+"\n", xy[0], xy[1], s.color)
-				}
+		}
+		if s.points || (s.dash == "" && len(pts) < 20) {
+			r := 3
+			if s.points {
+				r = 5
+			}
+			for _, p := range pts {
+				xy := strings.Split(p, ",")
+				fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="%d" fill="%s"/>`+"\n", xy[0], xy[1], r, s.color)
 			}
 		}
 		ly := padT + 10 + float64(i)*20
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2"%s/>`+"\n", x1+12, ly, x1+36, ly, s.color, dash)
+		if s.points {
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="5" fill="%s"/>`+"\n", x1+24, ly, s.color)
+		} else {
+			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2"%s/>`+"\n", x1+12, ly, x1+36, ly, s.color, dash)
+		}
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" dominant-baseline="middle">%s</text>`+"\n", x1+42, ly, esc(s.name))
 	}
 	b.WriteString("</svg>\n")
