@@ -15,6 +15,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/streamscore/streamscore/console"
 	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/producers"
@@ -42,10 +43,12 @@ type Config struct {
 	Consumer       ConsumerConfig `yaml:"consumer"`
 	Producer       ProducerConfig `yaml:"producer"`
 	HTTP           HTTPConfig     `yaml:"http"`
-	Redis          RedisConfig    `yaml:"redis"`
-	Drift          DriftConfig    `yaml:"drift"`
-	Features       FeaturesConfig `yaml:"features"`
-	Log            LogConfig      `yaml:"log"`
+	// Console is the live page at / on http.addr (package console).
+	Console  console.Config `yaml:"console"`
+	Redis    RedisConfig    `yaml:"redis"`
+	Drift    DriftConfig    `yaml:"drift"`
+	Features FeaturesConfig `yaml:"features"`
+	Log      LogConfig      `yaml:"log"`
 }
 
 // TopicsConfig names the topics and how `topics create` makes them.
@@ -128,6 +131,7 @@ func DefaultConfig() Config {
 		},
 		Producer: ProducerConfig{BatchTimeout: 100 * time.Microsecond, BatchSize: 1024, BatchBytes: 1000000, Compression: "none", WriteTimeout: 10 * time.Second},
 		HTTP:     HTTPConfig{Addr: "127.0.0.1:9464"},
+		Console:  console.Default(),
 		Log:      LogConfig{Level: "info", Format: "auto"},
 	}
 }
@@ -258,6 +262,9 @@ func splitList(s string) []string {
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if err := c.Console.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(c.Brokers) == 0 {
 		add("brokers: at least one host:port is required (or set STREAMSCORE_BROKERS)")
 	}

@@ -79,6 +79,11 @@ SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
 				return err
 			}
 			defer closeModels()
+			routes, stopConsole, err := withConsole(ctx, &cfg, "serve", reg, nil, routes, log)
+			if err != nil {
+				return err
+			}
+			defer stopConsole()
 			srv, err := serveOps(cfg.HTTP.Addr, reg, func() error { return nil }, routes, log)
 			if err != nil {
 				return err

@@ -234,6 +234,11 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 		if cfg.HTTP.Pprof {
 			routes = withPprof(routes)
 		}
+		routes, stopConsole, err := withConsole(ctx, &cfg, "run", reg, ready, routes, log)
+		if err != nil {
+			return err
+		}
+		defer stopConsole()
 		srv, err := serveOps(cfg.HTTP.Addr, reg, ready, routes, log)
 		if err != nil {
 			return err
