@@ -73,7 +73,7 @@ SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
 				return err
 			}
 			reg := prometheus.NewRegistry()
-			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newBuildInfo())
 			_, routes, closeModels, err := setupScoring(ctx, &cfg, spec, log, reg)
 			if err != nil {
 				return err

@@ -157,7 +157,7 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 		return err
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newBuildInfo())
 	dialer, err := cfg.Kafka.dialer()
 	if err != nil {
 		return err
