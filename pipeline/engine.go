@@ -55,6 +55,10 @@ type Config struct {
 	Features FeatureStore
 	// FeaturePolicy applies when Features fails; empty means FailOpen.
 	FeaturePolicy FeaturePolicy
+	// CopyHeaders names input record headers copied onto each scored
+	// event, beside traceparent and tracestate, which are always copied.
+	// Dead letters carry all of the input's headers.
+	CopyHeaders []string
 }
 
 // Engine runs the scoring pipeline. Create it with New and call Run once.
@@ -66,6 +70,7 @@ type Engine struct {
 	log    *slog.Logger
 	m      *metrics
 	enc    *schemas.Encoder
+	hdrs   headerFilter
 
 	batched atomic.Int64
 	acked   atomic.Int64
@@ -118,9 +123,10 @@ func New(cfg Config, src Source, scorer Scorer, sink Sink, log *slog.Logger, reg
 	}
 	return &Engine{
 		cfg: cfg, src: src, scorer: scorer, sink: sink,
-		log: log.With("component", "engine"),
-		m:   newMetrics(reg),
-		enc: schemas.NewEncoder(cfg.Spec),
+		log:  log.With("component", "engine"),
+		m:    newMetrics(reg),
+		enc:  schemas.NewEncoder(cfg.Spec),
+		hdrs: newHeaderFilter(cfg.CopyHeaders),
 	}, nil
 }
 
@@ -389,6 +395,7 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 		ends = append(ends, len(b.arena))
 	}
 	b.out = make([]schemas.Message, 0, len(ends))
+	var hdrArena []schemas.Header
 	prev, n := 0, 0
 	for r := 0; r < rows; r++ {
 		if !sb.RowOK(r) {
@@ -400,7 +407,9 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 			key = []byte(keys.Value(r))
 		}
 		end := ends[n]
-		b.out = append(b.out, schemas.Message{Key: key, Value: b.arena[prev:end:end], Time: m.Time})
+		var hs []schemas.Header
+		hdrArena, hs = e.hdrs.appendAllowed(hdrArena, m)
+		b.out = append(b.out, schemas.Message{Key: key, Value: b.arena[prev:end:end], Headers: hs, Time: m.Time})
 		prev = end
 		n++
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/producers"
+	"github.com/streamscore/streamscore/tracing"
 )
 
 // Config is streamscore.yaml. Every field documents its zero value; the
@@ -44,7 +45,9 @@ type Config struct {
 	Producer       ProducerConfig `yaml:"producer"`
 	HTTP           HTTPConfig     `yaml:"http"`
 	// Console is the live page at / on http.addr (package console).
-	Console  console.Config `yaml:"console"`
+	Console console.Config `yaml:"console"`
+	// Tracing carries trace headers and exports spans (package tracing).
+	Tracing  tracing.Config `yaml:"tracing"`
 	Redis    RedisConfig    `yaml:"redis"`
 	Drift    DriftConfig    `yaml:"drift"`
 	Features FeaturesConfig `yaml:"features"`
@@ -132,6 +135,7 @@ func DefaultConfig() Config {
 		Producer: ProducerConfig{BatchTimeout: 100 * time.Microsecond, BatchSize: 1024, BatchBytes: 1000000, Compression: "none", WriteTimeout: 10 * time.Second},
 		HTTP:     HTTPConfig{Addr: "127.0.0.1:9464"},
 		Console:  console.Default(),
+		Tracing:  tracing.Default(),
 		Log:      LogConfig{Level: "info", Format: "auto"},
 	}
 }
@@ -263,6 +267,9 @@ func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if err := c.Console.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Tracing.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if len(c.Brokers) == 0 {

@@ -213,6 +213,7 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 		Observers:     observers,
 		Features:      store,
 		FeaturePolicy: pipeline.FeaturePolicy(cfg.Features.Policy),
+		CopyHeaders:   cfg.Tracing.Headers,
 	}, src, sc, sink, log, reg)
 	if err != nil {
 		return err
