@@ -85,11 +85,16 @@
     rows("close", sorted(b.close_reasons).map(function (k) { return [[k, cell(int(b.close_reasons[k]), "n")]]; }));
     $("close").style.display = b.close_reasons ? "" : "none";
 
-    set("lag-total", s.lag_total === null ? "" : "(" + int(s.lag_total) + " records)");
-    rows("lag", s.lag.map(function (p) { return [[p.topic, cell(String(p.partition), "n"), cell(int(p.lag), "n"), cell(int(p.committed), "n")]]; }));
+    var topics = {};
+    s.lag.forEach(function (p) { topics[p.topic] = true; });
+    var one = Object.keys(topics).length === 1;
+    set("lag-total", s.lag_total === null ? "" : int(s.lag_total) + " records" + (one ? " behind on " + s.lag[0].topic : ""));
+    $("lag").classList.toggle("one-topic", one);
+    rows("lag", s.lag.map(function (p) { return [[cell(p.topic, "topic"), cell(String(p.partition), "n"), cell(int(p.lag), "n"), cell(int(p.committed), "n")]]; }));
     show("s-lag", s.lag.length > 0);
 
-    rows("dead", sorted(s.dead_letters).map(function (k) { return [[k, cell(int(s.dead_letters[k]), "n")]]; }));
+    var reasons = sorted(s.dead_letters);
+    rows("dead", reasons.length ? reasons.map(function (k) { return [[k, cell(int(s.dead_letters[k]), "n")]]; }) : [[["none", cell("0", "n")], "muted"]]);
 
     var m = s.models;
     show("s-models", !!m);
@@ -103,7 +108,7 @@
       var sp = document.createElement("td");
       sp.className = "spark";
       sp.appendChild(spark([[d.spark || [], ""]], { w: 120, h: 22, line: d.threshold }));
-      return [[d.column, d.model + " v" + d.version, d.score, cell(num(d.value, 3), "n"), cell(num(d.threshold, 3), "n"),
+      return [[d.column, cell(d.model + " v" + d.version, "wide"), d.score, cell(num(d.value, 3), "n"), cell(num(d.threshold, 3), "n"),
         cell(d.drifting ? "drifting" : "ok", "state"), sp], d.drifting ? "drifting" : ""];
     }));
 
