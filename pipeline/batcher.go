@@ -49,6 +49,7 @@ type Batch struct {
 	out     []schemas.Message
 	arena   []byte
 	err     error
+	trace   *batchTrace // nil unless the batch is traced
 }
 
 // Batch runs the policy: it reads messages from in and sends closed batches

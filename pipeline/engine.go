@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/streamscore/streamscore/schemas"
@@ -59,6 +60,11 @@ type Config struct {
 	// event, beside traceparent and tracestate, which are always copied.
 	// Dead letters carry all of the input's headers.
 	CopyHeaders []string
+	// Tracer, if set, records one span per batch (linked to the input
+	// events' traceparent contexts) with a child span per stage: decode,
+	// enrich, infer, publish. Nil turns tracing off: the stages then do no
+	// tracing work at all.
+	Tracer trace.Tracer
 }
 
 // Engine runs the scoring pipeline. Create it with New and call Run once.
@@ -197,14 +203,20 @@ func (e *Engine) Run(ctx context.Context) error {
 		g.Go(func() error {
 			defer close(enriched)
 			return stage(gctx, decoded, enriched, func(b *Batch) error {
-				return e.enrich(gctx, b)
+				sp := b.trace.stage("enrich")
+				err := e.enrich(gctx, b)
+				endSpan(sp, err)
+				return err
 			})
 		})
 	}
 	g.Go(func() error {
 		defer close(encoded)
 		return stage(gctx, toInfer, encoded, func(b *Batch) error {
-			return e.infer(gctx, b)
+			sp := b.trace.stage("infer")
+			err := e.infer(gctx, b)
+			endSpan(sp, err)
+			return err
 		})
 	})
 	g.Go(func() error {
@@ -276,6 +288,9 @@ func (e *Engine) deadLetter(m *schemas.Message, r schemas.Reason, field, detail 
 
 func (e *Engine) decode(dec *schemas.Decoder, b *Batch) {
 	start := time.Now()
+	b.trace = e.startTrace(context.Background(), b)
+	sp := b.trace.stage("decode")
+	defer endSpan(sp, nil)
 	e.batched.Add(int64(len(b.Msgs)))
 	b.decoded = dec.Decode(b.Msgs)
 	for _, de := range b.decoded.Errors {
@@ -375,6 +390,7 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 		}
 	}
 	e.m.stage.WithLabelValues("infer").Observe(time.Since(start).Seconds())
+	b.trace.model(res.Model, res.Version)
 
 	start = time.Now()
 	sb := schemas.ScoredBatch{
@@ -461,9 +477,13 @@ func (e *Engine) scoreRows(ctx context.Context, b *Batch, in ScoreInput, ok []bo
 
 func (e *Engine) publish(ctx context.Context, b *Batch) error {
 	start := time.Now()
+	sp := b.trace.stage("publish")
 	if err := e.sink.Publish(ctx, b.out, b.dead); err != nil {
+		endSpan(sp, err)
+		b.trace.end(len(b.dead), err)
 		return fmt.Errorf("publishing batch: %w", err)
 	}
+	endSpan(sp, nil)
 	e.published(b, start)
 	return nil
 }
@@ -501,8 +521,11 @@ func (e *Engine) publishAsync(ctx context.Context, as AsyncSink, in <-chan *Batc
 			return ctx.Err()
 		}
 		start := time.Now()
+		sp := b.trace.stage("publish")
 		as.PublishAsync(ctx, b.out, b.dead, func(err error) {
+			endSpan(sp, err)
 			if err != nil {
+				b.trace.end(len(b.dead), err)
 				select {
 				case failed <- fmt.Errorf("publishing batch: %w", err):
 				default:
@@ -529,4 +552,5 @@ func (e *Engine) published(b *Batch, start time.Time) {
 	for i := range b.dead {
 		e.m.dead.WithLabelValues(string(b.dead[i].Reason)).Inc()
 	}
+	b.trace.end(len(b.dead), nil)
 }

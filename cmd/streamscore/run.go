@@ -24,6 +24,7 @@ import (
 	"github.com/streamscore/streamscore/pipeline/model"
 	"github.com/streamscore/streamscore/producers"
 	"github.com/streamscore/streamscore/schemas"
+	"github.com/streamscore/streamscore/tracing"
 )
 
 // overrides are the flags that replace config keys.
@@ -197,6 +198,17 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 		return err
 	}
 	defer stopDrift()
+	traces, err := tracing.New(ctx, cfg.Tracing, version, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := traces.Shutdown(sctx); err != nil {
+			log.Warn("flushing trace spans", "err", err)
+		}
+	}()
 	var observers []pipeline.Observer
 	if driftObs != nil {
 		observers = append(observers, driftObs)
@@ -214,6 +226,7 @@ func runScorer(ctx context.Context, cfg Config, log *slog.Logger, hooks *runHook
 		Features:      store,
 		FeaturePolicy: pipeline.FeaturePolicy(cfg.Features.Policy),
 		CopyHeaders:   cfg.Tracing.Headers,
+		Tracer:        traces.Tracer,
 	}, src, sc, sink, log, reg)
 	if err != nil {
 		return err
