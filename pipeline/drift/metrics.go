@@ -65,6 +65,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "1 while this process holds the lease that raises drift events for a model version.",
 		}, []string{"model", "version"}),
 	}
+	// Every series of a known label value exists from the start, so
+	// dashboards and alerts see zeros rather than nothing.
+	for _, r := range []string{"overflow", "expired", "shutdown"} {
+		m.lost.WithLabelValues(r)
+	}
+	for _, typ := range []string{EventDetected, EventCleared} {
+		m.transitions.WithLabelValues(typ)
+	}
 	if reg != nil {
 		reg.MustRegister(m.score, m.threshold, m.alert, m.windowEv, m.observed, m.lost, m.flushes, m.flushTime, m.pending, m.transitions, m.leader)
 	}
