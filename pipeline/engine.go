@@ -424,7 +424,7 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 		}
 		end := ends[n]
 		var hs []schemas.Header
-		hdrArena, hs = e.hdrs.appendAllowed(hdrArena, m)
+		hdrArena, hs = e.hdrs.appendAllowed(hdrArena, m, (len(ends)-n)*len(e.hdrs))
 		b.out = append(b.out, schemas.Message{Key: key, Value: b.arena[prev:end:end], Headers: hs, Time: m.Time})
 		prev = end
 		n++

@@ -39,9 +39,16 @@ func (f headerFilter) allows(key string) bool {
 // appendAllowed appends to arena the headers of m that f allows and returns
 // the grown arena and the appended part (nil when none), so a batch
 // allocates its headers once rather than per event.
-func (f headerFilter) appendAllowed(arena []schemas.Header, m *schemas.Message) ([]schemas.Header, []schemas.Header) {
+//
+// hint is the capacity to give the arena when it is first needed (the
+// batch's rows times the filter's length, say), so a batch whose events
+// carry headers allocates them once.
+func (f headerFilter) appendAllowed(arena []schemas.Header, m *schemas.Message, hint int) ([]schemas.Header, []schemas.Header) {
 	if len(m.Headers) == 0 {
 		return arena, nil
+	}
+	if arena == nil {
+		arena = make([]schemas.Header, 0, max(hint, len(m.Headers)))
 	}
 	start := len(arena)
 	for _, h := range m.Headers {
