@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -324,4 +326,42 @@ func TestQuantile(t *testing.T) {
 	if got := (*hist)(nil).quantile(0.5); !math.IsNaN(got) {
 		t.Errorf("quantile of nothing = %v, want NaN", got)
 	}
+}
+
+func TestRunSamplesEveryRefresh(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t)
+		con, err := New(Default(), f.reg, Options{Command: "run"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() {
+			con.Run(ctx)
+			close(done)
+		}()
+		for i := range 5 {
+			f.scored.Add(float64(100 * (i + 1)))
+			time.Sleep(Default().Refresh)
+			synctest.Wait()
+		}
+		cancel()
+		<-done
+		con.mu.Lock()
+		n := len(con.ring)
+		con.mu.Unlock()
+		if n != 6 {
+			t.Fatalf("%d samples after 5 refresh intervals, want 6 (one at start)", n)
+		}
+		st, err := con.Status()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The newest sample is as old as now, so rates use the one before:
+		// 500 events in one 2 s interval.
+		if st.Throughput.OutRate != 250 {
+			t.Errorf("out rate = %v, want 250/s", st.Throughput.OutRate)
+		}
+	})
 }
