@@ -47,6 +47,7 @@ type Batch struct {
 	dead    []schemas.DeadLetter
 	out     []schemas.Message
 	arena   []byte
+	trace   *batchTrace // nil unless the batch is traced
 }
 
 // Batch runs the policy: it reads messages from in and sends closed batches

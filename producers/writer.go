@@ -147,7 +147,7 @@ func (w *Writer) records(scored []schemas.Message, dead []schemas.DeadLetter) []
 	msgs := make([]kafka.Message, 0, len(scored)+len(dead))
 	for i := range scored {
 		s := &scored[i]
-		msgs = append(msgs, kafka.Message{Topic: w.cfg.Topic, Key: s.Key, Value: s.Value})
+		msgs = append(msgs, kafka.Message{Topic: w.cfg.Topic, Key: s.Key, Value: s.Value, Headers: kafkaHeaders(s.Headers)})
 	}
 	for i := range dead {
 		d := &dead[i]
@@ -155,14 +155,21 @@ func (w *Writer) records(scored []schemas.Message, dead []schemas.DeadLetter) []
 			w.log.Warn("dropping dead letter: no dead-letter topic is configured", "reason", d.Reason, "partition", d.Msg.Partition, "offset", d.Msg.Offset, "err", d.Detail)
 			continue
 		}
-		hs := d.Headers()
-		kh := make([]kafka.Header, len(hs))
-		for j, h := range hs {
-			kh[j] = kafka.Header{Key: h.Key, Value: h.Value}
-		}
-		msgs = append(msgs, kafka.Message{Topic: w.cfg.DLQTopic, Key: d.Msg.Key, Value: d.Msg.Value, Headers: kh, Time: d.Msg.Time})
+		msgs = append(msgs, kafka.Message{Topic: w.cfg.DLQTopic, Key: d.Msg.Key, Value: d.Msg.Value, Headers: kafkaHeaders(d.Headers()), Time: d.Msg.Time})
 	}
 	return msgs
+}
+
+// kafkaHeaders converts record headers for kafka-go; nil stays nil.
+func kafkaHeaders(hs []schemas.Header) []kafka.Header {
+	if len(hs) == 0 {
+		return nil
+	}
+	kh := make([]kafka.Header, len(hs))
+	for i, h := range hs {
+		kh[i] = kafka.Header{Key: h.Key, Value: h.Value}
+	}
+	return kh
 }
 
 // pending is one PublishAsync batch waiting for its acknowledgements.
