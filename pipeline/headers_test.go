@@ -74,3 +74,54 @@ func BenchmarkHeaderFilter(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*1024)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// TestEngineShadowEventsKeepTraceHeaders checks that the challenger's
+// shadow events carry the copied headers of their input, as the champion's
+// scored events do, with values that do not alias the input record (the
+// shadow sink keeps them past the batch).
+func TestEngineShadowEventsKeepTraceHeaders(t *testing.T) {
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	msgs := stream(32, 2, 10, 0)
+	for i := range msgs {
+		if i%2 == 0 {
+			msgs[i].Headers = []schemas.Header{{Key: "traceparent", Value: []byte(tp)}, {Key: "secret", Value: []byte("no")}}
+		}
+	}
+	src := newFakeSource(msgs, false)
+	sink := &recordingSink{}
+	shadow := &shadowSink{}
+	e, err := New(Config{Spec: mustSpec(t), Policy: Policy{MaxRows: 8, MaxBytes: 1 << 20, MaxWait: time.Millisecond}, Shadow: shadow}, src, challengedScorer{}, sink, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(shadow.msgs) != len(sink.scored) || len(shadow.msgs) == 0 {
+		t.Fatalf("%d shadow events for %d scored events", len(shadow.msgs), len(sink.scored))
+	}
+	for _, m := range shadow.msgs {
+		var i int
+		fmt.Sscanf(scoredID.FindStringSubmatch(string(m.Value))[1], "e%d", &i)
+		var want []schemas.Header
+		if i%2 == 0 {
+			want = []schemas.Header{{Key: "traceparent", Value: []byte(tp)}}
+		}
+		if got := fmt.Sprintf("%q", m.Headers); got != fmt.Sprintf("%q", want) {
+			t.Errorf("shadow event e%d headers = %s, want %s", i, got, fmt.Sprintf("%q", want))
+		}
+	}
+	// The values are copies: scribbling over the inputs leaves them intact.
+	for i := range msgs {
+		for _, h := range msgs[i].Headers {
+			clear(h.Value)
+		}
+	}
+	for _, m := range shadow.msgs {
+		for _, h := range m.Headers {
+			if string(h.Value) != tp {
+				t.Fatalf("a shadow event's traceparent changed with its input: %q", h.Value)
+			}
+		}
+	}
+}
