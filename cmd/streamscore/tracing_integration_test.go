@@ -16,6 +16,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/streamscore/streamscore/internal/servicetest"
+	"github.com/streamscore/streamscore/producers"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -45,7 +46,8 @@ func produceTraced(t *testing.T, brokers []string, topic string, good []inputEve
 	for i := range bad {
 		msgs = append(msgs, kafka.Message{Key: []byte("bad"), Value: fmt.Appendf(nil, "not json %d", i), Headers: hs})
 	}
-	if err := w.WriteMessages(t.Context(), msgs...); err != nil {
+	// WriteFresh: the topic was just created and may not have leaders yet.
+	if err := producers.WriteFresh(t.Context(), w, msgs); err != nil {
 		t.Fatal(err)
 	}
 	return tp, traceID
