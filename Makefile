@@ -24,8 +24,12 @@ SOAK_TIMEOUT ?= 2h
 
 .PHONY: build up down test vet test-unit test-fuzz-short test-integration test-broker-restart demo bench soak fuzz models clean
 
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
 build:
-	$(GO) build -o bin/streamscore ./cmd/streamscore
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/streamscore ./cmd/streamscore
 
 up:
 	$(LOCAL)/up.sh

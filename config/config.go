@@ -15,12 +15,14 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/streamscore/streamscore/console"
 	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/drift"
 	"github.com/streamscore/streamscore/pipeline/features"
 	"github.com/streamscore/streamscore/pipeline/model"
 	"github.com/streamscore/streamscore/producers"
+	"github.com/streamscore/streamscore/tracing"
 )
 
 // Config is streamscore.yaml. Every field documents its zero value; the
@@ -44,13 +46,17 @@ type Config struct {
 	Pipeline       PipelineConfig `yaml:"pipeline"`
 	Consumer       ConsumerConfig `yaml:"consumer"`
 	Producer       ProducerConfig `yaml:"producer"`
+	HTTP           HTTPConfig     `yaml:"http"`
 	// Health says when /readyz and /healthz report a stall.
-	Health   consumers.HealthConfig `yaml:"health"`
-	HTTP     HTTPConfig             `yaml:"http"`
-	Redis    RedisConfig            `yaml:"redis"`
-	Drift    drift.Config           `yaml:"drift"`
-	Features features.Config        `yaml:"features"`
-	Log      LogConfig              `yaml:"log"`
+	Health consumers.HealthConfig `yaml:"health"`
+	// Console is the live page at / on http.addr (package console).
+	Console console.Config `yaml:"console"`
+	// Tracing carries trace headers and exports spans (package tracing).
+	Tracing  tracing.Config  `yaml:"tracing"`
+	Redis    RedisConfig     `yaml:"redis"`
+	Drift    drift.Config    `yaml:"drift"`
+	Features features.Config `yaml:"features"`
+	Log      LogConfig       `yaml:"log"`
 }
 
 // TopicsConfig names the topics and how `topics create` makes them.
@@ -147,6 +153,8 @@ func Default() Config {
 		Health:   consumers.DefaultHealth(),
 		Kafka:    KafkaSecurityConfig{DialTimeout: 10 * time.Second, StartupTimeout: time.Minute},
 		HTTP:     HTTPConfig{Addr: "127.0.0.1:9464"},
+		Console:  console.Default(),
+		Tracing:  tracing.Default(),
 		Log:      LogConfig{Level: "info", Format: "auto"},
 	}
 }
@@ -357,6 +365,12 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Drift.Validate(); err != nil {
 		errs = append(errs, InSection("drift", err))
+	}
+	if err := c.Console.Validate(); err != nil {
+		errs = append(errs, InSection("console", err))
+	}
+	if err := c.Tracing.Validate(); err != nil {
+		errs = append(errs, InSection("tracing", err))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

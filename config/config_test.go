@@ -51,6 +51,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad sasl", "kafka: {sasl: {mechanism: GSSAPI}}\n", "kafka.sasl.mechanism"},
 		{"missing env", "group: ${NO_SUCH_VAR_FOR_TEST}\n", "NO_SUCH_VAR_FOR_TEST"},
 		{"missing model", "schema: s.yaml\n", "model.path"},
+		{"bad console refresh", "console: {refresh: 1ms}\n", "console.refresh:"},
+		{"bad tracing protocol", "tracing: {protocol: udp}\n", "tracing.protocol:"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

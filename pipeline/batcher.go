@@ -114,7 +114,8 @@ type Batch struct {
 	arena   []byte
 	// work is the time the stages spent on the batch from decode to
 	// encode, queueing excluded; the cost model learns from it.
-	work time.Duration
+	work  time.Duration
+	trace *batchTrace // nil unless the batch is traced
 }
 
 // Batch runs the policy: it reads messages from in and sends closed batches

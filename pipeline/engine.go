@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/streamscore/streamscore/schemas"
@@ -59,6 +60,15 @@ type Config struct {
 	// batch a challenger scored (schemas.ScoreResult.Challenger), encoded
 	// as the champion's are, with the challenger's model and version.
 	Shadow ShadowSink
+	// CopyHeaders names input record headers copied onto each scored
+	// event, beside traceparent and tracestate, which are always copied.
+	// Dead letters carry all of the input's headers.
+	CopyHeaders []string
+	// Tracer, if set, records one span per batch (linked to the input
+	// events' traceparent contexts) with a child span per stage: decode,
+	// enrich, infer, publish. Nil turns tracing off: the stages then do no
+	// tracing work at all.
+	Tracer trace.Tracer
 }
 
 // Engine runs the scoring pipeline. Create it with New and call Run once.
@@ -72,6 +82,7 @@ type Engine struct {
 	enc    *schemas.Encoder
 	// load tells the batcher how busy the stages after it are.
 	load *stagesLoad
+	hdrs headerFilter
 
 	batched atomic.Int64
 	acked   atomic.Int64
@@ -120,6 +131,7 @@ func New(cfg Config, src Source, scorer Scorer, sink Sink, log *slog.Logger, reg
 		m:    newMetrics(reg),
 		enc:  schemas.NewEncoder(cfg.Spec),
 		load: newStagesLoad(),
+		hdrs: newHeaderFilter(cfg.CopyHeaders),
 	}, nil
 }
 
@@ -193,14 +205,20 @@ func (e *Engine) Run(ctx context.Context) error {
 		g.Go(func() error {
 			defer close(enriched)
 			return stage(gctx, decoded, enriched, func(b *Batch) error {
-				return e.enrich(gctx, b)
+				sp := b.trace.stage("enrich")
+				err := e.enrich(gctx, b)
+				endSpan(sp, err)
+				return err
 			})
 		})
 	}
 	g.Go(func() error {
 		defer close(encoded)
 		return stage(gctx, toInfer, encoded, func(b *Batch) error {
-			return e.infer(gctx, b)
+			sp := b.trace.stage("infer")
+			err := e.infer(gctx, b)
+			endSpan(sp, err)
+			return err
 		})
 	})
 	g.Go(func() error {
@@ -272,6 +290,9 @@ func (e *Engine) deadLetter(m *schemas.Message, r schemas.Reason, field, detail 
 
 func (e *Engine) decode(dec *schemas.Decoder, b *Batch) {
 	start := time.Now()
+	b.trace = e.startTrace(context.Background(), b)
+	sp := b.trace.stage("decode")
+	defer endSpan(sp, nil)
 	e.batched.Add(int64(len(b.Msgs)))
 	b.decoded = dec.Decode(b.Msgs)
 	for _, de := range b.decoded.Errors {
@@ -376,6 +397,7 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 	}
 	e.m.stage.WithLabelValues("infer").Observe(time.Since(start).Seconds())
 	b.work += time.Since(start)
+	b.trace.model(res.Model, res.Version)
 
 	start = time.Now()
 	sb := schemas.ScoredBatch{
@@ -401,9 +423,11 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 
 // encode appends the scored events of sb's scored rows to arena and
 // returns them (their values alias the returned arena) in row order, keyed
-// by the input's key, else the schema's key field. With ownKeys the keys
-// are copies; otherwise they may alias the input, released with the batch.
-func (e *Engine) encode(sb *schemas.ScoredBatch, keys *array.String, arena []byte, ownKeys bool) ([]schemas.Message, []byte) {
+// by the input's key, else the schema's key field, and carrying the input
+// headers that Config.CopyHeaders allows. With own the keys and header
+// values are copies; otherwise they may alias the input, released with the
+// batch.
+func (e *Engine) encode(sb *schemas.ScoredBatch, keys *array.String, arena []byte, own bool) ([]schemas.Message, []byte) {
 	rows := int(sb.Decoded.Record.NumRows())
 	ends := make([]int, 0, rows)
 	for r := 0; r < rows; r++ {
@@ -414,6 +438,7 @@ func (e *Engine) encode(sb *schemas.ScoredBatch, keys *array.String, arena []byt
 		ends = append(ends, len(arena))
 	}
 	out := make([]schemas.Message, 0, len(ends))
+	var hdrArena []schemas.Header
 	prev, n := 0, 0
 	for r := 0; r < rows; r++ {
 		if !sb.RowOK(r) {
@@ -423,11 +448,16 @@ func (e *Engine) encode(sb *schemas.ScoredBatch, keys *array.String, arena []byt
 		key := m.Key
 		if len(key) == 0 && e.cfg.Spec.Key != "" {
 			key = []byte(keys.Value(r))
-		} else if ownKeys {
+		} else if own {
 			key = append([]byte(nil), key...)
 		}
 		end := ends[n]
-		out = append(out, schemas.Message{Key: key, Value: arena[prev:end:end], Time: m.Time, Origin: m})
+		var hs []schemas.Header
+		hdrArena, hs = e.hdrs.appendAllowed(hdrArena, m, (len(ends)-n)*len(e.hdrs))
+		if own {
+			hs = ownHeaders(hs)
+		}
+		out = append(out, schemas.Message{Key: key, Value: arena[prev:end:end], Headers: hs, Time: m.Time, Origin: m})
 		prev = end
 		n++
 	}
@@ -511,9 +541,13 @@ func copyRow(dst, src []schemas.Scores, r int) {
 
 func (e *Engine) publish(ctx context.Context, b *Batch) error {
 	start := time.Now()
+	sp := b.trace.stage("publish")
 	if err := e.sink.Publish(ctx, b.out, b.dead); err != nil {
+		endSpan(sp, err)
+		b.trace.end(len(b.dead), err)
 		return fmt.Errorf("publishing batch: %w", err)
 	}
+	endSpan(sp, nil)
 	e.published(b, start)
 	return nil
 }
@@ -551,9 +585,12 @@ func (e *Engine) publishAsync(ctx context.Context, as AsyncSink, in <-chan *Batc
 			return ctx.Err()
 		}
 		start := time.Now()
+		sp := b.trace.stage("publish")
 		as.PublishAsync(ctx, b.out, b.dead, func(err error) {
+			endSpan(sp, err)
 			if err != nil {
 				e.load.done()
+				b.trace.end(len(b.dead), err)
 				select {
 				case failed <- fmt.Errorf("publishing batch: %w", err):
 				default:
@@ -581,4 +618,5 @@ func (e *Engine) published(b *Batch, start time.Time) {
 	for i := range b.dead {
 		e.m.dead.WithLabelValues(string(b.dead[i].Reason)).Inc()
 	}
+	b.trace.end(len(b.dead), nil)
 }

@@ -80,7 +80,7 @@ func (s *Shadow) Offer(msgs []schemas.Message) {
 	}
 	out := make([]kafka.Message, len(msgs))
 	for i, m := range msgs {
-		out[i] = kafka.Message{Topic: s.topic, Key: m.Key, Value: m.Value}
+		out[i] = kafka.Message{Topic: s.topic, Key: m.Key, Value: m.Value, Headers: kafkaHeaders(m.Headers)}
 	}
 	select {
 	case s.queue <- out:

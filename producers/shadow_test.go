@@ -96,6 +96,32 @@ func TestShadowQueuesDropsAndCounts(t *testing.T) {
 	}
 }
 
+func TestShadowWritesHeaders(t *testing.T) {
+	w := &gatedWriter{gate: make(chan error, 1)}
+	s, err := NewShadow("shadow", w, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	s.Offer([]schemas.Message{
+		{Key: []byte("a"), Value: []byte(`{}`), Headers: []schemas.Header{{Key: "traceparent", Value: []byte(tp)}}},
+		{Key: []byte("b"), Value: []byte(`{}`)},
+	})
+	w.gate <- nil
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.msgs) != 2 {
+		t.Fatalf("writer got %d messages, want 2", len(w.msgs))
+	}
+	if h := w.msgs[0].Headers; len(h) != 1 || h[0].Key != "traceparent" || string(h[0].Value) != tp {
+		t.Errorf("first shadow message headers = %v, want the traceparent alone", h)
+	}
+	if h := w.msgs[1].Headers; h != nil {
+		t.Errorf("second shadow message headers = %v, want none", h)
+	}
+}
+
 func TestNewShadowNeedsTopicAndWriter(t *testing.T) {
 	if _, err := NewShadow("", &gatedWriter{}, nil, nil); err == nil {
 		t.Fatal("no error without a topic")

@@ -187,7 +187,7 @@ func (w *Writer) records(p *pending, scored []schemas.Message, dead []schemas.De
 	}
 	for i := range scored {
 		s := &scored[i]
-		add(kafka.Message{Topic: w.cfg.Topic, Key: s.Key, Value: s.Value, WriterData: &rec{p: p, step: stepScored, origin: s.Origin}})
+		add(kafka.Message{Topic: w.cfg.Topic, Key: s.Key, Value: s.Value, Headers: kafkaHeaders(s.Headers), WriterData: &rec{p: p, step: stepScored, origin: s.Origin}})
 	}
 	for i := range dead {
 		d := &dead[i]
@@ -214,6 +214,18 @@ func (w *Writer) drop(m kafka.Message, why string) {
 		attrs = append(attrs, "fix", "set topics.dlq so such events become dead letters")
 	}
 	w.log.Error("dropping a record the broker can never accept", attrs...)
+}
+
+// kafkaHeaders converts record headers for kafka-go; nil stays nil.
+func kafkaHeaders(hs []schemas.Header) []kafka.Header {
+	if len(hs) == 0 {
+		return nil
+	}
+	kh := make([]kafka.Header, len(hs))
+	for i, h := range hs {
+		kh[i] = kafka.Header{Key: h.Key, Value: h.Value}
+	}
+	return kh
 }
 
 // pending is one PublishAsync batch waiting for its acknowledgements.

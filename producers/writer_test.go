@@ -111,10 +111,23 @@ func TestPublishWaitsForAcks(t *testing.T) {
 	}
 	defer w.Close()
 	scored, dead := batch(100, "x")
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	scored[7].Headers = []schemas.Header{{Key: "traceparent", Value: []byte(tp)}}
 	if err := w.Publish(t.Context(), scored, dead); err != nil {
 		t.Fatal(err)
 	}
-	readTopic(t, brokers, "scored", 100)
+	with := 0
+	for _, m := range readTopic(t, brokers, "scored", 100) {
+		if len(m.Headers) > 0 {
+			with++
+			if len(m.Headers) != 1 || m.Headers[0].Key != "traceparent" || string(m.Headers[0].Value) != tp {
+				t.Errorf("scored record headers = %v, want the traceparent alone", m.Headers)
+			}
+		}
+	}
+	if with != 1 {
+		t.Errorf("%d scored records carry headers, want 1", with)
+	}
 }
 
 func TestPublishAsyncGivesUpWhenCancelled(t *testing.T) {

@@ -3,7 +3,10 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
 	"slices"
 	"strings"
@@ -17,20 +20,49 @@ import (
 )
 
 // TestDashboardMetricsAreExposed runs `streamscore run` against the real
-// broker, scores events (and a few dead letters, so labelled series exist),
-// scrapes its /metrics, and checks that every metric the Grafana dashboard
-// and the alert rules query is there.
+// broker with every optional part on (drift monitoring, a Redis feature set,
+// a registry model with a canary and a challenger, HTTP scoring), scores
+// events (and a few dead letters, so labelled series exist) and one HTTP
+// request, scrapes its /metrics, and checks that every metric the Grafana
+// dashboard and the alert rules query is there.
 func TestDashboardMetricsAreExposed(t *testing.T) {
 	brokers := servicetest.Brokers(t)
 	servicetest.Env(t, "ONNXRUNTIME_LIB")
 	want := dashboardMetrics(t)
+	redisAddr := strings.Split(servicetest.Env(t, "STREAMSCORE_REDIS"), ",")[0]
 	in, out, dlq, group := uniqueTopics("it-dashboard")
-	cfg := linearConfig(t, in, out, dlq, group)
+	loadUserFeatures(t, redisAddr, makeUserFeatures(100))
+	reg := modelsRegistry(t)
+	baseline := driftBaseline(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+brokers: ["${STREAMSCORE_BROKERS}"]
+group: %s
+topics: {input: %s, output: %s, dlq: %s, partitions: 8}
+schema: %s/testdata/features/linear_fs.schema.yaml
+model:
+  path: %s/linear
+  canary: {version: "2", fraction: 0.3}
+  challenger: {version: "2"}
+  serve: {enabled: true}
+batch: {max_rows: 512, max_wait: 10ms}
+redis: {addrs: [%q]}
+drift:
+  enabled: true
+  baseline: %s
+  prefix: it-dashboard-%d
+  bucket: 1s
+  window: 3
+  flush_interval: 200ms
+  evaluate_interval: 250ms
+http: {addr: "127.0.0.1:0"}
+log: {format: json}
+`, group, in, out, dlq, repoRoot(t), reg, redisAddr, baseline, time.Now().UnixNano()))
 	if b, err := exec.Command(binPath, "topics", "create", "--config", cfg).CombinedOutput(); err != nil {
 		t.Fatalf("topics create: %v\n%s", err, b)
 	}
 	const n, bad = 2000, 20
-	produce(t, brokers, in, makeEvents(n, 100, 11))
+	evs := makeEvents(n, 100, 11)
+	produce(t, brokers, in, evs)
 	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: in, RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond}
 	for i := range bad {
 		if err := w.WriteMessages(t.Context(), kafka.Message{Key: []byte("bad"), Value: fmt.Appendf(nil, "not json %d", i)}); err != nil {
@@ -41,13 +73,21 @@ func TestDashboardMetricsAreExposed(t *testing.T) {
 
 	cmd, logs := startRun(t, cfg)
 	addr := servicetest.WaitAddr(t, logs, "http_addr", 30*time.Second)
+	res, err := http.Post("http://"+addr+"/v1/score", "application/json", bytes.NewReader(evs[0].value))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(res.Body); res.StatusCode != http.StatusOK {
+		t.Fatalf("POST /v1/score: %s: %s", res.Status, b)
+	}
+	res.Body.Close()
 
 	// Scrape until every event is accounted for, then check the names.
 	var have map[string]float64
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		have = servicetest.Scrape(t, "http://"+addr+"/metrics").Sums()
-		if have["streamscore_pipeline_scored_events_total"] >= n && have["streamscore_pipeline_dead_letters_total"] >= bad {
+		if have["streamscore_pipeline_scored_events_total"] >= n && have["streamscore_pipeline_dead_letters_total"] >= bad && have["streamscore_drift_window_events"] > 0 {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -1111,6 +1111,17 @@ func TestDashboardParses(t *testing.T) {
 		"streamscore_pipeline_event_latency_seconds_bucket", // latency
 		"streamscore_consumer_lag_records",                  // lag
 		"streamscore_pipeline_dead_letters_total",           // dead-letter rate
+		"streamscore_drift_score",                           // drift
+		"streamscore_drift_alert",
+		"streamscore_drift_threshold",
+		"streamscore_model_active", // models
+		"streamscore_model_challenger_agreed_rows_total",
+		"streamscore_model_scored_rows_total",
+		"streamscore_features_cache_hits_total", // feature store
+		"streamscore_features_redis_seconds_bucket",
+		"streamscore_serve_requests_total", // serve
+		"streamscore_serve_batch_rows_sum",
+		"streamscore_build_info", // build
 	} {
 		if len(metrics[want]) == 0 {
 			t.Errorf("the dashboard has no panel on %s", want)

@@ -69,13 +69,17 @@ SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
 				return err
 			}
 			reg := prometheus.NewRegistry()
-			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newBuildInfo())
 			path, err := buildScoringPath(ctx, &cfg, pathParts{features: true, models: true}, log, reg)
 			if err != nil {
 				return err
 			}
 			defer path.Close()
-			routes := path.routes
+			routes, stopConsole, err := withConsole(ctx, &cfg, "serve", reg, nil, path.routes, log)
+			if err != nil {
+				return err
+			}
+			defer stopConsole()
 			srv, err := serveOps(cfg.HTTP.Addr, reg, func() error { return nil }, routes, log)
 			if err != nil {
 				return err

@@ -155,7 +155,7 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 		return err
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newBuildInfo())
 	dialer, err := cfg.Kafka.Dialer()
 	if err != nil {
 		return err
@@ -207,6 +207,11 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 		if cfg.HTTP.Pprof {
 			routes = withPprof(routes)
 		}
+		routes, stopConsole, err := withConsole(ctx, &cfg, "run", reg, ready, routes, log)
+		if err != nil {
+			return err
+		}
+		defer stopConsole()
 		srv, err := serveOpsHealth(cfg.HTTP.Addr, reg, ready, healthy, routes, log)
 		if err != nil {
 			return err

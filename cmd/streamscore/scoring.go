@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline"
@@ -18,12 +20,13 @@ import (
 	"github.com/streamscore/streamscore/pipeline/serve"
 	"github.com/streamscore/streamscore/producers"
 	"github.com/streamscore/streamscore/schemas"
+	"github.com/streamscore/streamscore/tracing"
 )
 
 // scoringPath is what run, serve and replay share between decoding and
 // publishing: the schema, the online feature store and its policy, the
-// model line-up, the drift observer, the challenger's shadow sink and the
-// HTTP routes the models serve. buildScoringPath is the one place that
+// model line-up, the drift observer, the challenger's shadow sink, the
+// HTTP routes the models serve and the batch tracer. buildScoringPath is the one place that
 // builds it, so a capability added to scoring reaches every command.
 type scoringPath struct {
 	spec *schemas.Spec
@@ -37,6 +40,9 @@ type scoringPath struct {
 	observers []pipeline.Observer
 	shadow    pipeline.ShadowSink
 	routes    func(*http.ServeMux)
+	// tracer records the engine's batch spans; nil when tracing is off
+	// (or the command asked for none).
+	tracer trace.Tracer
 
 	closers []func()
 }
@@ -46,15 +52,16 @@ type pathParts struct {
 	features bool // the schema's feature sets, read from Redis
 	models   bool // the configured line-up, shadow topic and HTTP routes
 	drift    bool // drift monitoring, when drift.enabled
+	tracing  bool // OpenTelemetry batch spans, when tracing.enabled
 }
 
 // allParts is what run and serve build.
-var allParts = pathParts{features: true, models: true, drift: true}
+var allParts = pathParts{features: true, models: true, drift: true, tracing: true}
 
 // buildScoringPath loads the schema and builds the parts of the scoring
 // path that parts names, in the order scoring uses them: feature store,
 // models (whose HTTP scoring endpoint enriches through the same store),
-// drift. On error it closes what it built. The caller closes the path.
+// drift, then the tracer (closed last, so it exports every batch's spans). On error it closes what it built. The caller closes the path.
 func buildScoringPath(ctx context.Context, cfg *config.Config, parts pathParts, log *slog.Logger, reg prometheus.Registerer) (p *scoringPath, err error) {
 	spec, err := schemas.Load(cfg.Schema)
 	if err != nil {
@@ -90,12 +97,17 @@ func buildScoringPath(ctx context.Context, cfg *config.Config, parts pathParts, 
 			p.observers = append(p.observers, obs)
 		}
 	}
+	if parts.tracing {
+		if err := p.openTracing(ctx, cfg, log); err != nil {
+			return p, err
+		}
+	}
 	return p, nil
 }
 
-// Close stops what the path started, in reverse order: drift flushes, the
-// models' endpoints and watch stop, the shadow topic is written, models and
-// Redis clients close.
+// Close stops what the path started, in reverse order: the tracer exports
+// its last spans, drift flushes, the models' endpoints and watch stop, the
+// shadow topic is written, models and Redis clients close.
 func (p *scoringPath) Close() {
 	for i := len(p.closers) - 1; i >= 0; i-- {
 		p.closers[i]()
@@ -115,7 +127,27 @@ func (p *scoringPath) engineConfig(cfg *config.Config) pipeline.Config {
 		Features:      p.features,
 		FeaturePolicy: p.policy,
 		Shadow:        p.shadow,
+		CopyHeaders:   cfg.Tracing.Headers,
+		Tracer:        p.tracer,
 	}
+}
+
+// openTracing starts the OTLP exporter when tracing.enabled; its spans are
+// flushed when the path closes.
+func (p *scoringPath) openTracing(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	traces, err := tracing.New(ctx, cfg.Tracing, version, log)
+	if err != nil {
+		return err
+	}
+	p.tracer = traces.Tracer
+	p.closers = append(p.closers, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := traces.Shutdown(sctx); err != nil {
+			log.Warn("flushing trace spans", "err", err)
+		}
+	})
+	return nil
 }
 
 // openModels opens the line-up (champion, optional canary and challenger)

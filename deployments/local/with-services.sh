@@ -18,6 +18,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 started=()
 "$LOCAL_DIR/kafka.sh" status >/dev/null 2>&1 || started+=(kafka)
 "$LOCAL_DIR/redis.sh" status >/dev/null 2>&1 || started+=(redis)
+if [[ "${STREAMSCORE_JAEGER:-0}" == 1 ]]; then
+	"$LOCAL_DIR/jaeger.sh" status >/dev/null 2>&1 || started+=(jaeger)
+fi
 
 child=""
 # shellcheck disable=SC2317 # runs from the traps
@@ -27,7 +30,7 @@ cleanup() {
 	for svc in "${started[@]}"; do
 		"$LOCAL_DIR/$svc.sh" stop || say "stopping $svc failed"
 	done
-	if ((${#started[@]} == 2)); then
+	if ((${#started[@]} >= 2)); then
 		rm -f "$STREAMSCORE_RUN/env"
 	fi
 	exit "$rc"

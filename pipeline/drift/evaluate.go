@@ -85,6 +85,9 @@ func (m *Monitor) Evaluate(ctx context.Context, model, version string) (*Status,
 		for s, v := range cs.Scores {
 			m.m.score.WithLabelValues(model, version, cs.Column.Name, Score(s).String()).Set(v)
 		}
+		for s, t := range cs.Thresholds {
+			m.m.threshold.WithLabelValues(model, version, cs.Column.Name, s.String()).Set(t.Alert)
+		}
 	}
 	leader, err := m.store.Lead(cctx, ns, m.cfg.ReplicaID, 3*m.cfg.EvaluateInterval+m.cfg.StoreTimeout)
 	if err != nil {

@@ -5,6 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // metrics are the Monitor's Prometheus series.
 type metrics struct {
 	score       *prometheus.GaugeVec
+	threshold   *prometheus.GaugeVec
 	alert       *prometheus.GaugeVec
 	windowEv    *prometheus.GaugeVec
 	observed    prometheus.Counter
@@ -21,6 +22,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		score: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "streamscore_drift_score",
 			Help: "Drift score of a column's rolling window against its baseline (NaN when it does not apply or there is no data).",
+		}, []string{"model", "version", "feature", "score"}),
+		threshold: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "streamscore_drift_threshold",
+			Help: "Alert level of a column's drift score: the column alerts when the score crosses it.",
 		}, []string{"model", "version", "feature", "score"}),
 		alert: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "streamscore_drift_alert",
@@ -60,8 +65,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "1 while this process holds the lease that raises drift events for a model version.",
 		}, []string{"model", "version"}),
 	}
+	// Every series of a known label value exists from the start, so
+	// dashboards and alerts see zeros rather than nothing.
+	for _, r := range []string{"overflow", "expired", "shutdown"} {
+		m.lost.WithLabelValues(r)
+	}
+	for _, typ := range []string{EventDetected, EventCleared} {
+		m.transitions.WithLabelValues(typ)
+	}
 	if reg != nil {
-		reg.MustRegister(m.score, m.alert, m.windowEv, m.observed, m.lost, m.flushes, m.flushTime, m.pending, m.transitions, m.leader)
+		reg.MustRegister(m.score, m.threshold, m.alert, m.windowEv, m.observed, m.lost, m.flushes, m.flushTime, m.pending, m.transitions, m.leader)
 	}
 	return m
 }

@@ -310,6 +310,9 @@ func TestMonitorRaisesAndClearsDriftWithHysteresis(t *testing.T) {
 	if got := metricValue(t, e.reg, "streamscore_drift_score", map[string]string{"feature": "x", "score": "psi"}); got < 0.5 {
 		t.Fatalf("psi gauge = %v, want ≥ 0.5", got)
 	}
+	if got := metricValue(t, e.reg, "streamscore_drift_threshold", map[string]string{"feature": "x", "score": "psi"}); got != 0.5 {
+		t.Fatalf("psi threshold gauge = %v, want 0.5", got)
+	}
 	// Other columns stay quiet.
 	for _, ev := range e.sink.Events() {
 		if ev.Feature != "x" {

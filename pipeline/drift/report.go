@@ -2,10 +2,12 @@ package drift
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"html"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,8 +71,9 @@ func WriteReport(w io.Writer, st *Status, opts ReportOptions) error {
 	if !st.Enough {
 		p("<p class=\"warn\">The window holds fewer events than the minimum for alerts; scores are shown but states do not change.</p>\n")
 	}
-	p("<table class=\"summary\">\n<thead><tr><th>feature</th><th>kind</th><th>state</th><th>score</th><th>threshold</th><th>events</th><th>psi</th><th>ks</th><th>js</th><th>wasserstein</th><th>chi² p</th><th>missing Δ</th></tr></thead>\n<tbody>\n")
-	for i := range st.Columns {
+	order := reportOrder(st)
+	p("<div class=\"scroll\"><table class=\"summary\">\n<thead><tr><th>feature</th><th>kind</th><th>state</th><th>score</th><th>threshold</th><th>events</th><th>psi</th><th>ks</th><th>js</th><th>wasserstein</th><th>chi² p</th><th>missing Δ</th></tr></thead>\n<tbody>\n")
+	for _, i := range order {
 		cs := &st.Columns[i]
 		ps := cs.primaryScore()
 		th := "–"
@@ -84,8 +87,8 @@ func WriteReport(w io.Writer, st *Status, opts ReportOptions) error {
 			esc(fmtScore(cs.Scores[PSI])), esc(fmtScore(cs.Scores[KS])), esc(fmtScore(cs.Scores[JS])),
 			esc(fmtScore(cs.Scores[Wasserstein])), esc(fmtScore(cs.Scores[ChiSquaredP])), esc(fmtScore(cs.Scores[MissingRate])))
 	}
-	p("</tbody>\n</table>\n")
-	for i := range st.Columns {
+	p("</tbody>\n</table></div>\n")
+	for _, i := range order {
 		cs := &st.Columns[i]
 		state := st.StateLabel(cs)
 		p("<section class=\"feature\" id=\"%s\">\n<h2>%s <span class=\"kind\">%s</span> <span class=\"badge %s\">%s</span></h2>\n",
@@ -104,15 +107,52 @@ func WriteReport(w io.Writer, st *Status, opts ReportOptions) error {
 	return bw.Flush()
 }
 
+// reportOrder lists st's columns as the report shows them: drifting ones
+// first, then by their main score relative to its alert level (highest
+// first), then in baseline order.
+func reportOrder(st *Status) []int {
+	order := make([]int, len(st.Columns))
+	for i := range order {
+		order[i] = i
+	}
+	rel := func(cs *ColumnStatus) float64 {
+		ps := cs.primaryScore()
+		v := cs.Scores[ps]
+		if math.IsNaN(v) {
+			return math.Inf(-1)
+		}
+		t, ok := cs.Thresholds[ps]
+		if !ok || t.Alert == 0 {
+			return v
+		}
+		if t.Alert < t.Clear { // a score that alerts when low (a p-value)
+			return t.Alert / math.Max(v, 1e-12)
+		}
+		return v / t.Alert
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		ca, cb := &st.Columns[a], &st.Columns[b]
+		if ca.State.Drift != cb.State.Drift {
+			if ca.State.Drift {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(rel(cb), rel(ca))
+	})
+	return order
+}
+
 const reportCSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1020px;color:#222;padding:0 12px}
 h1{font-size:22px;margin:0 0 4px}
 h2{font-size:17px;margin:28px 0 2px}
 .meta{color:#555;margin:0 0 12px}
 .warn{background:#fff4e0;border:1px solid #f0c27b;padding:6px 10px}
+.scroll{overflow-x:auto;max-width:100%}
 table.summary{border-collapse:collapse;width:100%;font-size:12px}
 table.summary th,table.summary td{border-bottom:1px solid #e3e3e3;padding:2px 4px;text-align:right;white-space:nowrap}
-table.summary th:first-child,table.summary td:first-child,table.summary td:nth-child(2),table.summary td:nth-child(3){text-align:left}
+table.summary th:first-child,table.summary td:first-child,table.summary th:nth-child(2),table.summary td:nth-child(2),table.summary th:nth-child(3),table.summary td:nth-child(3){text-align:left}
 tr.drift td{background:#fdecea}
 .badge{display:inline-block;border-radius:3px;padding:0 6px;font-size:12px;font-weight:600;color:#fff;background:#27ae60}
 .badge.drift{background:#c0392b}
@@ -226,6 +266,14 @@ func writeHistogram(w *bufio.Writer, cs *ColumnStatus, x0 float64) {
 	left, top := x0+padL, float64(padT)
 	iw, ih := float64(panelW-padL-padR), float64(plotH-padT-padB)
 	fmt.Fprintf(w, "<text class=\"title\" x=\"%s\" y=\"16\">Distribution: reference vs current window</text>\n", num(x0+8))
+	// axis titles: the y axis is each bin's share of the histogram's events;
+	// numeric bins are the reference's quantile bins, drawn equally wide
+	xTitle := "category"
+	if c.Kind != Categorical {
+		xTitle = c.Name + ": reference quantile bins (equal reference share, not to scale)"
+	}
+	fmt.Fprintf(w, "<text x=\"%s\" y=\"%s\" text-anchor=\"middle\">%s</text>\n", num(left+iw/2), num(float64(plotH)-4), esc(xTitle))
+	fmt.Fprintf(w, "<text x=\"%s\" y=\"%s\" text-anchor=\"middle\" transform=\"rotate(-90 %s %s)\">share of events (%%)</text>\n", num(x0+12), num(top+ih/2), num(x0+12), num(top+ih/2))
 	// legend
 	fmt.Fprintf(w, "<rect x=\"%s\" y=\"20\" width=\"10\" height=\"8\" fill=\"%s\"/><text x=\"%s\" y=\"28\">reference</text>\n", num(left), refColor, num(left+14))
 	fmt.Fprintf(w, "<rect x=\"%s\" y=\"20\" width=\"10\" height=\"8\" fill=\"%s\"/><text x=\"%s\" y=\"28\">current</text>\n", num(left+80), curColor, num(left+94))
@@ -364,6 +412,7 @@ func writeTimeline(w *bufio.Writer, st *Status, i int, hist []HistoryPoint, smoo
 		fmt.Fprintf(w, "<text x=\"%s\" y=\"%s\" text-anchor=\"middle\">%s</text>\n", num(xOf(t)), num(top+ih+16), esc(time.UnixMilli(t).UTC().Format("15:04:05")))
 	}
 	fmt.Fprintf(w, "<text x=\"%s\" y=\"%s\" text-anchor=\"middle\">time (UTC)</text>\n", num(left+iw/2), num(top+ih+34))
+	fmt.Fprintf(w, "<text x=\"%s\" y=\"%s\" text-anchor=\"middle\" transform=\"rotate(-90 %s %s)\">%s (%s)</text>\n", num(x0+12), num(top+ih/2), num(x0+12), num(top+ih/2), esc(s.String()), esc(scoreUnit(s)))
 	if hasTh {
 		fmt.Fprintf(w, "<line x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\" stroke=\"%s\" stroke-dasharray=\"5 3\"/>\n", num(left), num(yOf(th.Alert)), num(left+iw), num(yOf(th.Alert)), alertColor)
 		fmt.Fprintf(w, "<line x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\" stroke=\"%s\" stroke-dasharray=\"2 2\"/>\n", num(left), num(yOf(th.Clear)), num(left+iw), num(yOf(th.Clear)), clearColor)
@@ -388,4 +437,17 @@ func writeTimeline(w *bufio.Writer, st *Status, i int, hist []HistoryPoint, smoo
 	if len(line) == 0 && len(dots) == 0 {
 		fmt.Fprintf(w, "<text x=\"%s\" y=\"%s\" text-anchor=\"middle\">no scores yet</text>\n", num(left+iw/2), num(top+ih/2))
 	}
+}
+
+// scoreUnit names what a score's axis measures.
+func scoreUnit(s Score) string {
+	switch s {
+	case ChiSquaredP:
+		return "p-value"
+	case MissingRate:
+		return "change in missing share"
+	case Wasserstein:
+		return "in the column's units"
+	}
+	return "unitless"
 }

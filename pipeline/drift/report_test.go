@@ -89,11 +89,28 @@ func TestReportHasOnePlotPerFeature(t *testing.T) {
 		t.Fatalf("report loads %v; it must be self-contained", external)
 	}
 	var want []string
-	for _, c := range st.Columns {
-		want = append(want, c.Column.Name)
+	for _, i := range reportOrder(st) {
+		want = append(want, st.Columns[i].Column.Name)
 	}
 	if strings.Join(plots, ",") != strings.Join(want, ",") {
 		t.Fatalf("plots %v, want one per column %v", plots, want)
+	}
+	// Drifting columns come first, in the table and the plots.
+	seenOK := false
+	for _, i := range reportOrder(st) {
+		if !st.Columns[i].State.Drift {
+			seenOK = true
+		} else if seenOK {
+			t.Fatalf("drifting column %s after a quiet one: %v", st.Columns[i].Column.Name, plots)
+		}
+	}
+	if plots[0] != "x" || !st.Columns[0].State.Drift {
+		t.Fatalf("plots %v: want the shifted column x first", plots)
+	}
+	for _, s := range []string{"share of events (%)", "reference quantile bins", "time (UTC)", "psi (unitless)", `class="scroll"`} {
+		if !bytes.Contains(page, []byte(s)) {
+			t.Errorf("report lacks %q", s)
+		}
 	}
 	for _, s := range []string{"<!DOCTYPE html>", "DRIFT", "reference", "current", "psi over time", "<polyline", "<circle"} {
 		if !bytes.Contains(page, []byte(s)) {

@@ -255,6 +255,13 @@ func newDeployMetrics(reg prometheus.Registerer) *deployMetrics {
 			Help: "Activation attempts, by role and result (ok, refused).",
 		}, []string{"role", "result"}),
 	}
+	// Every series exists from the start, so dashboards and alerts see
+	// zeros rather than nothing.
+	for _, role := range []Role{RoleChampion, RoleCanary, RoleChallenger} {
+		for _, result := range []string{"ok", "refused"} {
+			m.activations.WithLabelValues(string(role), result)
+		}
+	}
 	if reg != nil {
 		reg.MustRegister(m.activations)
 	}

@@ -89,21 +89,49 @@ func (c *chart) bar(x0, x1, y0, y1 float64, fill string) {
 	fmt.Fprintf(c.b, `<rect x="%.2f" y="%.2f" width="%.2f" height="%.2f" fill="%s"/>`, c.x(x0), c.y(y1), max(c.x(x1)-c.x(x0)-0.5, 0.5), c.y(y0)-c.y(y1), fill)
 }
 
-func (c *chart) legend(names []string, colours []string) {
+func (c *chart) legend(names []string, colours []string) { c.legendFrom(22, names, colours) }
+
+// legendLow puts the legend in the lower left corner, for curves that run
+// along the top.
+func (c *chart) legendLow(names []string, colours []string) {
+	c.legendFrom(c.h-c.pad-8-14*float64(len(names)-1), names, colours)
+}
+
+func (c *chart) legendFrom(y0 float64, names []string, colours []string) {
 	for i, n := range names {
-		y := 22 + 14*float64(i)
+		y := y0 + 14*float64(i)
 		fmt.Fprintf(c.b, `<rect x="%.1f" y="%.1f" width="10" height="10" fill="%s"/><text x="%.1f" y="%.1f" font-size="11">%s</text>`, c.pad+10, y-9, colours[i], c.pad+24, y, html.EscapeString(n))
 	}
 }
 
+// marker draws a ring at pt with a tooltip.
+func (c *chart) marker(pt Point, stroke, title string) {
+	fmt.Fprintf(c.b, `<circle cx="%.2f" cy="%.2f" r="5" fill="#fff" stroke="%s" stroke-width="2"><title>%s</title></circle>`, c.x(pt.X), c.y(pt.Y), stroke, html.EscapeString(title))
+}
+
 func (c *chart) end() { c.b.WriteString("</svg></figure>\n") }
+
+// niceCeil returns a round number at or above v (1, 2, 2.5, 5 × 10^k), so
+// an axis's quarter ticks are round too.
+func niceCeil(v float64) float64 {
+	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 1
+	}
+	e := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 4, 8, 10} {
+		if m*e >= v {
+			return m * e
+		}
+	}
+	return 10 * e
+}
 
 func histogramChart(b *strings.Builder, title, xlabel string, h Histogram, fill string) {
 	peak := 1
 	for _, n := range h.Counts {
 		peak = max(peak, n)
 	}
-	c := newChart(b, title, xlabel, "rows", h.Lower, h.Upper, 0, float64(peak))
+	c := newChart(b, title, xlabel, "rows", h.Lower, h.Upper, 0, niceCeil(float64(peak)))
 	width := (h.Upper - h.Lower) / float64(len(h.Counts))
 	for i, n := range h.Counts {
 		lo := h.Lower + float64(i)*width
@@ -265,14 +293,51 @@ figcaption{font-weight:600;margin-bottom:4px}.ids{font-family:ui-monospace,monos
 	if anyCurve(rocs) || anyCurve(cals) {
 		b.WriteString("<h2>Curves</h2>\n")
 	}
+	// legendWith names each model with one of its metrics.
+	legendWith := func(what string, v func(*ClassifierMetrics) Number) []string {
+		out := make([]string, len(r.Models))
+		for i, m := range r.Models {
+			out[i] = m.Name
+			if m.Classifier != nil {
+				out[i] += " (" + what + " " + fmtNum(v(m.Classifier)) + ")"
+			}
+		}
+		return out
+	}
 	if anyCurve(rocs) {
-		ch := newChart(&b, "ROC curve", "false positive rate", "true positive rate", 0, 1, 0, 1)
+		ch := newChart(&b, "ROC curve (the ring marks the decision threshold)", "false positive rate", "true positive rate", 0, 1, 0, 1)
 		ch.line([]Point{{0, 0}, {1, 1}}, "#bbb", true)
 		for i, pts := range rocs {
 			ch.line(pts, colour(i), false)
+			if m := r.Models[i].Classifier; m != nil && m.FP+m.TN > 0 && m.TP+m.FN > 0 {
+				ch.marker(Point{float64(m.FP) / float64(m.FP+m.TN), float64(m.TP) / float64(m.TP+m.FN)}, colour(i), fmt.Sprintf("threshold %g", m.Threshold))
+			}
 		}
-		ch.legend(names, colours)
+		ch.legend(legendWith("AUC", func(m *ClassifierMetrics) Number { return m.ROCAUC }), colours)
 		ch.end()
+		var prs [][]Point
+		for _, m := range r.Models {
+			var pr []Point
+			if m.Classifier != nil {
+				pr = m.Classifier.PR
+			}
+			prs = append(prs, pr)
+		}
+		if anyCurve(prs) {
+			ch := newChart(&b, "Precision-recall curve (the ring marks the decision threshold)", "recall", "precision", 0, 1, 0, 1)
+			for i, pts := range prs {
+				ch.line(pts, colour(i), false)
+				if m := r.Models[i].Classifier; m != nil && m.TP+m.FN > 0 && m.TP+m.FP > 0 {
+					ch.marker(Point{float64(m.TP) / float64(m.TP+m.FN), float64(m.TP) / float64(m.TP+m.FP)}, colour(i), fmt.Sprintf("threshold %g", m.Threshold))
+				}
+				if m := r.Models[i].Classifier; m != nil && m.Rows > 0 {
+					base := float64(m.Positives) / float64(m.Rows)
+					ch.line([]Point{{0, base}, {1, base}}, "#bbb", true)
+				}
+			}
+			ch.legendLow(legendWith("AP", func(m *ClassifierMetrics) Number { return m.PRAUC }), colours)
+			ch.end()
+		}
 	}
 	if anyCurve(cals) {
 		ch := newChart(&b, "Calibration", "mean score in bin", "fraction positive", 0, 1, 0, 1)

@@ -85,6 +85,9 @@ type ClassifierMetrics struct {
 	// ROC is the ROC curve, at most maxCurvePoints points from (0, 0) to
 	// (1, 1), for plots.
 	ROC []Point `json:"-"`
+	// PR is the precision-recall curve (recall, precision), one point per
+	// distinct score from the highest down, at most maxCurvePoints.
+	PR []Point `json:"-"`
 }
 
 // CalibrationBin is one row of a calibration table.
@@ -162,7 +165,7 @@ func Classify(y, s []float64, threshold float64, bins int) ClassifierMetrics {
 			m.TN++
 		}
 	}
-	m.ROCAUC, m.PRAUC, m.ROC = ranking(y, s, m.Positives)
+	m.ROCAUC, m.PRAUC, m.ROC, m.PR = ranking(y, s, m.Positives)
 	m.LogLoss, m.Brier = nan, nan
 	if inUnit && len(y) > 0 {
 		const eps = 0x1p-52 // numpy's finfo(float64).eps
@@ -200,12 +203,12 @@ func Classify(y, s []float64, threshold float64, bins int) ClassifierMetrics {
 // ranking returns ROC AUC, average precision and the ROC curve. Both areas
 // walk the distinct scores from high to low, taking each group of tied
 // scores at once, as scikit-learn's _binary_clf_curve does.
-func ranking(y, s []float64, positives int) (auc, ap Number, roc []Point) {
+func ranking(y, s []float64, positives int) (auc, ap Number, roc, pr []Point) {
 	n := len(y)
 	negatives := n - positives
 	auc, ap = nan, nan
 	if n == 0 {
-		return auc, ap, nil
+		return auc, ap, nil, nil
 	}
 	idx := make([]int32, n)
 	for i := range idx {
@@ -253,6 +256,9 @@ func ranking(y, s []float64, positives int) (auc, ap Number, roc []Point) {
 		if positives > 0 && negatives > 0 {
 			points = append(points, Point{fp / negN, tp / posN})
 		}
+		if positives > 0 {
+			pr = append(pr, Point{tp / posN, tp / (tp + fp)})
+		}
 		prevTP, prevFP = tp, fp
 		i = j
 	}
@@ -262,8 +268,9 @@ func ranking(y, s []float64, positives int) (auc, ap Number, roc []Point) {
 	}
 	if positives > 0 {
 		ap = Number(apSum.value())
+		pr = thin(pr, maxCurvePoints)
 	}
-	return auc, ap, roc
+	return auc, ap, roc, pr
 }
 
 // thin keeps at most max points of a curve, always its first and last.

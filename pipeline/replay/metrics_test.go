@@ -178,3 +178,18 @@ func TestClassifierMetricsUndefined(t *testing.T) {
 		})
 	}
 }
+
+func TestPrecisionRecallCurve(t *testing.T) {
+	// Scores 0.9 (pos), 0.8 (neg), 0.7 (pos), 0.7 (neg), 0.1 (neg): one
+	// point per distinct score, from the highest down.
+	m := Classify([]float64{1, 0, 1, 0, 0}, []float64{0.9, 0.8, 0.7, 0.7, 0.1}, 0.5, 10)
+	want := []Point{{0.5, 1}, {0.5, 0.5}, {1, 0.5}, {1, 0.4}}
+	if len(m.PR) != len(want) {
+		t.Fatalf("PR = %v, want %v", m.PR, want)
+	}
+	for i := range want {
+		if math.Abs(m.PR[i].X-want[i].X) > 1e-12 || math.Abs(m.PR[i].Y-want[i].Y) > 1e-12 {
+			t.Fatalf("PR = %v, want %v", m.PR, want)
+		}
+	}
+}

@@ -329,6 +329,16 @@ func TestReplayFilesRowsMetricsAndDisagreement(t *testing.T) {
 	if !slices.Equal(d.IDs, wantIDs) || d.Differ != len(wantIDs) || d.Rows != len(good) {
 		t.Fatalf("disagreement names %d rows (%v…), want exactly the %d whose feature signs differ", len(d.IDs), d.IDs[:min(5, len(d.IDs))], len(wantIDs))
 	}
+	var page bytes.Buffer
+	if err := rep.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ROC curve", "Precision-recall curve", "champion (AUC " + fmtNum(rep.Models[0].Classifier.ROCAUC) + ")",
+		"champion (AP " + fmtNum(rep.Models[0].Classifier.PRAUC) + ")", "<title>threshold 0.5</title>"} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("HTML report lacks %q", want)
+		}
+	}
 	var text bytes.Buffer
 	if err := rep.WriteText(&text, 3); err != nil {
 		t.Fatal(err)
