@@ -265,10 +265,8 @@ func (o *replayOptions) check(cfg *config.Config) (from, to time.Time, err error
 			return from, to, fmt.Errorf("--report %s: name it .html (charts) or .json", r)
 		}
 	}
-	switch replay.FeatureSource(o.features) {
-	case replay.FeaturesEvent, replay.FeaturesNone, replay.FeaturesRedis:
-	default:
-		return from, to, fmt.Errorf("--features %q: use event, redis or none", o.features)
+	if err := replay.FeatureSource(o.features).Validate(); err != nil {
+		return from, to, fmt.Errorf("--features: %w", err)
 	}
 	return from, to, nil
 }

@@ -53,6 +53,16 @@ const (
 	FeaturesRedis FeatureSource = "redis"
 )
 
+// Validate reports a feature source that is not one of event, none,
+// redis; empty is valid (FeaturesEvent).
+func (f FeatureSource) Validate() error {
+	switch f {
+	case "", FeaturesEvent, FeaturesNone, FeaturesRedis:
+		return nil
+	}
+	return fmt.Errorf("%q is not event, none or redis", string(f))
+}
+
 // Model is one model a replay scores with.
 type Model struct {
 	// Name labels the model's columns in outputs and reports; names must
@@ -242,14 +252,11 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("task: %q is not auto, classifier or regressor", c.Task))
 	}
-	switch c.Features {
-	case "", FeaturesEvent, FeaturesNone:
-	case FeaturesRedis:
-		if c.Store == nil && c.Spec != nil && len(c.Spec.FeatureSets) > 0 {
-			errs = append(errs, errors.New("features: redis needs a feature store, and none is configured (set redis in the config, or replay with features from the event rows)"))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("features: %q is not event, none or redis", c.Features))
+	if err := c.Features.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("features: %w", err))
+	}
+	if c.Features == FeaturesRedis && c.Store == nil && c.Spec != nil && len(c.Spec.FeatureSets) > 0 {
+		errs = append(errs, errors.New("features: redis needs a feature store, and none is configured (set redis in the config, or replay with features from the event rows)"))
 	}
 	if c.Tolerance < 0 {
 		errs = append(errs, errors.New("tolerance: must not be negative"))
