@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"fmt"
+	"math"
 
 	ort "github.com/yalue/onnxruntime_go"
 )
@@ -22,7 +23,9 @@ type Output struct {
 	// float32 precision.
 	Type string
 	// Strings, for a string output (class labels), holds rows*Width
-	// strings, row-major; Values is then nil.
+	// strings, row-major; Values then holds NaN, so code that reads numbers
+	// (challenger comparison, canary merges) sees no number rather than
+	// an index out of range.
 	Strings []string
 	// Keys, for a ZipMap output (a sequence of one map per row), holds the
 	// map's keys (the classes) in order; Values holds each row's values in
@@ -275,10 +278,12 @@ func convert(name string, v ort.Value, rows int) (Output, error) {
 			}
 		}
 	case *ort.StringTensor:
-		o.Values = nil
 		o.Strings, err = t.GetContents()
 		if err == nil && len(o.Strings) != rows*width {
 			err = errSize(rows*width, len(o.Strings))
+		}
+		for i := range o.Values {
+			o.Values[i] = math.NaN()
 		}
 	default:
 		err = fmt.Errorf("its element type is not numeric (%T); cast it to float32 in the model", v)

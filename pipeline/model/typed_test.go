@@ -75,6 +75,9 @@ func compareOutput(o Output, row int, want json.RawMessage, maxDiff *float64) er
 		if o.Strings == nil || o.Strings[row*o.Width] != w {
 			return fmt.Errorf("got %v, want %q", rowValue(o, row), w)
 		}
+		if len(o.Values) != len(o.Strings) || !math.IsNaN(o.Values[row*o.Width]) {
+			return fmt.Errorf("a string output's Values hold %d values (%v), want NaN for each of %d strings", len(o.Values), rowValue(o, row), len(o.Strings))
+		}
 	case float64:
 		*maxDiff = max(*maxDiff, math.Abs(o.Values[row*o.Width]-w))
 		if got := o.Values[row*o.Width]; math.Abs(got-w) > typedTolerance {
