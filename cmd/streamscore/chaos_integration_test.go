@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -71,7 +72,7 @@ func TestBrokerRestartChaos(t *testing.T) {
 	prodDone := make(chan struct{})
 	go func() {
 		defer close(prodDone)
-		produceAt(t.Context(), t, brokers, in, evs, rate)
+		produceThrough(t, brokers, in, evs, rate, duration+5*time.Minute)
 	}()
 
 	cmd, _ := startRun(t, cfg)
@@ -156,5 +157,36 @@ func TestBrokerRestartChaos(t *testing.T) {
 	}
 	if poisonOK != len(poisonIDs) {
 		t.Errorf("%d of %d poison records dead-lettered as too_large", poisonOK, len(poisonIDs))
+	}
+}
+
+// produceThrough writes evs at rate events/s like produceAt, but retries
+// through broker restarts of any length, up to limit in all.
+func produceThrough(t *testing.T, brokers []string, topic string, evs []inputEvent, rate float64, limit time.Duration) {
+	ctx, cancel := context.WithTimeout(t.Context(), limit)
+	defer cancel()
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond, BatchSize: 1000, MaxAttempts: 3}
+	defer w.Close()
+	start := time.Now()
+	const chunk = 500
+	for i := 0; i < len(evs); i += chunk {
+		msgs := make([]kafka.Message, 0, chunk)
+		for _, e := range evs[i:min(i+chunk, len(evs))] {
+			msgs = append(msgs, kafka.Message{Key: []byte(e.key), Value: e.value})
+		}
+		for {
+			err := w.WriteMessages(ctx, msgs...)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				t.Errorf("producing: gave up after %s: %v", limit, err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if d := time.Until(start.Add(time.Duration(float64(i+chunk) / rate * float64(time.Second)))); d > 0 {
+			time.Sleep(d)
+		}
 	}
 }
