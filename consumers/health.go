@@ -98,7 +98,7 @@ type Health struct {
 	committed  map[int]int64
 	advancedAt time.Time         // the committed offsets last moved
 	progressAt map[int]time.Time // per partition: its commit last moved, or it had no lag
-	loggedAt   time.Time // a missing input topic was last logged
+	loggedAt   time.Time         // a missing input topic was last logged
 }
 
 // NewHealth returns a Health for group g, reading topics input and outputs
