@@ -21,8 +21,10 @@ INTEGRATION_TIMEOUT ?= 12m
 # out on a loaded machine (golang/go#75804, fixed in Go 1.27).
 FUZZTIME ?= 3000000x
 SOAK_TIMEOUT ?= 2h
+# CHAOS_DURATION is how long make chaos injects faults (make test runs 2m).
+CHAOS_DURATION ?= 10m
 
-.PHONY: build up down test vet test-unit test-fuzz-short test-integration test-broker-restart demo bench soak fuzz models clean
+.PHONY: build up down test vet test-unit test-fuzz-short test-integration test-broker-restart chaos demo bench soak fuzz models clean
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
@@ -58,10 +60,18 @@ test-integration:
 
 # test-broker-restart runs, alone, the integration tests that restart the shared broker
 # (named TestBrokerRestart*; they skip unless STREAMSCORE_ALLOW_BROKER_RESTART=1), so
-# that no other package's tests run while the broker is down.
+# that no other package's tests run while the broker is down. -v prints the recovery
+# times, duplicate counts and the 2-minute chaos run's schedule and accounting.
 test-broker-restart:
 	@test -n "$${STREAMSCORE_KAFKA_SCRIPT:-}" || { echo "test-broker-restart: STREAMSCORE_KAFKA_SCRIPT is not set; run 'make test', or 'make up && source .run/env' first" >&2; exit 1; }
-	STREAMSCORE_ALLOW_BROKER_RESTART=1 $(GO) test -race -count=1 -tags integration -timeout $(INTEGRATION_TIMEOUT) -run '^TestBrokerRestart' ./cmd/...
+	STREAMSCORE_ALLOW_BROKER_RESTART=1 $(GO) test -race -count=1 -v -tags integration -timeout $(INTEGRATION_TIMEOUT) -run '^TestBrokerRestart' ./cmd/...
+
+# chaos runs the chaos test alone for CHAOS_DURATION: a random, printed schedule of
+# kill -9 of run, broker restarts, Redis restarts and poison records over a live feed,
+# then the accounting of every input.
+chaos:
+	$(WITH_SERVICES) env STREAMSCORE_ALLOW_BROKER_RESTART=1 STREAMSCORE_CHAOS_DURATION=$(CHAOS_DURATION) \
+		$(GO) test -count=1 -v -tags integration -timeout 2h -run '^TestBrokerRestartChaos$$' ./cmd/streamscore
 
 demo:
 	$(WITH_SERVICES) bash -c '$(MAKE) --no-print-directory build && bin/streamscore demo --brokers "$$STREAMSCORE_BROKERS"'

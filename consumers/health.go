@@ -69,8 +69,9 @@ const missingTopicLogEvery = 30 * time.Second
 
 // Health watches what a scorer's readiness depends on, from the brokers'
 // point of view: the input, output and dead-letter topics exist, the group
-// has assigned partitions to this process, and the group's committed
-// offsets advance while there is lag. It also keeps the lag gauge
+// has assigned partitions to this process, and the committed offset of
+// every assigned partition with lag advances (one stuck partition is a
+// stall even while the others move). It also keeps the lag gauge
 // (streamscore_consumer_lag_records: high watermark minus committed offset,
 // per assigned partition) true while nothing is fetched or committed.
 //
@@ -93,10 +94,11 @@ type Health struct {
 	err        error    // the last check's failure to reach the brokers
 	missing    []string // topics that do not exist
 	lag        int64
+	lags       map[int]int64 // per assigned partition
 	committed  map[int]int64
-	advancedAt time.Time // the committed offsets last moved
-	progressAt time.Time // they last moved, or there was nothing to commit
-	loggedAt   time.Time // a missing input topic was last logged
+	advancedAt time.Time         // the committed offsets last moved
+	progressAt map[int]time.Time // per partition: its commit last moved, or it had no lag
+	loggedAt   time.Time         // a missing input topic was last logged
 }
 
 // NewHealth returns a Health for group g, reading topics input and outputs
@@ -170,7 +172,7 @@ func (h *Health) Check(ctx context.Context) {
 		}
 	}
 	slices.Sort(missing)
-	lag, committed, err := h.lagOf(ctx, parts)
+	lag, lags, committed, err := h.lagOf(ctx, parts)
 	if err != nil {
 		h.failed(err)
 		return
@@ -181,23 +183,28 @@ func (h *Health) Check(ctx context.Context) {
 	first := !h.checked
 	h.checked, h.err, h.missing = true, nil, missing
 	if first {
-		h.advancedAt, h.progressAt = now, now
+		h.advancedAt = now
+		h.progressAt = map[int]time.Time{}
 	}
-	moved := false
-	for p, off := range committed {
-		if prev, ok := h.committed[p]; !ok && !first || ok && off != prev {
-			moved = true
+	for p := range lags {
+		off, ok := committed[p]
+		prev, had := h.committed[p]
+		moved := ok && (had && off != prev || !had && !first)
+		if moved {
+			h.advancedAt = now
+		}
+		if _, seen := h.progressAt[p]; moved || lags[p] == 0 || !seen {
+			h.progressAt[p] = now
 		}
 	}
-	h.committed, h.lag = committed, lag
-	if moved {
-		h.advancedAt = now
+	for p := range h.progressAt {
+		if _, ok := lags[p]; !ok {
+			delete(h.progressAt, p) // no longer assigned here
+		}
 	}
-	if moved || lag == 0 {
-		h.progressAt = now
-	}
+	h.committed, h.lag, h.lags = committed, lag, lags
 	h.age.Set(now.Sub(h.advancedAt).Seconds())
-	if h.stallLocked(now) >= h.cfg.StallAfter {
+	if d, _ := h.stallLocked(now, h.cfg.StallAfter); d >= h.cfg.StallAfter {
 		h.stalled.Set(1)
 	} else {
 		h.stalled.Set(0)
@@ -209,11 +216,13 @@ func (h *Health) Check(ctx context.Context) {
 }
 
 // lagOf returns the lag of the partitions of the input topic assigned to
-// this process (all of them when the assignment is unknown) and the
-// group's committed offsets of every partition, and sets the lag gauge.
-func (h *Health) lagOf(ctx context.Context, parts []int) (int64, map[int]int64, error) {
+// this process (all of them when the assignment is unknown), in total and
+// per partition, and the group's committed offsets of every partition, and
+// sets the lag gauge.
+func (h *Health) lagOf(ctx context.Context, parts []int) (int64, map[int]int64, map[int]int64, error) {
+	lags := map[int]int64{}
 	if len(parts) == 0 {
-		return 0, map[int]int64{}, nil
+		return 0, lags, map[int]int64{}, nil
 	}
 	req := make([]kafka.OffsetRequest, 0, 2*len(parts))
 	for _, p := range parts {
@@ -221,14 +230,14 @@ func (h *Health) lagOf(ctx context.Context, parts []int) (int64, map[int]int64, 
 	}
 	offs, err := h.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{h.input: req}})
 	if err != nil {
-		return 0, nil, fmt.Errorf("reading high watermarks of %s: %w", h.input, err)
+		return 0, nil, nil, fmt.Errorf("reading high watermarks of %s: %w", h.input, err)
 	}
 	fetched, err := h.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: h.group.cfg.GroupID, Topics: map[string][]int{h.input: parts}})
 	if err != nil {
-		return 0, nil, fmt.Errorf("reading committed offsets of group %s: %w", h.group.cfg.GroupID, err)
+		return 0, nil, nil, fmt.Errorf("reading committed offsets of group %s: %w", h.group.cfg.GroupID, err)
 	}
 	if fetched.Error != nil && !errors.Is(fetched.Error, kafka.GroupIdNotFound) {
-		return 0, nil, fmt.Errorf("reading committed offsets of group %s: %w", h.group.cfg.GroupID, fetched.Error)
+		return 0, nil, nil, fmt.Errorf("reading committed offsets of group %s: %w", h.group.cfg.GroupID, fetched.Error)
 	}
 	committed := make(map[int]int64, len(parts))
 	for _, p := range fetched.Topics[h.input] {
@@ -240,7 +249,7 @@ func (h *Health) lagOf(ctx context.Context, parts []int) (int64, map[int]int64, 
 	var total int64
 	for _, po := range offs.Topics[h.input] {
 		if po.Error != nil {
-			return 0, nil, fmt.Errorf("reading high watermark of %s/%d: %w", h.input, po.Partition, po.Error)
+			return 0, nil, nil, fmt.Errorf("reading high watermark of %s/%d: %w", h.input, po.Partition, po.Error)
 		}
 		from, ok := committed[po.Partition]
 		if !ok {
@@ -256,9 +265,10 @@ func (h *Health) lagOf(ctx context.Context, parts []int) (int64, map[int]int64, 
 			continue
 		}
 		h.group.m.lag.WithLabelValues(h.input, pl).Set(float64(lag))
+		lags[po.Partition] = lag
 		total += lag
 	}
-	return total, committed, nil
+	return total, lags, committed, nil
 }
 
 func (h *Health) failed(err error) {
@@ -267,13 +277,36 @@ func (h *Health) failed(err error) {
 	h.err = err
 }
 
-// stallLocked returns how long commits have stood still while records
-// waited, as of the last check.
-func (h *Health) stallLocked(now time.Time) time.Duration {
-	if !h.checked || h.lag == 0 {
-		return 0
+// stallLocked returns, as of the last check, the longest time an assigned
+// partition's committed offset has stood still while records waited in
+// it, and the partitions stalled that long or longer than after (sorted).
+func (h *Health) stallLocked(now time.Time, after time.Duration) (time.Duration, []int) {
+	if !h.checked {
+		return 0, nil
 	}
-	return now.Sub(h.progressAt)
+	var longest time.Duration
+	var stalled []int
+	for p, at := range h.progressAt {
+		if h.lags[p] == 0 {
+			continue
+		}
+		d := now.Sub(at)
+		longest = max(longest, d)
+		if d >= after {
+			stalled = append(stalled, p)
+		}
+	}
+	slices.Sort(stalled)
+	return longest, stalled
+}
+
+// partitionList formats partition numbers for a message.
+func partitionList(ps []int) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = strconv.Itoa(p)
+	}
+	return strings.Join(s, ", ")
 }
 
 // Ready returns nil when the scorer is ready, else why not: a missing topic,
@@ -292,8 +325,8 @@ func (h *Health) Ready() error {
 	case !h.group.Ready():
 		return errors.New("waiting for a partition assignment from the consumer group")
 	}
-	if d := h.stallLocked(now); d >= h.cfg.StallAfter {
-		return fmt.Errorf("stalled: committed offsets have not advanced for %s while %d records wait", d.Round(time.Second), h.lag)
+	if d, ps := h.stallLocked(now, h.cfg.StallAfter); d >= h.cfg.StallAfter {
+		return fmt.Errorf("stalled: committed offsets have not advanced for %s while %d records wait (partition %s of %s)", d.Round(time.Second), h.lag, partitionList(ps), h.input)
 	}
 	return nil
 }
@@ -302,8 +335,8 @@ func (h *Health) Ready() error {
 func (h *Health) Healthy() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if d := h.stallLocked(h.now()); d >= h.cfg.FailAfter {
-		return fmt.Errorf("stalled for %s (health.fail_after is %s): committed offsets have not advanced while %d records wait", d.Round(time.Second), h.cfg.FailAfter, h.lag)
+	if d, ps := h.stallLocked(h.now(), h.cfg.FailAfter); d >= h.cfg.FailAfter {
+		return fmt.Errorf("stalled for %s (health.fail_after is %s): committed offsets of partition %s of %s have not advanced while %d records wait", d.Round(time.Second), h.cfg.FailAfter, partitionList(ps), h.input, h.lag)
 	}
 	return nil
 }

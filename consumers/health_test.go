@@ -195,3 +195,33 @@ func TestHealthConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestHealthOneStuckPartitionIsAStall(t *testing.T) {
+	f := newHealthFixture(t, "in", "out", "dlq")
+	f.g.ready.Store(true)
+	f.g.owned = map[int]bool{0: true, 1: true}
+	w := &kafka.Writer{Addr: kafka.TCP(f.addrs...), Topic: "in", Balancer: &kafka.RoundRobin{}, BatchTimeout: time.Millisecond, RequiredAcks: kafka.RequireAll}
+	defer w.Close()
+	for range 20 {
+		if err := w.WriteMessages(t.Context(), kafka.Message{Value: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.check(t)
+	// Partition 0 commits a record every 20 s; partition 1 never does.
+	for i := int64(1); i <= 4; i++ {
+		f.clock.add(20 * time.Second)
+		if _, err := f.client.OffsetCommit(t.Context(), &kafka.OffsetCommitRequest{GroupID: "g", GenerationID: -1,
+			Topics: map[string][]kafka.OffsetCommit{"in": {{Partition: 0, Offset: i}}}}); err != nil {
+			t.Fatal(err)
+		}
+		f.check(t)
+	}
+	wantReady(t, f.h.Ready(), "(partition 1 of in)")
+	if v := testutil.ToFloat64(f.h.stalled); v != 1 {
+		t.Fatalf("streamscore_stalled = %v, want 1", v)
+	}
+	if v := testutil.ToFloat64(f.h.age); v != 0 {
+		t.Fatalf("streamscore_last_commit_age_seconds = %v, want 0 (partition 0 commits)", v)
+	}
+}

@@ -30,7 +30,7 @@ func fakeCluster(t *testing.T, topics ...string) []string {
 
 func readTopic(t *testing.T, brokers []string, topic string, want int) []kafka.Message {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second) // generous: a loaded machine reads slowly
 	defer cancel()
 	var out []kafka.Message
 	for p := range 4 {
