@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/streamscore/streamscore/internal/servicetest"
 )
 
 // chaosAction is one scheduled fault.
@@ -35,7 +37,7 @@ func TestBrokerRestartChaos(t *testing.T) {
 	if os.Getenv("STREAMSCORE_ALLOW_BROKER_RESTART") != "1" || script == "" {
 		t.Skip("restarts the shared broker: runs alone, from make test's last step (STREAMSCORE_ALLOW_BROKER_RESTART=1)")
 	}
-	env(t, "STREAMSCORE_REDIS")
+	servicetest.Env(t, "STREAMSCORE_REDIS")
 	duration := 2 * time.Minute
 	if v := os.Getenv("STREAMSCORE_CHAOS_DURATION"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -58,8 +60,8 @@ func TestBrokerRestartChaos(t *testing.T) {
 	}
 	fmt.Println(plan.String())
 
-	brokers := strings.Split(env(t, "STREAMSCORE_BROKERS"), ",")
-	env(t, "ONNXRUNTIME_LIB")
+	brokers := strings.Split(servicetest.Env(t, "STREAMSCORE_BROKERS"), ",")
+	servicetest.Env(t, "ONNXRUNTIME_LIB")
 	in, out, dlq, group := uniqueTopics("it-chaos")
 	// driftConfig's consumer.max_wait (100 ms) is also kafka-go's fetch
 	// deadline: on a loaded machine fetches then time out over and over
