@@ -15,7 +15,7 @@ SHELL := /bin/bash
 GO ?= go
 LOCAL := deployments/local
 WITH_SERVICES := $(LOCAL)/with-services.sh
-INTEGRATION_TIMEOUT ?= 12m
+INTEGRATION_TIMEOUT ?= 20m
 # Fuzzing budgets are execution counts, not durations: with a duration, Go 1.26's
 # fuzz coordinator can report a spurious "context deadline exceeded" when time runs
 # out on a loaded machine (golang/go#75804, fixed in Go 1.27).
@@ -92,7 +92,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzFastFloat$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
 
 test-fuzz-short:
-	$(MAKE) --no-print-directory fuzz FUZZTIME=150000x
+	$(MAKE) --no-print-directory fuzz FUZZTIME=50000x
 
 models:
 	py="$$($(LOCAL)/python.sh)" && "$$py" testdata/models/make_models.py

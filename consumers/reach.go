@@ -2,6 +2,8 @@ package consumers
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -125,6 +127,10 @@ func WaitForBrokers(ctx context.Context, brokers []string, d *kafka.Dialer, dial
 			return ctx.Err()
 		case errors.Is(err, ErrSilentListener):
 			return fmt.Errorf("connecting to Kafka (check brokers, kafka.tls and kafka.sasl): %w", err)
+		case refused(err):
+			// The broker answered and said no: waiting will not change
+			// its mind, so say what to fix now.
+			return fmt.Errorf("connecting to Kafka (check kafka.sasl and kafka.tls): %w", err)
 		}
 		wait := min(200*time.Millisecond<<min(attempt-1, 5), 5*time.Second)
 		left := time.Until(deadline)
@@ -140,4 +146,23 @@ func WaitForBrokers(ctx context.Context, brokers []string, d *kafka.Dialer, dial
 		case <-t.C:
 		}
 	}
+}
+
+// refused reports whether err is a broker's final answer to these
+// credentials or this TLS set-up (a wrong password, a mechanism it does not
+// offer, a certificate it does not trust), as opposed to a broker that is
+// not up yet.
+func refused(err error) bool {
+	var (
+		unknownCA  x509.UnknownAuthorityError
+		invalid    x509.CertificateInvalidError
+		hostname   x509.HostnameError
+		verify     *tls.CertificateVerificationError
+		recordHead tls.RecordHeaderError
+	)
+	return errors.Is(err, kafka.SASLAuthenticationFailed) ||
+		errors.Is(err, kafka.UnsupportedSASLMechanism) ||
+		errors.Is(err, kafka.IllegalSASLState) ||
+		errors.As(err, &unknownCA) || errors.As(err, &invalid) || errors.As(err, &hostname) ||
+		errors.As(err, &verify) || errors.As(err, &recordHead)
 }

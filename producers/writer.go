@@ -252,6 +252,12 @@ type pending struct {
 // retried after later batches. Calls must not overlap if the caller relies
 // on that order.
 func (w *Writer) PublishAsync(ctx context.Context, scored []schemas.Message, dead []schemas.DeadLetter, done func(error)) {
+	if err := ctx.Err(); err != nil {
+		// Nothing is handed to the broker once ctx is done, so the caller
+		// never acknowledges records that may not be written.
+		done(err)
+		return
+	}
 	p := &pending{ctx: ctx, done: done, start: time.Now()}
 	msgs := w.records(p, scored, dead)
 	if len(msgs) == 0 {

@@ -257,6 +257,10 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 	return nil
 }
 
+// outputTopicGrace is how long checkOutputTopics looks again for a topic
+// that the metadata does not show yet.
+const outputTopicGrace = 10 * time.Second
+
 // checkOutputTopics fails when the output or dead-letter topic does not
 // exist: run would otherwise retry every publish forever.
 func checkOutputTopics(ctx context.Context, client *kafka.Client, topics ...string) error {
@@ -266,11 +270,27 @@ func checkOutputTopics(ctx context.Context, client *kafka.Client, topics ...stri
 			want = append(want, t)
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*client.Timeout)
-	defer cancel()
-	missing, err := consumers.MissingTopics(ctx, client, want...)
-	if err != nil {
-		return fmt.Errorf("checking the output topics: %w", err)
+	// A topic created a moment ago (make demo, a script) can be missing
+	// from the metadata kafka-go's transport cached before it existed:
+	// look again for a while before calling it missing.
+	deadline := time.Now().Add(outputTopicGrace)
+	var missing []string
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 2*client.Timeout)
+		var err error
+		missing, err = consumers.MissingTopics(cctx, client, want...)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("checking the output topics: %w", err)
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("topic %s does not exist: create it with `streamscore topics create --config streamscore.yaml` (topics.output and topics.dlq name them)", strings.Join(missing, ", "))
