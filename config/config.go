@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -378,6 +380,9 @@ func (c *Config) problems() []error {
 	if err := c.Tracing.Validate(); err != nil {
 		errs = append(errs, InSection("tracing", err))
 	}
+	if err := checkAddr(c.HTTP.Addr); err != nil {
+		add("http.addr: %v (e.g. 127.0.0.1:9464, or :9464 for every interface; empty turns the endpoint off)", err)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -389,6 +394,25 @@ func (c *Config) problems() []error {
 		add("log.format: %q is not one of auto, json, text", c.Log.Format)
 	}
 	return errs
+}
+
+// checkAddr reports whether addr, if set, is host:port with a numeric or
+// named port.
+func checkAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", addr)
+	}
+	if port == "" {
+		return fmt.Errorf("%q has no port", addr)
+	}
+	if n, err := strconv.Atoi(port); err == nil && (n < 0 || n > 65535) {
+		return fmt.Errorf("%q: port %d is outside 0..65535", addr, n)
+	}
+	return nil
 }
 
 // inSection prefixes each of err's problems (one per line, as

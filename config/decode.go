@@ -378,43 +378,63 @@ func syntaxProblem(file string, err error, src []byte) Problem {
 	return p
 }
 
-// keyOf returns the dotted key a Validate line starts with ("a.b: ..."),
-// or "" if it starts with none.
-func keyOf(line string) string {
-	k, _, ok := strings.Cut(line, ": ")
-	if !ok || strings.ContainsAny(k, " \"'") {
-		return ""
+var leadingKey = regexp.MustCompile(`^([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*)(?:: | is )`)
+
+// wrapPrefix is a package's "validating model config: " before its first
+// problem, dropped so each line starts with its key.
+var wrapPrefix = regexp.MustCompile(`^validating [^:]*: `)
+
+// problemLines splits errors as errors.Join writes them into one line per
+// problem, each starting with its key where it names one.
+func problemLines(errs ...error) []string {
+	var out []string
+	for _, e := range errs {
+		for _, line := range strings.Split(e.Error(), "\n") {
+			line = wrapPrefix.ReplaceAllString(line, "")
+			if line == "" || line == "invalid configuration:" {
+				continue
+			}
+			out = append(out, line)
+		}
 	}
-	return k
+	return out
+}
+
+// keyOf returns the dotted key a Validate line starts with ("a.b: ..." or
+// "a.b is ..."), or "" if it starts with none.
+func keyOf(line string) string {
+	if m := leadingKey.FindStringSubmatch(line); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // locate prefixes each line of a Validate error naming a key present in
 // the file with the file, line and column of that key's value.
 func (s *source) locate(err error) error {
 	var errs []error
-	for _, line := range strings.Split(err.Error(), "\n") {
-		if line == "" || line == "invalid configuration:" {
-			continue
-		}
+	for _, line := range problemLines(err) {
 		errs = append(errs, s.locateLine(line))
 	}
 	return errors.Join(errs...)
 }
 
-func (s *source) locateLine(line string) error {
+func (s *source) locateLine(line string) Problem {
+	p := Problem{Msg: line}
 	key := keyOf(line)
 	if key == "" {
-		return errors.New(line)
+		return p
 	}
 	k, v := s.lookup(key)
 	if k == nil {
-		return errors.New(line)
+		return p
 	}
 	n := v
 	if v.Kind != yaml.ScalarNode {
 		n = k
 	}
-	return fmt.Errorf("%s:%d:%d: %s", s.file, n.Line, s.column(n.Line, n.Column), line)
+	p.File, p.Line, p.Column = s.file, n.Line, s.column(n.Line, n.Column)
+	return p
 }
 
 // loadChecked are the keys Load validates even when the rest of the file
@@ -432,6 +452,7 @@ var loadChecked = map[string]bool{
 	"features.policy":          true,
 	"kafka.sasl.mechanism":     true,
 	"tracing.protocol":         true,
+	"tracing.endpoint":         true,
 }
 
 // decode reads the expanded text raw (src as written) into c and reports
@@ -474,25 +495,24 @@ func (c *Config) decode(file string, src, raw []byte, shifts map[int][]shift) er
 		reported[p.Key] = true
 	}
 	cp := *c
-	var errs []error
-	for _, p := range probs {
-		errs = append(errs, p)
-	}
-	for _, e := range cp.problems() {
-		for _, line := range strings.Split(e.Error(), "\n") {
-			key := keyOf(line)
-			if key == "" || reported[key] {
-				continue
-			}
-			if k, _ := s.lookup(key); k == nil {
-				continue
-			}
-			if loadChecked[key] || len(probs) > 0 {
-				errs = append(errs, s.locateLine(line))
-			}
+	decoded := len(probs) == 0
+	for _, line := range problemLines(cp.problems()...) {
+		key := keyOf(line)
+		if key == "" || reported[key] {
+			continue
+		}
+		if k, _ := s.lookup(key); k == nil {
+			continue
+		}
+		if loadChecked[key] || !decoded {
+			probs = append(probs, s.locateLine(line))
 		}
 	}
-	return errors.Join(errs...)
+	sort.SliceStable(probs, func(i, j int) bool {
+		a, b := probs[i], probs[j]
+		return a.Line != 0 && (b.Line == 0 || a.Line < b.Line || a.Line == b.Line && a.Column < b.Column)
+	})
+	return joinProblems(probs)
 }
 
 func joinProblems(probs []Problem) error {
