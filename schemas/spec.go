@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -403,8 +404,13 @@ func (s *Spec) Validate() error {
 		}
 		fs.parts = parts
 		for _, p := range parts {
-			if p.field != "" && isFeature(s, p.field) {
+			switch {
+			case p.field == "":
+			case isFeature(s, p.field):
 				errs = append(errs, fmt.Errorf("%s.key: {%s} is a numeric feature; key fields must be ids or strings", key, p.field))
+			case !slices.Contains(s.keyFields(), p.field):
+				errs = append(errs, fmt.Errorf("%s.key: {%s} is not a field of this schema%s; a key template may name id, key, event_time or a passthrough field (%s)",
+					key, p.field, didYouMean(p.field, s.keyFields()), strings.Join(s.keyFields(), ", ")))
 			}
 		}
 	}
@@ -435,6 +441,55 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("invalid schema: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// keyFields are the event fields a key template may name: the id, key
+// and event-time fields and the passthrough fields.
+func (s *Spec) keyFields() []string {
+	var out []string
+	for _, f := range append([]string{s.ID, s.Key, s.EventTime}, s.Passthrough...) {
+		if f != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// didYouMean returns " (did you mean X?)" for the name in known closest to
+// name, if it is close enough to be a typo, else "".
+func didYouMean(name string, known []string) string {
+	best, bestD := "", len(name)/3+1
+	for _, k := range known {
+		if d := editDistance(name, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return " (did you mean " + best + "?)"
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
 }
 
 func isFeature(s *Spec, name string) bool {
