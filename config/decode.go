@@ -359,6 +359,9 @@ func tabProblems(file string, src []byte) []Problem {
 	return probs
 }
 
+// quotedValue is how yaml.v3 quotes a value in its errors: `value`.
+var quotedValue = regexp.MustCompile("`[^`]*`")
+
 var yamlErrLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
 // syntaxProblem turns a yaml.v3 parse error into a Problem at its line,
@@ -486,7 +489,12 @@ func (c *Config) decode(file string, src, raw []byte, shifts map[int][]shift) er
 			if line == "" || line == "yaml: unmarshal errors:" {
 				continue
 			}
-			probs = append(probs, syntaxProblem(file, errors.New(line), src))
+			p := syntaxProblem(file, errors.New(line), src)
+			if s.expanded(p.Line) {
+				// yaml.v3 quotes the expanded value: it may be a secret.
+				p.Msg = quotedValue.ReplaceAllString(p.Msg, "a value from the environment")
+			}
+			probs = append(probs, p)
 		}
 	}
 	c.src = s

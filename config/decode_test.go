@@ -65,6 +65,12 @@ func TestLoadErrors(t *testing.T) {
 				"streamscore.yaml:1:19: batch.max_wait: expected a duration such as 20ms, 1.5s or 2m, got a value from the environment",
 				"streamscore.yaml:1:38: batch.bogus: unknown key; known keys are max_bytes, max_rows, max_wait, mode, target_latency",
 			}},
+		{"a key given twice", "group: a\ngroup: b\n",
+			[]string{`streamscore.yaml:2: mapping key "group" already defined at line 1 (group: b)`}},
+		{"a section that reads itself", "drift:\n  thresholds:\n    default: {psi: x}\n",
+			[]string{"streamscore.yaml:3: cannot unmarshal !!str `x` into float64 (default: {psi: x})"}},
+		{"a section that reads itself, from the environment", "drift:\n  thresholds:\n    default: {psi: ${SS_TEST_SECRET}}\n",
+			[]string{"streamscore.yaml:3: cannot unmarshal !!str a value from the environment into float64 (default: {psi: ${SS_TEST_SECRET}})"}},
 		{"syntax error quotes the line as written", "redis: {password: ${SS_TEST_SECRET}\n",
 			[]string{"streamscore.yaml:1: did not find expected ',' or '}' (redis: {password: ${SS_TEST_SECRET})"}},
 	}
