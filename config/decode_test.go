@@ -118,7 +118,7 @@ func TestSuggest(t *testing.T) {
 	known := []string{"sessions", "path", "graph_optimization", "max_wait"}
 	for key, want := range map[string]string{
 		"sesions": "sessions", "pth": "path", "graph_optimisation": "graph_optimization",
-		"max-wait": "max_wait", "zzz": "", "Sessions": "sessions",
+		"max-wait": "max_wait", "zzz": "", "Sessions": "sessions", "ptah": "path",
 	} {
 		if got := suggest(key, known); got != want {
 			t.Errorf("suggest(%q) = %q, want %q", key, got, want)
