@@ -249,6 +249,10 @@ func Load(path string) (Config, error) {
 	}
 	if v := os.Getenv("STREAMSCORE_BROKERS"); v != "" {
 		cfg.Brokers = SplitList(v)
+		cfg.src.override("brokers")
+	}
+	if os.Getenv("STREAMSCORE_REDIS") != "" {
+		cfg.src.override("redis.addrs")
 	}
 	cfg.Redis.applyEnv()
 	if cfg.OnnxRuntimeLib == "" {

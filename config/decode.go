@@ -53,6 +53,20 @@ type source struct {
 	root *yaml.Node
 	// shifts holds, per 1-based line, the ${ENV} expansions on it.
 	shifts map[int][]shift
+	// overridden are the keys the environment set after the file was
+	// read (STREAMSCORE_BROKERS): their problems are not the file's.
+	overridden map[string]bool
+}
+
+// override notes that key's value no longer comes from the file.
+func (s *source) override(key string) {
+	if s == nil {
+		return
+	}
+	if s.overridden == nil {
+		s.overridden = map[string]bool{}
+	}
+	s.overridden[key] = true
 }
 
 // shift is one ${ENV} expansion on a line, in runes from the line's start.
@@ -433,7 +447,7 @@ func (s *source) locate(err error) error {
 func (s *source) locateLine(line string) Problem {
 	p := Problem{Msg: line}
 	key := keyOf(line)
-	if key == "" {
+	if key == "" || s.overridden[key] {
 		return p
 	}
 	k, v := s.lookup(key)

@@ -114,6 +114,24 @@ func TestValidateNamesThePosition(t *testing.T) {
 	}
 }
 
+// TestValidateOverriddenKeyHasNoPosition checks a key the environment
+// overrides is not blamed on the file's line.
+func TestValidateOverriddenKeyHasNoPosition(t *testing.T) {
+	t.Setenv("STREAMSCORE_BROKERS", "nohost")
+	t.Setenv("STREAMSCORE_REDIS", "")
+	p := filepath.Join(t.TempDir(), "streamscore.yaml")
+	os.WriteFile(p, []byte("schema: s.yaml\nmodel: {path: m.onnx}\nbrokers: [a:1]\n"), 0o644)
+	cfg, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	want := "invalid configuration:\nbrokers: \"nohost\" has no port; write host:port"
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+}
+
 func TestSuggest(t *testing.T) {
 	known := []string{"sessions", "path", "graph_optimization", "max_wait"}
 	for key, want := range map[string]string{
