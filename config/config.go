@@ -4,16 +4,16 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/segmentio/kafka-go"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/streamscore/streamscore/console"
 	"github.com/streamscore/streamscore/consumers"
@@ -57,6 +57,10 @@ type Config struct {
 	Drift    drift.Config    `yaml:"drift"`
 	Features features.Config `yaml:"features"`
 	Log      LogConfig       `yaml:"log"`
+
+	// src is the file Load read, so Validate can say where each key is;
+	// nil for a Config built in code.
+	src *source
 }
 
 // TopicsConfig names the topics and how `topics create` makes them.
@@ -162,34 +166,43 @@ func Default() Config {
 var EnvRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
 
 // expandEnv replaces ${NAME} and ${NAME:-default} with the environment's
-// values, outside comments. Other dollar signs are left alone.
-func expandEnv(b []byte) ([]byte, error) {
+// values, outside comments. Other dollar signs are left alone. It returns,
+// per 1-based line, where the expansions fell, so positions in the
+// expanded text map back to the file as written.
+func expandEnv(b []byte) ([]byte, map[int][]shift, error) {
 	var missing []string
-	expand := func(part []byte) []byte {
-		return EnvRef.ReplaceAllFunc(part, func(m []byte) []byte {
-			sm := EnvRef.FindSubmatch(m)
-			name := string(sm[1])
-			if v, ok := os.LookupEnv(name); ok {
-				return []byte(v)
-			}
-			if sm[2] != nil {
-				return sm[3]
-			}
-			missing = append(missing, name)
-			return nil
-		})
-	}
+	shifts := map[int][]shift{}
 	lines := bytes.SplitAfter(b, []byte("\n"))
 	var out []byte
-	for _, line := range lines {
+	for i, line := range lines {
 		c := commentStart(line)
-		out = append(out, expand(line[:c])...)
+		part := line[:c]
+		last, runes := 0, 0 // runes: the expanded line's length so far
+		for _, m := range EnvRef.FindAllSubmatchIndex(part, -1) {
+			runes += utf8.RuneCount(part[last:m[0]])
+			out = append(out, part[last:m[0]]...)
+			name := string(part[m[2]:m[3]])
+			var val []byte
+			if v, ok := os.LookupEnv(name); ok {
+				val = []byte(v)
+			} else if m[4] >= 0 {
+				val = part[m[6]:m[7]]
+			} else {
+				missing = append(missing, name)
+			}
+			n := utf8.RuneCount(val)
+			shifts[i+1] = append(shifts[i+1], shift{at: runes, expLen: n, origLen: utf8.RuneCount(part[m[0]:m[1]])})
+			runes += n
+			out = append(out, val...)
+			last = m[1]
+		}
+		out = append(out, part[last:]...)
 		out = append(out, line[c:]...)
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("environment variables referenced but not set: %s (set them or write ${NAME:-default})", strings.Join(missing, ", "))
+		return nil, nil, fmt.Errorf("environment variables referenced but not set: %s (set them or write ${NAME:-default})", strings.Join(missing, ", "))
 	}
-	return out, nil
+	return out, shifts, nil
 }
 
 // commentStart returns where a YAML comment begins on line: a '#' at the
@@ -211,22 +224,6 @@ func commentStart(line []byte) int {
 	return len(line)
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+): `)
-
-// explainYAMLError adds the offending source line to a YAML error, so the
-// message shows the key as written.
-func explainYAMLError(err error, src []byte) error {
-	lines := strings.Split(string(src), "\n")
-	msg := yamlLine.ReplaceAllStringFunc(err.Error(), func(m string) string {
-		n, _ := strconv.Atoi(yamlLine.FindStringSubmatch(m)[1])
-		if n >= 1 && n <= len(lines) {
-			return fmt.Sprintf("line %d (%s): ", n, strings.TrimSpace(lines[n-1]))
-		}
-		return m
-	})
-	return errors.New(msg)
-}
-
 // LoadConfig reads path (if not empty) over DefaultConfig, applies the
 // environment overrides, resolves relative paths against the file's folder,
 // and validates.
@@ -238,16 +235,12 @@ func Load(path string) (Config, error) {
 			return cfg, fmt.Errorf("reading config: %w", err)
 		}
 		src := raw
-		raw, err = expandEnv(raw)
+		raw, shifts, err := expandEnv(raw)
 		if err != nil {
 			return cfg, fmt.Errorf("config %s: %w", path, err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(raw))
-		dec.KnownFields(true)
-		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			// Quote the file as written, not as expanded: an expanded
-			// line may hold a secret from the environment.
-			return cfg, fmt.Errorf("config %s: %w", path, explainYAMLError(err, src))
+		if err := cfg.decode(path, src, raw, shifts); err != nil {
+			return cfg, err
 		}
 		dir := filepath.Dir(path)
 		cfg.Schema = resolve(dir, cfg.Schema)
@@ -256,6 +249,10 @@ func Load(path string) (Config, error) {
 	}
 	if v := os.Getenv("STREAMSCORE_BROKERS"); v != "" {
 		cfg.Brokers = SplitList(v)
+		cfg.src.override("brokers")
+	}
+	if os.Getenv("STREAMSCORE_REDIS") != "" {
+		cfg.src.override("redis.addrs")
 	}
 	cfg.Redis.applyEnv()
 	if cfg.OnnxRuntimeLib == "" {
@@ -281,8 +278,23 @@ func SplitList(s string) []string {
 	return out
 }
 
-// Validate reports every problem, each naming its key and the fix.
+// Validate reports every problem, each naming its key and the fix, and,
+// for a Config that Load read, the file, line and column of the key.
 func (c *Config) Validate() error {
+	errs := c.problems()
+	if len(errs) == 0 {
+		return nil
+	}
+	err := errors.Join(errs...)
+	if c.src != nil {
+		err = c.src.locate(err)
+	}
+	return fmt.Errorf("invalid configuration:\n%w", err)
+}
+
+// problems lists what Validate reports, one error per problem (an error
+// may hold several lines, as errors.Join writes them).
+func (c *Config) problems() []error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if len(c.Brokers) == 0 {
@@ -372,6 +384,9 @@ func (c *Config) Validate() error {
 	if err := c.Tracing.Validate(); err != nil {
 		errs = append(errs, InSection("tracing", err))
 	}
+	if err := checkAddr(c.HTTP.Addr); err != nil {
+		add("http.addr: %v (e.g. 127.0.0.1:9464, or :9464 for every interface; empty turns the endpoint off)", err)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -382,8 +397,24 @@ func (c *Config) Validate() error {
 	default:
 		add("log.format: %q is not one of auto, json, text", c.Log.Format)
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
+	return errs
+}
+
+// checkAddr reports whether addr, if set, is host:port with a numeric or
+// named port.
+func checkAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", addr)
+	}
+	if port == "" {
+		return fmt.Errorf("%q has no port", addr)
+	}
+	if n, err := strconv.Atoi(port); err == nil && (n < 0 || n > 65535) {
+		return fmt.Errorf("%q: port %d is outside 0..65535", addr, n)
 	}
 	return nil
 }

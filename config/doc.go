@@ -11,15 +11,20 @@
 // kafka security), and:
 //
 //   - Load reads a file over Default: ${NAME} and ${NAME:-default} are
-//     expanded from the environment outside comments, unknown keys are
-//     errors, and a YAML error quotes the offending line as written (never
-//     as expanded, so a secret from the environment is not printed);
+//     expanded from the environment outside comments, and every problem is
+//     reported at once, each as file:line:column, key path and fix: tabs,
+//     syntax, unknown keys (with the nearest known key), values of the
+//     wrong type (in YAML terms: "a duration such as 20ms"), and values
+//     outside their lists (enums, http.addr). A problem never quotes a
+//     value that came from the environment, and a syntax error quotes the
+//     line as written, so a secret is not printed. Then
 //     relative paths are resolved against the file's folder, and
 //     STREAMSCORE_BROKERS, STREAMSCORE_REDIS and ONNXRUNTIME_LIB override
 //     their keys.
 //   - Config.Validate reports every problem at once, each prefixed with its
 //     section (InSection turns a package's "cache_ttl: ..." into
-//     "features.cache_ttl: ...").
+//     "features.cache_ttl: ...") and, for a Config that Load read, with
+//     the key's file:line:column.
 //   - Config.ConsumerConfig and Config.ProducerConfig translate the file's
 //     keys into the adapters' configurations.
 //

@@ -13,7 +13,7 @@ const setSpec = `
 name: fs
 id: id
 key: user
-passthrough: [merchant]
+passthrough: [merchant, region]
 features:
   - {name: a}
 feature_sets:
@@ -48,6 +48,8 @@ func TestFeatureSetSpec(t *testing.T) {
 		{"unmatched brace", `key: "user:{user"`, "unmatched"},
 		{"bad layout", "key: \"u:{user}\"\n    layout: list", "layout"},
 		{"numeric key field", `key: "u:{a}"`, "numeric feature"},
+		{"absent key field", `key: "u:{usr}"`, "feature_sets[0].key: {usr} is not a field of this schema (did you mean user?); a key template may name id, key, event_time or a passthrough field (id, user, merchant, region)"},
+		{"absent key field, no near name", `key: "u:{country}"`, "feature_sets[0].key: {country} is not a field of this schema; a key template may name id, key, event_time or a passthrough field (id, user, merchant, region)"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {

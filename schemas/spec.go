@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -269,10 +272,13 @@ func Load(path string) (*Spec, error) {
 // are errors, so a typo does not silently change the schema.
 func Parse(b []byte) (*Spec, error) {
 	var s Spec
+	if err := tabs(b); err != nil {
+		return nil, fmt.Errorf("parsing schema YAML: %w", err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil {
-		return nil, fmt.Errorf("parsing schema YAML: %w", err)
+		return nil, fmt.Errorf("parsing schema YAML: %w", explainUnknownKeys(err))
 	}
 	s.applyDefaults()
 	if err := s.Validate(); err != nil {
@@ -403,8 +409,13 @@ func (s *Spec) Validate() error {
 		}
 		fs.parts = parts
 		for _, p := range parts {
-			if p.field != "" && isFeature(s, p.field) {
+			switch {
+			case p.field == "":
+			case isFeature(s, p.field):
 				errs = append(errs, fmt.Errorf("%s.key: {%s} is a numeric feature; key fields must be ids or strings", key, p.field))
+			case !slices.Contains(s.keyFields(), p.field):
+				errs = append(errs, fmt.Errorf("%s.key: {%s} is not a field of this schema%s; a key template may name id, key, event_time or a passthrough field (%s)",
+					key, p.field, didYouMean(p.field, s.keyFields()), strings.Join(s.keyFields(), ", ")))
 			}
 		}
 	}
@@ -435,6 +446,112 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("invalid schema: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// tabs reports every line indented with a tab, which YAML forbids and
+// yaml.v3 reports as "found character that cannot start any token".
+func tabs(b []byte) error {
+	var errs []error
+	for i, line := range strings.Split(string(b), "\n") {
+		if indent := strings.TrimLeft(line, " "); strings.HasPrefix(indent, "\t") {
+			errs = append(errs, fmt.Errorf("line %d, column %d: tabs are not allowed in YAML; use spaces", i+1, len(line)-len(indent)+1))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// specTypes are the schema's YAML sections by Go type name, for the
+// keys a did-you-mean may suggest.
+var specTypes = map[string]reflect.Type{
+	"schemas.Spec":       reflect.TypeFor[Spec](),
+	"schemas.Feature":    reflect.TypeFor[Feature](),
+	"schemas.SetFeature": reflect.TypeFor[SetFeature](),
+	"schemas.FeatureSet": reflect.TypeFor[FeatureSet](),
+	"schemas.Output":     reflect.TypeFor[Output](),
+	"schemas.Binding":    reflect.TypeFor[Binding](),
+	"schemas.Limits":     reflect.TypeFor[Limits](),
+}
+
+var unknownKey = regexp.MustCompile(`field (\S+) not found in type (\S+)`)
+
+// explainUnknownKeys rewrites yaml.v3's "field sesions not found in type
+// schemas.Spec" as "unknown key sesions (did you mean ...?)".
+func explainUnknownKeys(err error) error {
+	msg := unknownKey.ReplaceAllStringFunc(err.Error(), func(m string) string {
+		sm := unknownKey.FindStringSubmatch(m)
+		t, ok := specTypes[sm[2]]
+		if !ok {
+			return m
+		}
+		var known []string
+		for i := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			if name != "" && name != "-" {
+				known = append(known, name)
+			}
+		}
+		if sug := didYouMean(sm[1], known); sug != "" {
+			return "unknown key " + sm[1] + sug
+		}
+		return "unknown key " + sm[1] + "; known keys are " + strings.Join(known, ", ")
+	})
+	return errors.New(msg)
+}
+
+// keyFields are the event fields a key template may name: the id, key
+// and event-time fields and the passthrough fields.
+func (s *Spec) keyFields() []string {
+	var out []string
+	for _, f := range append([]string{s.ID, s.Key, s.EventTime}, s.Passthrough...) {
+		if f != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// didYouMean returns " (did you mean X?)" for the name in known closest to
+// name, if it is close enough to be a typo, else "".
+func didYouMean(name string, known []string) string {
+	best, bestD := "", max(1, min(3, len(name)/3))+1
+	for _, k := range known {
+		if d := editDistance(name, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return " (did you mean " + best + "?)"
+}
+
+// editDistance is the Levenshtein distance between a and b, a swap of
+// neighbours counting as one edit.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	// d[i][j] is the distance between ra[:i] and rb[:j]; a swap of two
+	// neighbours (nmae for name) counts as one edit.
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
 }
 
 func isFeature(s *Spec, name string) bool {

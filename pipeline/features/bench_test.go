@@ -15,6 +15,7 @@ import (
 const benchSpec = `
 name: bench
 id: id
+key: user
 features: [{name: x}]
 feature_sets:
   - name: s

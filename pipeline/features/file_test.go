@@ -19,6 +19,8 @@ import (
 const fileSpec = `
 name: t
 id: id
+key: user
+passthrough: [region]
 features: [{name: x}]
 feature_sets:
   - name: stats

@@ -22,6 +22,7 @@ import (
 const storeSpec = `
 name: t
 id: id
+key: user
 features: [{name: x}]
 feature_sets:
   - name: stats
