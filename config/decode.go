@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/streamscore/streamscore/schemas"
 )
 
 // A Problem is one thing wrong with streamscore.yaml, where it is and what
@@ -320,7 +322,7 @@ func keysOf(t reflect.Type) []string {
 func suggest(key string, known []string) string {
 	best, bestD := "", 0
 	for _, k := range known {
-		d := levenshtein(strings.ToLower(key), k)
+		d := schemas.EditDistance(strings.ToLower(key), k)
 		if best == "" || d < bestD {
 			best, bestD = k, d
 		}
@@ -333,35 +335,6 @@ func suggest(key string, known []string) string {
 		return best
 	}
 	return ""
-}
-
-// levenshtein is the edit distance between a and b, a swap of neighbours
-// counting as one edit.
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	// d[i][j] is the distance between ra[:i] and rb[:j]; a swap of two
-	// neighbours (nmae for name) counts as one edit.
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
 }
 
 // tabProblems reports each line indented with a tab, which YAML forbids.

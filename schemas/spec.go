@@ -515,7 +515,7 @@ func (s *Spec) keyFields() []string {
 func didYouMean(name string, known []string) string {
 	best, bestD := "", max(1, min(3, len(name)/3))+1
 	for _, k := range known {
-		if d := editDistance(name, k); d < bestD {
+		if d := EditDistance(name, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -525,9 +525,10 @@ func didYouMean(name string, known []string) string {
 	return " (did you mean " + best + "?)"
 }
 
-// editDistance is the Levenshtein distance between a and b, a swap of
-// neighbours counting as one edit.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, a swap of
+// neighbours counting as one edit (nmae is one edit from name). Error
+// messages use it for their did-you-mean suggestions.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	// d[i][j] is the distance between ra[:i] and rb[:j]; a swap of two
 	// neighbours (nmae for name) counts as one edit.
