@@ -54,11 +54,13 @@ func (b *bench) next(name string) (group, out string) {
 func (b *bench) backlogRun(ctx context.Context, name string, start starter, limit time.Duration) (Run, []load.RSSSample, error) {
 	run := Run{Name: name}
 	group, out := b.next(name)
-	if err := load.CreateTopics(ctx, b.brokers, b.partitions, 0, out); err != nil {
+	// The dead-letter topic too: streamscore refuses to start without its
+	// output topics (the pass-through ignores it).
+	if err := load.CreateTopics(ctx, b.brokers, b.partitions, 0, out, out+".dlq"); err != nil {
 		return run, nil, err
 	}
 	defer func() {
-		if err := load.DeleteTopics(context.WithoutCancel(ctx), b.brokers, out); err != nil {
+		if err := load.DeleteTopics(context.WithoutCancel(ctx), b.brokers, out, out+".dlq"); err != nil {
 			logf("deleting %s: %v", out, err)
 		}
 	}()
