@@ -65,9 +65,9 @@ def feature_names(n):
     return ["f%02d" % i for i in range(n)]
 
 
-def finish(model, name, doc):
+def finish(model, name, doc, folder=HERE):
     """Pins the IR version and the metadata that would otherwise vary, then
-    checks and saves the model."""
+    checks and saves the model as folder/name.onnx."""
     model.ir_version = IR_VERSION
     # skl2onnx can list the same opset twice; keep one entry per domain.
     seen = {}
@@ -80,7 +80,7 @@ def finish(model, name, doc):
     model.doc_string = doc
     model.graph.name = name
     onnx.checker.check_model(model, full_check=True)
-    path = os.path.join(HERE, name + ".onnx")
+    path = os.path.join(folder, name + ".onnx")
     onnx.save_model(model, path)
     return path
 

@@ -106,21 +106,10 @@ def fnum(ev):
 
 
 def finish(model, name, doc):
-    """Pins IR version and metadata, checks and saves the model."""
-    model.ir_version = IR_VERSION
-    seen = {}
-    for op in model.opset_import:
-        seen[op.domain] = max(op.version, seen.get(op.domain, 0))
-    del model.opset_import[:]
-    model.opset_import.extend(helper.make_opsetid(d, v) for d, v in sorted(seen.items()))
-    model.producer_name = "streamscore make_models.py"
-    model.producer_version = "1"
-    model.doc_string = doc
-    model.graph.name = name
-    onnx.checker.check_model(model, full_check=True)
-    path = os.path.join(HERE, name + ".onnx")
-    onnx.save_model(model, path)
-    return path
+    """Pins IR version and metadata, checks and saves the model in typed/."""
+    import make_models  # make_models imports this module lazily: no cycle
+
+    return make_models.finish(model, name, doc, folder=HERE)
 
 
 def expected(path, feeds, ev):
