@@ -40,20 +40,22 @@ down:
 	$(LOCAL)/down.sh
 
 # test runs everything with the services up; they are stopped afterwards unless they
-# were already running (make up).
+# were already running (make up). test-integration builds with the integration tag,
+# which adds files and removes none, so it runs every unit test as well: make test
+# does not run test-unit separately (that ran each unit test twice).
 test:
-	$(WITH_SERVICES) $(MAKE) --no-print-directory vet test-unit test-fuzz-short test-integration test-broker-restart
+	$(WITH_SERVICES) $(MAKE) --no-print-directory vet test-fuzz-short test-integration test-broker-restart
 
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 
-# test-unit needs no services.
+# test-unit needs no services: the unit tests alone, for a machine without Kafka or Redis.
 test-unit:
 	$(GO) test -race -count=1 ./...
 
-# test-integration needs the variables of .run/env: run it through make test, or
-# after make up with .run/env sourced.
+# test-integration runs the unit and the integration tests together. It needs the
+# variables of .run/env: run it through make test, or after make up with .run/env sourced.
 test-integration:
 	@test -n "$${STREAMSCORE_BROKERS:-}" || { echo "test-integration: STREAMSCORE_BROKERS is not set; run 'make test', or 'make up && source .run/env' first" >&2; exit 1; }
 	$(GO) test -race -count=1 -tags integration -timeout $(INTEGRATION_TIMEOUT) ./...
