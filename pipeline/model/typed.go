@@ -339,5 +339,8 @@ func (m *Model) Bind(spec *schemas.Spec, outputs []string) error {
 		return errors.Join(errs...)
 	}
 	m.SetFeeds(feeds)
+	m.admin.Lock()
+	m.spec = spec
+	m.admin.Unlock()
 	return nil
 }
