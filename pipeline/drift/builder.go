@@ -73,7 +73,7 @@ func PlanColumns(spec *schemas.Spec, opts PlanOptions) ([]Column, error) {
 	for _, fs := range spec.FeatureSets {
 		for _, f := range fs.Features {
 			k := Numeric
-			if cat[f.Name] {
+			if cat[f.Name] || !f.InMatrix() {
 				k = Categorical
 			}
 			delete(cat, f.Name)

@@ -46,8 +46,9 @@ func newLayout(b *Baseline, spec *schemas.Spec) (*layout, error) {
 		rc := rtCol{c: c, edges: c.Edges, bins: c.Bins(), off: l.width, tensor: -1, pass: -1, str: -1}
 		switch c.Source {
 		case FromFeature:
-			if f := spec.Feature(c.Name); f != nil && f.Type == schemas.TypeString {
-				rc.str = spec.FeatureColumn(c.Name)
+			_, sf := spec.SetFeature(c.Name)
+			if f := spec.Feature(c.Name); (f != nil && f.Type == schemas.TypeString) || (sf != nil && !sf.InMatrix()) {
+				rc.str, rc.set = spec.FeatureColumn(c.Name), sf != nil
 				if c.Kind != Categorical || rc.str < 0 {
 					return nil, fmt.Errorf("baseline column %q is a %s column, but schema %s has it as a string feature; rebuild the baseline with `streamscore baseline`", c.Name, c.Kind, spec)
 				}
@@ -100,7 +101,11 @@ func (l *layout) fold(counts []int64, b *schemas.ScoredBatch, rows []int32) {
 		switch c.c.Source {
 		case FromFeature:
 			if c.str >= 0 {
-				foldStrings(cnt, c, b.Decoded.Record.Column(c.str), rows)
+				var fmiss []bool
+				if c.set {
+					fmiss = b.FeaturesMissing
+				}
+				foldStrings(cnt, c, b.Decoded.Record.Column(c.str), fmiss, rows)
 				continue
 			}
 			l.foldFeature(cnt, c, x, b.FeaturesMissing, rows)
@@ -197,9 +202,22 @@ func foldPassthrough(cnt []int64, c *rtCol, col *array.String, rows []int32) {
 
 // foldStrings counts a string feature's own column: each value in its
 // vocabulary bin, a value outside the vocabulary (one never seen in
-// training, or too rare to be kept) in the other bin, null as missing.
-func foldStrings(cnt []int64, c *rtCol, col arrow.Array, rows []int32) {
+// training, or too rare to be kept) in the other bin, null as missing, and
+// so is a feature-set value of a row marked in fmiss (scored with
+// defaults).
+func foldStrings(cnt []int64, c *rtCol, col arrow.Array, fmiss []bool, rows []int32) {
 	miss, other := c.bins, int32(c.bins-1)
+	if fmiss != nil {
+		kept := make([]int32, 0, len(rows))
+		for _, r := range rows {
+			if fmiss[r] {
+				cnt[miss]++
+			} else {
+				kept = append(kept, r)
+			}
+		}
+		rows = kept
+	}
 	count := func(s string) {
 		b, found := c.strCat[s]
 		if !found {

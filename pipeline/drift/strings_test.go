@@ -330,3 +330,71 @@ func TestStringVocabularyShiftAlertsByChiSquared(t *testing.T) {
 		t.Errorf("table lacks the drifting country column:\n%s", table.String())
 	}
 }
+
+// setStringSpecYAML reads segment, a string, from a feature set.
+const setStringSpecYAML = `
+name: seg
+version: "1"
+id: id
+key: user
+features:
+  - {name: amount}
+feature_sets:
+  - name: profile
+    layout: hash
+    key: "p:{user}"
+    features: [{name: segment, type: string, default_string: none}]
+model: {outputs: [{name: label}]}
+`
+
+func TestFeatureSetStringFeature(t *testing.T) {
+	spec, err := schemas.Parse([]byte(setStringSpecYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := []string{
+		`{"id":"1","amount":1,"segment":"gold"}`,
+		`{"id":"2","amount":2,"segment":"gold"}`,
+		`{"id":"3","amount":3,"segment":"silver"}`,
+		`{"id":"4","amount":4}`, // the entity was missing: missing, not the default
+	}
+	path := filepath.Join(t.TempDir(), "train.jsonl")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := buildFromSpec(t, spec, path)
+	c := base.Column("segment")
+	if c == nil || c.Kind != Categorical || !slices.Equal(c.Categories, []string{"gold", "silver"}) || !slices.Equal(c.Counts, []int64{2, 1, 0}) || c.Missing != 1 {
+		t.Fatalf("segment column %+v: want categorical gold 2, silver 1, 1 missing", c)
+	}
+
+	clock := &fakeClock{t: time.UnixMilli(1_699_999_980_000)}
+	store := NewMemoryStore(clock.Now)
+	mon, err := NewMonitor(Config{Bucket: 10 * time.Second, Window: 6, Now: clock.Now, ReplicaID: "a"}, base, spec, store, &MemorySink{}, nil, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	msgs := make([]schemas.Message, 4)
+	for i := range msgs {
+		msgs[i] = schemas.Message{Value: []byte(fmt.Sprintf(`{"id":"%d","user":"u%d","amount":1}`, i, i))}
+	}
+	d := schemas.NewDecoder(spec, mem).Decode(msgs)
+	defer d.Release()
+	// What the feature store wrote: gold, a new segment, and two rows
+	// scored with defaults because their entities could not be read.
+	if err := d.SetStrings(schemas.ColFeaturePrefix+"segment", []string{"gold", "bronze", "none", "none"}); err != nil {
+		t.Fatal(err)
+	}
+	mon.ObserveBatch(&schemas.ScoredBatch{Msgs: msgs, Decoded: d, Model: "m", ModelVersion: "1", FeaturesMissing: []bool{false, false, true, true}})
+	if err := mon.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	store.mu.Lock()
+	got := store.hashes[mon.Namespace("m", "1").CountsKey("segment", clock.Now().UnixMilli())]
+	store.mu.Unlock()
+	if want := map[string]int64{"0": 1, "2": 1, "m": 2}; !mapsEqual(got, want) {
+		t.Fatalf("segment bucket = %v, want %v (gold, bronze under other, two missing)", got, want)
+	}
+}

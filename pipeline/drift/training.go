@@ -94,7 +94,9 @@ func NewTrainingReader(spec *schemas.Spec, cols []Column) *TrainingReader {
 	}
 	for _, fs := range spec.FeatureSets {
 		for _, f := range fs.Features {
-			r.tensor = append(r.tensor, tensorField{field: add(f.Name), def: f.Default, set: true})
+			if f.InMatrix() {
+				r.tensor = append(r.tensor, tensorField{field: add(f.Name), def: f.Default, set: true})
+			}
 		}
 	}
 	for _, c := range cols {
@@ -102,6 +104,9 @@ func NewTrainingReader(spec *schemas.Spec, cols []Column) *TrainingReader {
 		isStr := false
 		if f := spec.Feature(c.Name); c.Source == FromFeature && f != nil && f.Type == schemas.TypeString {
 			isStr, def = true, f.DefaultString
+		}
+		if _, sf := spec.SetFeature(c.Name); c.Source == FromFeature && sf != nil && !sf.InMatrix() {
+			isStr = true // absent is missing, as for a feature-set number
 		}
 		r.strCol = append(r.strCol, isStr)
 		r.strDef = append(r.strDef, def)
