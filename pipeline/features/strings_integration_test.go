@@ -168,7 +168,7 @@ func TestStringFeaturesFromRedis(t *testing.T) {
 	d3.Release()
 
 	in, err := Inspect(t.Context(), client, fs, "dev:t-0001", time.Now())
-	if err != nil || in.Status != "ok" || len(in.Strings) != 1 || in.Strings[0] != devices[1] || !in.StringsPresent[0] || in.Values[0] != 1 {
+	if err != nil || in.Status != "ok" || len(in.Strings) != 2 || in.Strings[0] != devices[1] || !in.Present[0] || in.Values[1] != 1 || !in.Present[1] {
 		t.Fatalf("Inspect = %+v, %v; want device %q and visits 1", in, err, devices[1])
 	}
 

@@ -119,13 +119,13 @@ type Inspection struct {
 	Version int
 	// Written is the stored write time, zero when not stored.
 	Written time.Time
-	// Values are the numeric values scoring would use, in schema order:
-	// the stored ones, or the default where Present is false.
+	// Values are the values scoring would use, one per feature in schema
+	// order: the stored ones, or the default where Present is false. A
+	// string feature's value is in Strings (its Values entry is 0); a
+	// number's Strings entry is "".
 	Values  []float32
+	Strings []string
 	Present []bool
-	// Strings and StringsPresent are the same for the string features.
-	Strings        []string
-	StringsPresent []bool
 	// TTL is the key's remaining time to live; negative when it has none.
 	TTL time.Duration
 }
@@ -134,11 +134,18 @@ type Inspection struct {
 // what scoring at now would make of it.
 func Inspect(ctx context.Context, client redis.UniversalClient, fs *schemas.FeatureSet, key string, now time.Time) (Inspection, error) {
 	st := newSet(fs, 0)
-	in := Inspection{Key: key, Layout: fs.Layout, Values: make([]float32, st.width), Present: make([]bool, st.width)}
-	copy(in.Values, st.defaults)
-	if st.swidth > 0 {
-		in.Strings, in.StringsPresent = slices.Clone(st.sdefaults), make([]bool, st.swidth)
-	}
+	n := len(fs.Features)
+	in := Inspection{Key: key, Layout: fs.Layout, Values: make([]float32, n), Strings: make([]string, n), Present: make([]bool, n)}
+	nums, strs := slices.Clone(st.defaults), slices.Clone(st.sdefaults)
+	defer func() {
+		for i := range n {
+			if st.str[i] {
+				in.Strings[i] = strs[st.pos[i]]
+			} else {
+				in.Values[i] = nums[st.pos[i]]
+			}
+		}
+	}()
 	pipe := client.Pipeline()
 	var read *redis.SliceCmd
 	var get *redis.StringCmd
@@ -160,19 +167,19 @@ func Inspect(ctx context.Context, client redis.UniversalClient, fs *schemas.Feat
 	var fd found
 	if st.hash {
 		vals := read.Val()
-		fd = st.decodeHash(vals, now, in.Values, in.Strings)
+		fd = st.decodeHash(vals, now, nums, strs)
 		if fd.st.hasValues() {
-			for i := range st.fs.Features {
+			for i := range n {
 				s, ok := vals[i].(string)
 				if !ok {
 					continue
 				}
 				if st.str[i] {
-					in.StringsPresent[st.pos[i]] = true
+					in.Present[i] = true
 					continue
 				}
 				x, err := strconv.ParseFloat(s, 32)
-				in.Present[st.pos[i]] = err == nil && !math.IsNaN(x) && !math.IsInf(x, 0)
+				in.Present[i] = err == nil && !math.IsNaN(x) && !math.IsInf(x, 0)
 			}
 		}
 	} else {
@@ -180,7 +187,7 @@ func Inspect(ctx context.Context, client redis.UniversalClient, fs *schemas.Feat
 		if get.Err() == nil {
 			v = get.Val()
 		}
-		fd = st.decodeVector(v, now, in.Values)
+		fd = st.decodeVector(v, now, nums)
 		if fd.st.hasValues() {
 			b := []byte(get.Val())
 			raw := make([]float32, st.width)
