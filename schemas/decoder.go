@@ -88,10 +88,12 @@ func (d *Decoded) SetKeys(i int) *array.String {
 
 // SetStrings replaces the string column named name (a feature set's string
 // feature, ColFeaturePrefix + feature) with vals, one per row: Record
-// becomes a new record sharing every other column, and the old one is
-// released, so a slice of the old Record's columns held by the caller is
-// no longer valid. It is for the feature store, which fills these columns
-// after decoding.
+// becomes a new record sharing every other column, and the old record is
+// released. Arrays taken from the old record (and Features) stay valid,
+// since the new record holds them; the old record itself must not be used
+// again (a ScoreInput.Columns set from it must be set anew). It is for the
+// feature store, which fills these columns after decoding; it is not safe
+// for concurrent use with other users of the record.
 func (d *Decoded) SetStrings(name string, vals []string) error {
 	rec := d.Record
 	idx := rec.Schema().FieldIndices(name)
