@@ -314,7 +314,7 @@ func (e *Engine) enrich(ctx context.Context, b *Batch) error {
 		return nil
 	}
 	start := time.Now()
-	in := EnrichInput{Features: b.decoded.Features(), Rows: rows, Cols: e.cfg.Spec.Columns(), Keys: make([][]string, len(e.cfg.Spec.FeatureSets))}
+	in := EnrichInput{Features: b.decoded.Features(), Rows: rows, Cols: e.cfg.Spec.Columns(), Keys: make([][]string, len(e.cfg.Spec.FeatureSets)), Decoded: b.decoded}
 	for i := range in.Keys {
 		col := b.decoded.SetKeys(i)
 		keys := make([]string, rows)

@@ -17,6 +17,10 @@ type EnrichInput struct {
 	// Keys holds, per feature set in schema order, each row's entity key.
 	// Valid only during the call (a store keeps copies of what it caches).
 	Keys [][]string
+	// Decoded, if not nil, is the decoded batch: Enrich writes feature
+	// sets' string features into its own columns with SetStrings. When
+	// nil, those columns keep their defaults.
+	Decoded *Decoded
 }
 
 // EnrichResult says which rows lacked stored features.

@@ -3,6 +3,7 @@ package schemas
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -66,7 +67,8 @@ type Decoded struct {
 	Defaulted int
 
 	sets, setStart int
-	noMatrix       bool // the spec has no matrix columns (see Spec.Arrow)
+	noMatrix       bool             // the spec has no matrix columns (see Spec.Arrow)
+	mem            memory.Allocator // the Decoder's, for SetStrings
 }
 
 // Features returns the [N, F] row-major feature matrix backing the features
@@ -82,6 +84,39 @@ func (d *Decoded) Features() []float32 {
 // SetKeys returns feature set i's entity-key column.
 func (d *Decoded) SetKeys(i int) *array.String {
 	return d.Record.Column(d.setStart + i).(*array.String)
+}
+
+// SetStrings replaces the string column named name (a feature set's string
+// feature, ColFeaturePrefix + feature) with vals, one per row: Record
+// becomes a new record sharing every other column, and the old record is
+// released. Arrays taken from the old record (and Features) stay valid,
+// since the new record holds them; the old record itself must not be used
+// again (a ScoreInput.Columns set from it must be set anew). It is for the
+// feature store, which fills these columns after decoding; it is not safe
+// for concurrent use with other users of the record.
+func (d *Decoded) SetStrings(name string, vals []string) error {
+	rec := d.Record
+	idx := rec.Schema().FieldIndices(name)
+	if len(idx) != 1 || rec.Schema().Field(idx[0]).Type.ID() != arrow.STRING {
+		return fmt.Errorf("setting column %q: the record has no such string column", name)
+	}
+	if len(vals) != int(rec.NumRows()) {
+		return fmt.Errorf("setting column %q: %d values for %d rows", name, len(vals), rec.NumRows())
+	}
+	mem := d.mem
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	sb := array.NewStringBuilder(mem)
+	defer sb.Release()
+	sb.AppendValues(vals, nil)
+	col := sb.NewArray()
+	defer col.Release()
+	cols := slices.Clone(rec.Columns())
+	cols[idx[0]] = col
+	d.Record = array.NewRecord(rec.Schema(), cols, rec.NumRows())
+	rec.Release()
+	return nil
 }
 
 // Release releases the record.
@@ -355,8 +390,13 @@ func NewDecoder(spec *Spec, mem memory.Allocator) *Decoder {
 		add(p, slotPass, i)
 	}
 	for _, fs := range spec.FeatureSets {
-		for j, f := range fs.Features {
+		j := 0
+		for _, f := range fs.Features {
+			if !f.InMatrix() {
+				continue // its own column (Spec.Arrow), not the matrix
+			}
 			d.row[len(spec.Features)+fs.Offset-spec.eventColumns()+j] = float32(f.Default)
+			j++
 		}
 		for _, name := range fs.KeyFields() {
 			if slices.Contains(d.lookups, name) {
@@ -409,7 +449,7 @@ func (d *Decoder) Decode(msgs []Message) *Decoded {
 	for i := range setB {
 		setB[i] = b.Field(4 + len(d.pass) + i).(*array.StringBuilder)
 	}
-	out := &Decoded{Rows: make([]int, 0, len(msgs)), sets: len(setB), setStart: 4 + len(d.pass), noMatrix: d.spec.Columns() == 0}
+	out := &Decoded{Rows: make([]int, 0, len(msgs)), sets: len(setB), setStart: 4 + len(d.pass), noMatrix: d.spec.Columns() == 0, mem: d.mem}
 	for i := range msgs {
 		m := &msgs[i]
 		ts, defaulted, ok := d.decodeRow(m)

@@ -32,15 +32,18 @@ var knownReasons = map[schemas.Reason]bool{
 	schemas.ReasonDuplicateField: true,
 }
 
-// FuzzDecode decodes each input between two good events. The seed corpus is
-// in testdata/fuzz/FuzzDecode.
+// FuzzDecode decodes each input between two good events, with the
+// single-input spec and with typed features (fuzzTypedSpec). The seed
+// corpus is in testdata/fuzz/FuzzDecode.
 func FuzzDecode(f *testing.F) {
 	spec := parseSpec(f, fuzzSpec)
 	// One decoder for every input: inputs run one at a time in a worker, and
 	// nothing of one input may leak into the next.
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	dec := schemas.NewDecoder(spec, mem)
+	typed := newTypedFuzzer(f) // the same input through typed features
 	f.Fuzz(func(t *testing.T, value []byte) {
+		typed.check(t, value)
 		msgs := []schemas.Message{
 			{Value: fuzzNeighbour, Time: msgTime},
 			{Value: value, Time: msgTime},

@@ -75,9 +75,31 @@ const (
 // SetFeature is one feature a feature set provides.
 type SetFeature struct {
 	Name string `yaml:"name"`
+	// Type is float32 (the zero value) or string. A string feature (a
+	// category) needs the hash layout and typed inputs: it has its own
+	// column (ColFeaturePrefix + Name) instead of a features-matrix column.
+	Type FieldType `yaml:"type"`
 	// Default is used when the entity is missing, stale or unreadable.
 	// The zero value means 0.
 	Default float64 `yaml:"default"`
+	// DefaultString is a string feature's Default; the zero value is "".
+	DefaultString string `yaml:"default_string"`
+}
+
+// InMatrix reports whether the feature is a column of the float32
+// features matrix: every feature but a string.
+func (f *SetFeature) InMatrix() bool { return f.Type != TypeString }
+
+// MatrixWidth returns the number of the set's features in the features
+// matrix (its numbers), which start at Offset.
+func (fs *FeatureSet) MatrixWidth() int {
+	n := 0
+	for i := range fs.Features {
+		if fs.Features[i].InMatrix() {
+			n++
+		}
+	}
+	return n
 }
 
 // FeatureSet is a group of features looked up in Redis by an entity key
@@ -103,7 +125,8 @@ type FeatureSet struct {
 	// Features are the set's features, in tensor column order.
 	Features []SetFeature `yaml:"features"`
 
-	// Offset is the tensor column of the set's first feature; Parse sets it.
+	// Offset is the features-matrix column of the set's first number;
+	// Parse sets it.
 	Offset int `yaml:"-"`
 	parts  []keyPart
 }
@@ -303,7 +326,7 @@ func (s *Spec) applyDefaults() {
 			fs.Layout = LayoutVector
 		}
 		fs.Offset = off
-		off += len(fs.Features)
+		off += fs.MatrixWidth()
 	}
 	for i := range s.Model.Outputs {
 		if s.Model.Outputs[i].As == "" {
@@ -391,6 +414,7 @@ func (s *Spec) Validate() error {
 				continue
 			}
 			claim(f.Name, fmt.Sprintf("%s.features[%d]", key, j))
+			errs = append(errs, s.validateSetFeature(fs, &f, fmt.Sprintf("%s.features[%d]", key, j))...)
 		}
 		switch fs.Layout {
 		case LayoutVector, LayoutHash:
@@ -570,14 +594,14 @@ func isFeature(s *Spec, name string) bool {
 // the model input.
 func (s *Spec) Columns() int {
 	n := s.eventColumns()
-	for _, fs := range s.FeatureSets {
-		n += len(fs.Features)
+	for i := range s.FeatureSets {
+		n += s.FeatureSets[i].MatrixWidth()
 	}
 	return n
 }
 
 // FeatureNames returns the names of the features matrix's columns in order:
-// event features (numbers only), then each feature set's.
+// event features (numbers only), then each feature set's (numbers only).
 func (s *Spec) FeatureNames() []string {
 	out := make([]string, 0, s.Columns())
 	for _, f := range s.Features {
@@ -587,7 +611,9 @@ func (s *Spec) FeatureNames() []string {
 	}
 	for _, fs := range s.FeatureSets {
 		for _, f := range fs.Features {
-			out = append(out, f.Name)
+			if f.InMatrix() {
+				out = append(out, f.Name)
+			}
 		}
 	}
 	return out

@@ -84,9 +84,9 @@ func (s *Spec) eventColumns() int {
 	return n
 }
 
-// FeatureColumn returns the index in a decoded record of the named event
-// feature's own column, or -1 when the schema has no such feature or is not
-// Typed.
+// FeatureColumn returns the index in a decoded record of the named
+// feature's own column (an event feature, or a feature set's string
+// feature), or -1 when the schema has no such column or is not Typed.
 func (s *Spec) FeatureColumn(name string) int {
 	if !s.Typed() {
 		return -1
@@ -95,6 +95,11 @@ func (s *Spec) FeatureColumn(name string) int {
 	for i := range s.Features {
 		if s.Features[i].Name == name {
 			return first + i
+		}
+	}
+	for i, f := range s.setStringFeatures() {
+		if f.Name == name {
+			return first + len(s.Features) + i
 		}
 	}
 	return -1
@@ -204,6 +209,11 @@ func (s *Spec) typedFields() []arrow.Field {
 	for i := range s.Features {
 		out[i] = arrow.Field{Name: ColFeaturePrefix + s.Features[i].Name, Type: s.Features[i].ArrowType()}
 	}
+	// Feature-set string features: their defaults until the feature store
+	// fills them (Decoded.SetStrings).
+	for _, f := range s.setStringFeatures() {
+		out = append(out, arrow.Field{Name: ColFeaturePrefix + f.Name, Type: arrow.BinaryTypes.String})
+	}
 	return out
 }
 
@@ -212,6 +222,9 @@ func (s *Spec) typedFields() []arrow.Field {
 // scanner and per-row state.
 type typedDecoder struct {
 	feats []typedFeat
+	// setDefaults are the feature sets' string features' defaults, one
+	// column each after the event features'.
+	setDefaults [][]byte
 	// gather lists the scratch-row positions that make the matrix row.
 	gather []int
 	matrix []float32
@@ -255,6 +268,9 @@ func newTypedDecoder(d *Decoder) *typedDecoder {
 	}
 	for j := len(s.Features); j < len(d.row); j++ {
 		t.gather = append(t.gather, j)
+	}
+	for _, f := range s.setStringFeatures() {
+		t.setDefaults = append(t.setDefaults, []byte(f.DefaultString))
 	}
 	t.matrix = make([]float32, max(len(t.gather), 1)) // see Spec.Arrow
 	return t
@@ -520,6 +536,9 @@ func (t *typedDecoder) appendRow(d *Decoder, vals *array.Float32Builder, b *arra
 			}
 		}
 	}
+	for j, v := range t.setDefaults {
+		b.Field(t.first + len(t.feats) + j).(*array.StringBuilder).BinaryBuilder.Append(v)
+	}
 }
 
 // appendTyped appends row's value of a string or keyed (ZipMap) output: a
@@ -549,4 +568,57 @@ func appendTyped(dst []byte, s *Scores, row int) []byte {
 		dst = appendNumber(dst, v, s.Bits)
 	}
 	return append(dst, '}')
+}
+
+// validateSetFeature checks a feature-set feature's type and defaults.
+func (s *Spec) validateSetFeature(fs *FeatureSet, f *SetFeature, key string) []error {
+	var errs []error
+	switch f.Type {
+	case "", TypeFloat32:
+		if f.DefaultString != "" {
+			errs = append(errs, fmt.Errorf("%s.default_string: only string features take one; use default", key))
+		}
+	case TypeString:
+		if fs.Layout != LayoutHash {
+			errs = append(errs, fmt.Errorf("%s.type: a string feature needs layout: hash (the vector layout stores float32 values only); set feature_sets.layout: hash and reload the set", key))
+		}
+		if !s.Typed() {
+			errs = append(errs, fmt.Errorf("%s.type: a string feature needs typed inputs, but model.input feeds one float32 [N, F] tensor: remove model.input and list model.inputs (or leave both out to bind the model's inputs to features by name)", key))
+		}
+		if f.Default != 0 {
+			errs = append(errs, fmt.Errorf("%s.default: a string feature's default is default_string", key))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("%s.type: %q is not float32 or string (feature sets store float32 numbers, or strings in the hash layout)", key, f.Type))
+	}
+	return errs
+}
+
+// SetFeature returns the feature-set feature named name and its set, or
+// nils.
+func (s *Spec) SetFeature(name string) (*FeatureSet, *SetFeature) {
+	for i := range s.FeatureSets {
+		fs := &s.FeatureSets[i]
+		for j := range fs.Features {
+			if fs.Features[j].Name == name {
+				return fs, &fs.Features[j]
+			}
+		}
+	}
+	return nil, nil
+}
+
+// setStringFeatures returns the string features of every feature set, in
+// schema order: their own columns follow the event features' columns.
+func (s *Spec) setStringFeatures() []*SetFeature {
+	var out []*SetFeature
+	for i := range s.FeatureSets {
+		fs := &s.FeatureSets[i]
+		for j := range fs.Features {
+			if !fs.Features[j].InMatrix() {
+				out = append(out, &fs.Features[j])
+			}
+		}
+	}
+	return out
 }

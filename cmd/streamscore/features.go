@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -288,10 +289,14 @@ func writeInspection(out io.Writer, fs *schemas.FeatureSet, in features.Inspecti
 	}
 	fmt.Fprintln(tw, "\nfeature\tvalue")
 	for i, f := range fs.Features {
+		v := fmt.Sprintf("%g", in.Values[i])
+		if f.Type == schemas.TypeString {
+			v = strconv.Quote(in.Strings[i])
+		}
 		if in.Present[i] {
-			fmt.Fprintf(tw, "%s\t%g\n", f.Name, in.Values[i])
+			fmt.Fprintf(tw, "%s\t%s\n", f.Name, v)
 		} else {
-			fmt.Fprintf(tw, "%s\t%g (default)\n", f.Name, in.Values[i])
+			fmt.Fprintf(tw, "%s\t%s (default)\n", f.Name, v)
 		}
 	}
 	return tw.Flush()
@@ -306,9 +311,9 @@ func maxAge(fs *schemas.FeatureSet) string {
 
 func writeInspectionJSON(out io.Writer, fs *schemas.FeatureSet, in features.Inspection) error {
 	type feature struct {
-		Name    string  `json:"name"`
-		Value   float32 `json:"value"`
-		Default bool    `json:"default,omitempty"`
+		Name    string `json:"name"`
+		Value   any    `json:"value"` // a number, or a string feature's text
+		Default bool   `json:"default,omitempty"`
 	}
 	doc := struct {
 		Set     string    `json:"set"`
@@ -327,7 +332,11 @@ func writeInspectionJSON(out io.Writer, fs *schemas.FeatureSet, in features.Insp
 		doc.TTLMs = in.TTL.Milliseconds()
 	}
 	for i, f := range fs.Features {
-		doc.Values = append(doc.Values, feature{Name: f.Name, Value: in.Values[i], Default: !in.Present[i]})
+		var v any = in.Values[i]
+		if f.Type == schemas.TypeString {
+			v = in.Strings[i]
+		}
+		doc.Values = append(doc.Values, feature{Name: f.Name, Value: v, Default: !in.Present[i]})
 	}
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")

@@ -42,10 +42,12 @@ type PlanOptions struct {
 	Outputs []OutputWidth
 }
 
-// PlanColumns returns the columns of a baseline for spec: every model input
-// feature (numeric, or categorical when named in opts or of type bool),
-// each categorical passthrough field named in opts, then each output
-// element. It fails on a name that is neither a feature nor a passthrough.
+// PlanColumns returns the columns of a baseline for spec: every scalar model
+// input feature (numeric, or categorical when named in opts or of type bool
+// or string), each categorical passthrough field named in opts, then each
+// output element. Array features (embeddings) are not watched. It fails on
+// a name that is neither a feature nor a passthrough, and on an array
+// feature named categorical.
 func PlanColumns(spec *schemas.Spec, opts PlanOptions) ([]Column, error) {
 	cat := map[string]bool{}
 	for _, n := range opts.Categorical {
@@ -54,8 +56,14 @@ func PlanColumns(spec *schemas.Spec, opts PlanOptions) ([]Column, error) {
 	var cols []Column
 	used := map[string]bool{}
 	for _, f := range spec.Features {
+		if f.Length > 0 {
+			if cat[f.Name] {
+				return nil, fmt.Errorf("categorical column %q is an array feature (%s[%d]); drift watches only scalar features: remove it from the categorical list", f.Name, f.Type, f.Length)
+			}
+			continue
+		}
 		k := Numeric
-		if cat[f.Name] || f.Type == schemas.TypeBool {
+		if cat[f.Name] || f.Type == schemas.TypeBool || f.Type == schemas.TypeString {
 			k = Categorical
 		}
 		delete(cat, f.Name)
@@ -65,7 +73,7 @@ func PlanColumns(spec *schemas.Spec, opts PlanOptions) ([]Column, error) {
 	for _, fs := range spec.FeatureSets {
 		for _, f := range fs.Features {
 			k := Numeric
-			if cat[f.Name] {
+			if cat[f.Name] || !f.InMatrix() {
 				k = Categorical
 			}
 			delete(cat, f.Name)
@@ -119,8 +127,9 @@ type BuilderConfig struct {
 }
 
 // Values are one column's values for a Batch. Numeric columns and
-// categorical features use Floats (NaN is missing); passthrough columns use
-// Strings, with Present false for a missing value (nil: all present).
+// categorical features coded as numbers use Floats (NaN is missing);
+// passthrough columns and string features use Strings, with Present false
+// for a missing value (nil: all present).
 type Values struct {
 	Floats  []float64
 	Strings []string
@@ -259,14 +268,10 @@ func (b *Builder) Freeze() {
 		} else {
 			c.Categories = topCategories(st.distinct, b.cfg.MaxCategories)
 			st.distinct = nil
-			if c.Source == FromPassthrough {
-				st.strCat = make(map[string]int32, len(c.Categories))
-				for j, s := range c.Categories {
-					st.strCat[s] = int32(j)
-				}
-			} else {
-				st.numCat = numericCategories(c.Categories)
-			}
+			// A categorical column holds strings or numeric codes; Count
+			// picks by the batch's Values.
+			st.strCat = stringCategories(c.Categories)
+			st.numCat = numericCategories(c.Categories)
 		}
 		c.Counts = make([]int64, c.Bins())
 		c.Min, c.Max = math.Inf(1), math.Inf(-1)
@@ -312,6 +317,15 @@ func topCategories(counts map[string]int64, max int) []string {
 		cats = cats[:max]
 	}
 	return cats
+}
+
+// stringCategories maps each category to its bin.
+func stringCategories(cats []string) map[string]int32 {
+	m := make(map[string]int32, len(cats))
+	for j, s := range cats {
+		m[s] = int32(j)
+	}
+	return m
 }
 
 // numericCategories maps each category's float32 value to its bin; labels

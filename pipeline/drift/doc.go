@@ -4,9 +4,13 @@
 // A Baseline (built by Builder, written by `streamscore baseline`) holds,
 // per column, bin edges (quantiles of the training values) and reference
 // counts for a numeric column, or a vocabulary and counts for a categorical
-// one, plus the count of missing values. Columns are the model's input
-// features, categorical passthrough fields, and the model's outputs
-// (prediction drift).
+// one, plus the count of missing values. Columns are the model's scalar
+// input features, categorical passthrough fields, and the model's outputs
+// (prediction drift). A string feature (typed inputs) is categorical: its
+// vocabulary is the training data's most frequent values, and every other
+// value, one never seen in training included, counts in the last "other"
+// bin, compared by chi-squared as well as PSI and Jensen–Shannon. Array
+// features (embeddings) are not watched.
 //
 // At run time a Monitor is the engine's observer: ObserveBatch folds each
 // scored batch into local histograms of the current time bucket (counts

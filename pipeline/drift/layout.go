@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"github.com/streamscore/streamscore/schemas"
@@ -27,6 +28,7 @@ type rtCol struct {
 	tensor int  // FromFeature: model input column
 	set    bool // FromFeature: a feature-set feature
 	pass   int  // FromPassthrough: record column
+	str    int  // FromFeature of type string: the feature's record column
 	edges  []float64
 	table  *binTable // numeric features: fast float32 lookup
 	numCat map[float32]int32
@@ -41,9 +43,17 @@ func newLayout(b *Baseline, spec *schemas.Spec) (*layout, error) {
 	names := spec.FeatureNames()
 	for i := range b.Columns {
 		c := &b.Columns[i]
-		rc := rtCol{c: c, edges: c.Edges, bins: c.Bins(), off: l.width, tensor: -1, pass: -1}
+		rc := rtCol{c: c, edges: c.Edges, bins: c.Bins(), off: l.width, tensor: -1, pass: -1, str: -1}
 		switch c.Source {
 		case FromFeature:
+			_, sf := spec.SetFeature(c.Name)
+			if f := spec.Feature(c.Name); (f != nil && f.Type == schemas.TypeString) || (sf != nil && !sf.InMatrix()) {
+				rc.str, rc.set = spec.FeatureColumn(c.Name), sf != nil
+				if c.Kind != Categorical || rc.str < 0 {
+					return nil, fmt.Errorf("baseline column %q is a %s column, but schema %s has it as a string feature; rebuild the baseline with `streamscore baseline`", c.Name, c.Kind, spec)
+				}
+				break
+			}
 			rc.tensor = slices.Index(names, c.Name)
 			if rc.tensor < 0 {
 				return nil, fmt.Errorf("baseline column %q is not a feature of schema %s; rebuild the baseline with `streamscore baseline`", c.Name, spec)
@@ -64,11 +74,8 @@ func newLayout(b *Baseline, spec *schemas.Spec) (*layout, error) {
 			rc.table = newBinTable(c.Edges)
 		}
 		if c.Kind == Categorical {
-			if c.Source == FromPassthrough {
-				rc.strCat = make(map[string]int32, len(c.Categories))
-				for j, s := range c.Categories {
-					rc.strCat[s] = int32(j)
-				}
+			if c.Source == FromPassthrough || rc.str >= 0 {
+				rc.strCat = stringCategories(c.Categories)
 			} else {
 				rc.numCat = numericCategories(c.Categories)
 			}
@@ -93,6 +100,14 @@ func (l *layout) fold(counts []int64, b *schemas.ScoredBatch, rows []int32) {
 		cnt := counts[c.off : c.off+c.bins+1]
 		switch c.c.Source {
 		case FromFeature:
+			if c.str >= 0 {
+				var fmiss []bool
+				if c.set {
+					fmiss = b.FeaturesMissing
+				}
+				foldStrings(cnt, c, b.Decoded.Record.Column(c.str), fmiss, rows)
+				continue
+			}
 			l.foldFeature(cnt, c, x, b.FeaturesMissing, rows)
 		case FromPassthrough:
 			foldPassthrough(cnt, c, b.Decoded.Record.Column(c.pass).(*array.String), rows)
@@ -182,6 +197,54 @@ func foldPassthrough(cnt []int64, c *rtCol, col *array.String, rows []int32) {
 			b = other
 		}
 		cnt[b]++
+	}
+}
+
+// foldStrings counts a string feature's own column: each value in its
+// vocabulary bin, a value outside the vocabulary (one never seen in
+// training, or too rare to be kept) in the other bin, null as missing, and
+// so is a feature-set value of a row marked in fmiss (scored with
+// defaults).
+func foldStrings(cnt []int64, c *rtCol, col arrow.Array, fmiss []bool, rows []int32) {
+	miss, other := c.bins, int32(c.bins-1)
+	if fmiss != nil {
+		kept := make([]int32, 0, len(rows))
+		for _, r := range rows {
+			if fmiss[r] {
+				cnt[miss]++
+			} else {
+				kept = append(kept, r)
+			}
+		}
+		rows = kept
+	}
+	count := func(s string) {
+		b, found := c.strCat[s]
+		if !found {
+			b = other
+		}
+		cnt[b]++
+	}
+	switch col := col.(type) {
+	case *array.String:
+		for _, r := range rows {
+			if col.IsNull(int(r)) {
+				cnt[miss]++
+				continue
+			}
+			count(col.Value(int(r)))
+		}
+	case *array.Dictionary:
+		dict, ok := col.Dictionary().(*array.String)
+		for _, r := range rows {
+			if !ok || col.IsNull(int(r)) {
+				cnt[miss]++
+				continue
+			}
+			count(dict.Value(col.GetValueIndex(int(r))))
+		}
+	default:
+		cnt[miss] += int64(len(rows))
 	}
 }
 

@@ -38,6 +38,8 @@ type TrainingReader struct {
 	index  map[fieldRef]int // field -> position in fields
 	tensor []tensorField    // per model input column
 	colIdx []int            // per column: field position
+	strCol []bool           // per column: a string feature's
+	strDef []*string        // per column: a string feature's default
 }
 
 // fieldRef names a field of the training rows; elem ≥ 0 picks that element
@@ -81,6 +83,9 @@ func NewTrainingReader(spec *schemas.Spec, cols []Column) *TrainingReader {
 	}
 	add := func(name string) int { return addRef(fieldRef{name: name, elem: -1}) }
 	for _, f := range spec.Features {
+		if !f.InMatrix() {
+			continue // strings and arrays have their own columns, not the matrix
+		}
 		tf := tensorField{field: add(f.Name)}
 		if f.Default != nil {
 			tf.def, tf.hasD = *f.Default, true
@@ -89,10 +94,22 @@ func NewTrainingReader(spec *schemas.Spec, cols []Column) *TrainingReader {
 	}
 	for _, fs := range spec.FeatureSets {
 		for _, f := range fs.Features {
-			r.tensor = append(r.tensor, tensorField{field: add(f.Name), def: f.Default, set: true})
+			if f.InMatrix() {
+				r.tensor = append(r.tensor, tensorField{field: add(f.Name), def: f.Default, set: true})
+			}
 		}
 	}
 	for _, c := range cols {
+		var def *string
+		isStr := false
+		if f := spec.Feature(c.Name); c.Source == FromFeature && f != nil && f.Type == schemas.TypeString {
+			isStr, def = true, f.DefaultString
+		}
+		if _, sf := spec.SetFeature(c.Name); c.Source == FromFeature && sf != nil && !sf.InMatrix() {
+			isStr = true // absent is missing, as for a feature-set number
+		}
+		r.strCol = append(r.strCol, isStr)
+		r.strDef = append(r.strDef, def)
 		switch c.Source {
 		case FromOutput:
 			r.colIdx = append(r.colIdx, addRef(fieldRef{name: c.Output, elem: c.Element}))
@@ -231,12 +248,18 @@ func (r *TrainingReader) emit(ctx context.Context, vals []fieldValues, rows int,
 		col := &r.cols[c]
 		fv := &vals[r.colIdx[c]]
 		out := &tb.Cols[c]
-		if col.Source == FromPassthrough {
+		if col.Source == FromPassthrough || r.strCol[c] {
 			out.Strings = make([]string, rows)
 			out.Present = make([]bool, rows)
 			copy(out.Strings, fv.s)
+			def := r.strDef[c]
 			for i := range rows {
 				out.Present[i] = fv.state[i] == valPresent
+				if !out.Present[i] && def != nil {
+					// absent or null takes the default, as the decoder does
+					out.Strings[i], out.Present[i] = *def, true
+					out.Defaulted++
+				}
 			}
 			continue
 		}

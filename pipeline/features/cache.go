@@ -47,6 +47,7 @@ const maxCacheShards = 16
 // steady state allocates nothing. It is safe for concurrent use.
 type cache struct {
 	width  int
+	swidth int
 	seed   maphash.Seed
 	shards []cacheShard
 }
@@ -56,6 +57,7 @@ type cacheShard struct {
 	index map[string]int32
 	keys  []string
 	vals  []float32 // cap × width; defaults stand in for missing values
+	svals []string  // cap × swidth: string features
 	exp   []int64   // expiry, unix nanoseconds
 	st    []status
 	nmiss []uint16 // values defaulted (statusPartial)
@@ -63,20 +65,21 @@ type cacheShard struct {
 	hand  int32
 }
 
-// newCache returns a cache of about size entries of width values, or nil
-// when size is not positive.
-func newCache(size, width int) *cache {
+// newCache returns a cache of about size entries of width numbers and
+// swidth strings, or nil when size is not positive.
+func newCache(size, width, swidth int) *cache {
 	if size <= 0 {
 		return nil
 	}
 	n := min(maxCacheShards, max(1, size/64))
 	per := (size + n - 1) / n
-	c := &cache{width: width, seed: maphash.MakeSeed(), shards: make([]cacheShard, n)}
+	c := &cache{width: width, swidth: swidth, seed: maphash.MakeSeed(), shards: make([]cacheShard, n)}
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.index = make(map[string]int32, per)
 		s.keys = make([]string, 0, per)
 		s.vals = make([]float32, per*width)
+		s.svals = make([]string, per*swidth)
 		s.exp = make([]int64, per)
 		s.st = make([]status, per)
 		s.nmiss = make([]uint16, per)
@@ -92,10 +95,10 @@ func (c *cache) shard(key string) *cacheShard {
 	return &c.shards[maphash.String(c.seed, key)%uint64(len(c.shards))]
 }
 
-// get copies a live entry's values into dst (width values) when it has
-// any, and returns its status and how many of its values are defaults. ok
-// is false when key is absent or expired at now.
-func (c *cache) get(key string, now int64, dst []float32) (st status, nmiss int, ok bool) {
+// get copies a live entry's values into dst (width numbers) and sdst
+// (swidth strings) when it has any, and returns its status and how many of
+// its values are defaults. ok is false when key is absent or expired at now.
+func (c *cache) get(key string, now int64, dst []float32, sdst []string) (st status, nmiss int, ok bool) {
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -107,13 +110,14 @@ func (c *cache) get(key string, now int64, dst []float32) (st status, nmiss int,
 	st = s.st[i]
 	if st.hasValues() {
 		copy(dst, s.vals[int(i)*c.width:int(i+1)*c.width])
+		copy(sdst, s.svals[int(i)*c.swidth:int(i+1)*c.swidth])
 	}
 	return st, int(s.nmiss[i]), true
 }
 
 // put stores an entry until exp (unix nanoseconds), nmiss of its values
-// being defaults; vals is read only when st.hasValues().
-func (c *cache) put(key string, st status, nmiss int, vals []float32, exp int64) {
+// being defaults; vals and svals are read only when st.hasValues().
+func (c *cache) put(key string, st status, nmiss int, vals []float32, svals []string, exp int64) {
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -135,6 +139,7 @@ func (c *cache) put(key string, st status, nmiss int, vals []float32, exp int64)
 	s.ref[i] = false
 	if st.hasValues() {
 		copy(s.vals[int(i)*c.width:int(i+1)*c.width], vals)
+		copy(s.svals[int(i)*c.swidth:int(i+1)*c.swidth], svals)
 	}
 }
 

@@ -17,14 +17,22 @@ const (
 	FieldVersion = "_v"
 )
 
-// set is what a Store knows of one feature set.
+// set is what a Store knows of one feature set. Its numbers (width of
+// them) go into the features matrix; its strings (swidth of them, hash
+// layout only) into their own columns.
 type set struct {
-	fs       *schemas.FeatureSet
-	width    int
-	version  int
-	maxAge   time.Duration
-	defaults []float32
-	fields   []string // hash layout: the features, then _ts and _v
+	fs        *schemas.FeatureSet
+	width     int
+	swidth    int
+	version   int
+	maxAge    time.Duration
+	defaults  []float32
+	sdefaults []string
+	// pos is each feature's place among the set's numbers, or among its
+	// strings when str is true.
+	pos    []int
+	str    []bool
+	fields []string // hash layout: the features, then _ts and _v
 	// hmgetArgs is "hmget", a placeholder for the key, then fields, boxed
 	// once.
 	hmgetArgs []any
@@ -33,21 +41,29 @@ type set struct {
 }
 
 func newSet(fs *schemas.FeatureSet, cacheSize int) *set {
-	s := &set{fs: fs, width: len(fs.Features), version: fs.Version, maxAge: fs.MaxAge, hash: fs.Layout == schemas.LayoutHash}
+	s := &set{fs: fs, version: fs.Version, maxAge: fs.MaxAge, hash: fs.Layout == schemas.LayoutHash}
 	if s.version == 0 {
 		s.version = 1
 	}
-	s.defaults = make([]float32, s.width)
-	for i, f := range fs.Features {
-		s.defaults[i] = float32(f.Default)
+	for _, f := range fs.Features {
+		if f.InMatrix() {
+			s.pos = append(s.pos, len(s.defaults))
+			s.str = append(s.str, false)
+			s.defaults = append(s.defaults, float32(f.Default))
+		} else {
+			s.pos = append(s.pos, len(s.sdefaults))
+			s.str = append(s.str, true)
+			s.sdefaults = append(s.sdefaults, f.DefaultString)
+		}
 		s.fields = append(s.fields, f.Name)
 	}
+	s.width, s.swidth = len(s.defaults), len(s.sdefaults)
 	s.fields = append(s.fields, FieldTime, FieldVersion)
 	s.hmgetArgs = []any{"hmget", nil}
 	for _, f := range s.fields {
 		s.hmgetArgs = append(s.hmgetArgs, f)
 	}
-	s.cache = newCache(cacheSize, s.width)
+	s.cache = newCache(cacheSize, s.width, s.swidth)
 	return s
 }
 
@@ -100,9 +116,10 @@ func (s *set) decodeVector(v any, now time.Time, dst []float32) found {
 	return f
 }
 
-// decodeHash reads an HMGET reply of s.fields into dst, which must hold
-// the set's defaults on entry.
-func (s *set) decodeHash(vals []any, now time.Time, dst []float32) found {
+// decodeHash reads an HMGET reply of s.fields into dst (numbers) and sdst
+// (strings), which must hold the set's defaults on entry.
+func (s *set) decodeHash(vals []any, now time.Time, dst []float32, sdst []string) found {
+	nf := len(s.fields) - 2
 	var f found
 	if len(vals) != len(s.fields) {
 		return found{st: statusMalformed}
@@ -117,7 +134,7 @@ func (s *set) decodeHash(vals []any, now time.Time, dst []float32) found {
 	if allNil {
 		return found{st: statusAbsent}
 	}
-	if v, ok := vals[s.width+1].(string); ok {
+	if v, ok := vals[nf+1].(string); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			return found{st: statusMalformed}
@@ -128,7 +145,7 @@ func (s *set) decodeHash(vals []any, now time.Time, dst []float32) found {
 			return f
 		}
 	}
-	if v, ok := vals[s.width].(string); ok {
+	if v, ok := vals[nf].(string); ok {
 		ms, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			return found{st: statusMalformed}
@@ -139,10 +156,14 @@ func (s *set) decodeHash(vals []any, now time.Time, dst []float32) found {
 		f.st = statusStale
 		return f
 	}
-	for i := range s.width {
+	for i := range nf {
 		v, ok := vals[i].(string)
 		if !ok {
 			f.nmiss++
+			continue
+		}
+		if s.str[i] {
+			sdst[s.pos[i]] = v
 			continue
 		}
 		x, err := strconv.ParseFloat(v, 32)
@@ -150,7 +171,7 @@ func (s *set) decodeHash(vals []any, now time.Time, dst []float32) found {
 			f.nmiss++
 			continue
 		}
-		dst[i] = float32(x)
+		dst[s.pos[i]] = float32(x)
 	}
 	if f.nmiss > 0 {
 		f.st = statusPartial

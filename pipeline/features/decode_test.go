@@ -73,7 +73,7 @@ func TestDecodeHash(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := testSet(t, schemas.LayoutHash, tc.maxAge)
 			dst := slices.Clone(st.defaults)
-			fd := st.decodeHash(tc.v, now, dst)
+			fd := st.decodeHash(tc.v, now, dst, nil)
 			if fd.st != tc.st || fd.nmiss != tc.nmiss || !slices.Equal(dst, tc.vals) {
 				t.Fatalf("got %s nmiss %d %v, want %s nmiss %d %v", fd.st.reason(), fd.nmiss, dst, tc.st.reason(), tc.nmiss, tc.vals)
 			}

@@ -57,6 +57,11 @@
 // its age and is missing (reason "stale"). A field that is absent or does
 // not parse leaves that feature's default (the row is reported missing).
 //
+// Only the hash layout holds string features (type: string, with typed
+// inputs): the field holds the string as is. They are not in the features
+// matrix; Enrich writes them into the batch's own feature:<name> columns
+// (schemas.Decoded.SetStrings), and the cache keeps them beside the numbers.
+//
 // # Keys and Redis Cluster
 //
 // The Redis key is the entity key exactly as the set's template builds it

@@ -66,7 +66,8 @@ func (s *Store) fetch(parent context.Context, f *flight, now time.Time) {
 				f.found[e] = found{st: statusMalformed}
 				continue
 			}
-			f.found[e] = st.decodeHash(rp.cmd.Val(), now, f.vals[f.ents[e].off:f.ents[e].off+st.width])
+			ent := &f.ents[e]
+			f.found[e] = st.decodeHash(rp.cmd.Val(), now, f.vals[ent.off:ent.off+st.width], f.svals[ent.soff:ent.soff+st.swidth])
 			continue
 		}
 		vals := rp.cmd.Val()

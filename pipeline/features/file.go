@@ -40,15 +40,17 @@ func isParquet(path string) bool {
 // ReadFile reads fs's entities from a file, Parquet (by the extension
 // .parquet or .pq) or else JSONL, and calls fn with up to batch entities at a time.
 // Each row holds the fields the set's key template names (strings, or
-// numbers written as in the event) and one numeric column per feature; an
-// absent or null feature takes its default and is counted. fn must not
-// keep the slice or its values: they are reused after it returns.
+// numbers written as in the event) and one column per feature: a number,
+// or a string for a string feature; an absent or null feature takes its
+// default and is counted. fn must not keep the slice or its values: they
+// are reused after it returns.
 func ReadFile(ctx context.Context, path string, fs *schemas.FeatureSet, batch int, fn func([]Entity) error) (FileStats, error) {
 	if batch <= 0 {
 		batch = 1000
 	}
 	r := &rowReader{set: newSet(fs, 0), batch: batch, fn: fn, keyFields: fs.KeyFields()}
 	r.values = make([]float32, batch*r.set.width)
+	r.strs = make([]string, batch*r.set.swidth)
 	r.text = make(map[string][]byte, len(r.keyFields))
 	var err error
 	if isParquet(path) {
@@ -70,21 +72,27 @@ type rowReader struct {
 	text      map[string][]byte
 	ents      []Entity
 	values    []float32
+	strs      []string
 	keyBuf    []byte
 	stats     FileStats
 }
 
-// row returns the values of the next entity (holding defaults) and
-// records its key, built from r.text.
-func (r *rowReader) row() []float32 {
-	w := r.set.width
+// row returns the numbers and strings of the next entity (holding
+// defaults) and records its key, built from r.text.
+func (r *rowReader) row() ([]float32, []string) {
+	w, sw := r.set.width, r.set.swidth
 	i := len(r.ents)
 	vals := r.values[i*w : (i+1)*w : (i+1)*w]
 	copy(vals, r.set.defaults)
+	var strs []string
+	if sw > 0 {
+		strs = r.strs[i*sw : (i+1)*sw : (i+1)*sw]
+		copy(strs, r.set.sdefaults)
+	}
 	r.keyBuf = r.set.fs.AppendKey(r.keyBuf[:0], func(f string) []byte { return r.text[f] })
-	r.ents = append(r.ents, Entity{Key: string(r.keyBuf), Values: vals})
+	r.ents = append(r.ents, Entity{Key: string(r.keyBuf), Values: vals, Strings: strs})
 	r.stats.Rows++
-	return vals
+	return vals, strs
 }
 
 func (r *rowReader) maybeFlush() error {
@@ -130,11 +138,18 @@ func (r *rowReader) jsonRow(o *fastjson.Object) error {
 			r.text[k] = fv.MarshalTo(r.text[k][:0])
 		}
 	}
-	vals := r.row()
+	vals, strs := r.row()
 	for i, f := range r.set.fs.Features {
 		fv := o.Get(f.Name)
 		if fv == nil || fv.Type() == fastjson.TypeNull {
 			r.stats.Defaulted++
+			continue
+		}
+		if r.set.str[i] {
+			if fv.Type() != fastjson.TypeString {
+				return fmt.Errorf("feature %q: not a string (it is a string feature)", f.Name)
+			}
+			strs[r.set.pos[i]] = string(fv.GetStringBytes())
 			continue
 		}
 		x, err := fv.Float64()
@@ -144,7 +159,7 @@ func (r *rowReader) jsonRow(o *fastjson.Object) error {
 		if x32 := float32(x); math.IsInf(float64(x32), 0) {
 			return fmt.Errorf("feature %q: %v does not fit float32", f.Name, x)
 		}
-		vals[i] = float32(x)
+		vals[r.set.pos[i]] = float32(x)
 	}
 	return nil
 }
@@ -170,7 +185,7 @@ func (r *rowReader) readParquet(ctx context.Context, path string) error {
 					return fmt.Errorf("%s: no column %q (the key template is %q)", path, k, r.set.fs.Key)
 				}
 			}
-			featCols = make([]int, r.set.width)
+			featCols = make([]int, len(r.set.fs.Features))
 			for i, f := range r.set.fs.Features {
 				featCols[i] = col(f.Name) // -1: every value takes the default
 			}
@@ -186,13 +201,25 @@ func (r *rowReader) readParquet(ctx context.Context, path string) error {
 				}
 				r.text[r.keyFields[j]] = v.AppendText(r.text[r.keyFields[j]][:0])
 			}
-			vals := r.row()
+			vals, strs := r.row()
 			for j, c := range featCols {
 				if c < 0 {
 					r.stats.Defaulted++
 					continue
 				}
 				a := rec.Column(c)
+				if r.set.str[j] {
+					v := rowfile.ValueAt(a, i)
+					switch v.Kind {
+					case rowfile.Null:
+						r.stats.Defaulted++
+					case rowfile.String:
+						strs[r.set.pos[j]] = v.Str
+					default:
+						return fmt.Errorf("%s: column %q: type %s is not a string (it is a string feature)", path, r.set.fs.Features[j].Name, a.DataType())
+					}
+					continue
+				}
 				if !rowfile.Numeric(a.DataType()) {
 					return fmt.Errorf("%s: column %q: type %s is not numeric", path, r.set.fs.Features[j].Name, a.DataType())
 				}
@@ -204,7 +231,7 @@ func (r *rowReader) readParquet(ctx context.Context, path string) error {
 				if math.IsNaN(x) || math.IsInf(float64(float32(x)), 0) {
 					return fmt.Errorf("%s: row %d: feature %q is %v; stored features must be finite float32", path, row, r.set.fs.Features[j].Name, x)
 				}
-				vals[j] = float32(x)
+				vals[r.set.pos[j]] = float32(x)
 			}
 			if err := r.maybeFlush(); err != nil {
 				return err

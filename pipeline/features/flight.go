@@ -14,13 +14,15 @@ type flight struct {
 	err   error
 	ents  []flightEnt
 	vals  []float32
+	svals []string
 	found []found
 }
 
 type flightEnt struct {
-	set int
-	key string // owned copy
-	off int    // first value in vals
+	set  int
+	key  string // owned copy
+	off  int    // first value in vals
+	soff int    // first string in svals
 }
 
 type flightKey struct {
@@ -55,8 +57,9 @@ func (s *Store) claim(sc *scratch) (own *flight, others []*flight) {
 			if own == nil {
 				own = &flight{done: make(chan struct{})}
 			}
-			e := flightEnt{set: si, key: strings.Clone(k), off: len(own.vals)}
+			e := flightEnt{set: si, key: strings.Clone(k), off: len(own.vals), soff: len(own.svals)}
 			own.vals = append(own.vals, st.defaults...)
+			own.svals = append(own.svals, st.sdefaults...)
 			ref := flightRef{f: own, i: int32(len(own.ents))}
 			own.ents = append(own.ents, e)
 			s.inflight[flightKey{si, e.key}] = ref
@@ -90,7 +93,7 @@ func (s *Store) release(f *flight, now time.Time) {
 			} else {
 				continue
 			}
-			st.cache.put(e.key, fd.st, fd.nmiss, f.vals[e.off:e.off+st.width], exp)
+			st.cache.put(e.key, fd.st, fd.nmiss, f.vals[e.off:e.off+st.width], f.svals[e.soff:e.soff+st.swidth], exp)
 		}
 	}
 	s.flightMu.Lock()

@@ -10,6 +10,7 @@ type setScratch struct {
 	keys    []string         // distinct keys (not retained after the call)
 	rowDist []int32          // row -> distinct index
 	vals    []float32        // distinct × width
+	svals   []string         // distinct × swidth
 	found   []found          // per distinct key
 	pending []int32          // distinct keys the cache did not answer
 	refs    []flightRef      // per pending key: where its answer comes from
@@ -32,6 +33,7 @@ func (s *Store) putScratch(sc *scratch) {
 		clear(ss.index)
 		clear(ss.keys)
 		clear(ss.refs)
+		clear(ss.svals)
 		ss.keys, ss.rowDist, ss.pending, ss.refs = ss.keys[:0], ss.rowDist[:0], ss.pending[:0], ss.refs[:0]
 	}
 	s.scratch.Put(sc)

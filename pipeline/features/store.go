@@ -106,11 +106,13 @@ func (s *Store) Stats() Stats {
 	return st
 }
 
-// Enrich writes each row's stored features into its feature-set columns.
-// It serves distinct keys from the cache, fetches the rest in one
-// pipelined round trip, and waits for keys another call is fetching. On
-// error (Redis unreachable, timeout, ctx done) it returns without writing
-// anything, so the columns keep their defaults.
+// Enrich writes each row's stored features into its feature-set columns:
+// numbers into the features matrix, strings (hash layout) into their own
+// columns of b.Decoded through SetStrings (without b.Decoded they keep their
+// defaults). It serves distinct keys from the cache, fetches the rest in
+// one pipelined round trip, and waits for keys another call is fetching.
+// On error (Redis unreachable, timeout, ctx done) it returns without
+// writing anything, so the columns keep their defaults.
 func (s *Store) Enrich(ctx context.Context, b schemas.EnrichInput) (schemas.EnrichResult, error) {
 	if len(b.Keys) != len(s.sets) {
 		return schemas.EnrichResult{}, fmt.Errorf("enriching: %d key columns for %d feature sets", len(b.Keys), len(s.sets))
@@ -142,12 +144,14 @@ func (s *Store) Enrich(ctx context.Context, b schemas.EnrichInput) (schemas.Enri
 		}
 		nd := len(ss.keys)
 		ss.vals = slices.Grow(ss.vals[:0], nd*st.width)[:nd*st.width]
+		ss.svals = slices.Grow(ss.svals[:0], nd*st.swidth)[:nd*st.swidth]
 		ss.found = slices.Grow(ss.found[:0], nd)[:nd]
 		hits := 0
 		for d, k := range ss.keys {
 			dst := ss.vals[d*st.width : (d+1)*st.width]
+			sdst := ss.svals[d*st.swidth : (d+1)*st.swidth]
 			if st.cache != nil {
-				if stt, nm, ok := st.cache.get(k, nowNs, dst); ok {
+				if stt, nm, ok := st.cache.get(k, nowNs, dst, sdst); ok {
 					ss.found[d] = found{st: stt, nmiss: nm}
 					hits++
 					continue
@@ -192,6 +196,7 @@ func (s *Store) Enrich(ctx context.Context, b schemas.EnrichInput) (schemas.Enri
 				e := &ref.f.ents[ref.i]
 				ss.found[d] = ref.f.found[ref.i]
 				copy(ss.vals[int(d)*st.width:int(d+1)*st.width], ref.f.vals[e.off:e.off+st.width])
+				copy(ss.svals[int(d)*st.swidth:int(d+1)*st.swidth], ref.f.svals[e.soff:e.soff+st.swidth])
 			}
 		}
 	}
@@ -209,14 +214,28 @@ func (s *Store) Enrich(ctx context.Context, b schemas.EnrichInput) (schemas.Enri
 				s.m.missing.WithLabelValues(st.fs.Name, stt.reason()).Add(float64(n))
 			}
 		}
-		w := st.width
+		w, sw := st.width, st.swidth
+		var strs [][]string // per string feature, per row
+		if sw > 0 && b.Decoded != nil {
+			strs = make([][]string, sw)
+			for j := range strs {
+				strs[j] = make([]string, b.Rows)
+			}
+		}
 		for r, d := range ss.rowDist {
 			fd := ss.found[d]
 			nmiss := fd.nmiss
 			if fd.st.hasValues() {
 				copy(b.Features[r*b.Cols+st.fs.Offset:r*b.Cols+st.fs.Offset+w], ss.vals[int(d)*w:int(d+1)*w])
 			} else {
-				nmiss = w
+				nmiss = w + sw
+			}
+			for j := range strs {
+				if fd.st.hasValues() {
+					strs[j][r] = ss.svals[int(d)*sw+j]
+				} else {
+					strs[j][r] = st.sdefaults[j]
+				}
 			}
 			if nmiss > 0 {
 				if res.Missing == nil {
@@ -224,6 +243,18 @@ func (s *Store) Enrich(ctx context.Context, b schemas.EnrichInput) (schemas.Enri
 				}
 				res.Missing[r] = true
 				res.MissingValues += nmiss
+			}
+		}
+		if strs != nil {
+			j := 0
+			for i, f := range st.fs.Features {
+				if !st.str[i] {
+					continue
+				}
+				if err := b.Decoded.SetStrings(schemas.ColFeaturePrefix+f.Name, strs[j]); err != nil {
+					return schemas.EnrichResult{}, fmt.Errorf("enriching feature set %s: %w", st.fs.Name, err)
+				}
+				j++
 			}
 		}
 	}

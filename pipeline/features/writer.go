@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,8 +18,11 @@ import (
 type Entity struct {
 	// Key is the entity key, as the set's template builds it.
 	Key string
-	// Values are the set's features in schema order.
+	// Values are the set's numeric features in schema order.
 	Values []float32
+	// Strings are the set's string features (hash layout) in schema
+	// order; nil when it has none.
+	Strings []string
 	// Written is the write time stored with the values; zero means now.
 	Written time.Time
 }
@@ -54,11 +58,14 @@ func (w *Writer) Write(ctx context.Context, ents []Entity) error {
 	st := w.set
 	for i := range ents {
 		if len(ents[i].Values) != st.width {
-			return fmt.Errorf("writing entity %q: %d values, feature set %s has %d features", ents[i].Key, len(ents[i].Values), st.fs.Name, st.width)
+			return fmt.Errorf("writing entity %q: %d values, feature set %s has %d numeric features", ents[i].Key, len(ents[i].Values), st.fs.Name, st.width)
+		}
+		if len(ents[i].Strings) != st.swidth {
+			return fmt.Errorf("writing entity %q: %d strings, feature set %s has %d string features", ents[i].Key, len(ents[i].Strings), st.fs.Name, st.swidth)
 		}
 		for j, v := range ents[i].Values {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("writing entity %q: feature %s is %v; stored features must be finite", ents[i].Key, st.fs.Features[j].Name, v)
+				return fmt.Errorf("writing entity %q: feature %s is %v; stored features must be finite", ents[i].Key, st.numberName(j), v)
 			}
 		}
 	}
@@ -79,8 +86,12 @@ func (w *Writer) Write(ctx context.Context, ents []Entity) error {
 			continue
 		}
 		args = args[:0]
-		for j, v := range e.Values {
-			args = append(args, st.fields[j], strconv.FormatFloat(float64(v), 'g', -1, 32))
+		for j := range st.fs.Features {
+			if st.str[j] {
+				args = append(args, st.fields[j], e.Strings[st.pos[j]])
+				continue
+			}
+			args = append(args, st.fields[j], strconv.FormatFloat(float64(e.Values[st.pos[j]]), 'g', -1, 32))
 		}
 		args = append(args, FieldTime, formatMs(at), FieldVersion, strconv.Itoa(st.version))
 		pipe.HSet(ctx, e.Key, args...)
@@ -108,9 +119,12 @@ type Inspection struct {
 	Version int
 	// Written is the stored write time, zero when not stored.
 	Written time.Time
-	// Values are the values scoring would use, in schema order: the stored
-	// ones, or the default where Present is false.
+	// Values are the values scoring would use, one per feature in schema
+	// order: the stored ones, or the default where Present is false. A
+	// string feature's value is in Strings (its Values entry is 0); a
+	// number's Strings entry is "".
 	Values  []float32
+	Strings []string
 	Present []bool
 	// TTL is the key's remaining time to live; negative when it has none.
 	TTL time.Duration
@@ -120,8 +134,18 @@ type Inspection struct {
 // what scoring at now would make of it.
 func Inspect(ctx context.Context, client redis.UniversalClient, fs *schemas.FeatureSet, key string, now time.Time) (Inspection, error) {
 	st := newSet(fs, 0)
-	in := Inspection{Key: key, Layout: fs.Layout, Values: make([]float32, st.width), Present: make([]bool, st.width)}
-	copy(in.Values, st.defaults)
+	n := len(fs.Features)
+	in := Inspection{Key: key, Layout: fs.Layout, Values: make([]float32, n), Strings: make([]string, n), Present: make([]bool, n)}
+	nums, strs := slices.Clone(st.defaults), slices.Clone(st.sdefaults)
+	defer func() {
+		for i := range n {
+			if st.str[i] {
+				in.Strings[i] = strs[st.pos[i]]
+			} else {
+				in.Values[i] = nums[st.pos[i]]
+			}
+		}
+	}()
 	pipe := client.Pipeline()
 	var read *redis.SliceCmd
 	var get *redis.StringCmd
@@ -143,11 +167,15 @@ func Inspect(ctx context.Context, client redis.UniversalClient, fs *schemas.Feat
 	var fd found
 	if st.hash {
 		vals := read.Val()
-		fd = st.decodeHash(vals, now, in.Values)
+		fd = st.decodeHash(vals, now, nums, strs)
 		if fd.st.hasValues() {
-			for i := range st.width {
+			for i := range n {
 				s, ok := vals[i].(string)
 				if !ok {
+					continue
+				}
+				if st.str[i] {
+					in.Present[i] = true
 					continue
 				}
 				x, err := strconv.ParseFloat(s, 32)
@@ -159,7 +187,7 @@ func Inspect(ctx context.Context, client redis.UniversalClient, fs *schemas.Feat
 		if get.Err() == nil {
 			v = get.Val()
 		}
-		fd = st.decodeVector(v, now, in.Values)
+		fd = st.decodeVector(v, now, nums)
 		if fd.st.hasValues() {
 			b := []byte(get.Val())
 			raw := make([]float32, st.width)
@@ -175,4 +203,14 @@ func Inspect(ctx context.Context, client redis.UniversalClient, fs *schemas.Feat
 		in.Written = time.UnixMilli(fd.written)
 	}
 	return in, nil
+}
+
+// numberName returns the name of the set's j-th numeric feature.
+func (s *set) numberName(j int) string {
+	for i, f := range s.fs.Features {
+		if !s.str[i] && s.pos[i] == j {
+			return f.Name
+		}
+	}
+	return ""
 }

@@ -27,7 +27,11 @@
 //     sha256 on the bytes it then hands to ONNX Runtime (a mismatch matches
 //     ErrChecksum and is never loaded), the binding against the schema's, the
 //     declared input and outputs, a smoke batch on every session (warming them
-//     up), and the golden outputs within a tolerance.
+//     up), and the golden outputs within a tolerance. A model with typed
+//     inputs (Binding.Typed) is bound to the schema's feature columns
+//     instead, and its smoke batch is synthetic events decoded by the
+//     schema (smoke.go); golden files, which hold one float32 matrix, are
+//     refused for it. The canary probe of a line-up scores one such event.
 //   - Router: scores each batch with one Lineup (champion, optional canary
 //     taking a stable FNV-1a fraction of keys, optional challenger scoring
 //     the same batch in the shadow), read once per call, and swaps lineups

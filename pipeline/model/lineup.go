@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 )
 
 // Role is a model's part in a Lineup.
@@ -98,12 +99,19 @@ func checkLineup(ctx context.Context, l Lineup) error {
 		if a[i].Name != b[i].Name || a[i].Width != b[i].Width {
 			return fmt.Errorf("checking lineup: canary output %s/%d differs from the champion's %s/%d: a canary must produce what the champion produces", b[i].Name, b[i].Width, a[i].Name, a[i].Width)
 		}
+		if (a[i].Strings == nil) != (b[i].Strings == nil) || !slices.Equal(a[i].Keys, b[i].Keys) {
+			return fmt.Errorf("checking lineup: canary output %s is %s, the champion's %s: a canary must produce what the champion produces", b[i].Name, describeOutput(b[i]), describeOutput(a[i]))
+		}
 	}
 	return nil
 }
 
-// probe scores one row of zeros.
+// probe scores one row: of zeros for the single [N, F] input, or one
+// synthetic event (see smokeBatch) for a model bound to typed inputs.
 func probe(ctx context.Context, m *Model) ([]Output, error) {
+	if m.Typed() {
+		return m.scoreSmoke(ctx, 1)
+	}
 	if len(m.inputs) != 1 || len(m.inputs[0].Shape) != 2 {
 		return nil, fmt.Errorf("model %s: Score feeds one [N, F] input; it has %s", m.cfg.Path, listInfos(m.inputs))
 	}
@@ -112,4 +120,15 @@ func probe(ctx context.Context, m *Model) ([]Output, error) {
 		cols = 1
 	}
 	return m.Score(ctx, make([]float32, cols), 1, cols)
+}
+
+// describeOutput says what kind of values an output holds, for messages.
+func describeOutput(o Output) string {
+	switch {
+	case o.Strings != nil:
+		return "class labels (strings)"
+	case o.Keys != nil:
+		return fmt.Sprintf("a map of classes %v", o.Keys)
+	}
+	return fmt.Sprintf("%d %s value(s) per row", o.Width, o.Type)
 }

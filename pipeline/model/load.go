@@ -92,6 +92,31 @@ func LoadDir(ctx context.Context, dir string, opts LoadOptions) (*Model, Report,
 		return nil, rep, fmt.Errorf("loading %s version %s: %w", man.Name, man.Version, err)
 	}
 
+	rows := opts.WarmupRows
+	if rows <= 0 {
+		rows = DefaultWarmupRows
+	}
+	if want.Typed {
+		if want.spec == nil {
+			return fail(errors.New("the model takes typed inputs, which are bound to a schema's feature columns: pass the event schema (model validate --schema)"))
+		}
+		// Typed inputs: bind them to the schema's feature columns and
+		// smoke-test through decoded synthetic events.
+		if err := m.Bind(want.spec, want.Names()); err != nil {
+			return fail(err)
+		}
+		start = time.Now()
+		widths, err := m.warmup(ctx, rows, func(ctx context.Context) ([]Output, error) { return m.scoreSmoke(ctx, rows) })
+		if err != nil {
+			return fail(err)
+		}
+		rep.Widths, rep.Warmup = widths, time.Since(start)
+		if opts.Golden != "" || man.Golden != nil {
+			return fail(errors.New("golden file: golden inputs are one float32 matrix, and this model takes typed inputs: register it without a golden file (its smoke batch still runs at every load)"))
+		}
+		return m, rep, nil
+	}
+
 	cols := len(want.Features)
 	if cols == 0 {
 		cols = len(man.Binding.Features)
@@ -107,11 +132,12 @@ func LoadDir(ctx context.Context, dir string, opts LoadOptions) (*Model, Report,
 	}
 
 	start = time.Now()
-	rows := opts.WarmupRows
-	if rows <= 0 {
-		rows = DefaultWarmupRows
+	rng := rand.New(rand.NewPCG(1, uint64(cols)))
+	x := make([]float32, rows*cols)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
 	}
-	widths, err := m.warmup(ctx, rows, cols)
+	widths, err := m.warmup(ctx, rows, func(ctx context.Context) ([]Output, error) { return m.Score(ctx, x, rows, cols) })
 	if err != nil {
 		return fail(err)
 	}
@@ -149,15 +175,10 @@ func (m *Model) declaredColumns(name string) (int, error) {
 	return int(in.Shape[1]), nil
 }
 
-// warmup scores a smoke batch of rows × cols on every session of the pool
-// (so none serves its first call cold), checks each output has one row per
-// input row and finite values, and returns the outputs' widths.
-func (m *Model) warmup(ctx context.Context, rows, cols int) ([]int, error) {
-	rng := rand.New(rand.NewPCG(1, uint64(cols)))
-	x := make([]float32, rows*cols)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
-	}
+// warmup runs score, a smoke batch of rows rows, on every session of the
+// pool (so none serves its first call cold), checks each output has one row
+// per input row and finite values, and returns the outputs' widths.
+func (m *Model) warmup(ctx context.Context, rows int, score func(context.Context) ([]Output, error)) ([]int, error) {
 	n := m.cfg.sessions()
 	results := make(chan []Output, n)
 	errs := make(chan error, n)
@@ -165,7 +186,7 @@ func (m *Model) warmup(ctx context.Context, rows, cols int) ([]int, error) {
 	// one: launch n calls together.
 	for range n {
 		go func() {
-			outs, err := m.Score(ctx, x, rows, cols)
+			outs, err := score(ctx)
 			if err != nil {
 				errs <- err
 				return
@@ -189,7 +210,13 @@ func (m *Model) warmup(ctx context.Context, rows, cols int) ([]int, error) {
 				if len(o.Values) != rows*o.Width {
 					all = append(all, fmt.Errorf("smoke batch: output %q has %d values for %d rows of width %d", o.Name, len(o.Values), rows, o.Width))
 				}
+				if o.Strings != nil && len(o.Strings) != rows*o.Width {
+					all = append(all, fmt.Errorf("smoke batch: string output %q has %d labels for %d rows of width %d", o.Name, len(o.Strings), rows, o.Width))
+				}
 				for _, v := range o.Values {
+					if o.Strings != nil {
+						break // class labels: Values hold NaN by design
+					}
 					if math.IsNaN(v) || math.IsInf(v, 0) {
 						all = append(all, fmt.Errorf("smoke batch: output %q holds %v for finite inputs", o.Name, v))
 						break

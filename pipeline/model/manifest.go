@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/streamscore/streamscore/schemas"
 )
 
 // ManifestFile is the name of a registry version's manifest, beside its
@@ -83,8 +85,20 @@ type Binding struct {
 	// Features names the tensor's columns in order; empty skips the name
 	// check (the width is then taken from the model).
 	Features []string `json:"features,omitempty"`
+	// Typed marks a model with typed inputs (several inputs, each fed its
+	// features' own columns); Input is then empty.
+	Typed bool `json:"typed,omitempty"`
+	// Inputs, for a model with typed inputs, are the
+	// schema's model.inputs as registered; empty when the inputs were bound
+	// by name. Features then lists every feature, strings and arrays
+	// included, in schema order.
+	Inputs []schemas.InputBinding `json:"inputs,omitempty"`
 	// Outputs are the outputs the scored events carry.
 	Outputs []BoundOutput `json:"outputs"`
+
+	// spec is the schema BindingFor made the binding from: LoadDir binds a
+	// model with typed inputs to it.
+	spec *schemas.Spec
 }
 
 // BoundOutput is one model output, its name in scored events, and what it
@@ -145,8 +159,11 @@ func (m *Manifest) Validate() error {
 	if b, err := hex.DecodeString(m.SHA256); err != nil || len(b) != sha256.Size {
 		errs = append(errs, fmt.Errorf("sha256 %q: want 64 hex digits (sha256sum FILE)", m.SHA256))
 	}
-	if m.Binding.Input == "" {
-		errs = append(errs, errors.New("binding.input: name the model input that takes the features"))
+	switch {
+	case m.Binding.Typed && m.Binding.Input != "":
+		errs = append(errs, errors.New("binding.input: a model with typed inputs has no single input: drop input, or typed"))
+	case !m.Binding.Typed && m.Binding.Input == "":
+		errs = append(errs, errors.New("binding.input: name the model input that takes the features (or set typed: true for a model with typed inputs)"))
 	}
 	if len(m.Binding.Outputs) == 0 {
 		errs = append(errs, errors.New("binding.outputs: list at least one output"))
@@ -240,7 +257,10 @@ func SHA256(data []byte) string {
 // the same scored-event name when the manifest gives one).
 func (b Binding) Check(want Binding) error {
 	var errs []error
-	if b.Input != want.Input {
+	if b.Typed != want.Typed {
+		kind := map[bool]string{true: "typed inputs", false: "the single float32 [N, F] input"}
+		errs = append(errs, fmt.Errorf("inputs: the manifest registers a model with %s, the schema binds %s: re-register the model with this schema", kind[b.Typed], kind[want.Typed]))
+	} else if b.Input != want.Input {
 		errs = append(errs, fmt.Errorf("input: the manifest binds %q, the schema %q: fix model.input in the schema or re-register the model", b.Input, want.Input))
 	}
 	if len(b.Features) > 0 && len(want.Features) > 0 && !slices.Equal(b.Features, want.Features) {
@@ -254,6 +274,11 @@ func (b Binding) Check(want Binding) error {
 				}
 			}
 		}
+	}
+	if len(b.Inputs) > 0 && len(want.Inputs) > 0 && !slices.EqualFunc(b.Inputs, want.Inputs, func(x, y schemas.InputBinding) bool {
+		return x.Name == y.Name && slices.Equal(x.Features, y.Features)
+	}) {
+		errs = append(errs, fmt.Errorf("inputs: the manifest binds %v, the schema %v: fix model.inputs in the schema or re-register the model", b.Inputs, want.Inputs))
 	}
 	for _, w := range want.Outputs {
 		i := slices.IndexFunc(b.Outputs, func(o BoundOutput) bool { return o.Name == w.Name })

@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/streamscore/streamscore/schemas"
 )
 
 // ErrClosed is returned by Score and SetOutputs once Close has been called.
@@ -63,6 +65,9 @@ type Model struct {
 	// feeds, set by SetFeeds at start-up, fill typed inputs from decoded
 	// columns; nil for the single float32 [N, F] input.
 	feeds []Feed
+	// spec is the Typed schema Bind bound the model to (for smoke batches
+	// and probes); nil otherwise.
+	spec *schemas.Spec
 }
 
 // session is one pooled ONNX Runtime session. Its output set is fixed when it

@@ -12,8 +12,24 @@ import (
 
 // BindingFor returns the binding spec asks of a model: its input, the
 // feature columns in order, and the outputs with their scored-event names.
+//
+// For a Typed spec, Features lists every feature (event features, strings
+// and arrays included, then feature-set features), Inputs is
+// spec.Model.Inputs, and LoadDir binds the model's inputs to the spec.
 func BindingFor(spec *schemas.Spec) Binding {
-	b := Binding{Input: spec.Model.Input, Features: spec.FeatureNames()}
+	b := Binding{Input: spec.Model.Input, Features: spec.FeatureNames(), spec: spec}
+	if spec.Typed() {
+		b.Features = b.Features[:0]
+		for _, f := range spec.Features {
+			b.Features = append(b.Features, f.Name)
+		}
+		for _, fs := range spec.FeatureSets {
+			for _, f := range fs.Features {
+				b.Features = append(b.Features, f.Name)
+			}
+		}
+		b.Inputs, b.Typed = spec.Model.Inputs, true
+	}
 	for _, o := range spec.Model.Outputs {
 		b.Outputs = append(b.Outputs, BoundOutput{Name: o.Name, As: o.As})
 	}
@@ -41,10 +57,7 @@ func OpenFor(ctx context.Context, cfg Config, warmupRows int, path string, spec 
 		return nil, loc, fmt.Errorf("opening model: %w", err)
 	}
 	want := BindingFor(spec)
-	if spec.Typed() {
-		if loc.InRegistry() {
-			return nil, loc, fmt.Errorf("opening model: schema %s binds typed inputs, which work with a plain model file for now: point model.path at the .onnx file", spec)
-		}
+	if spec.Typed() && !loc.InRegistry() {
 		cfg.Path = path
 		cfg.Outputs = want.Names()
 		m, err := Open(cfg)

@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -111,21 +112,35 @@ func sameShape(a, b []Output) error {
 		if a[i].Name != b[i].Name || a[i].Width != b[i].Width {
 			return fmt.Errorf("the canary returned %s/%d where the champion returned %s/%d", b[i].Name, b[i].Width, a[i].Name, a[i].Width)
 		}
+		if (a[i].Strings == nil) != (b[i].Strings == nil) || !slices.Equal(a[i].Keys, b[i].Keys) {
+			return fmt.Errorf("the canary's output %s is %s, the champion's %s", b[i].Name, describeOutput(b[i]), describeOutput(a[i]))
+		}
 	}
 	return nil
 }
 
-// merge lays two sides' outputs back in row order.
+// merge lays two sides' outputs back in row order: values, class labels
+// of string outputs, and the classes of ZipMap outputs (the same on both
+// sides, as sameShape checked).
 func merge(rows int, aRows []int, a []Output, bRows []int, b []Output) []Output {
 	out := make([]Output, len(a))
 	for i := range a {
 		w := a[i].Width
-		o := Output{Name: a[i].Name, Width: w, Type: a[i].Type, Values: make([]float64, rows*w)}
+		o := Output{Name: a[i].Name, Width: w, Type: a[i].Type, Values: make([]float64, rows*w), Keys: a[i].Keys}
 		for k, r := range aRows {
 			copy(o.Values[r*w:(r+1)*w], a[i].Values[k*w:(k+1)*w])
 		}
 		for k, r := range bRows {
 			copy(o.Values[r*w:(r+1)*w], b[i].Values[k*w:(k+1)*w])
+		}
+		if a[i].Strings != nil {
+			o.Strings = make([]string, rows*w)
+			for k, r := range aRows {
+				copy(o.Strings[r*w:(r+1)*w], a[i].Strings[k*w:(k+1)*w])
+			}
+			for k, r := range bRows {
+				copy(o.Strings[r*w:(r+1)*w], b[i].Strings[k*w:(k+1)*w])
+			}
 		}
 		out[i] = o
 	}

@@ -31,8 +31,8 @@ type Source struct {
 	// Feature is the feature's name.
 	Feature string
 	// Column is the index of the feature's own column in a record of the
-	// schema, or -1 for a feature-set feature, read from the features
-	// matrix. A batch's record may hold more columns (replay adds some):
+	// schema (an event feature, or a feature set's string feature), or -1
+	// for a feature-set number, read from the features matrix. A batch's record may hold more columns (replay adds some):
 	// the column is looked up by name (schemas.ColFeaturePrefix + Feature).
 	Column int
 	// Matrix is the feature's column in the features matrix, or -1.
@@ -53,7 +53,7 @@ func (m *Model) Feeds(spec *schemas.Spec) ([]Feed, error) {
 	if len(bind) == 0 {
 		var unmatched []string
 		for _, in := range m.inputs {
-			if spec.Feature(in.Name) == nil && spec.MatrixColumn(in.Name) < 0 {
+			if spec.Feature(in.Name) == nil && spec.MatrixColumn(in.Name) < 0 && spec.FeatureColumn(in.Name) < 0 {
 				unmatched = append(unmatched, in.String())
 				continue
 			}
@@ -115,6 +115,8 @@ func feed(in TensorInfo, spec *schemas.Spec, names []string) (Feed, error) {
 		src := Source{Feature: name, Column: spec.FeatureColumn(name), Matrix: spec.MatrixColumn(name), Width: 1, Type: schemas.TypeFloat32}
 		if ft := spec.Feature(name); ft != nil {
 			src.Width, src.Type = ft.Width(), ft.Type
+		} else if _, sf := spec.SetFeature(name); sf != nil && !sf.InMatrix() {
+			src.Type = schemas.TypeString // its own column, filled by the feature store
 		}
 		if (src.Type == schemas.TypeString) != (in.ElementType == "string") {
 			return f, fmt.Errorf("input %s: feature %q is %s: a string input takes string features only, a numeric input numbers only", in, name, src.Type)
@@ -339,5 +341,8 @@ func (m *Model) Bind(spec *schemas.Spec, outputs []string) error {
 		return errors.Join(errs...)
 	}
 	m.SetFeeds(feeds)
+	m.admin.Lock()
+	m.spec = spec
+	m.admin.Unlock()
 	return nil
 }

@@ -59,6 +59,9 @@ type rows struct {
 	offsets    []int64
 	// outs holds each flat output's values, n×width, row-major.
 	outs [][]float64
+	// strs holds each string output's labels, n×width, row-major (nil for
+	// a numeric output).
+	strs [][]string
 
 	// Rows counted but not kept.
 	outside     int // event time outside [From, To)
@@ -116,9 +119,13 @@ func (c *collector) ObserveBatch(b *schemas.ScoredBatch) {
 		partitions: make([]int32, 0, n),
 		offsets:    make([]int64, 0, n),
 		outs:       make([][]float64, len(b.Scores)),
+		strs:       make([][]string, len(b.Scores)),
 	}
 	for i, s := range b.Scores {
 		r.outs[i] = make([]float64, 0, n*s.Width)
+		if s.Strings != nil {
+			r.strs[i] = make([]string, 0, n*s.Width)
+		}
 	}
 	for row := range n {
 		if !b.RowOK(row) {
@@ -148,6 +155,9 @@ func (c *collector) ObserveBatch(b *schemas.ScoredBatch) {
 		r.offsets = append(r.offsets, m.Offset)
 		for i, s := range b.Scores {
 			r.outs[i] = append(r.outs[i], s.Values[row*s.Width:(row+1)*s.Width]...)
+			if s.Strings != nil {
+				r.strs[i] = append(r.strs[i], s.Strings[row*s.Width:(row+1)*s.Width]...)
+			}
 		}
 		if b.FeaturesMissing != nil && b.FeaturesMissing[row] {
 			r.featMissing++

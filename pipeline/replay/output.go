@@ -45,7 +45,9 @@ type Output interface {
 // and offset, or the file's base name, its index among the inputs and its
 // line (JSONL) or row (Parquet) number. An output of width k is an array of
 // k numbers; float32 outputs print the shortest text that reads back as the
-// same float32, and a non-finite value is null.
+// same float32, and a non-finite value is null. A string output (class
+// labels) is a string, or an array of k strings; a ZipMap output is an
+// object {"<class>": p, ...}, as in live scored events.
 func appendRow(dst []byte, l *layout, r *rows, i int) []byte {
 	dst = append(dst, `{"event_id":`...)
 	dst = schemas.AppendString(dst, string(r.ids.bytes(i)))
@@ -76,7 +78,24 @@ func appendRow(dst []byte, l *layout, r *rows, i int) []byte {
 			}
 			dst = schemas.AppendString(dst, o.name)
 			dst = append(dst, ':')
+			if o.str {
+				dst = appendLabels(dst, r.strs[o.index][i*o.width:(i+1)*o.width])
+				continue
+			}
 			vals := r.outs[o.index][i*o.width : (i+1)*o.width]
+			if o.keys != nil {
+				dst = append(dst, '{')
+				for j, v := range vals {
+					if j > 0 {
+						dst = append(dst, ',')
+					}
+					dst = schemas.AppendString(dst, o.keys[j])
+					dst = append(dst, ':')
+					dst = appendScore(dst, v, o.bits)
+				}
+				dst = append(dst, '}')
+				continue
+			}
 			if o.width == 1 {
 				dst = appendScore(dst, vals[0], o.bits)
 				continue
@@ -93,6 +112,22 @@ func appendRow(dst []byte, l *layout, r *rows, i int) []byte {
 		dst = append(dst, '}')
 	}
 	return append(dst, "}}"...)
+}
+
+// appendLabels writes one row of a string output: a string, or an array
+// of strings.
+func appendLabels(dst []byte, labels []string) []byte {
+	if len(labels) == 1 {
+		return schemas.AppendString(dst, labels[0])
+	}
+	dst = append(dst, '[')
+	for j, s := range labels {
+		if j > 0 {
+			dst = append(dst, ',')
+		}
+		dst = schemas.AppendString(dst, s)
+	}
+	return append(dst, ']')
 }
 
 // appendScore writes v as the scored-event encoder does: integers without a
@@ -226,8 +261,9 @@ const parquetRowGroup = 128 * 1024
 // (timestamp ms, UTC), label (float64, null when missing; only with a
 // label field), source (utf8), partition (int32), offset (int64), then one
 // float64 column per model output value, named "model.output", or
-// "model.output[j]" for column j of a multi-column output. Row groups hold
-// 128 Ki rows, compressed with Snappy.
+// "model.output[j]" for column j of a multi-column output, or
+// "model.output[class]" for a ZipMap output's class; a string output's
+// columns are utf8. Row groups hold 128 Ki rows, compressed with Snappy.
 type parquetOut struct {
 	fileOut
 	schema *arrow.Schema
@@ -252,7 +288,15 @@ func parquetSchema(l *layout) *arrow.Schema {
 	for _, m := range l.models {
 		for _, o := range m.outputs {
 			for j := range o.width {
-				fields = append(fields, arrow.Field{Name: columnName(m.name, o.name, o.width, j), Type: arrow.PrimitiveTypes.Float64, Nullable: true})
+				name := columnName(m.name, o.name, o.width, j)
+				if o.keys != nil {
+					name = m.name + "." + o.name + "[" + o.keys[j] + "]"
+				}
+				typ := arrow.DataType(arrow.PrimitiveTypes.Float64)
+				if o.str {
+					typ = arrow.BinaryTypes.String
+				}
+				fields = append(fields, arrow.Field{Name: name, Type: typ, Nullable: true})
 			}
 		}
 	}
@@ -317,6 +361,17 @@ func (o *parquetOut) write(_ context.Context, l *layout, r *rows) error {
 	}
 	for _, m := range l.models {
 		for _, ol := range m.outputs {
+			if ol.str {
+				labels := r.strs[ol.index]
+				for j := range ol.width {
+					sb := next().(*array.StringBuilder)
+					sb.Reserve(r.n)
+					for i := range r.n {
+						sb.Append(labels[i*ol.width+j])
+					}
+				}
+				continue
+			}
 			vals := r.outs[ol.index]
 			for j := range ol.width {
 				fb := next().(*array.Float64Builder)

@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -91,6 +92,7 @@ func (m *models) layoutOf(scores []schemas.Scores) (*layout, error) {
 			s := scores[k]
 			ml.outputs = append(ml.outputs, outputLayout{
 				name: strings.TrimPrefix(s.Name, x.Name+"."), width: s.Width, bits: s.Bits, index: k,
+				str: s.Strings != nil, keys: slices.Clone(s.Keys),
 			})
 			k++
 		}
@@ -120,6 +122,11 @@ type outputLayout struct {
 	bits  int
 	// index is the output's place in ScoredBatch.Scores.
 	index int
+	// str marks a string output (class labels), written as strings.
+	str bool
+	// keys are a ZipMap output's classes, naming its width values: a row
+	// is written as {"<class>": p, ...}.
+	keys []string
 }
 
 // columnName is the flat name of an output column: "model.output", and
@@ -136,7 +143,8 @@ func (l *layout) matches(scores []schemas.Scores) bool {
 	n := 0
 	for _, m := range l.models {
 		for _, o := range m.outputs {
-			if o.index >= len(scores) || scores[o.index].Width != o.width {
+			if o.index >= len(scores) || scores[o.index].Width != o.width ||
+				(scores[o.index].Strings != nil) != o.str || !slices.Equal(scores[o.index].Keys, o.keys) {
 				return false
 			}
 			n++

@@ -297,6 +297,7 @@ func (s *Server) score(ctx context.Context, msgs []schemas.Message, d *schemas.D
 	var missing []bool
 	if s.cfg.Features != nil && len(s.cfg.Spec.FeatureSets) > 0 {
 		missing = s.enrich(ctx, d, in)
+		in.Columns = d.Record // enrich replaces it when it fills string features
 	}
 	res, err := s.scorer.Score(ctx, in)
 	if err != nil {
@@ -326,7 +327,7 @@ func (s *Server) score(ctx context.Context, msgs []schemas.Message, d *schemas.D
 // enrich fills the feature-set columns; on failure the rows keep their
 // defaults and are flagged.
 func (s *Server) enrich(ctx context.Context, d *schemas.Decoded, in pipeline.ScoreInput) []bool {
-	ein := pipeline.EnrichInput{Features: in.Features, Rows: in.Rows, Cols: in.Cols, Keys: make([][]string, len(s.cfg.Spec.FeatureSets))}
+	ein := pipeline.EnrichInput{Features: in.Features, Rows: in.Rows, Cols: in.Cols, Keys: make([][]string, len(s.cfg.Spec.FeatureSets)), Decoded: d}
 	for i := range ein.Keys {
 		col := d.SetKeys(i)
 		keys := make([]string, in.Rows)
