@@ -290,13 +290,15 @@ func (s *Server) process(ctx context.Context, batch []*request, n int) {
 	}
 	err := s.score(ctx, bt, msgs, d, result)
 	bt.End(len(d.Errors), err)
+	// The batch is counted before any of its requests is answered, so a
+	// client that reads /metrics after its answer sees its batch.
+	s.m.batchRows.Observe(float64(n))
+	s.m.batchRequests.Observe(float64(len(batch)))
+	s.m.batchSeconds.Observe(time.Since(start).Seconds())
 	for _, r := range batch {
 		r.err = err
 		close(r.done)
 	}
-	s.m.batchRows.Observe(float64(n))
-	s.m.batchRequests.Observe(float64(len(batch)))
-	s.m.batchSeconds.Observe(time.Since(start).Seconds())
 }
 
 func (s *Server) score(ctx context.Context, bt *pipeline.BatchTrace, msgs []schemas.Message, d *schemas.Decoded, result func(int) *Result) error {
