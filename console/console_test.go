@@ -51,7 +51,7 @@ func newFixture(t *testing.T) *fixture {
 		lag:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: mLag}, []string{"topic", "partition"}),
 		committed: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: mCommitted}, []string{"topic", "partition"}),
 		closes:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "streamscore_pipeline_batches_closed_total"}, []string{"reason"}),
-		active:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: mModelActive}, []string{"role", "version"}),
+		active:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: mModelActive}, []string{"model", "role", "version"}),
 		compared:  prometheus.NewCounter(prometheus.CounterOpts{Name: mCompared}),
 		agreed:    prometheus.NewCounter(prometheus.CounterOpts{Name: mAgreed}),
 		score:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: mDriftScore}, []string{"model", "version", "feature", "score"}),
@@ -108,9 +108,9 @@ func TestStatusFromMetrics(t *testing.T) {
 	f.committed.WithLabelValues("events", "0").Set(1098)
 	f.closes.WithLabelValues("max_rows").Add(4)
 	f.closes.WithLabelValues("idle").Add(6)
-	f.active.WithLabelValues("champion", "1").Set(1)
-	f.active.WithLabelValues("challenger", "2").Set(1)
-	f.active.WithLabelValues("canary", "3").Set(0.1)
+	f.active.WithLabelValues("fraud", "champion", "1").Set(1)
+	f.active.WithLabelValues("fraud", "challenger", "2").Set(1)
+	f.active.WithLabelValues("fraud", "canary", "3").Set(0.1)
 	f.compared.Add(200)
 	f.agreed.Add(150)
 	f.score.WithLabelValues("mlp", "1", "amount", "psi").Set(0.05)
@@ -128,8 +128,8 @@ func TestStatusFromMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Command != "run" || st.Ready.OK || !strings.Contains(st.Ready.Reason, "assignment") {
-		t.Errorf("command/ready = %q %+v", st.Command, st.Ready)
+	if st.Command != "run" || st.Ready.OK || !strings.Contains(st.Ready.Reason, "assignment") || !st.Stream {
+		t.Errorf("command/ready/stream = %q %+v %v", st.Command, st.Ready, st.Stream)
 	}
 	if st.Throughput.InTotal != 2200 || st.Throughput.OutTotal != 1990 || st.Throughput.DeadTotal != 10 {
 		t.Errorf("totals = %+v", st.Throughput)
@@ -153,7 +153,7 @@ func TestStatusFromMetrics(t *testing.T) {
 		t.Errorf("lag = %+v total %v", st.Lag, st.LagTotal)
 	}
 	m := st.Models
-	if m == nil || len(m.Active) != 3 || m.Active[0].Role != "champion" || m.Active[1].Role != "canary" || m.Active[1].Share != 0.1 || m.Agreement != 0.75 {
+	if m == nil || len(m.Active) != 3 || m.Active[0].Role != "champion" || m.Active[0].Model != "fraud" || m.Active[1].Role != "canary" || m.Active[1].Share != 0.1 || m.Agreement != 0.75 {
 		t.Errorf("models = %+v", m)
 	}
 	if len(st.Drift) != 3 {
@@ -233,7 +233,7 @@ func TestStatusEmptyRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatalf("marshalling a status with NaNs: %v", err)
 	}
-	for _, want := range []string{`"in_per_s":null`, `"p99":null`, `"drift":[]`, `"lag":[]`, `"ready":{"ok":true}`} {
+	for _, want := range []string{`"in_per_s":null`, `"p99":null`, `"drift":[]`, `"lag":[]`, `"ready":{"ok":true}`, `"stream":false`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("status %s lacks %s", b, want)
 		}
@@ -364,4 +364,24 @@ func TestRunSamplesEveryRefresh(t *testing.T) {
 			t.Errorf("out rate = %v, want 250/s", st.Throughput.OutRate)
 		}
 	})
+}
+
+// TestStatusServeOnly: serve's registry has the HTTP scoring series and
+// no stream: the status says so, and counts rejected events.
+func TestStatusServeOnly(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	events := prometheus.NewCounterVec(prometheus.CounterOpts{Name: mServeEvents}, []string{"result"})
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: mServeRequests}, []string{"code"})
+	reg.MustRegister(events, requests)
+	requests.WithLabelValues("200").Add(12)
+	events.WithLabelValues("scored").Add(40)
+	events.WithLabelValues("rejected").Add(3)
+	con, _ := newConsole(t, reg, Options{Command: "serve"})
+	st, err := con.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Stream || st.Serve == nil || st.Serve.Requests != 12 || st.Serve.Events != 43 || st.Serve.Rejected != 3 {
+		t.Errorf("stream %v, serve %+v; want no stream, 12 requests, 43 events, 3 rejected", st.Stream, st.Serve)
+	}
 }

@@ -63,8 +63,12 @@ type Status struct {
 	// Time is when the metrics were read, epoch milliseconds.
 	Time int64 `json:"time"`
 	// RefreshMS is the page's polling interval.
-	RefreshMS  int64            `json:"refresh_ms"`
-	Ready      Ready            `json:"ready"`
+	RefreshMS int64 `json:"refresh_ms"`
+	Ready     Ready `json:"ready"`
+	// Stream is true when the process scores a Kafka stream (run): the
+	// throughput, batch, latency and dead-letter parts describe it. serve
+	// has none of those; its traffic is under Serve.
+	Stream     bool             `json:"stream"`
 	Throughput Throughput       `json:"throughput"`
 	Batches    Batches          `json:"batches"`
 	Latency    Quantiles        `json:"latency_seconds"`
@@ -142,6 +146,8 @@ type Models struct {
 
 // ModelVersion is one role of the lineup.
 type ModelVersion struct {
+	// Model is the model's name.
+	Model   string `json:"model"`
 	Role    string `json:"role"`
 	Version string `json:"version"`
 	// Share is the canary's fraction of keys; 1 for the other roles.
@@ -184,8 +190,11 @@ type Features struct {
 
 // Serve is the HTTP scoring endpoint's traffic.
 type Serve struct {
-	Requests  int64  `json:"requests"`
-	Events    int64  `json:"events"`
+	Requests int64 `json:"requests"`
+	Events   int64 `json:"events"`
+	// Rejected counts events answered with an error (the HTTP side's dead
+	// letters).
+	Rejected  int64  `json:"rejected"`
 	Rate      Number `json:"requests_per_s"`
 	MeanBatch Number `json:"mean_batch_rows"`
 	P99       Number `json:"p99_seconds"`
@@ -246,8 +255,10 @@ func read(mfs []*dto.MetricFamily, now int64) (*Status, *sample) {
 		st.Commit = label(mf.GetMetric()[0], "commit")
 	}
 
-	s.in, _ = f.sum(mFetched)
-	s.out, _ = f.sum(mScored)
+	var fetched, scored bool
+	s.in, fetched = f.sum(mFetched)
+	s.out, scored = f.sum(mScored)
+	st.Stream = fetched || scored
 	s.dead, _ = f.sum(mDead)
 	st.Throughput.InTotal, st.Throughput.OutTotal, st.Throughput.DeadTotal = int64(s.in), int64(s.out), int64(s.dead)
 	for r, v := range f.by(mDead, "reason") {
@@ -306,12 +317,12 @@ func read(mfs []*dto.MetricFamily, now int64) (*Status, *sample) {
 		rows := map[string]float64{}
 		if rf := f[mModelRows]; rf != nil {
 			for _, m := range rf.GetMetric() {
-				rows[label(m, "role")+"\x00"+label(m, "version")] += value(m)
+				rows[label(m, "model")+"\x00"+label(m, "role")+"\x00"+label(m, "version")] += value(m)
 			}
 		}
 		for _, m := range mf.GetMetric() {
-			role, ver := label(m, "role"), label(m, "version")
-			ms.Active = append(ms.Active, ModelVersion{Role: role, Version: ver, Share: Number(value(m)), Rows: int64(rows[role+"\x00"+ver])})
+			name, role, ver := label(m, "model"), label(m, "role"), label(m, "version")
+			ms.Active = append(ms.Active, ModelVersion{Model: name, Role: role, Version: ver, Share: Number(value(m)), Rows: int64(rows[name+"\x00"+role+"\x00"+ver])})
 		}
 		rank := map[string]int{"champion": 0, "canary": 1, "challenger": 2}
 		sort.Slice(ms.Active, func(i, j int) bool { return rank[ms.Active[i].Role] < rank[ms.Active[j].Role] })
@@ -390,6 +401,7 @@ func read(mfs []*dto.MetricFamily, now int64) (*Status, *sample) {
 		s.requests, _ = f.sum(mServeRequests)
 		e, _ := f.sum(mServeEvents)
 		sv.Requests, sv.Events = int64(s.requests), int64(e)
+		sv.Rejected = int64(f.by(mServeEvents, "result")["rejected"])
 		sv.MeanBatch = Number(f.histogram(mServeBatchRows, nil).mean())
 		sv.P99 = Number(f.histogram(mServeDuration, nil).quantile(0.99))
 		st.Serve = sv

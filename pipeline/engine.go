@@ -83,6 +83,8 @@ type Engine struct {
 	// load tells the batcher how busy the stages after it are.
 	load *stagesLoad
 	hdrs headerFilter
+	// arenas recycles the encoded events' memory between batches.
+	arenas arenaPool
 
 	batched atomic.Int64
 	acked   atomic.Int64
@@ -408,7 +410,7 @@ func (e *Engine) infer(ctx context.Context, b *Batch) error {
 	for _, o := range e.cfg.Observers {
 		o.ObserveBatch(&sb)
 	}
-	b.out, b.arena = e.encode(&sb, keys, make([]byte, 0, len(b.Msgs)*256), false)
+	b.out, b.arena = e.encode(&sb, keys, e.arenas.get(len(b.Msgs)), false)
 	if c := res.Challenger; c != nil && e.cfg.Shadow != nil {
 		shadow := sb
 		shadow.Scores, shadow.Model, shadow.ModelVersion, shadow.Versions = c.Scores, c.Model, c.Version, nil
@@ -619,4 +621,7 @@ func (e *Engine) published(b *Batch, start time.Time) {
 		e.m.dead.WithLabelValues(string(b.dead[i].Reason)).Inc()
 	}
 	b.trace.end(len(b.dead), nil)
+	// The sink acknowledged every scored event: their memory is free.
+	e.arenas.put(b.arena)
+	b.out, b.arena = nil, nil
 }

@@ -73,7 +73,10 @@ type ShadowSink interface {
 type Sink interface {
 	// Publish returns nil once every scored event and dead letter is
 	// durably acknowledged. An error means none may be assumed written; the
-	// batch is not acknowledged to the Source.
+	// batch is not acknowledged to the Source. The scored events' values are
+	// valid until Publish returns nil (for PublishAsync, until done(nil)):
+	// the engine then reuses their memory, so a sink that keeps them longer
+	// copies them.
 	Publish(ctx context.Context, scored []schemas.Message, dead []schemas.DeadLetter) error
 }
 

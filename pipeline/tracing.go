@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -26,9 +27,19 @@ const (
 	attrDead         = "streamscore.batch.dead_letters"
 )
 
-// batchTrace is one sampled batch's root span and the links every stage
-// span carries. A batch that is not traced has none.
-type batchTrace struct {
+// SpanBatch is the name of a batch's root span, in run and serve alike;
+// its stage spans are named for the stage (decode, enrich, infer, then
+// publish in run, encode in serve).
+const SpanBatch = spanBatch
+
+// AttrBatchSize is the attribute of a batch span that holds its events.
+const AttrBatchSize = attrBatchSize
+
+// BatchTrace is one sampled batch's root span and the links every stage
+// span carries. A batch that is not traced has none: every method accepts
+// a nil *BatchTrace and then does nothing, so untraced batches pay one nil
+// check per stage. A BatchTrace is used by one goroutine at a time.
+type BatchTrace struct {
 	tr    trace.Tracer
 	ctx   context.Context
 	root  trace.Span
@@ -36,10 +47,47 @@ type batchTrace struct {
 	attrs []attribute.KeyValue
 }
 
+// batchTrace is the engine's name for BatchTrace.
+type batchTrace = BatchTrace
+
+// StartBatchTrace starts a batch's root span with tr: a new root (a batch
+// gathers many callers' events, so it is linked to their span contexts
+// rather than a child of one), begun at opened, of the given kind, with
+// attrs also set on every stage span. It returns nil when tr is nil or the
+// sampler drops the batch.
+func StartBatchTrace(tr trace.Tracer, opened time.Time, kind trace.SpanKind, links []trace.Link, attrs ...attribute.KeyValue) *BatchTrace {
+	if tr == nil {
+		return nil
+	}
+	tctx, root := tr.Start(context.Background(), spanBatch, trace.WithNewRoot(), trace.WithLinks(links...),
+		trace.WithAttributes(attrs...), trace.WithSpanKind(kind), trace.WithTimestamp(opened))
+	if !root.IsRecording() {
+		return nil
+	}
+	return &BatchTrace{tr: tr, ctx: tctx, root: root, links: links, attrs: attrs}
+}
+
+// Stage starts the span of one stage of the batch; end it with EndSpan.
+// It returns nil when t is nil.
+func (t *BatchTrace) Stage(name string, extra ...attribute.KeyValue) trace.Span {
+	return t.stage(name, extra...)
+}
+
+// EndSpan ends sp, recording err on it; a nil sp is fine.
+func EndSpan(sp trace.Span, err error) { endSpan(sp, err) }
+
+// Model records the model name and version that scored the batch on its
+// root span and on the stage spans started after.
+func (t *BatchTrace) Model(name, version string) { t.model(name, version) }
+
+// End ends the root span, with the batch's dead-letter (or rejected event)
+// count and err.
+func (t *BatchTrace) End(dead int, err error) { t.end(dead, err) }
+
 // startTrace starts the batch's root span, linked to the trace contexts its
 // events carry in traceparent headers. It returns nil when tracing is off or
 // the sampler drops the batch, so the stages skip all tracing work.
-func (e *Engine) startTrace(ctx context.Context, b *Batch) *batchTrace {
+func (e *Engine) startTrace(_ context.Context, b *Batch) *batchTrace {
 	if e.cfg.Tracer == nil {
 		return nil
 	}
@@ -57,12 +105,7 @@ func (e *Engine) startTrace(ctx context.Context, b *Batch) *batchTrace {
 		}
 		attrs = append(attrs, attribute.IntSlice(attrPartitions, ps))
 	}
-	tctx, root := e.cfg.Tracer.Start(ctx, spanBatch, trace.WithNewRoot(), trace.WithLinks(links...),
-		trace.WithAttributes(attrs...), trace.WithSpanKind(trace.SpanKindConsumer), trace.WithTimestamp(b.Opened))
-	if !root.IsRecording() {
-		return nil
-	}
-	return &batchTrace{tr: e.cfg.Tracer, ctx: tctx, root: root, links: links, attrs: attrs}
+	return StartBatchTrace(e.cfg.Tracer, b.Opened, trace.SpanKindConsumer, links, attrs...)
 }
 
 // stage starts the span of one stage of a traced batch; t may be nil.

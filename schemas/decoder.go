@@ -304,13 +304,71 @@ func (d *Decoder) fastFields(pos int) int {
 		} else if !bytes.HasPrefix(b[i:], a.tok) {
 			break
 		}
-		mant, exp, neg, end, ok := decimalAt(b, i+len(a.tok))
+		// The common number (such as -0.1234 or 12.5: fewer than eight
+		// integer digits, then fewer than sixteen fraction digits or none,
+		// no exponent) is read here, eight bytes at a time and without a call;
+		// decimalAt reads every other one (an invalid one included) and
+		// gives the same mant, exp and neg for these.
+		var (
+			mant uint64
+			exp  int
+			neg  bool
+			end  int
+			ok   bool
+		)
+		if j := i + len(a.tok); j+17 <= len(b) {
+			if b[j] == '-' {
+				neg = true
+				j++
+			}
+			var ni int
+			if b[j] == '0' {
+				ni = 1
+			} else {
+				mant, ni = digits8(binary.LittleEndian.Uint64(b[j:]))
+			}
+			if ni > 0 && ni < 8 {
+				j += ni
+				if b[j] == '.' {
+					f, nf := digits8(binary.LittleEndian.Uint64(b[j+1:]))
+					if nf == 8 {
+						// Eight more fraction digits at most; the rest (and
+						// a fraction ending too near the end of b to read
+						// eight bytes) go to decimalAt.
+						nf = 16
+						if j+17 <= len(b) {
+							f2, n2 := digits8(binary.LittleEndian.Uint64(b[j+9:]))
+							f, nf = f*pow10u[n2]+f2, 8+n2
+						}
+					}
+					// ni+nf digits: at most 19 fit in mant (decimalAt's rule).
+					if nf > 0 && nf < 16 && ni+nf <= 19 && b[j+1+nf]|0x20 != 'e' {
+						mant, exp, end, ok = mant*pow10u[nf]+f, -nf, j+1+nf, true
+					}
+				} else if b[j]|0x20 != 'e' {
+					end, ok = j, true
+				}
+			}
+		}
 		if !ok {
-			break
+			if mant, exp, neg, end, ok = decimalAt(b, i+len(a.tok)); !ok {
+				break
+			}
 		}
 		var v float32
 		if kinds[a.sl.idx] == kindFloat32 {
-			if v, ok = fastFloat32(mant, exp, neg); !ok {
+			// fastFloat32, its common case inline.
+			if mant < 1<<24 && exp >= -10 && exp <= 10 {
+				v = float32(mant)
+				if exp < 0 {
+					v /= pow10f32[-exp]
+				} else {
+					v *= pow10f32[exp]
+				}
+				if neg {
+					v = -v
+				}
+			} else if v, ok = fastFloat32Wide(mant, exp, neg); !ok {
 				break
 			}
 		} else {

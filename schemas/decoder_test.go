@@ -2,7 +2,9 @@ package schemas_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -835,5 +837,74 @@ func TestDecodedReleaseTwice(t *testing.T) {
 	out.Release()
 	if out.Record != nil {
 		t.Errorf("Record = %v after Release, want nil", out.Record)
+	}
+}
+
+// TestDecodeFastNumbersExact decodes each number as f32 and f64 of an event
+// whose field order the decoder has already seen (so the inline number
+// reader of the compact fast path reads it) and alone (the general path),
+// and checks that both give strconv.ParseFloat's value, or the same
+// dead-letter reason.
+func TestDecodeFastNumbersExact(t *testing.T) {
+	spec := parseSpec(t, testSpec)
+	numbers := []string{
+		"0", "-0", "7", "-7", "0.5", "-0.1234", "12.5", "1234567", "1234567.1234567",
+		"0.1234567", "0.12345678", "0.123456789", "-0.123456789012345", "0.1234567890123456",
+		"1234567.123456789012", "1234567.1234567890123", "12345678.5", "12345678",
+		"0.0000001", "0.000000000000001", "16777217", "16777216.5", "9007199254740993",
+		"16777219", "-16777217", "33554434", "33554435", "268435472", "1.5000001", "0.33554434e8",
+		// float64 rounds these to a float32 midpoint they are not: float32
+		// rounding of the float64 would be wrong.
+		"1.90711909532547", "9.600070476531982", "-62.36801338195801",
+		"0.30000001192092896", "3.4028235", "1.17549435", "0.1e1", "1.5e3", "1.5E-3", "2e-7",
+		"01.5", "1.", "-", "-.5", ".5", "1.e5", "0x10", "1.5ee", "--1", "1.2.3", "00", "-01",
+	}
+	// Long: each number has 17 bytes or more after it, so the inline reader
+	// reads it; end: f32's number ends the event, so the reader finds fewer
+	// bytes than it would read and must leave a long number to decimalAt.
+	layouts := []struct{ name, warm, event string }{
+		{"long", `{"id":"w","user":"u","f32":1.5,"f64":2.5,"merchant":"m-0000000000000000"}`,
+			`{"id":"e1","user":"u1","f32":%[1]s,"f64":%[1]s,"merchant":"m-0000000000000000"}`},
+		{"end", `{"id":"w","user":"u","f64":2.5,"f32":1.5}`, `{"id":"e1","user":"u1","f64":%[1]s,"f32":%[1]s}`},
+	}
+	for _, num := range numbers {
+		for _, lay := range layouts {
+			t.Run(lay.name+"/"+num, func(t *testing.T) {
+				checkFastNumber(t, spec, lay.warm, fmt.Sprintf(lay.event, num), num)
+			})
+		}
+	}
+}
+
+// checkFastNumber decodes value (whose f32 and f64 are num) after warm,
+// twice, and alone, and compares the features or errors with strconv's.
+func checkFastNumber(t *testing.T, spec *schemas.Spec, warm, value, num string) {
+	t.Helper()
+	fast := decodeValues(t, spec, warm, value, value)
+	cold := decodeValues(t, spec, value)
+	want32, err32 := strconv.ParseFloat(num, 32)
+	want64, err64 := strconv.ParseFloat(num, 64)
+	if !json.Valid([]byte(num)) || err32 != nil || err64 != nil {
+		if len(cold.Errors) != 1 || len(fast.Errors) != 2 {
+			t.Fatalf("an invalid number decoded: cold %d errors, fast %d", len(cold.Errors), len(fast.Errors))
+		}
+		for _, e := range fast.Errors {
+			if e.Reason != cold.Errors[0].Reason || e.Field != cold.Errors[0].Field {
+				t.Errorf("fast path: %s %s; general path: %s %s", e.Reason, e.Field, cold.Errors[0].Reason, cold.Errors[0].Field)
+			}
+		}
+		return
+	}
+	if len(fast.Errors) != 0 || len(cold.Errors) != 0 {
+		t.Fatalf("a valid number failed: fast %v, cold %v", fast.Errors, cold.Errors)
+	}
+	want := []float32{float32(want32), float32(want64)}
+	for row := 1; row < 3; row++ {
+		if got := fast.features(row)[:2]; !equalFloats(got, want) {
+			t.Errorf("fast path row %d: %v, want %v", row, got, want)
+		}
+	}
+	if got := cold.features(0)[:2]; !equalFloats(got, want) {
+		t.Errorf("general path: %v, want %v", got, want)
 	}
 }

@@ -443,8 +443,9 @@ func decimalAt(b []byte, i int) (mant uint64, exp int, neg bool, end int, ok boo
 	return mant, exp, neg, i, true
 }
 
-// pow10u holds 10^n for the digit counts digits8 returns.
-var pow10u = [...]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}
+// pow10u holds 10^n for the digit counts digits8 returns, and up to 10^15
+// for the fraction digits Decoder.fastFields reads in two steps.
+var pow10u = [...]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
 // digitsAt reads the decimal digits at b[i:], appending their value to
 // mant (which wraps if there are too many: the caller counts them), and
@@ -605,12 +606,28 @@ func fastFloat32(mant uint64, exp int, neg bool) (float32, bool) {
 		}
 		return f, true
 	}
+	return fastFloat32Wide(mant, exp, neg)
+}
+
+// fastFloat32Wide is fastFloat32 for a significand of 2^24 or more or a
+// power of ten beyond 10^±10; Decoder.fastFields takes the other case
+// inline and calls it for these.
+func fastFloat32Wide(mant uint64, exp int, neg bool) (float32, bool) {
 	d, ok := fastFloat64(mant, exp, neg)
 	if !ok {
 		return 0, false
 	}
 	f := float32(d)
 	if float64(f) == d {
+		return f, true
+	}
+	if e := math.Float64bits(d) >> 52 & 0x7ff; e >= 1023-126 && e < 1023+127 {
+		// d is in float32's normal range, below its top binade: it lies
+		// halfway between two float32s exactly when, below float32's 23
+		// fraction bits, its 29 remaining bits are a one and 28 zeros.
+		if math.Float64bits(d)&(1<<29-1) == 1<<28 {
+			return 0, false
+		}
 		return f, true
 	}
 	g := math.Nextafter32(f, float32(math.Inf(-1)))

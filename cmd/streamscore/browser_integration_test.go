@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -65,20 +66,39 @@ var devtoolsURL = regexp.MustCompile(`DevTools listening on (ws://\S+)`)
 // that page's DevTools endpoint. It stops when the test ends.
 func startBrowser(t *testing.T) *browser {
 	t.Helper()
+	// The profile folder is removed after the browser's whole process
+	// group is gone: its helper processes outlive the main one briefly and
+	// keep writing there (t.TempDir's removal would race them).
+	profile, err := os.MkdirTemp("", "streamscore-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(chromiumPath(t), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
 		"--no-first-run", "--disable-extensions", "--disable-background-networking", "--remote-allow-origins=*",
-		"--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "--user-data-dir="+t.TempDir(),
+		"--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "--user-data-dir="+profile,
 		"--window-size=1280,1000", "about:blank")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
+		os.RemoveAll(profile)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		pgid := cmd.Process.Pid
+		syscall.Kill(-pgid, syscall.SIGKILL)
 		cmd.Wait()
+		// Wait (at most 5 s) until no process of the group is left.
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if syscall.Kill(-pgid, 0) != nil {
+				break
+			}
+		}
+		if err := os.RemoveAll(profile); err != nil {
+			t.Logf("removing the browser profile: %v", err)
+		}
 	})
 	found := make(chan string, 1)
 	go func() {

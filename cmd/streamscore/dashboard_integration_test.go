@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -105,8 +108,50 @@ log: {format: json}
 	for _, m := range missing {
 		t.Errorf("a running `streamscore run` does not expose %s", m)
 	}
+	// The series the dashboard filters by the $model variable carry the
+	// model's name.
+	scrape := servicetest.Scrape(t, "http://"+addr+"/metrics")
+	for _, m := range modelFiltered(t) {
+		n := 0
+		for series := range scrape {
+			if !strings.HasPrefix(series, m+"{") {
+				continue
+			}
+			n++
+			if !strings.Contains(series, `model="linear"`) {
+				t.Errorf("%s has no model=\"linear\" label; the dashboard filters it by $model", series)
+			}
+		}
+		if n == 0 {
+			t.Errorf("no series of %s, which the dashboard filters by $model", m)
+		}
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("run did not exit 0 after SIGTERM: %v", err)
 	}
 }
+
+// modelFiltered returns the metrics whose dashboard queries select
+// model=~"$model".
+func modelFiltered(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(deployDir, "grafana/streamscore.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range modelSelector.FindAllStringSubmatch(string(b), -1) {
+		if !slices.Contains(out, m[1]) {
+			out = append(out, m[1])
+		}
+	}
+	if len(out) < 10 {
+		t.Fatalf("the dashboard filters only %d metrics by $model: %v", len(out), out)
+	}
+	return out
+}
+
+// modelSelector matches a metric selector with model=~"$model" in the
+// dashboard's JSON (quotes escaped).
+var modelSelector = regexp.MustCompile(`(streamscore_[a-z0-9_]+)\{[^}]*model=~\\"\$model\\"`)

@@ -35,6 +35,11 @@ clients share micro-batches: a batch closes at model.serve.max_rows events or
 model.serve.max_wait after its first request. Scored events name topic
 "http", partition -1 and, as offset, the event's index in its request.
 
+With tracing.enabled, each request is a server span (the child of the
+request's traceparent header, when it has one) and each batch a
+streamscore.batch span linked to its requests' spans, with decode, enrich,
+infer and encode spans under it.
+
 SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
 		Example: `  streamscore serve --config streamscore.yaml --http-addr 127.0.0.1:8080
   curl -s localhost:8080/v1/score -d '{"event_id":"e1","user_id":"u1","f00":0.1,...}'`,
@@ -70,7 +75,7 @@ SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
 			}
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newBuildInfo())
-			path, err := buildScoringPath(ctx, &cfg, pathParts{features: true, models: true}, log, reg)
+			path, err := buildScoringPath(ctx, &cfg, pathParts{features: true, models: true, tracing: true}, log, reg)
 			if err != nil {
 				return err
 			}

@@ -182,7 +182,7 @@ func TestModelSwapUnderLoad(t *testing.T) {
 
 	<-produced
 	msgs := readAll(t, brokers, out, n, 2*time.Minute)
-	if got := servicetest.Scrape(t, "http://"+addr+"/metrics")[`streamscore_model_activations_total{result="refused",role="champion"}`]; got != 2 {
+	if got := servicetest.Scrape(t, "http://"+addr+"/metrics")[`streamscore_model_activations_total{model="linear",result="refused",role="champion"}`]; got != 2 {
 		t.Errorf("refused activations metric = %v, want 2", got)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
@@ -354,8 +354,8 @@ func TestChallengerAndCanary(t *testing.T) {
 	if canary == 0 || canary == n {
 		t.Fatalf("%d of %d events went to the canary", canary, n)
 	}
-	compared := servicetest.Scrape(t, "http://"+addr+"/metrics")["streamscore_model_challenger_compared_rows_total"]
-	agreed := servicetest.Scrape(t, "http://"+addr+"/metrics")["streamscore_model_challenger_agreed_rows_total"]
+	compared := servicetest.Scrape(t, "http://"+addr+"/metrics")[`streamscore_model_challenger_compared_rows_total{model="linear"}`]
+	agreed := servicetest.Scrape(t, "http://"+addr+"/metrics")[`streamscore_model_challenger_agreed_rows_total{model="linear"}`]
 	if compared != n || agreed != float64(canary) {
 		t.Errorf("challenger metrics: compared %v agreed %v; want %d and %d (the canary rows, same model)", compared, agreed, n, canary)
 	}

@@ -59,9 +59,11 @@ type pathParts struct {
 var allParts = pathParts{features: true, models: true, drift: true, tracing: true}
 
 // buildScoringPath loads the schema and builds the parts of the scoring
-// path that parts names, in the order scoring uses them: feature store,
-// models (whose HTTP scoring endpoint enriches through the same store),
-// drift, then the tracer (closed last, so it exports every batch's spans). On error it closes what it built. The caller closes the path.
+// path that parts names: the tracer first (closed last, so it exports the
+// spans of every batch, HTTP scoring's included), then in the order scoring
+// uses them: feature store, models (whose HTTP scoring endpoint enriches
+// through the same store and traces with the same tracer), drift. On error
+// it closes what it built. The caller closes the path.
 func buildScoringPath(ctx context.Context, cfg *config.Config, parts pathParts, log *slog.Logger, reg prometheus.Registerer) (p *scoringPath, err error) {
 	spec, err := schemas.Load(cfg.Schema)
 	if err != nil {
@@ -74,6 +76,11 @@ func buildScoringPath(ctx context.Context, cfg *config.Config, parts pathParts, 
 			p = nil
 		}
 	}()
+	if parts.tracing {
+		if err := p.openTracing(ctx, cfg, log); err != nil {
+			return p, err
+		}
+	}
 	if parts.features {
 		store, closeStore, err := setupFeatures(ctx, cfg, spec, log, reg)
 		if err != nil {
@@ -95,11 +102,6 @@ func buildScoringPath(ctx context.Context, cfg *config.Config, parts pathParts, 
 		p.closers = append(p.closers, stop)
 		if obs != nil {
 			p.observers = append(p.observers, obs)
-		}
-	}
-	if parts.tracing {
-		if err := p.openTracing(ctx, cfg, log); err != nil {
-			return p, err
 		}
 	}
 	return p, nil
@@ -213,7 +215,7 @@ func (p *scoringPath) mountRoutes(bg context.Context, wg *sync.WaitGroup, mc *co
 		srv, err := serve.New(serve.Config{
 			Spec: p.spec, MaxRows: mc.Serve.MaxRows, MaxWait: mc.Serve.MaxWait,
 			MaxBodyBytes: mc.Serve.MaxBodyBytes, MaxEvents: mc.Serve.MaxEvents, Workers: mc.Serve.Workers,
-			Features: p.features,
+			Features: p.features, Tracer: p.tracer,
 		}, p.router, log, reg)
 		if err != nil {
 			return err

@@ -70,6 +70,7 @@
     set("ready", s.ready.ok ? "ready" : "not ready: " + s.ready.reason);
     set("updated", "updated " + new Date(s.time).toLocaleTimeString());
 
+    ["s-throughput", "s-latency", "s-batches", "s-dead"].forEach(function (id) { show(id, s.stream); });
     var t = s.throughput;
     set("in-rate", num(t.in_per_s)); set("out-rate", num(t.out_per_s));
     set("in-total", int(t.in_total)); set("out-total", int(t.out_total)); set("dead-total", int(t.dead_total));
@@ -99,7 +100,7 @@
     var m = s.models;
     show("s-models", !!m);
     if (m) {
-      rows("models", m.active.map(function (v) { return [[v.role, v.version, cell(v.role === "canary" ? pct(v.share) : "", "n"), cell(int(v.rows), "n")]]; }));
+      rows("models", m.active.map(function (v) { return [[v.role, (v.model ? v.model + " " : "") + "v" + v.version, cell(v.role === "canary" ? pct(v.share) : "", "n"), cell(int(v.rows), "n")]]; }));
       set("agreement", m.challenger_compared > 0 ? "challenger agreement " + pct(m.challenger_agreement) + " of " + int(m.challenger_compared) + " rows" : (m.canary_fallback_rows ? "canary fallbacks: " + int(m.canary_fallback_rows) : ""));
     }
 
@@ -121,7 +122,7 @@
     }
     var v = s.serve;
     show("s-serve", !!v);
-    if (v) { set("sv-rate", num(v.requests_per_s)); set("sv-req", int(v.requests)); set("sv-batch", num(v.mean_batch_rows)); set("sv-p99", dur(v.p99_seconds)); }
+    if (v) { set("sv-rate", num(v.requests_per_s)); set("sv-req", int(v.requests)); set("sv-batch", num(v.mean_batch_rows)); set("sv-p99", dur(v.p99_seconds)); set("sv-rej", int(v.rejected)); }
     document.body.dataset.time = String(s.time);
   }
 

@@ -8,8 +8,9 @@ import "math"
 // relative tolerance; for several values (class probabilities), the same
 // arg-max.
 func (r *Router) compare(champion *Model, a, b []Output, rows int) {
+	name := champion.Name()
 	if len(a) == 0 || len(b) == 0 || a[0].Width != b[0].Width || len(a[0].Values) != len(b[0].Values) {
-		r.m.challengerErrors.Inc()
+		r.m.challengerErrors.WithLabelValues(name).Inc()
 		return
 	}
 	var threshold *float64
@@ -18,13 +19,14 @@ func (r *Router) compare(champion *Model, a, b []Output, rows int) {
 	}
 	w := a[0].Width
 	agreed := 0
+	absDiff := r.m.absDiff.WithLabelValues(name)
 	for row := range rows {
 		x, y := a[0].Values[row*w:(row+1)*w], b[0].Values[row*w:(row+1)*w]
 		var diff float64
 		for j := range x {
 			diff = max(diff, math.Abs(x[j]-y[j]))
 		}
-		r.m.absDiff.Observe(diff)
+		absDiff.Observe(diff)
 		var ok bool
 		switch {
 		case w > 1:
@@ -38,8 +40,8 @@ func (r *Router) compare(champion *Model, a, b []Output, rows int) {
 			agreed++
 		}
 	}
-	r.m.compared.Add(float64(rows))
-	r.m.agreed.Add(float64(agreed))
+	r.m.compared.WithLabelValues(name).Add(float64(rows))
+	r.m.agreed.WithLabelValues(name).Add(float64(agreed))
 }
 
 func argmax(v []float64) int {

@@ -67,7 +67,7 @@ func NewDeployer(cfg DeployerConfig, router *Router, log *slog.Logger, reg prome
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Deployer{cfg: cfg, router: router, log: log.With("component", "model", "model", cfg.Name), m: newDeployMetrics(reg), refused: map[string]time.Time{}}, nil
+	return &Deployer{cfg: cfg, router: router, log: log.With("component", "model", "model", cfg.Name), m: newDeployMetrics(cfg.Name, reg), refused: map[string]time.Time{}}, nil
 }
 
 // Name returns the served model's name.
@@ -97,7 +97,7 @@ func (d *Deployer) Activate(ctx context.Context, role Role, version string, frac
 	defer d.mu.Unlock()
 	act := Activation{Role: role, Version: version, Fraction: fraction}
 	refuse := func(err error) (Activation, error) {
-		d.m.activations.WithLabelValues(string(role), "refused").Inc()
+		d.m.activations.WithLabelValues(d.cfg.Name, string(role), "refused").Inc()
 		d.log.Warn("version refused; the active lineup keeps scoring", "version", version, "role", role, "err", err)
 		return act, &RefusedError{Name: d.cfg.Name, Version: version, Role: role, Err: err}
 	}
@@ -126,7 +126,7 @@ func (d *Deployer) Activate(ctx context.Context, role Role, version string, frac
 		if err := d.router.Swap(ctx, next); err != nil {
 			return refuse(err)
 		}
-		d.m.activations.WithLabelValues(string(role), "ok").Inc()
+		d.m.activations.WithLabelValues(d.cfg.Name, string(role), "ok").Inc()
 		d.log.Info("canary fraction changed", "version", version, "fraction", fraction)
 		return act, nil
 	}
@@ -156,7 +156,7 @@ func (d *Deployer) Activate(ctx context.Context, role Role, version string, frac
 		m.Close()
 		return refuse(err)
 	}
-	d.m.activations.WithLabelValues(string(role), "ok").Inc()
+	d.m.activations.WithLabelValues(d.cfg.Name, string(role), "ok").Inc()
 	d.log.Info("version activated", "version", version, "role", role, "fraction", fraction,
 		"sha256", rep.Manifest.SHA256, "open", rep.Open, "warmup", rep.Warmup, "golden_rows", rep.GoldenRows)
 	return act, nil
@@ -248,18 +248,18 @@ type deployMetrics struct {
 	activations *prometheus.CounterVec
 }
 
-func newDeployMetrics(reg prometheus.Registerer) *deployMetrics {
+func newDeployMetrics(name string, reg prometheus.Registerer) *deployMetrics {
 	m := &deployMetrics{
 		activations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "streamscore_model_activations_total",
-			Help: "Activation attempts, by role and result (ok, refused).",
-		}, []string{"role", "result"}),
+			Help: "Activation attempts, by model, role and result (ok, refused).",
+		}, []string{"model", "role", "result"}),
 	}
 	// Every series exists from the start, so dashboards and alerts see
 	// zeros rather than nothing.
 	for _, role := range []Role{RoleChampion, RoleCanary, RoleChallenger} {
 		for _, result := range []string{"ok", "refused"} {
-			m.activations.WithLabelValues(string(role), result)
+			m.activations.WithLabelValues(name, string(role), result)
 		}
 	}
 	if reg != nil {

@@ -231,13 +231,13 @@ func (r *Router) score(ctx context.Context, b schemas.ScoreInput) (result, error
 			start := time.Now()
 			outs, err := l.Challenger.ScoreBatch(ctx, b)
 			chalDur = time.Since(start)
-			r.m.inference.WithLabelValues(string(RoleChallenger)).Observe(chalDur.Seconds())
+			r.m.inference.WithLabelValues(l.Challenger.Name(), string(RoleChallenger)).Observe(chalDur.Seconds())
 			if err != nil {
-				r.m.challengerErrors.Inc()
+				r.m.challengerErrors.WithLabelValues(l.Champion.Name()).Inc()
 				r.log.Warn("challenger failed on a batch; the batch is scored without it", "version", l.Challenger.Version(), "rows", b.Rows, "err", err)
 				return
 			}
-			r.m.rows.WithLabelValues(string(RoleChallenger), l.Challenger.Version()).Add(float64(b.Rows))
+			r.m.rows.WithLabelValues(l.Challenger.Name(), string(RoleChallenger), l.Challenger.Version()).Add(float64(b.Rows))
 			chal = &scored{name: l.Challenger.Name(), version: l.Challenger.Version(), outputs: outs}
 		})
 	}
@@ -250,7 +250,7 @@ func (r *Router) score(ctx context.Context, b schemas.ScoreInput) (result, error
 	}
 	if chal != nil {
 		res.chal = chal
-		r.m.latencyDiff.Observe((chalDur - mainDur).Seconds())
+		r.m.latencyDiff.WithLabelValues(l.Champion.Name()).Observe((chalDur - mainDur).Seconds())
 		r.compare(l.Champion, res.outputs, chal.outputs, b.Rows)
 	}
 	return res, nil

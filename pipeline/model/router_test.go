@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -94,11 +95,47 @@ func TestRouterCanaryAndChallenger(t *testing.T) {
 
 	// Rows the canary scored agree with the challenger (same model);
 	// champion rows differ by more than the tolerance.
-	if got := counterValue(t, r.m.compared); got != rows {
+	name := r.Name()
+	if got := counterValue(t, r.m.compared.WithLabelValues(name)); got != rows {
 		t.Errorf("compared rows = %v, want %d", got, rows)
 	}
-	if got := counterValue(t, r.m.agreed); got != float64(canary) {
+	if got := counterValue(t, r.m.agreed.WithLabelValues(name)); got != float64(canary) {
 		t.Errorf("agreed rows = %v, want %d (the canary rows)", got, canary)
+	}
+	assertModelLabel(t, promReg, name)
+}
+
+// assertModelLabel checks that every streamscore_model_ series in reg
+// names the model: a dashboard filters and groups by it.
+func assertModelLabel(t *testing.T, reg *prometheus.Registry, name string) {
+	t.Helper()
+	if name == "" {
+		t.Fatal("the router's model has no name")
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	families := 0
+	for _, mf := range mfs {
+		if !strings.HasPrefix(mf.GetName(), "streamscore_model_") {
+			continue
+		}
+		families++
+		for _, m := range mf.GetMetric() {
+			got := ""
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "model" {
+					got = lp.GetValue()
+				}
+			}
+			if got != name {
+				t.Errorf("%s %v: model label %q, want %q", mf.GetName(), m.GetLabel(), got, name)
+			}
+		}
+	}
+	if families < 9 {
+		t.Errorf("%d streamscore_model_ families gathered, want the router's 9", families)
 	}
 }
 

@@ -89,7 +89,7 @@ func (r *Router) scoreMain(ctx context.Context, l Lineup, b schemas.ScoreInput) 
 }
 
 func (r *Router) canaryFailed(l Lineup, rows int, err error) {
-	r.m.canaryFallbacks.Add(float64(rows))
+	r.m.canaryFallbacks.WithLabelValues(l.Champion.Name()).Add(float64(rows))
 	r.log.Warn("canary failed; its rows are scored by the champion", "canary_version", l.Canary.Version(), "champion_version", l.Champion.Version(), "rows", rows, "err", err)
 }
 
@@ -97,9 +97,9 @@ func (r *Router) timed(ctx context.Context, role Role, m *Model, b schemas.Score
 	rows := b.Rows
 	start := time.Now()
 	outs, err := m.ScoreBatch(ctx, b)
-	r.m.inference.WithLabelValues(string(role)).Observe(time.Since(start).Seconds())
+	r.m.inference.WithLabelValues(m.Name(), string(role)).Observe(time.Since(start).Seconds())
 	if err == nil {
-		r.m.rows.WithLabelValues(string(role), m.Version()).Add(float64(rows))
+		r.m.rows.WithLabelValues(m.Name(), string(role), m.Version()).Add(float64(rows))
 	}
 	return outs, err
 }

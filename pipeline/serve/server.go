@@ -14,6 +14,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/schemas"
@@ -66,6 +68,11 @@ type Config struct {
 	Features pipeline.FeatureStore
 	// Mem allocates Arrow memory; nil means the Go allocator.
 	Mem memory.Allocator
+	// Tracer, if set, records a server span per request (the child of the
+	// request's traceparent, when it has one) and, per batch, a
+	// streamscore.batch span linked to its requests' spans with the stage
+	// spans decode, enrich, infer and encode under it. Nil: no tracing work.
+	Tracer trace.Tracer
 }
 
 // Result is the outcome of one event.
@@ -100,6 +107,10 @@ type Server struct {
 }
 
 type request struct {
+	// span is the caller's span context (Score's ctx), which the batch
+	// span links to; queued is when the request was queued.
+	span    trace.SpanContext
+	queued  time.Time
 	msgs    []schemas.Message
 	results []Result
 	err     error
@@ -215,12 +226,13 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // Score scores events (each one JSON event object) in the next batch and
-// returns one Result per event, in order. It blocks until the batch is
+// returns one Result per event, in order. A span in ctx is linked from the
+// batch's span when tracing is on. It blocks until the batch is
 // scored or ctx is done. An error means no event was scored: ErrStopped,
 // ctx's error, or the model failing on the batch.
 func (s *Server) Score(ctx context.Context, events [][]byte) ([]Result, error) {
 	now := time.Now()
-	r := &request{msgs: make([]schemas.Message, len(events)), done: make(chan struct{})}
+	r := &request{span: trace.SpanContextFromContext(ctx), queued: now, msgs: make([]schemas.Message, len(events)), done: make(chan struct{})}
 	for i, ev := range events {
 		r.msgs[i] = schemas.Message{Topic: Topic, Partition: Partition, Offset: int64(i), Prev: int64(i) - 1, Value: ev, Time: now}
 	}
@@ -266,24 +278,30 @@ func (s *Server) process(ctx context.Context, batch []*request, n int) {
 		return &batch[o.req].results[o.pos]
 	}
 
+	bt := s.startBatch(batch, n)
+	sp := bt.Stage("decode")
 	dec := <-s.decoders
 	d := dec.Decode(msgs)
 	s.decoders <- dec
+	pipeline.EndSpan(sp, nil)
 	defer d.Release()
 	for _, de := range d.Errors {
 		result(de.Index).Err = &EventError{Reason: string(de.Reason), Field: de.Field, Detail: de.Msg}
 	}
-	err := s.score(ctx, msgs, d, result)
+	err := s.score(ctx, bt, msgs, d, result)
+	bt.End(len(d.Errors), err)
+	// The batch is counted before any of its requests is answered, so a
+	// client that reads /metrics after its answer sees its batch.
+	s.m.batchRows.Observe(float64(n))
+	s.m.batchRequests.Observe(float64(len(batch)))
+	s.m.batchSeconds.Observe(time.Since(start).Seconds())
 	for _, r := range batch {
 		r.err = err
 		close(r.done)
 	}
-	s.m.batchRows.Observe(float64(n))
-	s.m.batchRequests.Observe(float64(len(batch)))
-	s.m.batchSeconds.Observe(time.Since(start).Seconds())
 }
 
-func (s *Server) score(ctx context.Context, msgs []schemas.Message, d *schemas.Decoded, result func(int) *Result) error {
+func (s *Server) score(ctx context.Context, bt *pipeline.BatchTrace, msgs []schemas.Message, d *schemas.Decoded, result func(int) *Result) error {
 	rows := int(d.Record.NumRows())
 	if rows == 0 {
 		return nil
@@ -296,15 +314,22 @@ func (s *Server) score(ctx context.Context, msgs []schemas.Message, d *schemas.D
 	}
 	var missing []bool
 	if s.cfg.Features != nil && len(s.cfg.Spec.FeatureSets) > 0 {
+		sp := bt.Stage("enrich")
 		missing = s.enrich(ctx, d, in)
 		in.Columns = d.Record // enrich replaces it when it fills string features
+		pipeline.EndSpan(sp, nil)
 	}
+	sp := bt.Stage("infer")
 	res, err := s.scorer.Score(ctx, in)
+	pipeline.EndSpan(sp, err)
 	if err != nil {
 		s.m.modelErrors.Inc()
 		s.log.Warn("model failed on a batch", "rows", rows, "err", err)
 		return fmt.Errorf("scoring: %w", err)
 	}
+	bt.Model(res.Model, res.Version)
+	sp = bt.Stage("encode")
+	defer pipeline.EndSpan(sp, nil)
 	sb := schemas.ScoredBatch{
 		Msgs: msgs, Decoded: d, Scores: res.Scores,
 		Model: res.Model, ModelVersion: res.Version, Versions: res.Versions,
@@ -358,7 +383,9 @@ func (s *Server) enrich(ctx context.Context, d *schemas.Decoded, in pipeline.Sco
 // failure a 500; a stopped server a 503.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	r, sp := s.startRequest(r)
 	code := s.serve(w, r)
+	endRequest(sp, code)
 	s.m.requests.WithLabelValues(fmt.Sprint(code)).Inc()
 	s.m.requestSeconds.Observe(time.Since(start).Seconds())
 }
@@ -379,6 +406,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) int {
 	events, single, err := splitEvents(body, s.cfg.MaxEvents)
 	if err != nil {
 		return writeError(w, http.StatusBadRequest, err.Error())
+	}
+	if s.cfg.Tracer != nil {
+		trace.SpanFromContext(r.Context()).SetAttributes(attribute.Int(attrEvents, len(events)))
 	}
 	results, err := s.Score(r.Context(), events)
 	switch {
