@@ -22,7 +22,7 @@ func init() { commands = append(commands, newDLQCmd) }
 
 func newDLQCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "dlq", Short: "Inspect and redrive dead letters"}
-	cmd.AddCommand(newRedriveCmd())
+	cmd.AddCommand(newRedriveCmd(), newDLQInspectCmd(), newDLQStatsCmd())
 	return cmd
 }
 
@@ -160,7 +160,7 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 // reasonSet checks --reason values against the dead-letter reason codes.
 func reasonSet(reasons []string) (map[string]bool, error) {
 	known := map[string]bool{}
-	for _, r := range []schemas.Reason{schemas.ReasonInvalidJSON, schemas.ReasonMissingField, schemas.ReasonTypeMismatch, schemas.ReasonNonFinite, schemas.ReasonTooLarge, schemas.ReasonSchemaMismatch, schemas.ReasonModelError, schemas.ReasonOutputRejected} {
+	for _, r := range schemas.Reasons() {
 		known[string(r)] = true
 	}
 	want := map[string]bool{}

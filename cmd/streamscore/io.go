@@ -279,6 +279,6 @@ left as they are.`,
 	}
 	create.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (streamscore.yaml)")
 	o.register(create)
-	cmd.AddCommand(create)
+	cmd.AddCommand(create, newTopicsListCmd(), newTopicsDescribeCmd())
 	return cmd
 }
