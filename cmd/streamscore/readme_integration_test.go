@@ -318,7 +318,6 @@ func deleteTopics(t *testing.T, brokers []string, topics ...string) {
 	}
 }
 
-
 // deleteGroup deletes a consumer group if it exists (its committed offsets
 // with it).
 func deleteGroup(t *testing.T, brokers []string, group string) {
