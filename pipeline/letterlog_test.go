@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -14,7 +15,7 @@ import (
 
 func TestLetterLogSummarisesByReason(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var buf bytes.Buffer
+		var buf lockedBuffer // the summary is written from the timer's goroutine
 		l := newLetterLog(slog.New(slog.NewJSONHandler(&buf, nil)), 3, 10*time.Second)
 		letter := func(r schemas.Reason) *schemas.DeadLetter {
 			return &schemas.DeadLetter{Msg: schemas.Message{Topic: "events", Partition: 1, Offset: 7}, Reason: r, Field: "amount", Detail: "not a number"}
@@ -65,7 +66,25 @@ func TestLetterLogSummarisesByReason(t *testing.T) {
 	})
 }
 
-func lines(t *testing.T, buf *bytes.Buffer) []map[string]any {
+// lockedBuffer is a log sink safe for concurrent use.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func lines(t *testing.T, buf *lockedBuffer) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for _, ln := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
