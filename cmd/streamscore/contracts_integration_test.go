@@ -160,12 +160,34 @@ log: {format: json}
 		t.Errorf("no replay row without a label")
 	}
 
+	// dlq stats and topics describe count what the topics hold; dlq
+	// inspect --json prints letters in the contract's shape.
+	var stats consumers.LetterStats
+	if err := json.Unmarshal([]byte(streamscore("dlq", "stats", "--dlq-topic", dlq, "--json")), &stats); err != nil {
+		t.Fatalf("dlq stats --json: %v", err)
+	}
+	if stats.Kept != len(letters) || len(stats.ByReason) != len(reasons) || stats.ByReason[0].Count != reasons[stats.ByReason[0].Reason] {
+		t.Errorf("dlq stats: %d letters by reason %v; read %d by reason %v", stats.Kept, stats.ByReason, len(letters), reasons)
+	}
+	var topics []consumers.TopicInfo
+	if err := json.Unmarshal([]byte(streamscore("topics", "describe", in, out, "--json")), &topics); err != nil {
+		t.Fatalf("topics describe --json: %v", err)
+	}
+	if len(topics) != 2 || topics[0].Records != int64(len(lines)) || topics[1].Records != int64(len(scored)) || len(topics[0].Partitions) != 4 || topics[0].ConfigError != "" {
+		t.Errorf("topics describe: %+v; want %s with %d records in 4 partitions, %s with %d, and their config", topics, in, len(lines), out, len(scored))
+	}
+	inspected := filepath.Join(dir, "inspected.jsonl")
+	if err := os.WriteFile(inspected, []byte(streamscore("dlq", "inspect", "--dlq-topic", dlq, "--samples", "5", "--json")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	scoredFile, lettersFile := filepath.Join(dir, "scored.jsonl"), filepath.Join(dir, "dead-letters.jsonl")
 	writeTextLines(t, scoredFile, scoredLines)
 	writeTextLines(t, lettersFile, letterLines)
 	check := exec.Command(py, filepath.Join(contracts, "validate.py"),
 		filepath.Join(contracts, "scored-event.v1.json"), scoredFile,
 		filepath.Join(contracts, "dead-letter.v1.json"), lettersFile,
+		filepath.Join(contracts, "dead-letter.v1.json"), inspected,
 		filepath.Join(contracts, "replay-out.v1.json"), replayOut)
 	res, err := check.CombinedOutput()
 	if err != nil {
