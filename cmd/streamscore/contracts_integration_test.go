@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -180,6 +181,10 @@ log: {format: json}
 	if err := os.WriteFile(inspected, []byte(streamscore("dlq", "inspect", "--dlq-topic", dlq, "--samples", "5", "--json")), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	consumed := filepath.Join(dir, "consumed.jsonl")
+	if err := os.WriteFile(consumed, []byte(streamscore("consume", "--topic", dlq, "--from-beginning", "--max", strconv.Itoa(len(letters)), "--headers")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	scoredFile, lettersFile := filepath.Join(dir, "scored.jsonl"), filepath.Join(dir, "dead-letters.jsonl")
 	writeTextLines(t, scoredFile, scoredLines)
@@ -188,6 +193,7 @@ log: {format: json}
 		filepath.Join(contracts, "scored-event.v1.json"), scoredFile,
 		filepath.Join(contracts, "dead-letter.v1.json"), lettersFile,
 		filepath.Join(contracts, "dead-letter.v1.json"), inspected,
+		filepath.Join(contracts, "dead-letter.v1.json"), consumed,
 		filepath.Join(contracts, "replay-out.v1.json"), replayOut)
 	res, err := check.CombinedOutput()
 	if err != nil {
