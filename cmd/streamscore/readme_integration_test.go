@@ -64,6 +64,12 @@ func TestReadmeRunsAsWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Tools the README's blocks call besides streamscore.
+	for _, tool := range []string{"bash", "jq", "curl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("the README uses %s, which is not installed (apt-get install %s)", tool, tool)
+		}
+	}
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", servicetest.FreePort(t))
 	subst := strings.NewReplacer(readmeBrokers, brokers[0], readmeRedis, redisAddr, readmeHTTP, httpAddr)
 
