@@ -106,6 +106,38 @@ log: {format: json}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("run did not exit 0 after SIGTERM: %v", err)
 	}
+	// The log holds the first few dead letters in full and summaries by
+	// reason, not a line per letter; its durations are text.
+	runLog := logs.String()
+	full, summarised := 0, 0
+	for _, line := range strings.Split(runLog, "\n") {
+		var rec struct {
+			Msg      string         `json:"msg"`
+			Count    int            `json:"count"`
+			Interval any            `json:"interval"`
+			ByReason map[string]int `json:"by_reason"`
+		}
+		if json.Unmarshal([]byte(line), &rec) != nil {
+			continue
+		}
+		switch rec.Msg {
+		case "dead letter":
+			full++
+		case "dead letters since the last summary":
+			summarised += rec.Count
+			if _, ok := rec.Interval.(string); !ok || len(rec.ByReason) == 0 {
+				t.Errorf("summary line without reasons or with a numeric interval: %s", line)
+			}
+		}
+	}
+	if full != 5 || full+summarised < len(letters)-1 {
+		// (A dead letter made by the broker refusing a scored event is not
+		// the engine's; none is expected here, one is tolerated.)
+		t.Errorf("log has %d dead letters in full and %d in summaries for %d letters; want 5 in full and the rest summarised", full, summarised, len(letters))
+	}
+	if strings.Contains(runLog, `"deadline":30`) || strings.Contains(runLog, "\r") {
+		t.Errorf("run's log has a duration in nanoseconds or a carriage return")
+	}
 
 	// A replay of the same events with a label on most of them.
 	labelled := make([]string, 0, len(lines))

@@ -184,6 +184,10 @@ func TestReadmeRunsAsWritten(t *testing.T) {
 			}
 			t.Fatalf("README.md:%d failed: %v\n--- block\n%s--- output\n%s\n%s", b.line, err, script, servicetest.Tail(logs.String(), 4000), strings.Join(bgLogs, "\n"))
 		}
+		// Output that is not a terminal gets no progress-bar frames.
+		if strings.Contains(logs.String(), "\r") {
+			t.Fatalf("README.md:%d wrote a carriage return to a pipe (a progress frame?):\n%q", b.line, servicetest.Tail(logs.String(), 2000))
+		}
 		for _, f := range readmeOutputs(script) {
 			if _, err := os.Stat(filepath.Join(work, f)); err != nil {
 				t.Fatalf("README.md:%d exited 0 but did not write %s\n%s\noutput:\n%s", b.line, f, script, servicetest.Tail(logs.String(), 2000))
