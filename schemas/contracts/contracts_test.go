@@ -10,6 +10,8 @@ func TestSchemasCompileAndRefuse(t *testing.T) {
 		name, contract, doc, want string
 	}{
 		{"scored event ok", ScoredEventV1, `{"event_id":"e1","key":"u1","event_time":1,"topic":"events","partition":0,"offset":0,"model":"mlp","model_version":"1","schema":"payments/1","scores":{"p":[0.5,null],"label":"a","zip":{"a":0.1}},"input_ts":1,"scored_at":2,"passthrough":{}}`, ""},
+		{"scored event from serve", ScoredEventV1, `{"event_id":"e1","key":"u1","event_time":1,"topic":"http","partition":-1,"offset":0,"model":"mlp","model_version":"1","schema":"payments/1","scores":{"p":0.5},"input_ts":1,"scored_at":2}`, ""},
+		{"scored event with partition -2", ScoredEventV1, `{"event_id":"e1","key":"u1","event_time":1,"topic":"http","partition":-2,"offset":0,"model":"mlp","model_version":"1","schema":"payments/1","scores":{"p":0.5},"input_ts":1,"scored_at":2}`, "partition"},
 		{"scored event without scores", ScoredEventV1, `{"event_id":"e1","key":"u1","event_time":1,"topic":"events","partition":0,"offset":0,"model":"mlp","model_version":"1","schema":"payments/1","input_ts":1,"scored_at":2}`, "scores"},
 		{"scored event with an unknown field", ScoredEventV1, `{"event_id":"e1","key":"u1","event_time":1,"topic":"events","partition":0,"offset":0,"model":"mlp","model_version":"1","schema":"payments/1","scores":{},"input_ts":1,"scored_at":2,"extra":1}`, "extra"},
 		{"features_missing false", ScoredEventV1, `{"event_id":"e1","key":"u1","event_time":1,"topic":"events","partition":0,"offset":0,"model":"mlp","model_version":"1","schema":"payments/1","scores":{},"features_missing":false,"input_ts":1,"scored_at":2}`, "features_missing"},
