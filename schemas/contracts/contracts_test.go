@@ -19,7 +19,9 @@ func TestSchemasCompileAndRefuse(t *testing.T) {
 		{"dead letter with an unknown reason", DeadLetterV1, `{"partition":0,"offset":3,"key":"","value":"{","headers":{"streamscore.reason":"bad","streamscore.source.topic":"events","streamscore.source.partition":"1","streamscore.source.offset":"9","streamscore.time":"2026-11-26T06:00:00Z"}}`, "streamscore.reason"},
 		{"truncated without sizes", DeadLetterV1, `{"partition":0,"offset":3,"key":"","value":"{","headers":{"streamscore.truncated":"true","streamscore.reason":"too_large","streamscore.source.topic":"events","streamscore.source.partition":"1","streamscore.source.offset":"9","streamscore.time":"2026-11-26T06:00:00Z"}}`, "streamscore.original"},
 		{"replay row ok", ReplayOutV1, `{"event_id":"e1","key":"u1","event_time":1,"label":null,"source":"events.jsonl","partition":0,"offset":1,"scores":{"mlp":{"probabilities":[0.9,0.1]}}}`, ""},
-		{"replay row with a string score", ReplayOutV1, `{"event_id":"e1","key":"u1","event_time":1,"source":"events.jsonl","partition":0,"offset":1,"scores":{"mlp":{"label":"a"}}}`, "scores"},
+		{"replay row with class labels and a ZipMap", ReplayOutV1, `{"event_id":"e1","key":"u1","event_time":1,"source":"events.jsonl","partition":0,"offset":1,"scores":{"rf":{"label":"a","labels":["a","b"],"probabilities":{"a":0.25,"b":0.75}}}}`, ""},
+		{"replay row with a boolean score", ReplayOutV1, `{"event_id":"e1","key":"u1","event_time":1,"source":"events.jsonl","partition":0,"offset":1,"scores":{"mlp":{"label":true}}}`, "scores"},
+		{"replay row with a string label", ReplayOutV1, `{"event_id":"e1","key":"u1","event_time":1,"label":"yes","source":"events.jsonl","partition":0,"offset":1,"scores":{"mlp":{"p":1}}}`, "label"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := Validate(tc.contract, []byte(tc.doc))
