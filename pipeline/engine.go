@@ -85,6 +85,8 @@ type Engine struct {
 	hdrs headerFilter
 	// arenas recycles the encoded events' memory between batches.
 	arenas arenaPool
+	// letters logs dead letters as rate-limited summaries.
+	letters *letterLog
 
 	batched atomic.Int64
 	acked   atomic.Int64
@@ -127,13 +129,16 @@ func New(cfg Config, src Source, scorer Scorer, sink Sink, log *slog.Logger, reg
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	log = log.With("component", "engine")
 	return &Engine{
 		cfg: cfg, src: src, scorer: scorer, sink: sink,
-		log:  log.With("component", "engine"),
+		log:  log,
 		m:    newMetrics(reg),
 		enc:  schemas.NewEncoder(cfg.Spec),
 		load: newStagesLoad(),
 		hdrs: newHeaderFilter(cfg.CopyHeaders),
+
+		letters: newLetterLog(log, letterLogFull, letterLogInterval),
 	}, nil
 }
 
@@ -235,6 +240,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		return nil
 	})
 	err := g.Wait()
+	e.letters.close()
 	// Release what a hard stop left behind in the channels.
 	for _, ch := range []chan *Batch{batches, decoded, toInfer, encoded} {
 		for b := range ch {
@@ -300,7 +306,7 @@ func (e *Engine) decode(dec *schemas.Decoder, b *Batch) {
 	for _, de := range b.decoded.Errors {
 		m := &b.Msgs[de.Index]
 		b.dead = append(b.dead, e.deadLetter(m, de.Reason, de.Field, de.Msg))
-		e.log.Warn("dead letter", "reason", de.Reason, "field", de.Field, "err", de.Msg, "topic", m.Topic, "partition", m.Partition, "offset", m.Offset)
+		e.letters.add(&b.dead[len(b.dead)-1])
 	}
 	e.m.defaulted.Add(float64(b.decoded.Defaulted))
 	b.work += time.Since(start)
@@ -486,6 +492,7 @@ func (e *Engine) scoreRows(ctx context.Context, b *Batch, in ScoreInput, ok []bo
 			}
 			m := &b.Msgs[b.decoded.Rows[r]]
 			b.dead = append(b.dead, e.deadLetter(m, schemas.ReasonModelError, "", err.Error()))
+			e.letters.add(&b.dead[len(b.dead)-1])
 			continue
 		}
 		if out.Scores == nil {

@@ -29,6 +29,13 @@ const (
 	ReasonOutputRejected Reason = "output_rejected"
 )
 
+// Reasons returns every dead-letter reason code, in the order of the
+// constants above.
+func Reasons() []Reason {
+	return []Reason{ReasonInvalidJSON, ReasonMissingField, ReasonTypeMismatch, ReasonNonFinite, ReasonTooLarge,
+		ReasonSchemaMismatch, ReasonDuplicateField, ReasonModelError, ReasonOutputRejected}
+}
+
 // DecodeError says why one message could not become a row. Index is the
 // message's position in the slice given to Decode.
 type DecodeError struct {

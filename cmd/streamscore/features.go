@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
@@ -161,7 +160,7 @@ func loadFeatures(ctx context.Context, out io.Writer, o *featuresTarget, path st
 	if err != nil {
 		return err
 	}
-	var bar *progressbar.ProgressBar
+	var bar *progress
 	if !quiet {
 		total, err := features.FileRows(path)
 		if err != nil {
@@ -199,17 +198,9 @@ func loadFeatures(ctx context.Context, out io.Writer, o *featuresTarget, path st
 	return nil
 }
 
-func newEntityBar(total int64, what string) *progressbar.ProgressBar {
-	return progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(os.Stderr),
-		progressbar.OptionSetDescription(what),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("entities"),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }),
-	)
+// newEntityBar reports progress in entities on stderr (see progress).
+func newEntityBar(total int64, what string) *progress {
+	return newStderrProgress(total, what, "entities")
 }
 
 func newFeaturesGetCmd() *cobra.Command {

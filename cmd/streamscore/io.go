@@ -9,7 +9,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
@@ -40,17 +39,9 @@ func countLines(path string) (int64, error) {
 	return n, sc.Err()
 }
 
-func newBar(total int64, what string) *progressbar.ProgressBar {
-	return progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(os.Stderr),
-		progressbar.OptionSetDescription(what),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("events"),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }),
-	)
+// newBar reports progress in events on stderr (see progress).
+func newBar(total int64, what string) *progress {
+	return newStderrProgress(total, what, "events")
 }
 
 // feedOption adjusts the producers.FeedConfig that produceFile uses.
@@ -288,6 +279,6 @@ left as they are.`,
 	}
 	create.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (streamscore.yaml)")
 	o.register(create)
-	cmd.AddCommand(create)
+	cmd.AddCommand(create, newTopicsListCmd(), newTopicsDescribeCmd())
 	return cmd
 }

@@ -298,9 +298,9 @@ func writeHistogram(w *bufio.Writer, cs *ColumnStatus, x0 float64) {
 			v := prop(h.hist, h.t, j)
 			bh := ih * v / ymax
 			bx := gx + gw*0.1 + bar*float64(s)
-			label := c.Label(j)
-			if j == bins {
-				label = "missing"
+			label := "missing"
+			if j < bins {
+				label = c.Label(j)
 			}
 			fmt.Fprintf(w, "<rect x=\"%s\" y=\"%s\" width=\"%s\" height=\"%s\" fill=\"%s\"><title>%s %s: %s</title></rect>",
 				num(bx), num(top+ih-bh), num(bar), num(bh), h.color, esc(h.name), esc(label), esc(pct(v)))

@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/xml"
 	"errors"
@@ -133,6 +134,23 @@ func TestStatusTable(t *testing.T) {
 	for _, want := range []string{"FEATURE", "SCORE", "THRESHOLD", "STATE", "EVENTS", "x ", "DRIFT", "psi", "prediction"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// A numeric column with missing values draws a "missing" bar after its
+// bins; labelling that bar once indexed past the edges and panicked
+// (drift report on a baseline whose prediction had missing rows).
+func TestHistogramWithMissingValues(t *testing.T) {
+	c := &Column{Name: "probabilities[1]", Kind: Numeric, Edges: []float64{0.2, 0.5, 0.8}, Counts: []int64{10, 10, 10, 10}, Missing: 4}
+	cs := &ColumnStatus{Column: c, Current: Histogram{Counts: []int64{1, 2, 3, 4}, Missing: 1}}
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	writeHistogram(w, cs, 0)
+	w.Flush()
+	for _, want := range []string{"reference missing:", "current ≥ 0.8:", "reference [0.2, 0.5):"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("histogram lacks a bar titled %q", want)
 		}
 	}
 }

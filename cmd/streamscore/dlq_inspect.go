@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/schemas"
+)
+
+// dlqScanFlags are the flags dlq inspect and dlq stats share.
+type dlqScanFlags struct {
+	kafka   kafkaConnFlags
+	topic   string
+	reasons []string
+	since   string
+	max     int
+	asJSON  bool
+}
+
+func (f *dlqScanFlags) register(cmd *cobra.Command) {
+	f.kafka.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.topic, "dlq-topic", "", "dead-letter topic to read (required)")
+	fl.StringSliceVar(&f.reasons, "reason", nil, "only letters with this reason code (repeatable): "+strings.Join(reasonCodes(), ", "))
+	fl.StringVar(&f.since, "since", "", "only letters dead-lettered at or after this time (RFC 3339, or a duration ago such as 2h)")
+	fl.IntVar(&f.max, "max", 100000, "read at most this many records of the topic (0: all up to its end offsets at the start)")
+	fl.BoolVar(&f.asJSON, "json", false, "print JSON (snake_case keys)")
+}
+
+// scan checks the flags and returns the scan they describe.
+func (f *dlqScanFlags) scan() (consumers.LetterScan, kafkaConn, error) {
+	if f.topic == "" {
+		return consumers.LetterScan{}, kafkaConn{}, fmt.Errorf("--dlq-topic is required")
+	}
+	if f.max < 0 {
+		return consumers.LetterScan{}, kafkaConn{}, fmt.Errorf("--max: must not be negative")
+	}
+	since, err := parseSince(f.since, time.Now())
+	if err != nil {
+		return consumers.LetterScan{}, kafkaConn{}, err
+	}
+	if _, err := reasonSet(f.reasons); err != nil {
+		return consumers.LetterScan{}, kafkaConn{}, err
+	}
+	kc, err := f.kafka.connect()
+	if err != nil {
+		return consumers.LetterScan{}, kafkaConn{}, err
+	}
+	return consumers.LetterScan{Brokers: kc.brokers, Dialer: kc.dialer, Topic: f.topic, Since: since, Reasons: f.reasons, Max: f.max}, kc, nil
+}
+
+func newDLQInspectCmd() *cobra.Command {
+	var (
+		f       dlqScanFlags
+		samples int
+		full    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "inspect",
+		Short: "Print sample dead letters with their reason, source and error",
+		Long: `inspect reads the dead-letter topic from its start up to its end offsets at
+the moment it starts (never waiting for new letters; at most --max records)
+and prints, for each reason, the first --samples letters: when, from which
+topic, partition and offset, the field and error, and the start of the
+original value (all of it with --full), then the counts by reason.
+
+With --json it prints one JSON object per sample letter (the shape of
+schemas/contracts/dead-letter.v1.json) and nothing else.`,
+		Example: `  streamscore dlq inspect --dlq-topic events.dlq
+  streamscore dlq inspect --dlq-topic events.dlq --reason type_mismatch --since 1h --samples 10
+  streamscore dlq inspect --dlq-topic events.dlq --json | jq -r '.headers["streamscore.error"]'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if samples < 1 {
+				return fmt.Errorf("--samples: must be at least 1")
+			}
+			s, kc, err := f.scan()
+			if err != nil {
+				return err
+			}
+			s.Samples = samples
+			ctx, stop := signalContext(discardLogger())
+			defer stop()
+			if err := kc.reach(ctx); err != nil {
+				return err
+			}
+			st, err := consumers.ScanLetters(ctx, s)
+			if err != nil {
+				return err
+			}
+			out := bufio.NewWriter(cmd.OutOrStdout())
+			defer out.Flush()
+			if f.asJSON {
+				enc := json.NewEncoder(out)
+				for _, l := range st.Samples {
+					if err := enc.Encode(l); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			writeLetters(out, st, full)
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().IntVar(&samples, "samples", 3, "letters to print per reason")
+	cmd.Flags().BoolVar(&full, "full", false, "print each letter's whole value (default: its first 200 bytes)")
+	return cmd
+}
+
+func newDLQStatsCmd() *cobra.Command {
+	var (
+		f      dlqScanFlags
+		bucket time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "stats",
+		Short: "Count dead letters by reason, by source topic and by time",
+		Long: `stats reads the dead-letter topic from its start up to its end offsets at
+the moment it starts (at most --max records) and prints how many letters it
+holds by reason, by source topic, and per --bucket of the time they were
+dead-lettered (the streamscore.time header).`,
+		Example: `  streamscore dlq stats --dlq-topic events.dlq
+  streamscore dlq stats --dlq-topic events.dlq --since 24h --bucket 1h --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if bucket <= 0 {
+				return fmt.Errorf("--bucket: must be a positive duration such as 1h")
+			}
+			s, kc, err := f.scan()
+			if err != nil {
+				return err
+			}
+			s.Bucket = bucket
+			ctx, stop := signalContext(discardLogger())
+			defer stop()
+			if err := kc.reach(ctx); err != nil {
+				return err
+			}
+			st, err := consumers.ScanLetters(ctx, s)
+			if err != nil {
+				return err
+			}
+			if f.asJSON {
+				return encodeJSONTo(cmd.OutOrStdout(), st)
+			}
+			writeLetterStats(cmd.OutOrStdout(), st, bucket)
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().DurationVar(&bucket, "bucket", time.Hour, "width of the time buckets")
+	return cmd
+}
+
+func reasonCodes() []string {
+	rs := schemas.Reasons()
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = string(r)
+	}
+	return out
+}
+
+func writeLetters(w io.Writer, st *consumers.LetterStats, full bool) {
+	for _, l := range st.Samples {
+		h := l.Headers
+		fmt.Fprintf(w, "%s  %s  %s/%s@%s", h[schemas.HeaderTime], l.Reason(), h[schemas.HeaderSourceTopic], h[schemas.HeaderSourcePartition], h[schemas.HeaderSourceOffset])
+		if fld := h[schemas.HeaderField]; fld != "" {
+			fmt.Fprintf(w, "  field %s", fld)
+		}
+		fmt.Fprintf(w, "  (dead letter %s/%d@%d)\n", st.Topic, l.Partition, l.Offset)
+		if e := h[schemas.HeaderError]; e != "" {
+			fmt.Fprintf(w, "  error: %s\n", e)
+		}
+		if h["streamscore.truncated"] == "true" {
+			fmt.Fprintf(w, "  truncated: the original value had %s bytes (sha256 %s)\n", h["streamscore.original.value.bytes"], h["streamscore.original.value.sha256"])
+		}
+		v := l.Value
+		if !full && len(v) > 200 {
+			cut := 200
+			for cut > 0 && !utf8.RuneStart(v[cut]) {
+				cut--
+			}
+			v = v[:cut] + fmt.Sprintf("… (%d bytes)", len(l.Value))
+		}
+		fmt.Fprintf(w, "  value: %s\n", v)
+	}
+	if len(st.Samples) > 0 {
+		fmt.Fprintln(w)
+	}
+	writeReasonCounts(w, st)
+}
+
+func writeReasonCounts(w io.Writer, st *consumers.LetterStats) {
+	fmt.Fprintf(w, "%d dead letters in %s", st.Kept, st.Topic)
+	if st.Kept != st.Read {
+		fmt.Fprintf(w, " (of %d records read)", st.Read)
+	}
+	if st.StoppedAtMax {
+		fmt.Fprint(w, "; stopped at --max, more remain")
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, rc := range st.ByReason {
+		fmt.Fprintf(tw, "  %s\t%d\n", rc.Reason, rc.Count)
+	}
+	tw.Flush()
+}
+
+func writeLetterStats(w io.Writer, st *consumers.LetterStats, bucket time.Duration) {
+	writeReasonCounts(w, st)
+	if st.Truncated > 0 {
+		fmt.Fprintf(w, "  (%d truncated)\n", st.Truncated)
+	}
+	if len(st.BySource) > 0 {
+		fmt.Fprintln(w, "by source topic:")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, sc := range st.BySource {
+			fmt.Fprintf(tw, "  %s\t%d\n", sc.Topic, sc.Count)
+		}
+		tw.Flush()
+	}
+	if len(st.ByTime) > 0 {
+		fmt.Fprintf(w, "by time (%s buckets, UTC):\n", bucket)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, b := range st.ByTime {
+			var parts []string
+			for _, rc := range st.ByReason {
+				if n := b.ByReason[rc.Reason]; n > 0 {
+					parts = append(parts, fmt.Sprintf("%s=%d", rc.Reason, n))
+				}
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%s\n", b.Start.Format(time.RFC3339), b.Count, strings.Join(parts, " "))
+		}
+		tw.Flush()
+	}
+}
