@@ -478,13 +478,13 @@ func tabs(b []byte) error {
 // specTypes are the schema's YAML sections by Go type name, for the
 // keys a did-you-mean may suggest.
 var specTypes = map[string]reflect.Type{
-	"schemas.Spec":       reflect.TypeFor[Spec](),
-	"schemas.Feature":    reflect.TypeFor[Feature](),
-	"schemas.SetFeature": reflect.TypeFor[SetFeature](),
-	"schemas.FeatureSet": reflect.TypeFor[FeatureSet](),
-	"schemas.Output":     reflect.TypeFor[Output](),
-	"schemas.Binding":    reflect.TypeFor[Binding](),
-	"schemas.Limits":     reflect.TypeFor[Limits](),
+	"schemas.Spec":         reflect.TypeFor[Spec](),
+	"schemas.Feature":      reflect.TypeFor[Feature](),
+	"schemas.SetFeature":   reflect.TypeFor[SetFeature](),
+	"schemas.FeatureSet":   reflect.TypeFor[FeatureSet](),
+	"schemas.Output":       reflect.TypeFor[Output](),
+	"schemas.Binding":      reflect.TypeFor[Binding](),
+	"schemas.Limits":       reflect.TypeFor[Limits](),
 	"schemas.RegistrySpec": reflect.TypeFor[RegistrySpec](),
 }
 

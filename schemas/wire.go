@@ -23,7 +23,6 @@ const ReasonUnknownSchema Reason = "unknown_schema"
 // bytes. It is the binary formats' invalid_json.
 const ReasonMalformed Reason = "malformed"
 
-
 // ParseFrame splits a Confluent-framed value into the schema id and the
 // rest (for Protobuf, the message indexes followed by the message).
 func ParseFrame(v []byte) (id int, body []byte, err error) {
