@@ -678,25 +678,3 @@ func (r *avroReader) appendJSON(dst []byte, n *anode, depth int) ([]byte, bool) 
 	}
 	return dst, r.fail("unknown type")
 }
-
-// AvroToJSON renders one Avro record body written with the writer schema
-// text as a JSON object, for reading (streamscore consume).
-func AvroToJSON(dst []byte, text string, body []byte) ([]byte, error) {
-	s, err := ParseAvro(text)
-	if err != nil {
-		return dst, fmt.Errorf("parsing writer schema: %w", err)
-	}
-	n, err := avroNode(s, 0)
-	if err != nil {
-		return dst, fmt.Errorf("reading writer schema: %w", err)
-	}
-	r := avroReader{b: body}
-	out, ok := r.appendJSON(dst, n, 0)
-	if !ok {
-		return dst, errors.New(r.err)
-	}
-	if r.i != len(body) {
-		return dst, fmt.Errorf("%d bytes after the record", len(body)-r.i)
-	}
-	return out, nil
-}

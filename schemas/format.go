@@ -151,3 +151,11 @@ func (s *Spec) validateFormat() []error {
 	}
 	return errs
 }
+
+// AsJSON returns a copy of s that reads JSON events: what replay uses for
+// files, which hold JSON rows whatever the topic's format.
+func (s *Spec) AsJSON() *Spec {
+	cp := *s
+	cp.Format = FormatJSON
+	return &cp
+}

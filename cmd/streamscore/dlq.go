@@ -160,7 +160,7 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 // reasonSet checks --reason values against the dead-letter reason codes.
 func reasonSet(reasons []string) (map[string]bool, error) {
 	known := map[string]bool{}
-	for _, r := range []schemas.Reason{schemas.ReasonInvalidJSON, schemas.ReasonMissingField, schemas.ReasonTypeMismatch, schemas.ReasonNonFinite, schemas.ReasonTooLarge, schemas.ReasonSchemaMismatch, schemas.ReasonModelError, schemas.ReasonOutputRejected} {
+	for _, r := range []schemas.Reason{schemas.ReasonInvalidJSON, schemas.ReasonMissingField, schemas.ReasonTypeMismatch, schemas.ReasonNonFinite, schemas.ReasonTooLarge, schemas.ReasonSchemaMismatch, schemas.ReasonModelError, schemas.ReasonOutputRejected, schemas.ReasonUnknownSchema, schemas.ReasonMalformed} {
 		known[string(r)] = true
 	}
 	want := map[string]bool{}

@@ -20,6 +20,7 @@ import (
 	"github.com/streamscore/streamscore/pipeline/serve"
 	"github.com/streamscore/streamscore/producers"
 	"github.com/streamscore/streamscore/schemas"
+	"github.com/streamscore/streamscore/schemas/registry"
 	"github.com/streamscore/streamscore/tracing"
 )
 
@@ -74,6 +75,11 @@ func buildScoringPath(ctx context.Context, cfg *config.Config, parts pathParts, 
 			p = nil
 		}
 	}()
+	closeRegistry, err := registry.Attach(spec)
+	if err != nil {
+		return p, err
+	}
+	p.closers = append(p.closers, closeRegistry)
 	if parts.features {
 		store, closeStore, err := setupFeatures(ctx, cfg, spec, log, reg)
 		if err != nil {
