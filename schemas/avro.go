@@ -183,6 +183,9 @@ type avroOp struct {
 	n     *anode
 	sl    slot
 	known bool
+	// float32 is set for an Avro float read into a float feature, the
+	// common case, which avroRow reads inline.
+	float32 bool
 }
 
 // avroProgram reads the events of one writer schema.
@@ -216,7 +219,8 @@ func (d *Decoder) compileAvro(text string) (*avroProgram, *DecodeError) {
 			}
 			have[name] = true
 		}
-		p.ops = append(p.ops, avroOp{n: n, sl: sl, known: known})
+		fast := known && n.t == aFloat && sl.kinds == slotFeature && d.kinds[sl.idx] <= kindFloat64
+		p.ops = append(p.ops, avroOp{n: n, sl: sl, known: known, float32: fast})
 	}
 	if e := d.checkRequired(have); e != nil {
 		return nil, e
@@ -477,6 +481,15 @@ func (d *Decoder) avroRow(p *avroProgram, body []byte) bool {
 	r.b, r.i, r.err = body, 0, ""
 	for i := range p.ops {
 		op := &p.ops[i]
+		if op.float32 && r.i+4 <= len(r.b) {
+			bits := binary.LittleEndian.Uint32(r.b[r.i:])
+			if bits&0x7f800000 != 0x7f800000 { // finite
+				d.row[op.sl.idx] = math.Float32frombits(bits)
+				d.seen[op.sl.idx] = true
+				r.i += 4
+				continue
+			}
+		}
 		if !op.known {
 			if !r.skip(op.n, 0) {
 				return d.wireFail(ReasonMalformed, "", r.err)

@@ -40,6 +40,9 @@ type protoOp struct {
 	msg      protoreflect.MessageDescriptor // a passthrough message field
 	enum     protoreflect.EnumDescriptor
 	presence bool
+	// float32 is set for a float field read into a float feature, the
+	// common case, which protoRow reads inline.
+	float32 bool
 }
 
 // protoProgram reads the events of one message type of a writer schema.
@@ -173,6 +176,7 @@ func (d *Decoder) compileMessage(md protoreflect.MessageDescriptor) (*protoProgr
 			return nil, &DecodeError{Reason: ReasonSchemaMismatch, Field: name, Msg: "writer field " + msg}
 		}
 		have[name] = true
+		op.float32 = !op.list && op.kind == protoreflect.FloatKind && sl.kinds == slotFeature && d.kinds[sl.idx] <= kindFloat64
 		n := f.Number()
 		if int(n) < maxDenseField {
 			if int(n) >= len(p.ops) {
@@ -273,12 +277,33 @@ func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
 		*buf = append((*buf)[:0], '[')
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
+		var (
+			num protowire.Number
+			typ protowire.Type
+			n   int
+		)
+		if c := b[0]; c < 0x80 {
+			num, typ, n = protowire.Number(c>>3), protowire.Type(c&7), 1
+		} else if len(b) > 1 && b[1] < 0x80 {
+			v := uint64(c&0x7f) | uint64(b[1])<<7
+			num, typ, n = protowire.Number(v>>3), protowire.Type(v&7), 2
+		} else if num, typ, n = protowire.ConsumeTag(b); n < 0 {
 			return d.wireFail(ReasonMalformed, "", "bad field tag: "+protowire.ParseError(n).Error())
+		}
+		if num == 0 {
+			return d.wireFail(ReasonMalformed, "", "field number 0")
 		}
 		b = b[n:]
 		op := p.op(num)
+		if op != nil && op.float32 && typ == protowire.Fixed32Type && len(b) >= 4 {
+			bits := binary.LittleEndian.Uint32(b)
+			if bits&0x7f800000 != 0x7f800000 { // finite
+				d.row[op.sl.idx] = math.Float32frombits(bits)
+				d.seen[op.sl.idx] = true
+				b = b[4:]
+				continue
+			}
+		}
 		if op == nil {
 			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
 				return d.wireFail(ReasonMalformed, "", "field "+strconv.Itoa(int(num))+": "+protowire.ParseError(n).Error())
