@@ -279,14 +279,39 @@ log: {format: json}
 		}
 	}
 
-	// consume --schema prints a binary topic's values as JSON.
-	out, err := exec.Command(binPath, "consume", "--brokers", strings.Join(brokers, ","), "--topic", runs[1].in,
-		"--from-beginning", "--max", "1", "--timeout", "20s", "--schema", formatSpec(t, "avro", files["avro"])).Output()
+	// produce --format avro encodes a JSONL file with the schema; consume
+	// --schema prints the topic's values back as JSON.
+	spec := formatSpec(t, "avro", files["avro"])
+	topic, _, _, _ := uniqueTopics("it-format-cli")
+	file := filepath.Join(t.TempDir(), "events.jsonl")
+	lines := bytes.SplitAfter(jsonl.Bytes(), []byte("\n"))[:5]
+	if err := os.WriteFile(file, bytes.Join(lines, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bflag := strings.Join(brokers, ",")
+	if b, err := exec.Command(binPath, "produce", "--brokers", bflag, "--topic", topic, "--file", file, "--key", "user_id", "-q",
+		"--format", "avro", "--schema", spec, "--schema-id", "1").CombinedOutput(); err != nil {
+		t.Fatalf("produce --format avro: %v\n%s", err, b)
+	}
+	out, err := exec.Command(binPath, "consume", "--brokers", bflag, "--topic", topic,
+		"--from-beginning", "--max", "5", "--timeout", "20s", "--schema", spec).Output()
 	if err != nil {
 		t.Fatalf("consume --schema: %v", err)
 	}
-	var first map[string]any
-	if err := json.Unmarshal(bytes.TrimSpace(out), &first); err != nil || first["event_id"] == nil || first["f00"] == nil {
-		t.Fatalf("consume --schema printed %q (%v)", out, err)
+	got := map[string]float64{}
+	for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
+		var ev struct {
+			ID  string  `json:"event_id"`
+			F00 float64 `json:"f00"`
+		}
+		if err := json.Unmarshal(line, &ev); err != nil {
+			t.Fatalf("consume --schema printed %q: %v", line, err)
+		}
+		got[ev.ID] = ev.F00
+	}
+	for _, e := range evs[:5] {
+		if v, ok := got[e.id]; !ok || float32(v) != e.feats[0] {
+			t.Fatalf("consume --schema: %s has f00 %v (found %v), want %v", e.id, v, ok, e.feats[0])
+		}
 	}
 }
