@@ -27,9 +27,10 @@ func (f Format) Binary() bool { return f == FormatAvro || f == FormatProtobuf }
 const (
 	// UnreachableWait retries the lookup, holding the batch (and so the
 	// fetching behind it) for up to Registry.MaxWait, then dead-letters the
-	// events of that schema id as unknown_schema.
+	// events of that schema id as unknown_schema, asking again a second
+	// later.
 	UnreachableWait = "wait"
-	// UnreachableDeadLetter dead-letters the events at once.
+	// UnreachableDeadLetter dead-letters the events without waiting.
 	UnreachableDeadLetter = "dead_letter"
 )
 

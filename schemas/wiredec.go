@@ -31,7 +31,14 @@ type wireProg struct {
 	avro  *avroProgram
 	proto *protoSchema
 	err   *DecodeError
+	// retryAt, when set, is when an id whose source could not be reached
+	// is asked again; until then its events fail at once.
+	retryAt time.Time
 }
+
+// unreachableRetry is how long an id whose source could not be reached
+// fails at once before it is asked again.
+const unreachableRetry = time.Second
 
 func newWireDecoder(d *Decoder) *wireDecoder {
 	return &wireDecoder{
@@ -56,7 +63,7 @@ func (d *Decoder) wireFail(r Reason, field, msg string) bool {
 // prog returns the compiled reader of schema id, looking it up and
 // compiling it the first time.
 func (w *wireDecoder) prog(d *Decoder, id int) *wireProg {
-	if p, ok := w.progs[id]; ok {
+	if p, ok := w.progs[id]; ok && (p.retryAt.IsZero() || time.Now().Before(p.retryAt)) {
 		return p
 	}
 	ws, err := w.lookup(id)
@@ -66,8 +73,9 @@ func (w *wireDecoder) prog(d *Decoder, id int) *wireProg {
 		p.err = &DecodeError{Reason: ReasonUnknownSchema, Msg: err.Error()}
 	case err != nil:
 		// Unreachable after the wait: these events are dead letters, and
-		// the id is asked again with the next batch.
-		return &wireProg{err: &DecodeError{Reason: ReasonUnknownSchema, Msg: err.Error()}}
+		// the id is asked again a second later.
+		p.err = &DecodeError{Reason: ReasonUnknownSchema, Msg: err.Error()}
+		p.retryAt = time.Now().Add(unreachableRetry)
 	case w.format == FormatAvro && ws.Type != SchemaTypeAvro && ws.Type != "":
 		p.err = &DecodeError{Reason: ReasonSchemaMismatch, Msg: "schema " + strconv.Itoa(id) + " is " + ws.Type + ", not AVRO"}
 	case w.format == FormatProtobuf && ws.Type != SchemaTypeProtobuf:
