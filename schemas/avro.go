@@ -184,8 +184,11 @@ type avroOp struct {
 	sl    slot
 	known bool
 	// float32 is set for an Avro float read into a float feature, the
-	// common case, which avroRow reads inline.
-	float32 bool
+	// common case, which avroRow reads inline; optFloat for a ["null",
+	// "float"] union (either order), floatBranch being the float's
+	// branch index as its one-byte zigzag varint.
+	float32, optFloat bool
+	floatBranch      byte
 }
 
 // avroProgram reads the events of one writer schema.
@@ -219,8 +222,16 @@ func (d *Decoder) compileAvro(text string) (*avroProgram, *DecodeError) {
 			}
 			have[name] = true
 		}
-		fast := known && n.t == aFloat && sl.kinds == slotFeature && d.kinds[sl.idx] <= kindFloat64
-		p.ops = append(p.ops, avroOp{n: n, sl: sl, known: known, float32: fast})
+		floatFeature := known && sl.kinds == slotFeature && d.kinds[sl.idx] <= kindFloat64
+		op := avroOp{n: n, sl: sl, known: known, float32: floatFeature && n.t == aFloat}
+		if floatFeature && n.t == aUnion && len(n.branches) == 2 {
+			for b, other := range []int{1, 0} {
+				if n.branches[b].t == aFloat && n.branches[other].t == aNull {
+					op.optFloat, op.floatBranch = true, byte(2*b)
+				}
+			}
+		}
+		p.ops = append(p.ops, op)
 	}
 	if e := d.checkRequired(have); e != nil {
 		return nil, e
@@ -487,6 +498,15 @@ func (d *Decoder) avroRow(p *avroProgram, body []byte) bool {
 				d.row[op.sl.idx] = math.Float32frombits(bits)
 				d.seen[op.sl.idx] = true
 				r.i += 4
+				continue
+			}
+		}
+		if op.optFloat && r.i+5 <= len(r.b) && r.b[r.i] == op.floatBranch {
+			bits := binary.LittleEndian.Uint32(r.b[r.i+1:])
+			if bits&0x7f800000 != 0x7f800000 { // finite
+				d.row[op.sl.idx] = math.Float32frombits(bits)
+				d.seen[op.sl.idx] = true
+				r.i += 5
 				continue
 			}
 		}
