@@ -217,7 +217,8 @@ func (p *scoringPath) mountRoutes(bg context.Context, wg *sync.WaitGroup, mc *co
 	var mounts []func(*http.ServeMux)
 	if mc.Serve.Enabled {
 		srv, err := serve.New(serve.Config{
-			Spec: p.spec, MaxRows: mc.Serve.MaxRows, MaxWait: mc.Serve.MaxWait,
+			// HTTP requests carry JSON events whatever the topic's format.
+			Spec: p.spec.AsJSON(), MaxRows: mc.Serve.MaxRows, MaxWait: mc.Serve.MaxWait,
 			MaxBodyBytes: mc.Serve.MaxBodyBytes, MaxEvents: mc.Serve.MaxEvents, Workers: mc.Serve.Workers,
 			Features: p.features,
 		}, p.router, log, reg)
