@@ -109,7 +109,7 @@ func MessageAt(file protoreflect.FileDescriptor, idx []int) (protoreflect.Messag
 func (d *Decoder) compileProto(ws WriterSchema) (*protoSchema, *DecodeError) {
 	if len(ws.Descriptors) == 0 {
 		return nil, &DecodeError{Reason: ReasonUnknownSchema, Msg: "schema " + strconv.Itoa(ws.ID) +
-			" came as .proto source, which streamscore does not compile; give its FileDescriptorSet (protoc --include_imports --descriptor_set_out) in registry.files"}
+			" has no descriptors (a .proto source the schema source did not compile); give its FileDescriptorSet (protoc --include_imports --descriptor_set_out) in registry.files"}
 	}
 	fd, err := FileDescriptorSet(ws.Descriptors)
 	if err != nil {

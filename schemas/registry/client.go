@@ -182,12 +182,19 @@ type Reference struct {
 	Version int    `json:"version"`
 }
 
-func (r *schemaResponse) writer(id int) schemas.WriterSchema {
-	t := r.SchemaType
-	if t == "" {
-		t = schemas.SchemaTypeAvro // Confluent leaves AVRO out
+// writer returns the answer as a writer schema, a Protobuf one compiled
+// into descriptors. A .proto that does not compile wraps
+// schemas.ErrUnknownSchema: its events cannot be read.
+func (r *schemaResponse) writer(ctx context.Context, id int) (schemas.WriterSchema, error) {
+	ws := schemas.WriterSchema{ID: id, Type: schemaType(r.SchemaType, r.Schema), Text: r.Schema}
+	if ws.Type == schemas.SchemaTypeProtobuf {
+		d, err := compileProto(ctx, r.Schema)
+		if err != nil {
+			return ws, fmt.Errorf("schema %d: %w: %v", id, schemas.ErrUnknownSchema, err)
+		}
+		ws.Descriptors = d
 	}
-	return schemas.WriterSchema{ID: id, Type: strings.ToUpper(t), Text: r.Schema}
+	return ws, nil
 }
 
 // Schema returns the schema registered under id (GET /schemas/ids/{id}),
@@ -205,7 +212,10 @@ func (c *Client) Schema(ctx context.Context, id int) (schemas.WriterSchema, erro
 	if err := c.do(ctx, http.MethodGet, "/schemas/ids/"+strconv.Itoa(id), nil, &r); err != nil {
 		return schemas.WriterSchema{}, fmt.Errorf("schema %d: %w", id, err)
 	}
-	ws = r.writer(id)
+	ws, err := r.writer(ctx, id)
+	if err != nil {
+		return ws, err
+	}
 	c.mu.Lock()
 	c.cache[id] = ws
 	c.mu.Unlock()
@@ -240,7 +250,10 @@ func (c *Client) Version(ctx context.Context, subject, version string) (SubjectV
 	if err := c.do(ctx, http.MethodGet, "/subjects/"+url.PathEscape(subject)+"/versions/"+url.PathEscape(version), nil, &r); err != nil {
 		return SubjectVersion{}, err
 	}
-	ws := r.writer(r.ID)
+	ws, err := r.writer(ctx, r.ID)
+	if err != nil {
+		return SubjectVersion{}, err
+	}
 	c.mu.Lock()
 	c.cache[r.ID] = ws
 	c.mu.Unlock()

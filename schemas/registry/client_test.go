@@ -35,6 +35,9 @@ func newFake() *fakeRegistry {
 		schemas: map[int]map[string]any{
 			1: {"schema": avroText},
 			2: {"schema": "syntax = \"proto3\"; message M { string id = 1; }", "schemaType": "PROTOBUF"},
+			4: {"schema": "syntax = \"proto3\"; message { broken", "schemaType": "PROTOBUF"},
+			// Apicurio 2.0's ccompat API leaves schemaType out for Protobuf too.
+			5: {"schema": "syntax = \"proto3\";\nimport \"google/protobuf/timestamp.proto\";\nmessage N { google.protobuf.Timestamp ts = 1; }"},
 		},
 		subjects: map[string][]int{"events-value": {1}},
 	}
@@ -86,7 +89,11 @@ func (f *fakeRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		id := len(f.schemas) + 1
+		id := 0
+		for k := range f.schemas {
+			id = max(id, k)
+		}
+		id++
 		f.schemas[id] = body
 		f.subjects[parts[1]] = append(f.subjects[parts[1]], id)
 		json.NewEncoder(w).Encode(map[string]int{"id": id})
@@ -141,8 +148,18 @@ func TestClient(t *testing.T) {
 	if _, err := c.Schema(ctx, 1); err != nil || f.hits.Load() != before {
 		t.Fatalf("the second lookup of id 1 asked the registry again (%v)", err)
 	}
-	if ws, err := c.Schema(ctx, 2); err != nil || ws.Type != schemas.SchemaTypeProtobuf {
-		t.Fatalf("Schema(2) = %+v, %v", ws, err)
+	for id, msg := range map[int]string{2: "M", 5: "N"} {
+		ws, err := c.Schema(ctx, id)
+		if err != nil || ws.Type != schemas.SchemaTypeProtobuf {
+			t.Fatalf("Schema(%d) = %+v, %v", id, ws, err)
+		}
+		fd, err := schemas.FileDescriptorSet(ws.Descriptors)
+		if err != nil || fd.Messages().Len() != 1 || string(fd.Messages().Get(0).Name()) != msg {
+			t.Fatalf("Schema(%d): the .proto compiled to %v, %v", id, fd, err)
+		}
+	}
+	if _, err := c.Schema(ctx, 4); !errors.Is(err, schemas.ErrUnknownSchema) || !strings.Contains(err.Error(), "compiling") {
+		t.Fatalf("Schema(4), a .proto that does not compile: %v", err)
 	}
 	if _, err := c.Schema(ctx, 9); !errors.Is(err, schemas.ErrUnknownSchema) || errors.Is(err, schemas.ErrUnreachable) {
 		t.Fatalf("Schema(9): %v, want ErrUnknownSchema", err)
@@ -155,7 +172,7 @@ func TestClient(t *testing.T) {
 		t.Fatalf("Subjects = %v, %v", subs, err)
 	}
 	id, err := c.Register(ctx, "events-value", schemas.SchemaTypeAvro, `{"type":"record","name":"E","fields":[]}`)
-	if err != nil || id != 3 {
+	if err != nil || id != 6 {
 		t.Fatalf("Register = %d, %v", id, err)
 	}
 	if again, err := c.Register(ctx, "events-value", schemas.SchemaTypeAvro, `{"type":"record","name":"E","fields":[]}`); err != nil || again != id {
@@ -166,7 +183,7 @@ func TestClient(t *testing.T) {
 		t.Fatalf("Versions = %v, %v", vs, err)
 	}
 	latest, err := c.Version(ctx, "events-value", "latest")
-	if err != nil || latest.Version != 2 || latest.Schema.ID != 3 {
+	if err != nil || latest.Version != 2 || latest.Schema.ID != 6 {
 		t.Fatalf("latest = %+v, %v", latest, err)
 	}
 	if _, err := c.Versions(ctx, "nope"); !errors.Is(err, schemas.ErrUnknownSchema) {

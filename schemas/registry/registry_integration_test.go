@@ -107,6 +107,64 @@ func TestRealRegistry(t *testing.T) {
 	}
 }
 
+// TestRealRegistryProtobuf registers payments.proto as source; the client
+// compiles what the registry returns, and events written with its id decode.
+func TestRealRegistryProtobuf(t *testing.T) {
+	url := os.Getenv("STREAMSCORE_REGISTRY_URL")
+	if url == "" {
+		t.Skip("STREAMSCORE_REGISTRY_URL is not set: start the registry with STREAMSCORE_REGISTRY=1 make up")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	src, err := os.ReadFile("../../testdata/formats/payments.proto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := registry.New(schemas.RegistrySpec{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	id, err := c.Register(ctx, fmt.Sprintf("it-proto-%d-value", time.Now().UnixNano()), schemas.SchemaTypeProtobuf, string(src))
+	if err != nil {
+		t.Fatalf("registering: %v", err)
+	}
+	spec, err := schemas.Parse([]byte(mustSpecText(t) + "format: protobuf\nregistry: {url: " + url + "}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeReg, err := registry.Attach(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeReg()
+	ev := `{"event_id":"p1","user_id":"u1","ts":1732460000123,"merchant":"m"`
+	for f := range 32 {
+		ev += fmt.Sprintf(`,"f%02d":%d.25`, f, f)
+	}
+	enc, err := schemas.NewWireEncoder(ctx, spec.SchemaSource(), schemas.FormatProtobuf, id, "streamscore.test.Payment")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := enc.Encode(nil, []byte(ev+"}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	out := schemas.NewDecoder(spec, mem).Decode([]schemas.Message{{Value: v, Time: time.Now()}})
+	defer out.Release()
+	if len(out.Errors) != 0 {
+		t.Fatalf("errors %+v", out.Errors)
+	}
+	if x := out.Features(); x[0] != 0.25 || x[31] != 31.25 {
+		t.Fatalf("features %v", x)
+	}
+	if ts := out.Record.Column(2).(*array.Timestamp); int64(ts.Value(0)) != 1732460000123 {
+		t.Fatalf("event time %d", ts.Value(0))
+	}
+}
+
 func mustSpecText(t *testing.T) string {
 	b, err := os.ReadFile("../../testdata/mlp.schema.yaml")
 	if err != nil {
