@@ -61,7 +61,7 @@ letters twice on a second run.`,
 	f := cmd.Flags()
 	f.StringVar(&o.dlq, "dlq-topic", "", "dead-letter topic to read (required)")
 	f.StringVar(&o.to, "to-topic", "", "topic to send to (default: each letter's source topic)")
-	f.StringSliceVar(&o.reasons, "reason", nil, "only letters with this reason code (repeatable): invalid_json, missing_field, type_mismatch, non_finite, too_large, schema_mismatch, model_error, output_rejected, unknown_schema, malformed")
+	f.StringSliceVar(&o.reasons, "reason", nil, "only letters with this reason code (repeatable): invalid_json, missing_field, type_mismatch, non_finite, too_large, schema_mismatch, model_error, output_rejected")
 	f.StringVar(&o.since, "since", "", "only letters dead-lettered at or after this time (RFC 3339, or a duration ago such as 2h)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "count what would be sent; send nothing")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress output")
@@ -160,7 +160,7 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 // reasonSet checks --reason values against the dead-letter reason codes.
 func reasonSet(reasons []string) (map[string]bool, error) {
 	known := map[string]bool{}
-	for _, r := range []schemas.Reason{schemas.ReasonInvalidJSON, schemas.ReasonMissingField, schemas.ReasonTypeMismatch, schemas.ReasonNonFinite, schemas.ReasonTooLarge, schemas.ReasonSchemaMismatch, schemas.ReasonModelError, schemas.ReasonOutputRejected, schemas.ReasonUnknownSchema, schemas.ReasonMalformed} {
+	for _, r := range []schemas.Reason{schemas.ReasonInvalidJSON, schemas.ReasonMissingField, schemas.ReasonTypeMismatch, schemas.ReasonNonFinite, schemas.ReasonTooLarge, schemas.ReasonSchemaMismatch, schemas.ReasonModelError, schemas.ReasonOutputRejected} {
 		known[string(r)] = true
 	}
 	want := map[string]bool{}

@@ -68,18 +68,18 @@ func buildScoringPath(ctx context.Context, cfg *config.Config, parts pathParts, 
 	if err != nil {
 		return nil, err
 	}
-	p = &scoringPath{spec: spec, policy: pipeline.FeaturePolicy(cfg.Features.Policy)}
+	// Avro and Protobuf schemas find their writer schemas by id.
+	closeRegistry, err := registry.Attach(spec)
+	if err != nil {
+		return nil, err
+	}
+	p = &scoringPath{spec: spec, policy: pipeline.FeaturePolicy(cfg.Features.Policy), closers: []func(){closeRegistry}}
 	defer func() {
 		if err != nil {
 			p.Close()
 			p = nil
 		}
 	}()
-	closeRegistry, err := registry.Attach(spec)
-	if err != nil {
-		return p, err
-	}
-	p.closers = append(p.closers, closeRegistry)
 	if parts.features {
 		store, closeStore, err := setupFeatures(ctx, cfg, spec, log, reg)
 		if err != nil {
