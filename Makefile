@@ -92,6 +92,9 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzAppendString$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
 	$(GO) test -run='^$$' -fuzz='^FuzzEncodeUTF8$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
 	$(GO) test -run='^$$' -fuzz='^FuzzFastFloat$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeAvro$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeProtobuf$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
+	$(GO) test -run='^$$' -fuzz='^FuzzWireJSON$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
 
 test-fuzz-short:
 	$(MAKE) --no-print-directory fuzz FUZZTIME=50000x

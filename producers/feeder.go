@@ -42,6 +42,11 @@ type FeedConfig struct {
 	// written without its time because TimeField is absent or unreadable;
 	// such a record gets the time of writing.
 	Untimed func(line int64)
+	// Encode, if set, turns each line into the record value (Avro or
+	// Protobuf in the wire format, schemas.WireEncoder); the key and time
+	// are still read from the line. A line it refuses stops the feed,
+	// naming the line.
+	Encode func(line []byte) ([]byte, error)
 }
 
 // Feed writes every non-empty line of r as one record to cfg.Topic through
@@ -127,6 +132,13 @@ func Feed(ctx context.Context, w *kafka.Writer, r io.Reader, cfg FeedConfig) (in
 					cfg.Untimed(lineNo)
 				}
 			}
+		}
+		if cfg.Encode != nil {
+			enc, err := cfg.Encode(value)
+			if err != nil {
+				return written, fmt.Errorf("encoding line %d: %w", lineNo, err)
+			}
+			m.Value = enc
 		}
 		msgs = append(msgs, m)
 		if len(msgs) >= batch {

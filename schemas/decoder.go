@@ -191,6 +191,8 @@ type Decoder struct {
 
 	// tc reads features for typed inputs; nil in the single-input form.
 	tc *typedDecoder
+	// wire reads Avro and Protobuf events; nil for JSON.
+	wire *wireDecoder
 
 	// kinds holds each feature's type as a kind constant.
 	kinds []uint8
@@ -479,6 +481,9 @@ func NewDecoder(spec *Spec, mem memory.Allocator) *Decoder {
 	if spec.Typed() {
 		d.tc = newTypedDecoder(d)
 	}
+	if spec.Format.Binary() {
+		d.wire = newWireDecoder(d)
+	}
 	return d
 }
 
@@ -555,6 +560,9 @@ func (d *Decoder) decodeRow(m *Message) (tsMillis int64, defaulted int, ok bool)
 	if len(m.Value) > d.spec.Limits.MaxMessageBytes {
 		sc.fail(ReasonTooLarge, "message of "+strconv.Itoa(len(m.Value))+" bytes is over the limit of "+strconv.Itoa(d.spec.Limits.MaxMessageBytes))
 		return 0, 0, false
+	}
+	if d.wire != nil {
+		return d.wireRow(m)
 	}
 	clear(d.seen)
 	clear(d.passSet)

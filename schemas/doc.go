@@ -1,7 +1,9 @@
 // Package schemas is the leaf of streamscore: the event schema spec (YAML),
-// its Arrow layout, the JSON decoder that fills Arrow builders from raw Kafka
-// values, the scored-event encoder, and the record types every other package
-// shares (Message, Span, DeadLetter).
+// its Arrow layout, the decoders that fill Arrow builders from raw Kafka
+// values (JSON, and Avro and Protobuf in the Confluent wire format, read by
+// readers compiled per writer schema), the scored-event encoder, and the
+// record types every other package shares (Message, Span, DeadLetter).
 //
-// It imports no other streamscore package.
+// It imports no other streamscore package; a schema registry client lives in
+// schemas/registry and plugs in through SchemaSource.
 package schemas

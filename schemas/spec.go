@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -276,6 +277,14 @@ type Spec struct {
 	Model Binding `yaml:"model"`
 	// Limits bound the cost of one event.
 	Limits Limits `yaml:"limits"`
+	// Format is how event values are encoded: json (the default), avro or
+	// protobuf (see format.go).
+	Format Format `yaml:"format"`
+	// Registry says where avro and protobuf writer schemas come from.
+	Registry RegistrySpec `yaml:"registry"`
+
+	// schemas finds writer schemas by id (see SetSchemaSource).
+	schemas SchemaSource
 }
 
 // Load reads and validates a schema spec from a YAML file.
@@ -284,7 +293,7 @@ func Load(path string) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading schema: %w", err)
 	}
-	s, err := Parse(b)
+	s, err := parse(b, filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("schema %s: %w", path, err)
 	}
@@ -293,7 +302,11 @@ func Load(path string) (*Spec, error) {
 
 // Parse decodes and validates a schema spec from YAML bytes. Unknown keys
 // are errors, so a typo does not silently change the schema.
-func Parse(b []byte) (*Spec, error) {
+// Relative local schema paths (registry.files, registry.dir) are taken
+// relative to the working directory.
+func Parse(b []byte) (*Spec, error) { return parse(b, "") }
+
+func parse(b []byte, base string) (*Spec, error) {
 	var s Spec
 	if err := tabs(b); err != nil {
 		return nil, fmt.Errorf("parsing schema YAML: %w", err)
@@ -304,6 +317,7 @@ func Parse(b []byte) (*Spec, error) {
 		return nil, fmt.Errorf("parsing schema YAML: %w", explainUnknownKeys(err))
 	}
 	s.applyDefaults()
+	s.applyFormatDefaults(base)
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
@@ -444,6 +458,7 @@ func (s *Spec) Validate() error {
 		}
 	}
 	errs = append(errs, s.validateInputs()...)
+	errs = append(errs, s.validateFormat()...)
 	if len(s.Model.Outputs) == 0 {
 		errs = append(errs, errors.New("model.outputs: at least one output is required"))
 	}
@@ -487,13 +502,14 @@ func tabs(b []byte) error {
 // specTypes are the schema's YAML sections by Go type name, for the
 // keys a did-you-mean may suggest.
 var specTypes = map[string]reflect.Type{
-	"schemas.Spec":       reflect.TypeFor[Spec](),
-	"schemas.Feature":    reflect.TypeFor[Feature](),
-	"schemas.SetFeature": reflect.TypeFor[SetFeature](),
-	"schemas.FeatureSet": reflect.TypeFor[FeatureSet](),
-	"schemas.Output":     reflect.TypeFor[Output](),
-	"schemas.Binding":    reflect.TypeFor[Binding](),
-	"schemas.Limits":     reflect.TypeFor[Limits](),
+	"schemas.Spec":         reflect.TypeFor[Spec](),
+	"schemas.Feature":      reflect.TypeFor[Feature](),
+	"schemas.SetFeature":   reflect.TypeFor[SetFeature](),
+	"schemas.FeatureSet":   reflect.TypeFor[FeatureSet](),
+	"schemas.Output":       reflect.TypeFor[Output](),
+	"schemas.Binding":      reflect.TypeFor[Binding](),
+	"schemas.Limits":       reflect.TypeFor[Limits](),
+	"schemas.RegistrySpec": reflect.TypeFor[RegistrySpec](),
 }
 
 var unknownKey = regexp.MustCompile(`field (\S+) not found in type (\S+)`)

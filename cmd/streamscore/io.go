@@ -96,6 +96,7 @@ func newProduceCmd() *cobra.Command {
 		quiet    bool
 		keepTime bool
 		timeFld  string
+		wire     wireFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "produce",
@@ -133,6 +134,14 @@ so history written back to a topic can be replayed by time range (replay
 			if keepTime {
 				opts = append(opts, keepEventTimes(timeFld, &untimed))
 			}
+			encode, closeEnc, err := wire.encoder(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeEnc()
+			if encode != nil {
+				opts = append(opts, func(c *producers.FeedConfig) { c.Encode = encode })
+			}
 			start := time.Now()
 			n, err := produceFileConn(ctx, kc, topic, file, keyField, rate, quiet, opts...)
 			if err != nil {
@@ -154,6 +163,7 @@ so history written back to a topic can be replayed by time range (replay
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	cmd.Flags().BoolVar(&keepTime, "preserve-timestamps", false, "write each record with the event's own time (--time-field) as its timestamp")
 	cmd.Flags().StringVar(&timeFld, "time-field", "ts", "event field holding the event time, RFC 3339 or epoch milliseconds (with --preserve-timestamps)")
+	wire.register(cmd, true)
 	return cmd
 }
 
@@ -165,6 +175,7 @@ func newConsumeCmd() *cobra.Command {
 		max     int
 		timeout time.Duration
 		headers bool
+		wire    wireFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "consume",
@@ -191,9 +202,17 @@ offset and value instead.`,
 			}
 			out := bufio.NewWriter(cmd.OutOrStdout())
 			defer out.Flush()
+			render, closeRender, err := wire.renderer()
+			if err != nil {
+				return err
+			}
+			defer closeRender()
 			_, err = consumers.Tail(ctx, consumers.TailConfig{
 				Brokers: kc.brokers, Dialer: kc.dialer, Topic: topic, FromBeginning: from, Max: max, Idle: timeout,
 			}, func(m schemas.Message) error {
+				if render != nil {
+					m.Value = render(ctx, m.Value)
+				}
 				return writeRecord(out, m, headers)
 			})
 			return err
@@ -205,6 +224,7 @@ offset and value instead.`,
 	cmd.Flags().IntVar(&max, "max", 0, "stop after this many records (0: no limit)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "stop after no record arrived for this long (0: never)")
 	cmd.Flags().BoolVar(&headers, "headers", false, "print key, headers, partition and offset with each value")
+	wire.register(cmd, false)
 	return cmd
 }
 

@@ -201,6 +201,10 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 		return err
 	}
 	defer path.Close()
+	if len(o.in) > 0 {
+		// Files hold JSON rows whatever the topic's format.
+		path.spec = path.spec.AsJSON()
+	}
 	models, closeModels, err := o.openModels(&cfg, path.spec)
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 	"github.com/streamscore/streamscore/pipeline/serve"
 	"github.com/streamscore/streamscore/producers"
 	"github.com/streamscore/streamscore/schemas"
+	"github.com/streamscore/streamscore/schemas/registry"
 	"github.com/streamscore/streamscore/tracing"
 )
 
@@ -69,7 +70,12 @@ func buildScoringPath(ctx context.Context, cfg *config.Config, parts pathParts, 
 	if err != nil {
 		return nil, err
 	}
-	p = &scoringPath{spec: spec, policy: pipeline.FeaturePolicy(cfg.Features.Policy)}
+	// Avro and Protobuf schemas find their writer schemas by id.
+	closeRegistry, err := registry.Attach(spec)
+	if err != nil {
+		return nil, err
+	}
+	p = &scoringPath{spec: spec, policy: pipeline.FeaturePolicy(cfg.Features.Policy), closers: []func(){closeRegistry}}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -213,7 +219,8 @@ func (p *scoringPath) mountRoutes(bg context.Context, wg *sync.WaitGroup, mc *co
 	var mounts []func(*http.ServeMux)
 	if mc.Serve.Enabled {
 		srv, err := serve.New(serve.Config{
-			Spec: p.spec, MaxRows: mc.Serve.MaxRows, MaxWait: mc.Serve.MaxWait,
+			// HTTP requests carry JSON events whatever the topic's format.
+			Spec: p.spec.AsJSON(), MaxRows: mc.Serve.MaxRows, MaxWait: mc.Serve.MaxWait,
 			MaxBodyBytes: mc.Serve.MaxBodyBytes, MaxEvents: mc.Serve.MaxEvents, Workers: mc.Serve.Workers,
 			Features: p.features, Tracer: p.tracer,
 		}, p.router, log, reg)

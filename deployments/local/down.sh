@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# down.sh: stop the Kafka broker, redis-server (and Jaeger) that up.sh started, delete their
+# down.sh: stop the Kafka broker, redis-server (and Jaeger, the registry) that up.sh started, delete their
 # data and the env file. Safe to run when nothing is running.
 set -euo pipefail
 
@@ -12,6 +12,9 @@ rc=0
 "$LOCAL_DIR/redis.sh" stop || rc=$?
 if [[ -d "$STREAMSCORE_RUN/jaeger" ]]; then
 	"$LOCAL_DIR/jaeger.sh" stop || rc=$?
+fi
+if [[ -d "$STREAMSCORE_RUN/registry" ]]; then
+	"$LOCAL_DIR/registry.sh" stop || rc=$?
 fi
 rm -f "$STREAMSCORE_RUN/env"
 exit "$rc"

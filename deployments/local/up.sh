@@ -13,6 +13,9 @@
 # first time, which takes minutes) and exports:
 #   STREAMSCORE_OTLP          127.0.0.1:PORT of Jaeger's OTLP gRPC receiver
 #   STREAMSCORE_JAEGER_QUERY  http://127.0.0.1:PORT, Jaeger's query API and UI
+# With STREAMSCORE_REGISTRY=1 it also starts Apicurio Registry (registry.sh; built with mvn
+# the first time, which takes minutes) and exports:
+#   STREAMSCORE_REGISTRY_URL  http://127.0.0.1:PORT/apis/ccompat/v6, its Confluent-compatible API
 # Use it with: source .run/env. Services already running are reused. down.sh stops them.
 set -euo pipefail
 
@@ -30,6 +33,11 @@ if [[ "${STREAMSCORE_JAEGER:-0}" == 1 ]]; then
 	jaeger_env="export STREAMSCORE_OTLP=127.0.0.1:$(<"$STREAMSCORE_RUN/jaeger/otlp_grpc")
 export STREAMSCORE_JAEGER_QUERY=http://127.0.0.1:$(<"$STREAMSCORE_RUN/jaeger/query")"
 fi
+registry_env=""
+if [[ "${STREAMSCORE_REGISTRY:-0}" == 1 ]]; then
+	"$LOCAL_DIR/registry.sh" start >/dev/null
+	registry_env="export STREAMSCORE_REGISTRY_URL=$(<"$STREAMSCORE_RUN/registry/url")"
+fi
 brokers="$(<"$STREAMSCORE_RUN/kafka/address")"
 redis="$(<"$STREAMSCORE_RUN/redis/address")"
 
@@ -42,6 +50,7 @@ export ONNXRUNTIME_LIB=$ort
 export STREAMSCORE_KAFKA_SCRIPT=$LOCAL_DIR/kafka.sh
 export STREAMSCORE_CHROMIUM=$chromium
 $jaeger_env
+$registry_env
 # Where the scripts keep state and downloads, so kafka.sh finds this broker.
 export STREAMSCORE_RUN=$STREAMSCORE_RUN
 export STREAMSCORE_CACHE=$STREAMSCORE_CACHE
@@ -53,4 +62,5 @@ echo "redis: listening on $redis"
 echo "onnxruntime: $ort"
 echo "chromium: $chromium"
 [[ -z "$jaeger_env" ]] || "$LOCAL_DIR/jaeger.sh" status
+[[ -z "$registry_env" ]] || "$LOCAL_DIR/registry.sh" status
 echo "env: source $env_file"

@@ -21,6 +21,9 @@ started=()
 if [[ "${STREAMSCORE_JAEGER:-0}" == 1 ]]; then
 	"$LOCAL_DIR/jaeger.sh" status >/dev/null 2>&1 || started+=(jaeger)
 fi
+if [[ "${STREAMSCORE_REGISTRY:-0}" == 1 ]]; then
+	"$LOCAL_DIR/registry.sh" status >/dev/null 2>&1 || started+=(registry)
+fi
 
 child=""
 # shellcheck disable=SC2317 # runs from the traps

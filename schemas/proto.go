@@ -1,0 +1,617 @@
+package schemas
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
+)
+
+// timestampName is the well-known timestamp message, read as epoch
+// milliseconds for the event time and as RFC 3339 for a passthrough field.
+const timestampName = "google.protobuf.Timestamp"
+
+// protoSchema is one Protobuf writer schema: its file, and a reader per
+// message-index list met so far.
+type protoSchema struct {
+	file  protoreflect.FileDescriptor
+	progs map[string]*protoProgram
+	errs  map[string]*DecodeError
+}
+
+// protoOp reads one field of a message.
+type protoOp struct {
+	sl       slot
+	known    bool
+	kind     protoreflect.Kind
+	list     bool
+	ts       bool
+	msg      protoreflect.MessageDescriptor // a passthrough message field
+	enum     protoreflect.EnumDescriptor
+	presence bool
+	// float32 is set for a float field read into a float feature, the
+	// common case, which protoRow reads inline.
+	float32 bool
+}
+
+// protoProgram reads the events of one message type of a writer schema.
+type protoProgram struct {
+	// ops is indexed by field number up to maxDenseField; sparse holds
+	// larger numbers.
+	ops    []protoOp
+	sparse map[protowire.Number]*protoOp
+	// zero lists the fields without presence: proto3 leaves a zero value
+	// off the wire, so they start each event at zero.
+	zero []*protoOp
+	// lists are the repeated passthrough fields, rendered as JSON arrays.
+	lists []*protoOp
+}
+
+const maxDenseField = 1024
+
+func (p *protoProgram) op(n protowire.Number) *protoOp {
+	if int(n) < len(p.ops) {
+		if op := &p.ops[n]; op.known {
+			return op
+		}
+		return nil
+	}
+	return p.sparse[n]
+}
+
+// FileDescriptorSet parses a serialized FileDescriptorSet and returns the
+// descriptor of its last file, the schema's own (protoc writes the file it
+// compiled after the imports --include_imports adds).
+func FileDescriptorSet(b []byte) (protoreflect.FileDescriptor, error) {
+	var set descriptorpb.FileDescriptorSet
+	if err := proto.Unmarshal(b, &set); err != nil {
+		return nil, fmt.Errorf("reading FileDescriptorSet: %w", err)
+	}
+	if len(set.File) == 0 {
+		return nil, errors.New("the FileDescriptorSet holds no file")
+	}
+	files, err := protodesc.NewFiles(&set)
+	if err != nil {
+		return nil, fmt.Errorf("reading FileDescriptorSet (was it written with --include_imports?): %w", err)
+	}
+	return files.FindFileByPath(set.File[len(set.File)-1].GetName())
+}
+
+// MessageAt returns the message that a message-index list names in file.
+func MessageAt(file protoreflect.FileDescriptor, idx []int) (protoreflect.MessageDescriptor, error) {
+	msgs := file.Messages()
+	var md protoreflect.MessageDescriptor
+	for _, i := range idx {
+		if i >= msgs.Len() {
+			return nil, fmt.Errorf("message index %v names no message of %s", idx, file.Path())
+		}
+		md = msgs.Get(i)
+		msgs = md.Messages()
+	}
+	if md == nil {
+		return nil, errors.New("empty message-index list")
+	}
+	return md, nil
+}
+
+// compileProto reads a Protobuf writer schema.
+func (d *Decoder) compileProto(ws WriterSchema) (*protoSchema, *DecodeError) {
+	if len(ws.Descriptors) == 0 {
+		return nil, &DecodeError{Reason: ReasonUnknownSchema, Msg: "schema " + strconv.Itoa(ws.ID) +
+			" has no descriptors (a .proto source the schema source did not compile); give its FileDescriptorSet (protoc --include_imports --descriptor_set_out) in registry.files"}
+	}
+	fd, err := FileDescriptorSet(ws.Descriptors)
+	if err != nil {
+		return nil, &DecodeError{Reason: ReasonSchemaMismatch, Msg: "writer schema: " + err.Error()}
+	}
+	return &protoSchema{file: fd, progs: map[string]*protoProgram{}, errs: map[string]*DecodeError{}}, nil
+}
+
+// program returns the reader of the message idx names.
+func (d *Decoder) protoProgram(s *protoSchema, idx []int) (*protoProgram, *DecodeError) {
+	var kb [64]byte
+	key := kb[:0]
+	for _, i := range idx {
+		key = strconv.AppendInt(append(key, '.'), int64(i), 10)
+	}
+	if p, ok := s.progs[string(key)]; ok {
+		return p, nil
+	}
+	if e, ok := s.errs[string(key)]; ok {
+		return nil, e
+	}
+	if len(s.progs)+len(s.errs) > 256 {
+		return nil, &DecodeError{Reason: ReasonSchemaMismatch, Msg: "too many message types in one schema"}
+	}
+	md, err := MessageAt(s.file, idx)
+	var p *protoProgram
+	var e *DecodeError
+	if err != nil {
+		e = &DecodeError{Reason: ReasonSchemaMismatch, Msg: err.Error()}
+	} else {
+		p, e = d.compileMessage(md)
+	}
+	if e != nil {
+		s.errs[string(key)] = e
+		return nil, e
+	}
+	s.progs[string(key)] = p
+	return p, nil
+}
+
+func (d *Decoder) compileMessage(md protoreflect.MessageDescriptor) (*protoProgram, *DecodeError) {
+	p := &protoProgram{sparse: map[protowire.Number]*protoOp{}}
+	have := map[string]bool{}
+	fields := md.Fields()
+	for i := range fields.Len() {
+		f := fields.Get(i)
+		name := string(f.Name())
+		sl, known := d.slots[name]
+		if !known {
+			continue
+		}
+		op := &protoOp{sl: sl, known: true, kind: f.Kind(), list: f.IsList(), presence: f.HasPresence()}
+		if f.IsMap() {
+			return nil, &DecodeError{Reason: ReasonSchemaMismatch, Field: name, Msg: "writer field is a map, which streamscore does not read"}
+		}
+		if f.Kind() == protoreflect.MessageKind || f.Kind() == protoreflect.GroupKind {
+			op.ts = f.Message().FullName() == timestampName
+			op.msg = f.Message()
+		}
+		if f.Kind() == protoreflect.EnumKind {
+			op.enum = f.Enum()
+		}
+		if msg := protoFits(op, d); msg != "" {
+			return nil, &DecodeError{Reason: ReasonSchemaMismatch, Field: name, Msg: "writer field " + msg}
+		}
+		have[name] = true
+		op.float32 = !op.list && op.kind == protoreflect.FloatKind && sl.kinds == slotFeature && d.kinds[sl.idx] <= kindFloat64
+		n := f.Number()
+		if int(n) < maxDenseField {
+			if int(n) >= len(p.ops) {
+				p.ops = append(p.ops, make([]protoOp, int(n)+1-len(p.ops))...)
+			}
+			p.ops[n] = *op
+			op = &p.ops[n]
+		} else {
+			p.sparse[n] = op
+		}
+	}
+	// Pointers into p.ops are taken once it stops growing.
+	for i := range p.ops {
+		if op := &p.ops[i]; op.known {
+			p.collect(op)
+		}
+	}
+	for _, op := range p.sparse {
+		p.collect(op)
+	}
+	if e := d.checkRequired(have); e != nil {
+		return nil, e
+	}
+	return p, nil
+}
+
+func (p *protoProgram) collect(op *protoOp) {
+	if op.list {
+		p.lists = append(p.lists, op)
+	} else if !op.presence {
+		p.zero = append(p.zero, op)
+	}
+}
+
+// protoFits returns "" when op's values can fill its field, else what is
+// wrong.
+func protoFits(op *protoOp, d *Decoder) string {
+	sl := op.sl
+	k := op.kind
+	numeric := k != protoreflect.BoolKind && k != protoreflect.StringKind && k != protoreflect.BytesKind &&
+		k != protoreflect.MessageKind && k != protoreflect.GroupKind && k != protoreflect.EnumKind
+	integer := numeric && k != protoreflect.FloatKind && k != protoreflect.DoubleKind
+	if sl.kinds&slotPass != 0 && sl.kinds&^(slotPass|slotLookup) == 0 {
+		if sl.kinds&slotLookup != 0 && (op.list || op.msg != nil) {
+			return "is not a string or number (a feature-set key field)"
+		}
+		return ""
+	}
+	if op.list {
+		return "is repeated; only a passthrough field may be"
+	}
+	if sl.kinds&slotFeature != 0 {
+		switch d.kinds[sl.idx] {
+		case kindBool:
+			if k != protoreflect.BoolKind {
+				return "is not bool (the feature is bool)"
+			}
+		case kindInt64:
+			if !integer {
+				return "is not an integer (the feature is int64)"
+			}
+		default:
+			if !numeric {
+				return "is not a number (the feature is " + string(d.spec.Features[sl.idx].Type) + ")"
+			}
+		}
+		return ""
+	}
+	if sl.kinds&slotTime != 0 && sl.kinds&(slotID|slotKey) == 0 {
+		if !op.ts && !integer && k != protoreflect.StringKind {
+			return "is not a google.protobuf.Timestamp, an integer or a string (the event time)"
+		}
+		return ""
+	}
+	if !integer && k != protoreflect.StringKind && k != protoreflect.EnumKind {
+		return "is not a string, an integer or an enum (an id or key)"
+	}
+	return ""
+}
+
+// protoRow reads one framed Protobuf body (message indexes, then the
+// message) into the decoder's row scratch.
+func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
+	idx, b, err := ParseMessageIndexes(d.wire.idx[:0], body)
+	d.wire.idx = idx
+	if err != nil {
+		return d.wireFail(ReasonMalformed, "", err.Error())
+	}
+	p, e := d.protoProgram(s, idx)
+	if e != nil {
+		return d.wireFail(e.Reason, e.Field, e.Msg)
+	}
+	for _, op := range p.zero {
+		d.protoZero(op)
+	}
+	for _, op := range p.lists {
+		buf := &d.wire.passBufs[op.sl.idx]
+		*buf = append((*buf)[:0], '[')
+	}
+	for len(b) > 0 {
+		var (
+			num protowire.Number
+			typ protowire.Type
+			n   int
+		)
+		if c := b[0]; c < 0x80 {
+			num, typ, n = protowire.Number(c>>3), protowire.Type(c&7), 1
+		} else if len(b) > 1 && b[1] < 0x80 {
+			v := uint64(c&0x7f) | uint64(b[1])<<7
+			num, typ, n = protowire.Number(v>>3), protowire.Type(v&7), 2
+		} else if num, typ, n = protowire.ConsumeTag(b); n < 0 {
+			return d.wireFail(ReasonMalformed, "", "bad field tag: "+protowire.ParseError(n).Error())
+		}
+		if num == 0 {
+			return d.wireFail(ReasonMalformed, "", "field number 0")
+		}
+		b = b[n:]
+		op := p.op(num)
+		if op != nil && op.float32 && typ == protowire.Fixed32Type && len(b) >= 4 {
+			bits := binary.LittleEndian.Uint32(b)
+			if bits&0x7f800000 != 0x7f800000 { // finite
+				d.row[op.sl.idx] = math.Float32frombits(bits)
+				d.seen[op.sl.idx] = true
+				b = b[4:]
+				continue
+			}
+		}
+		if op == nil {
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return d.wireFail(ReasonMalformed, "", "field "+strconv.Itoa(int(num))+": "+protowire.ParseError(n).Error())
+			}
+			b = b[n:]
+			continue
+		}
+		if n = d.protoValue(op, typ, b); n < 0 {
+			return false
+		}
+		b = b[n:]
+	}
+	for _, op := range p.lists {
+		buf := &d.wire.passBufs[op.sl.idx]
+		*buf = append(*buf, ']')
+		d.setPass(op.sl, *buf)
+	}
+	return true
+}
+
+// protoZero sets a field without presence to its zero value.
+func (d *Decoder) protoZero(op *protoOp) {
+	switch {
+	case op.ts || op.msg != nil:
+		d.setNull(op.sl)
+	case op.kind == protoreflect.StringKind || op.kind == protoreflect.BytesKind:
+		d.setString(op.sl, nil)
+	case op.kind == protoreflect.BoolKind:
+		d.setBool(op.sl, false)
+	case op.kind == protoreflect.EnumKind:
+		d.protoEnum(op, 0)
+	case op.kind == protoreflect.FloatKind || op.kind == protoreflect.DoubleKind:
+		d.setFloat(op.sl, 0, 64)
+	default:
+		d.setInt(op.sl, 0, unitNone)
+	}
+}
+
+func (d *Decoder) protoEnum(op *protoOp, v int32) bool {
+	if ev := op.enum.Values().ByNumber(protoreflect.EnumNumber(v)); ev != nil {
+		return d.setString(op.sl, []byte(ev.Name()))
+	}
+	var tmp [12]byte
+	return d.setString(op.sl, strconv.AppendInt(tmp[:0], int64(v), 10))
+}
+
+// wireTypeOf is the wire type of a scalar kind.
+func wireTypeOf(k protoreflect.Kind) protowire.Type {
+	switch k {
+	case protoreflect.FloatKind, protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind:
+		return protowire.Fixed32Type
+	case protoreflect.DoubleKind, protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind:
+		return protowire.Fixed64Type
+	case protoreflect.StringKind, protoreflect.BytesKind, protoreflect.MessageKind:
+		return protowire.BytesType
+	case protoreflect.GroupKind:
+		return protowire.StartGroupType
+	}
+	return protowire.VarintType
+}
+
+// protoValue reads the value of op's field from b and returns the bytes it
+// took, or -1 with the failure set.
+func (d *Decoder) protoValue(op *protoOp, typ protowire.Type, b []byte) int {
+	want := wireTypeOf(op.kind)
+	if op.list && typ == protowire.BytesType && want != protowire.BytesType {
+		// A packed repeated scalar.
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			d.wireFail(ReasonMalformed, d.fieldName(op.sl), protowire.ParseError(n).Error())
+			return -1
+		}
+		for len(v) > 0 {
+			k := d.protoScalar(op, want, v)
+			if k < 0 {
+				return -1
+			}
+			v = v[k:]
+		}
+		return n
+	}
+	if typ != want {
+		d.wireFail(ReasonMalformed, d.fieldName(op.sl), "wire type "+strconv.Itoa(int(typ))+" does not match the field's type "+op.kind.String())
+		return -1
+	}
+	return d.protoScalar(op, typ, b)
+}
+
+// protoScalar reads one value of wire type typ.
+func (d *Decoder) protoScalar(op *protoOp, typ protowire.Type, b []byte) int {
+	fail := func(n int) int {
+		d.wireFail(ReasonMalformed, d.fieldName(op.sl), protowire.ParseError(n).Error())
+		return -1
+	}
+	var (
+		n  int
+		ok bool
+	)
+	switch typ {
+	case protowire.VarintType:
+		var v uint64
+		if len(b) > 0 && b[0] < 0x80 {
+			v, n = uint64(b[0]), 1
+		} else if v, n = protowire.ConsumeVarint(b); n < 0 {
+			return fail(n)
+		}
+		ok = d.protoVarint(op, v)
+	case protowire.Fixed32Type:
+		if len(b) < 4 {
+			return fail(-1)
+		}
+		v := binary.LittleEndian.Uint32(b)
+		n = 4
+		switch op.kind {
+		case protoreflect.FloatKind:
+			ok = d.protoFloat(op, float64(math.Float32frombits(v)), 32)
+		case protoreflect.Sfixed32Kind:
+			ok = d.protoInt(op, int64(int32(v)))
+		default:
+			ok = d.protoInt(op, int64(v))
+		}
+	case protowire.Fixed64Type:
+		if len(b) < 8 {
+			return fail(-1)
+		}
+		v := binary.LittleEndian.Uint64(b)
+		n = 8
+		switch op.kind {
+		case protoreflect.DoubleKind:
+			ok = d.protoFloat(op, math.Float64frombits(v), 64)
+		case protoreflect.Sfixed64Kind:
+			ok = d.protoInt(op, int64(v))
+		default:
+			if v > math.MaxInt64 {
+				d.wireFail(ReasonTypeMismatch, d.fieldName(op.sl), "fixed64 value is over the int64 range")
+				return -1
+			}
+			ok = d.protoInt(op, int64(v))
+		}
+	case protowire.BytesType:
+		var v []byte
+		if v, n = protowire.ConsumeBytes(b); n < 0 {
+			return fail(n)
+		}
+		switch {
+		case op.ts:
+			ok = d.protoTimestamp(op, v)
+		case op.msg != nil:
+			ok = d.protoMessage(op, v)
+		default:
+			ok = d.protoString(op, v)
+		}
+	case protowire.StartGroupType:
+		d.wireFail(ReasonSchemaMismatch, d.fieldName(op.sl), "groups are not read")
+		return -1
+	}
+	if !ok {
+		return -1
+	}
+	return n
+}
+
+func (d *Decoder) protoVarint(op *protoOp, v uint64) bool {
+	switch op.kind {
+	case protoreflect.BoolKind:
+		if op.list {
+			return d.listAppend(op, strconv.AppendBool(nil, v != 0))
+		}
+		return d.setBool(op.sl, v != 0)
+	case protoreflect.EnumKind:
+		if op.list {
+			return d.listAppend(op, strconv.AppendInt(nil, int64(int32(v)), 10))
+		}
+		return d.protoEnum(op, int32(v))
+	case protoreflect.Sint32Kind:
+		return d.protoInt(op, int64(int32(protowire.DecodeZigZag(v&math.MaxUint32))))
+	case protoreflect.Sint64Kind:
+		return d.protoInt(op, protowire.DecodeZigZag(v))
+	case protoreflect.Int32Kind:
+		return d.protoInt(op, int64(int32(v)))
+	case protoreflect.Uint32Kind:
+		return d.protoInt(op, int64(uint32(v)))
+	case protoreflect.Uint64Kind:
+		if v > math.MaxInt64 {
+			return d.wireFail(ReasonTypeMismatch, d.fieldName(op.sl), "uint64 value is over the int64 range")
+		}
+	}
+	return d.protoInt(op, int64(v))
+}
+
+func (d *Decoder) protoInt(op *protoOp, v int64) bool {
+	if op.list {
+		return d.listAppend(op, strconv.AppendInt(nil, v, 10))
+	}
+	return d.setInt(op.sl, v, unitNone)
+}
+
+func (d *Decoder) protoFloat(op *protoOp, v float64, bits int) bool {
+	if op.list {
+		return d.listAppend(op, appendJSONFloat(nil, v, bits))
+	}
+	return d.setFloat(op.sl, v, bits)
+}
+
+func (d *Decoder) protoString(op *protoOp, v []byte) bool {
+	if op.list {
+		return d.listAppend(op, appendJSONString(nil, v))
+	}
+	return d.setString(op.sl, v)
+}
+
+// listAppend appends one element, as JSON, to a repeated passthrough field.
+func (d *Decoder) listAppend(op *protoOp, js []byte) bool {
+	buf := &d.wire.passBufs[op.sl.idx]
+	if len(*buf) > 1 {
+		*buf = append(*buf, ',')
+	}
+	*buf = append(*buf, js...)
+	return true
+}
+
+// protoTimestamp reads a google.protobuf.Timestamp.
+func (d *Decoder) protoTimestamp(op *protoOp, b []byte) bool {
+	var secs, nanos int64
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return d.wireFail(ReasonMalformed, d.fieldName(op.sl), "timestamp: "+protowire.ParseError(n).Error())
+		}
+		b = b[n:]
+		if typ == protowire.VarintType && (num == 1 || num == 2) {
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return d.wireFail(ReasonMalformed, d.fieldName(op.sl), "timestamp: "+protowire.ParseError(n).Error())
+			}
+			if num == 1 {
+				secs = int64(v)
+			} else {
+				nanos = int64(int32(v))
+			}
+			b = b[n:]
+			continue
+		}
+		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+			return d.wireFail(ReasonMalformed, d.fieldName(op.sl), "timestamp: "+protowire.ParseError(n).Error())
+		}
+		b = b[n:]
+	}
+	if secs < -62135596800 || secs > 253402300799 || nanos < 0 || nanos > 999_999_999 {
+		return d.wireFail(ReasonTypeMismatch, d.fieldName(op.sl), "timestamp is out of range")
+	}
+	sl := op.sl
+	if sl.kinds&slotTime != 0 && sl.kinds&(slotID|slotKey) == 0 {
+		d.r.ts = secs*1000 + nanos/1_000_000
+		d.r.tsSet = true
+	}
+	if sl.kinds&slotPass != 0 {
+		t := time.Unix(secs, nanos).UTC()
+		js := appendJSONString(nil, t.AppendFormat(nil, time.RFC3339Nano))
+		if op.list {
+			return d.listAppend(op, js)
+		}
+		buf := &d.wire.passBufs[sl.idx]
+		*buf = append((*buf)[:0], js...)
+		d.setPass(sl, *buf)
+	}
+	return true
+}
+
+// protoMessage renders a passthrough message field as JSON (protojson).
+func (d *Decoder) protoMessage(op *protoOp, b []byte) bool {
+	m := dynamicpb.NewMessage(op.msg)
+	if err := proto.Unmarshal(b, m); err != nil {
+		return d.wireFail(ReasonMalformed, d.fieldName(op.sl), err.Error())
+	}
+	js, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
+	if err != nil {
+		return d.wireFail(ReasonMalformed, d.fieldName(op.sl), err.Error())
+	}
+	js = []byte(strings.Join(strings.Fields(string(js)), ""))
+	if op.list {
+		return d.listAppend(op, js)
+	}
+	buf := &d.wire.passBufs[op.sl.idx]
+	*buf = append((*buf)[:0], js...)
+	d.setPass(op.sl, *buf)
+	return true
+}
+
+// ProtoToJSON renders one framed Protobuf body (message indexes, then the
+// message) of a schema's FileDescriptorSet as JSON, for reading
+// (streamscore consume).
+func ProtoToJSON(descriptors []byte, body []byte) ([]byte, error) {
+	fd, err := FileDescriptorSet(descriptors)
+	if err != nil {
+		return nil, err
+	}
+	idx, b, err := ParseMessageIndexes(nil, body)
+	if err != nil {
+		return nil, err
+	}
+	md, err := MessageAt(fd, idx)
+	if err != nil {
+		return nil, err
+	}
+	m := dynamicpb.NewMessage(md)
+	if err := proto.Unmarshal(b, m); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", md.FullName(), err)
+	}
+	return protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
+}
