@@ -33,7 +33,8 @@ const (
 // constants above.
 func Reasons() []Reason {
 	return []Reason{ReasonInvalidJSON, ReasonMissingField, ReasonTypeMismatch, ReasonNonFinite, ReasonTooLarge,
-		ReasonSchemaMismatch, ReasonDuplicateField, ReasonModelError, ReasonOutputRejected}
+		ReasonSchemaMismatch, ReasonDuplicateField, ReasonModelError, ReasonOutputRejected,
+		ReasonUnknownSchema, ReasonMalformed}
 }
 
 // DecodeError says why one message could not become a row. Index is the
