@@ -17,6 +17,7 @@ import (
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/model"
+	"github.com/streamscore/streamscore/pipeline/replay"
 	"github.com/streamscore/streamscore/pipeline/serve"
 	"github.com/streamscore/streamscore/producers"
 	"github.com/streamscore/streamscore/schemas"
@@ -34,9 +35,11 @@ type scoringPath struct {
 	// command asked for none); policy applies when it fails.
 	features pipeline.FeatureStore
 	policy   pipeline.FeaturePolicy
-	// router scores with the line-up; nil when the command opens its own
-	// models (replay).
-	router    *model.Router
+	// router scores with the line-up; nil unless parts.models.
+	router *model.Router
+	// compared are the models a replay compares (parts.comparing), each
+	// a one-model Router, the first the champion.
+	compared  []replay.Model
 	observers []pipeline.Observer
 	shadow    pipeline.ShadowSink
 	routes    func(*http.ServeMux)
@@ -53,6 +56,10 @@ type pathParts struct {
 	models   bool // the configured line-up, shadow topic and HTTP routes
 	drift    bool // drift monitoring, when drift.enabled
 	tracing  bool // OpenTelemetry batch spans, when tracing.enabled
+	// comparing opens the models of compare ([NAME=]PATH each; none: the
+	// configured model) side by side, for replay.
+	comparing bool
+	compare   []string
 }
 
 // allParts is what run and serve build.
@@ -84,6 +91,11 @@ func buildScoringPath(ctx context.Context, cfg *config.Config, parts pathParts, 
 	}
 	if parts.models {
 		if err := p.openModels(ctx, cfg, log, reg); err != nil {
+			return p, err
+		}
+	}
+	if parts.comparing {
+		if err := p.openCompared(ctx, cfg, parts.compare); err != nil {
 			return p, err
 		}
 	}
@@ -235,6 +247,34 @@ func (p *scoringPath) mountRoutes(bg context.Context, wg *sync.WaitGroup, mc *co
 				m(mux)
 			}
 		}
+	}
+	return nil
+}
+
+// openCompared opens the models a replay compares, each checked against
+// the input the replay feeds it (event features and feature-set features
+// side by side), with the configured model's settings.
+func (p *scoringPath) openCompared(ctx context.Context, cfg *config.Config, flags []string) error {
+	checkSpec, err := replay.PrepareSpec(p.spec, "", replay.FeaturesEvent)
+	if err != nil {
+		return err
+	}
+	if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
+		return err
+	}
+	refs, err := replay.ResolveModels(flags, cfg.Model.Path, cfg.Model.Name, cfg.Model.Version)
+	if err != nil {
+		return err
+	}
+	for _, ref := range refs {
+		mc := cfg.Model.Config
+		mc.Path, mc.Name, mc.Version = ref.Path, ref.Name, ref.Version
+		sc, err := model.OpenScorerOwnOutputs(ctx, mc, cfg.Model.WarmupRows, checkSpec)
+		if err != nil {
+			return fmt.Errorf("--model %s: %w", ref.Flag, err)
+		}
+		p.closers = append(p.closers, func() { sc.Close() })
+		p.compared = append(p.compared, replay.Model{Name: ref.Name, Scorer: sc})
 	}
 	return nil
 }
