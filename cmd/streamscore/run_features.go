@@ -27,7 +27,7 @@ func setupFeatures(ctx context.Context, cfg *config.Config, spec *schemas.Spec, 
 		return nil, nil, config.InSection("features", err)
 	}
 	if !cfg.Redis.Enabled() {
-		return nil, nil, fmt.Errorf("redis.addrs: the schema %s declares feature_sets (%s) but no Redis is configured; set redis.addrs in the config or STREAMSCORE_REDIS", spec, setNames(spec))
+		return nil, nil, fmt.Errorf("redis.addrs: the schema %s declares feature_sets (%s) but no Redis is configured; set redis.addrs in the config or STREAMSCORE_REDIS", spec, features.SetNames(spec))
 	}
 	client, err := cfg.Redis.NewClient()
 	if err != nil {
@@ -48,16 +48,8 @@ func setupFeatures(ctx context.Context, cfg *config.Config, spec *schemas.Spec, 
 		}
 		log.Warn("Redis does not answer at start-up; the feature policy applies until it does", "redis", cfg.Redis.Addrs, "policy", policy, "err", err)
 	}
-	log.Info("online features", "sets", setNames(spec), "redis", cfg.Redis.Addrs, "policy", policy)
+	log.Info("online features", "sets", features.SetNames(spec), "redis", cfg.Redis.Addrs, "policy", policy)
 	return store, func() { client.Close() }, nil
-}
-
-func setNames(spec *schemas.Spec) string {
-	names := make([]string, len(spec.FeatureSets))
-	for i := range spec.FeatureSets {
-		names[i] = spec.FeatureSets[i].Name
-	}
-	return strings.Join(names, ", ")
 }
 
 // isAuthError reports whether Redis refused the credentials.
