@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -134,7 +131,7 @@ drift.min_events) and the events in the window. It changes nothing.`,
 				return err
 			}
 			if asJSON {
-				return writeStatusJSON(cmd, st)
+				return drift.WriteStatusJSON(cmd.OutOrStdout(), st)
 			}
 			return drift.WriteTable(cmd.OutOrStdout(), st)
 		},
@@ -142,49 +139,6 @@ drift.min_events) and the events in the window. It changes nothing.`,
 	t.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return cmd
-}
-
-// statusJSON is one column of `drift status --json`.
-type statusJSON struct {
-	Feature    string                     `json:"feature"`
-	Source     drift.Source               `json:"source"`
-	Kind       drift.Kind                 `json:"kind"`
-	State      string                     `json:"state"`
-	Alerting   []string                   `json:"alerting,omitempty"`
-	Events     int64                      `json:"events"`
-	Scores     map[string]float64         `json:"scores"`
-	Thresholds map[string]drift.Threshold `json:"thresholds"`
-}
-
-func writeStatusJSON(cmd *cobra.Command, st *drift.Status) error {
-	out := struct {
-		Model        string       `json:"model"`
-		ModelVersion string       `json:"model_version"`
-		Baseline     string       `json:"baseline"`
-		WindowStart  time.Time    `json:"window_start"`
-		WindowEnd    time.Time    `json:"window_end"`
-		Events       int64        `json:"events"`
-		Columns      []statusJSON `json:"columns"`
-	}{st.NS.Model, st.NS.Version, st.NS.Baseline, st.Start.UTC(), st.End.UTC(), st.Events, nil}
-	for i := range st.Columns {
-		cs := &st.Columns[i]
-		c := statusJSON{
-			Feature: cs.Column.Name, Source: cs.Column.Source, Kind: cs.Column.Kind, State: st.StateLabel(cs),
-			Alerting: cs.State.Alerting, Events: cs.Current.Total(), Scores: map[string]float64{}, Thresholds: map[string]drift.Threshold{},
-		}
-		for s, v := range cs.Scores {
-			if !math.IsNaN(v) && !math.IsInf(v, 0) {
-				c.Scores[drift.Score(s).String()] = v
-			}
-		}
-		for s, th := range cs.Thresholds {
-			c.Thresholds[s.String()] = th
-		}
-		out.Columns = append(out.Columns, c)
-	}
-	enc := json.NewEncoder(cmd.OutOrStdout())
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
 }
 
 func newDriftReportCmd() *cobra.Command {
@@ -214,38 +168,11 @@ the page loads nothing and runs no script.`,
 			defer client.Close()
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			store := drift.NewRedisStore(client)
-			now := time.Now()
-			st, err := drift.ReadStatus(ctx, store, base, ns, mc, now)
+			st, err := drift.WriteReportFile(ctx, out, drift.NewRedisStore(client), base, ns, mc, time.Now())
 			if err != nil {
 				return err
 			}
-			hist, err := store.History(ctx, ns)
-			if err != nil {
-				return err
-			}
-			f, err := os.Create(out)
-			if err != nil {
-				return fmt.Errorf("writing report: %w", err)
-			}
-			smoothing := mc.Smoothing
-			if smoothing == 0 {
-				smoothing = -1 // none, as configured
-			}
-			if err := drift.WriteReport(f, st, drift.ReportOptions{History: hist, Generated: now, Smoothing: smoothing}); err != nil {
-				f.Close()
-				return fmt.Errorf("writing report: %w", err)
-			}
-			if err := f.Close(); err != nil {
-				return fmt.Errorf("writing report: %w", err)
-			}
-			drifting := 0
-			for i := range st.Columns {
-				if st.Columns[i].State.Drift {
-					drifting++
-				}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d columns (%d in drift), %d events in the window\n", out, len(st.Columns), drifting, st.Events)
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d columns (%d in drift), %d events in the window\n", out, len(st.Columns), st.Drifting(), st.Events)
 			return nil
 		},
 	}
