@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -238,8 +237,7 @@ func (p *scoringPath) mountRoutes(bg context.Context, wg *sync.WaitGroup, mc *co
 		if err != nil {
 			return err
 		}
-		api := &adminAPI{router: p.router, deployer: deployer, name: p.router.Name(), tokenSum: sha256.Sum256(tok), log: log.With("component", "admin")}
-		mounts = append(mounts, api.routes)
+		mounts = append(mounts, model.NewAdmin(p.router, deployer, tok, log.With("component", "admin")).Routes)
 	}
 	if len(mounts) > 0 {
 		p.routes = func(mux *http.ServeMux) {

@@ -1,0 +1,69 @@
+package model
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteText prints in as a table: file, sha256, opsets, producer,
+// graph size, operators, inputs, outputs and metadata.
+func (in Inspection) WriteText(out io.Writer) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "file\t%s (%d bytes)\n", in.Path, in.Size)
+	fmt.Fprintf(w, "sha256\t%s\n", in.SHA256)
+	fmt.Fprintf(w, "ir_version\t%d\n", in.IRVersion)
+	opsets := make([]string, len(in.Opsets))
+	for i, o := range in.Opsets {
+		opsets[i] = o.String()
+	}
+	fmt.Fprintf(w, "opset\t%s\n", strings.Join(opsets, ", "))
+	fmt.Fprintf(w, "producer\t%s\n", strings.TrimSpace(in.ProducerName+" "+in.ProducerVersion))
+	if in.Domain != "" || in.ModelVersion != 0 {
+		fmt.Fprintf(w, "domain, model_version\t%s, %d\n", in.Domain, in.ModelVersion)
+	}
+	fmt.Fprintf(w, "graph\t%s: %d nodes, %d initializers, %d parameters\n", in.GraphName, in.Nodes, in.Initializers, in.Parameters)
+	if in.ExternalData {
+		fmt.Fprintf(w, "external data\tyes (weights in files beside the model)\n")
+	}
+	ops := in.OpNames()
+	for i, op := range ops {
+		ops[i] = fmt.Sprintf("%s×%d", op, in.Ops[op])
+	}
+	fmt.Fprintf(w, "operators\t%s\n", strings.Join(ops, ", "))
+	if in.DocString != "" {
+		fmt.Fprintf(w, "doc\t%s\n", in.DocString)
+	}
+	fmt.Fprintln(w, "inputs")
+	for _, t := range in.Inputs {
+		fmt.Fprintf(w, "  %s\t%s %s\n", t.Name, t.ElementType, shapeText(t.Shape))
+	}
+	fmt.Fprintln(w, "outputs")
+	for _, t := range in.Outputs {
+		fmt.Fprintf(w, "  %s\t%s %s\n", t.Name, t.ElementType, shapeText(t.Shape))
+	}
+	if len(in.Metadata) > 0 {
+		fmt.Fprintln(w, "metadata")
+		for _, k := range slices.Sorted(maps.Keys(in.Metadata)) {
+			fmt.Fprintf(w, "  %s\t%s\n", k, in.Metadata[k])
+		}
+	}
+	return w.Flush()
+}
+
+func shapeText(shape []int64) string {
+	if shape == nil {
+		return ""
+	}
+	parts := make([]string, len(shape))
+	for i, d := range shape {
+		parts[i] = "?"
+		if d >= 0 {
+			parts[i] = fmt.Sprint(d)
+		}
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
