@@ -1,16 +1,14 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"os"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/ops"
 	"github.com/streamscore/streamscore/pipeline/model"
 )
 
@@ -68,27 +66,19 @@ SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
 			if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
 				return err
 			}
-			reg := prometheus.NewRegistry()
-			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newBuildInfo())
+			reg := ops.NewRegistry(version, commit)
 			path, err := buildScoringPath(ctx, &cfg, pathParts{features: true, models: true}, log, reg)
 			if err != nil {
 				return err
 			}
 			defer path.Close()
-			routes, stopConsole, err := withConsole(ctx, &cfg, "serve", reg, nil, path.routes, log)
-			if err != nil {
-				return err
-			}
-			defer stopConsole()
-			srv, err := serveOps(cfg.HTTP.Addr, reg, func() error { return nil }, routes, log)
+			stopOps, err := startOps(ctx, &cfg, opsEndpoint{command: "serve", routes: path.routes}, reg, log)
 			if err != nil {
 				return err
 			}
 			<-ctx.Done()
 			log.Info("stopping: answering requests in flight")
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			return srv.Shutdown(sctx)
+			return stopOps(10 * time.Second)
 		},
 	}
 	f := cmd.Flags()
