@@ -14,30 +14,13 @@ import (
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/pipeline/rowfile"
 	"github.com/streamscore/streamscore/producers"
 	"github.com/streamscore/streamscore/schemas"
 )
 
 func brokersFlag(cmd *cobra.Command, dst *[]string) {
 	cmd.Flags().StringSliceVar(dst, "brokers", nil, "Kafka bootstrap brokers host:port (default $STREAMSCORE_BROKERS or 127.0.0.1:9092)")
-}
-
-// countLines counts the non-empty lines of a file, for a progress total.
-func countLines(path string) (int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 10<<20)
-	var n int64
-	for sc.Scan() {
-		if len(sc.Bytes()) > 0 {
-			n++
-		}
-	}
-	return n, sc.Err()
 }
 
 func newBar(total int64, what string) *progressbar.ProgressBar {
@@ -72,15 +55,10 @@ func produceFile(ctx context.Context, brokers []string, topic, path, keyField st
 
 // produceFileConn is produceFile over a connection with security settings.
 func produceFileConn(ctx context.Context, kc kafkaConn, topic, path, keyField string, rate float64, quiet bool, opts ...feedOption) (int64, error) {
-	total, err := countLines(path)
+	total, err := rowfile.CountAs(ctx, path, rowfile.JSONL)
 	if err != nil {
 		return 0, fmt.Errorf("reading %s: %w", path, err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
 	pc := producers.Config{Brokers: kc.brokers, Topic: topic, Transport: kc.transport}
 	w := pc.NewKafkaWriter()
 	defer w.Close()
@@ -92,7 +70,7 @@ func produceFileConn(ctx context.Context, kc kafkaConn, topic, path, keyField st
 		bar := newBar(total, "producing to "+topic)
 		cfg.Progress = func(n int64) { bar.Set64(n) }
 	}
-	return producers.Feed(ctx, w, f, cfg)
+	return producers.FeedFile(ctx, w, path, cfg)
 }
 
 func newProduceCmd() *cobra.Command {
