@@ -3,9 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -50,16 +48,16 @@ func keepEventTimes(field string, untimed *int64) feedOption {
 
 // produceFile writes a JSONL file to a topic with a progress bar on stderr.
 func produceFile(ctx context.Context, brokers []string, topic, path, keyField string, rate float64, quiet bool, opts ...feedOption) (int64, error) {
-	return produceFileConn(ctx, kafkaConn{brokers: brokers}, topic, path, keyField, rate, quiet, opts...)
+	return produceFileConn(ctx, config.KafkaConn{Brokers: brokers}, topic, path, keyField, rate, quiet, opts...)
 }
 
 // produceFileConn is produceFile over a connection with security settings.
-func produceFileConn(ctx context.Context, kc kafkaConn, topic, path, keyField string, rate float64, quiet bool, opts ...feedOption) (int64, error) {
+func produceFileConn(ctx context.Context, kc config.KafkaConn, topic, path, keyField string, rate float64, quiet bool, opts ...feedOption) (int64, error) {
 	total, err := rowfile.CountAs(ctx, path, rowfile.JSONL)
 	if err != nil {
 		return 0, fmt.Errorf("reading %s: %w", path, err)
 	}
-	pc := producers.Config{Brokers: kc.brokers, Topic: topic, Transport: kc.transport}
+	pc := producers.Config{Brokers: kc.Brokers, Topic: topic, Transport: kc.Transport}
 	w := pc.NewKafkaWriter()
 	defer w.Close()
 	cfg := producers.FeedConfig{Topic: topic, KeyField: keyField, Rate: rate}
@@ -112,7 +110,7 @@ so history written back to a topic can be replayed by time range (replay
 			}
 			ctx, stop := signalContext(discardLogger())
 			defer stop()
-			if err := kc.reach(ctx); err != nil {
+			if err := kc.Reach(ctx); err != nil {
 				return err
 			}
 			var opts []feedOption
@@ -173,15 +171,15 @@ offset and value instead.`,
 			}
 			ctx, stop := signalContext(discardLogger())
 			defer stop()
-			if err := kc.reach(ctx); err != nil {
+			if err := kc.Reach(ctx); err != nil {
 				return err
 			}
 			out := bufio.NewWriter(cmd.OutOrStdout())
 			defer out.Flush()
 			_, err = consumers.Tail(ctx, consumers.TailConfig{
-				Brokers: kc.brokers, Dialer: kc.dialer, Topic: topic, FromBeginning: from, Max: max, Idle: timeout,
+				Brokers: kc.Brokers, Dialer: kc.Dialer, Topic: topic, FromBeginning: from, Max: max, Idle: timeout,
 			}, func(m schemas.Message) error {
-				return writeRecord(out, m, headers)
+				return consumers.WriteRecord(out, m, headers)
 			})
 			return err
 		},
@@ -193,33 +191,6 @@ offset and value instead.`,
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "stop after no record arrived for this long (0: never)")
 	cmd.Flags().BoolVar(&headers, "headers", false, "print key, headers, partition and offset with each value")
 	return cmd
-}
-
-func writeRecord(w io.Writer, m schemas.Message, withHeaders bool) error {
-	if !withHeaders {
-		if _, err := w.Write(m.Value); err != nil {
-			return err
-		}
-		_, err := w.Write([]byte{'\n'})
-		return err
-	}
-	hs := map[string]string{}
-	for _, h := range m.Headers {
-		hs[h.Key] = string(h.Value)
-	}
-	rec := struct {
-		Partition int               `json:"partition"`
-		Offset    int64             `json:"offset"`
-		Key       string            `json:"key"`
-		Headers   map[string]string `json:"headers"`
-		Value     string            `json:"value"`
-	}{m.Partition, m.Offset, string(m.Key), hs, string(m.Value)}
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
 }
 
 func newTopicsCmd() *cobra.Command {
@@ -243,20 +214,20 @@ left as they are.`,
 				return err
 			}
 			o.apply(&cfg)
-			kc, err := newKafkaConn(cfg.Brokers, &cfg.Kafka)
+			kc, err := config.NewKafkaConn(cfg.Brokers, &cfg.Kafka)
 			if err != nil {
 				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			if err := consumers.CreateTopics(ctx, kc.dialer, kc.brokers, cfg.Topics.Partitions, cfg.Topics.ReplicationFactor,
+			if err := consumers.CreateTopics(ctx, kc.Dialer, kc.Brokers, cfg.Topics.Partitions, cfg.Topics.ReplicationFactor,
 				cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "topics ready: %s, %s, %s (%d partitions)\n", cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ, cfg.Topics.Partitions)
 			if cfg.Drift.Enabled && cfg.Drift.Topic != "" {
 				// Drift events are few; one partition keeps them in order.
-				if err := consumers.CreateTopics(ctx, kc.dialer, kc.brokers, 1, cfg.Topics.ReplicationFactor, cfg.Drift.Topic); err != nil {
+				if err := consumers.CreateTopics(ctx, kc.Dialer, kc.Brokers, 1, cfg.Topics.ReplicationFactor, cfg.Drift.Topic); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "drift topic ready: %s\n", cfg.Drift.Topic)

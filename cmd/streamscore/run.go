@@ -200,22 +200,8 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 		return err
 	}
 	defer stopOps(2 * time.Second)
-	if err := consumers.WaitForBrokers(ctx, cfg.Brokers, dialer, cfg.Kafka.DialTimeoutOrDefault(), cfg.Kafka.StartupTimeout, log); err != nil {
-		if ctx.Err() != nil {
-			log.Info("stopped during start-up, before consuming anything")
-			return nil
-		}
-		return err
-	}
-	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: cfg.Kafka.DialTimeoutOrDefault()}
-	if transport != nil {
-		client.Transport = transport
-	}
-	if err := consumers.CheckOutputTopics(ctx, client, cfg.Topics.Output, cfg.Topics.DLQ); err != nil {
-		if ctx.Err() != nil {
-			log.Info("stopped during start-up, before consuming anything")
-			return nil
-		}
+	client, err := awaitKafka(ctx, &cfg, dialer, transport, log)
+	if err != nil || client == nil {
 		return err
 	}
 	h := consumers.NewHealth(cfg.Health, client, src, []string{cfg.Topics.Output, cfg.Topics.DLQ}, log, reg)
@@ -233,4 +219,28 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 		return fmt.Errorf("scoring: %w", err)
 	}
 	return nil
+}
+
+// awaitKafka waits (kafka.startup_timeout) for a broker to answer and checks
+// that the output and dead-letter topics exist, and returns the client the
+// health check uses. A nil client and error mean ctx ended first.
+func awaitKafka(ctx context.Context, cfg *config.Config, dialer *kafka.Dialer, transport *kafka.Transport, log *slog.Logger) (*kafka.Client, error) {
+	stopped := func(err error) (*kafka.Client, error) {
+		if ctx.Err() != nil {
+			log.Info("stopped during start-up, before consuming anything")
+			return nil, nil
+		}
+		return nil, err
+	}
+	if err := consumers.WaitForBrokers(ctx, cfg.Brokers, dialer, cfg.Kafka.DialTimeoutOrDefault(), cfg.Kafka.StartupTimeout, log); err != nil {
+		return stopped(err)
+	}
+	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: cfg.Kafka.DialTimeoutOrDefault()}
+	if transport != nil {
+		client.Transport = transport
+	}
+	if err := consumers.CheckOutputTopics(ctx, client, cfg.Topics.Output, cfg.Topics.DLQ); err != nil {
+		return stopped(err)
+	}
+	return client, nil
 }
