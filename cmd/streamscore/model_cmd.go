@@ -154,37 +154,9 @@ of the same kind.`,
 			if err := model.Init(lib); err != nil {
 				return err
 			}
-			in, outPath := args[0], args[1]
-			if err := model.Optimize(model.Config{Path: in, GraphOptimization: level}, outPath); err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			a, err := model.Inspect(in)
-			if err != nil {
-				return err
-			}
-			b, err := model.Inspect(outPath)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "optimized %s -> %s (level %s)\n", in, outPath, orDefault(level, "all"))
-			fmt.Fprintf(out, "  nodes        %d -> %d\n", a.Nodes, b.Nodes)
-			fmt.Fprintf(out, "  bytes        %d -> %d\n", a.Size, b.Size)
-			if !compare {
-				return nil
-			}
-			orig, err := model.Measure(cmd.Context(), model.Config{Path: in, GraphOptimization: level}, rows, duration)
-			if err != nil {
-				return err
-			}
-			opt, err := model.Measure(cmd.Context(), model.Config{Path: outPath, GraphOptimization: model.GraphOptimizationDisable}, rows, duration)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "  start-up     %s (optimised at load) -> %s (loaded pre-optimised), %.2fx\n",
-				orig.Open.Round(time.Microsecond), opt.Open.Round(time.Microsecond), orig.Open.Seconds()/opt.Open.Seconds())
-			fmt.Fprintf(out, "  scoring      %.0f -> %.0f rows/s at %d rows per batch, %.2fx\n", orig.RowsPerSec, opt.RowsPerSec, rows, opt.RowsPerSec/orig.RowsPerSec)
-			return nil
+			return model.OptimizeAndCompare(cmd.Context(), cmd.OutOrStdout(), args[0], args[1], model.OptimizeOptions{
+				Level: level, Compare: compare, Rows: rows, Duration: duration,
+			})
 		},
 	}
 	runtimeFlag(cmd, &lib)
@@ -193,13 +165,6 @@ of the same kind.`,
 	cmd.Flags().IntVar(&rows, "rows", 256, "rows per batch when measuring scoring")
 	cmd.Flags().DurationVar(&duration, "duration", 2*time.Second, "how long to measure scoring, per file")
 	return cmd
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func newModelRegisterCmd() *cobra.Command {
