@@ -124,15 +124,15 @@ func BuildInfo(version, commit string) prometheus.Collector {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "streamscore_build_info",
 		Help:        "Always 1; the labels say which build of streamscore runs.",
-		ConstLabels: prometheus.Labels{"version": version, "commit": buildCommit(commit), "goversion": runtime.Version()},
+		ConstLabels: prometheus.Labels{"version": version, "commit": BuildCommit(commit), "goversion": runtime.Version()},
 	})
 	g.Set(1)
 	return g
 }
 
-// buildCommit returns commit, else the VCS revision Go recorded, else
+// BuildCommit returns commit, else the VCS revision Go recorded, else
 // "unknown".
-func buildCommit(commit string) string {
+func BuildCommit(commit string) string {
 	if commit != "" {
 		return commit
 	}

@@ -35,13 +35,15 @@ type RedriveConfig struct {
 
 // RedriveResult counts what Redrive read, sent (by reason) and skipped.
 type RedriveResult struct {
-	Read    int
-	Skipped int
+	Read    int `json:"read"`
+	Skipped int `json:"skipped"`
 	// Truncated counts the skipped letters that hold only the start of the
 	// original event: sending one back would only make an invalid_json
 	// dead letter.
-	Truncated int
-	Sent      map[string]int
+	Truncated int `json:"truncated"`
+	// Sent counts the letters sent (or, on a dry run, that would be), by
+	// reason.
+	Sent map[string]int `json:"sent"`
 }
 
 // Redrive reads dead letters through read (which calls fn for each

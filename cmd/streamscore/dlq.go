@@ -30,6 +30,7 @@ type redriveOptions struct {
 	since   string
 	dryRun  bool
 	quiet   bool
+	asJSON  bool
 }
 
 func newRedriveCmd() *cobra.Command {
@@ -61,6 +62,7 @@ letters twice on a second run.`,
 	f.StringVar(&o.since, "since", "", "only letters dead-lettered at or after this time (RFC 3339, or a duration ago such as 2h)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "count what would be sent; send nothing")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress output")
+	f.BoolVar(&o.asJSON, "json", false, "print the counts as JSON (snake_case keys)")
 	return cmd
 }
 
@@ -94,7 +96,17 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 	if err != nil {
 		return err
 	}
-	res.WriteText(w, o.dlq, o.dryRun)
+	if o.asJSON {
+		if err := writeIndented(w, struct {
+			DLQ    string `json:"dlq_topic"`
+			DryRun bool   `json:"dry_run"`
+			producers.RedriveResult
+		}{o.dlq, o.dryRun, res}); err != nil {
+			return err
+		}
+	} else {
+		res.WriteText(w, o.dlq, o.dryRun)
+	}
 	if !o.quiet && o.dryRun {
 		fmt.Fprintln(os.Stderr, "dry run: nothing was sent")
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,9 @@ type driftTarget struct {
 	config   string
 	model    string
 	version  string
+	redis    []string
+	oldModel string // --model, the deprecated spelling of --model-name
+	oldVer   string // --version, the deprecated spelling of --model-version
 	prefix   string
 	baseline string
 }
@@ -42,8 +46,13 @@ type driftTarget struct {
 func (d *driftTarget) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVarP(&d.config, "config", "c", "", "configuration file (streamscore.yaml) with drift, redis and model settings")
-	f.StringVar(&d.model, "model", "", "model name (default: model.name, or the model file's base name)")
-	f.StringVar(&d.version, "version", "", "model version (default: model.version)")
+	f.StringVar(&d.model, "model-name", "", "model name (default: model.name, or the model file's base name)")
+	f.StringVar(&d.version, "model-version", "", "model version (default: model.version)")
+	f.StringVar(&d.oldModel, "model", "", "model name (deprecated: use --model-name; --model is a model file elsewhere)")
+	f.StringVar(&d.oldVer, "version", "", "model version (deprecated: use --model-version)")
+	f.MarkDeprecated("model", "use --model-name instead")
+	f.MarkDeprecated("version", "use --model-version instead")
+	f.StringSliceVar(&d.redis, "redis", nil, "Redis host:port, several for a Cluster (overrides redis.addrs and STREAMSCORE_REDIS)")
 	f.StringVar(&d.prefix, "prefix", "", "key prefix (default: drift.prefix; a replay's own prefix to read its window)")
 	f.StringVar(&d.baseline, "baseline", "", "baseline file (default: drift.baseline)")
 }
@@ -56,6 +65,10 @@ func (d *driftTarget) open() (*drift.Baseline, drift.Namespace, drift.Config, re
 	if err != nil {
 		return nil, none, drift.Config{}, nil, err
 	}
+	if len(d.redis) > 0 {
+		cfg.Redis.Addrs = d.redis
+	}
+	d.model, d.version = cmp.Or(d.model, d.oldModel), cmp.Or(d.version, d.oldVer)
 	dc := &cfg.Drift
 	if d.baseline != "" {
 		dc.Baseline = d.baseline
@@ -73,7 +86,7 @@ func (d *driftTarget) open() (*drift.Baseline, drift.Namespace, drift.Config, re
 		return nil, none, drift.Config{}, nil, err
 	}
 	if !cfg.Redis.Enabled() {
-		return nil, none, drift.Config{}, nil, errors.New("no Redis: set redis.addrs in --config or STREAMSCORE_REDIS")
+		return nil, none, drift.Config{}, nil, errors.New("no Redis: pass --redis, set redis.addrs in --config, or set STREAMSCORE_REDIS")
 	}
 	base, err := drift.LoadBaseline(dc.Baseline)
 	if err != nil {
@@ -88,7 +101,7 @@ func (d *driftTarget) open() (*drift.Baseline, drift.Namespace, drift.Config, re
 		model = strings.TrimSuffix(filepath.Base(cfg.Model.Path), filepath.Ext(cfg.Model.Path))
 	}
 	if model == "" {
-		return nil, none, drift.Config{}, nil, errors.New("no model name: set model.name (or model.path) in --config or pass --model")
+		return nil, none, drift.Config{}, nil, errors.New("no model name: set model.name (or model.path) in --config or pass --model-name")
 	}
 	version := d.version
 	if version == "" {
@@ -114,9 +127,10 @@ func newDriftStatusCmd() *cobra.Command {
 baseline column against it (PSI, Kolmogorov–Smirnov, Jensen–Shannon,
 Wasserstein, chi-squared, missing-rate change) and prints one row per column:
 its main score, threshold, state (DRIFT, ok, or "no data" below
-drift.min_events) and the events in the window. It changes nothing.`,
+drift.min_events) and the events in the window. It changes nothing, and
+exits 3 while a column is in drift, so a script can gate on it.`,
 		Example: `  streamscore drift status --config streamscore.yaml
-  streamscore drift status --config streamscore.yaml --version 4 --json`,
+  streamscore drift status --config streamscore.yaml --model-version 4 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			base, ns, mc, client, err := t.open()
@@ -131,9 +145,17 @@ drift.min_events) and the events in the window. It changes nothing.`,
 				return err
 			}
 			if asJSON {
-				return drift.WriteStatusJSON(cmd.OutOrStdout(), st)
+				err = drift.WriteStatusJSON(cmd.OutOrStdout(), st)
+			} else {
+				err = drift.WriteTable(cmd.OutOrStdout(), st)
 			}
-			return drift.WriteTable(cmd.OutOrStdout(), st)
+			if err != nil {
+				return err
+			}
+			if n := st.Drifting(); n > 0 {
+				return checkFailedf("%d of %d columns are in drift", n, len(st.Columns))
+			}
+			return nil
 		},
 	}
 	t.register(cmd)

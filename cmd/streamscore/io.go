@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -198,6 +200,7 @@ func newTopicsCmd() *cobra.Command {
 	var (
 		configPath string
 		o          overrides
+		asJSON     bool
 	)
 	create := &cobra.Command{
 		Use:   "create",
@@ -224,19 +227,38 @@ left as they are.`,
 				cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "topics ready: %s, %s, %s (%d partitions)\n", cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ, cfg.Topics.Partitions)
+			ready := topicsReady{Topics: []string{cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ}, Partitions: cfg.Topics.Partitions}
 			if cfg.Drift.Enabled && cfg.Drift.Topic != "" {
 				// Drift events are few; one partition keeps them in order.
 				if err := consumers.CreateTopics(ctx, kc.Dialer, kc.Brokers, 1, cfg.Topics.ReplicationFactor, cfg.Drift.Topic); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "drift topic ready: %s\n", cfg.Drift.Topic)
+				ready.DriftTopic = cfg.Drift.Topic
 			}
-			return nil
+			return ready.write(cmd.OutOrStdout(), asJSON)
 		},
 	}
 	create.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (streamscore.yaml)")
-	o.register(create)
+	o.registerTopics(create)
+	create.Flags().BoolVar(&asJSON, "json", false, "print the topics as JSON (snake_case keys)")
 	cmd.AddCommand(create)
 	return cmd
+}
+
+// topicsReady is what topics create made (or found).
+type topicsReady struct {
+	Topics     []string `json:"topics"`
+	Partitions int      `json:"partitions"`
+	DriftTopic string   `json:"drift_topic,omitempty"`
+}
+
+func (r topicsReady) write(w io.Writer, asJSON bool) error {
+	if asJSON {
+		return writeIndented(w, r)
+	}
+	fmt.Fprintf(w, "topics ready: %s (%d partitions)\n", strings.Join(r.Topics, ", "), r.Partitions)
+	if r.DriftTopic != "" {
+		fmt.Fprintf(w, "drift topic ready: %s\n", r.DriftTopic)
+	}
+	return nil
 }

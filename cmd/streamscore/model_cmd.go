@@ -58,13 +58,13 @@ func newModelInspectCmd() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return writeIndented(cmd.OutOrStdout(), in)
+				return in.WriteJSON(cmd.OutOrStdout())
 			}
 			return in.WriteText(cmd.OutOrStdout())
 		},
 	}
 	runtimeFlag(cmd, &lib)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (snake_case keys)")
 	return cmd
 }
 
@@ -82,6 +82,7 @@ func newModelValidateCmd() *cobra.Command {
 		lib, schemaPath, golden string
 		tolerance               float64
 		rows                    int
+		asJSON                  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "validate DIR",
@@ -96,7 +97,9 @@ way an activation does, and says which step failed:
      and the model's declared input shape and outputs fit;
   4. a smoke batch of --rows random rows scores to finite outputs;
   5. with a golden file (--golden, or the manifest's), the outputs match the
-     expected scores within the tolerance.`,
+     expected scores within the tolerance.
+
+A version that fails a step exits 3; one that cannot be read exits 1.`,
 		Example: `  streamscore model validate models/fraud/3 --schema payments.schema.yaml
   streamscore model validate models/fraud/3 --schema payments.schema.yaml --golden expected.json --tolerance 1e-4`,
 		Args: cobra.ExactArgs(1),
@@ -113,11 +116,18 @@ way an activation does, and says which step failed:
 				want := model.BindingFor(spec)
 				opts.Want = &want
 			}
-			m, rep, err := model.LoadDir(cmd.Context(), args[0], opts)
-			if err != nil {
+			if _, err := model.ReadManifest(args[0]); err != nil {
 				return err
 			}
+			m, rep, err := model.LoadDir(cmd.Context(), args[0], opts)
+			if err != nil {
+				// The version is there and was refused: exit 3.
+				return checkFailed(err)
+			}
 			defer m.Close()
+			if asJSON {
+				return writeIndented(cmd.OutOrStdout(), rep.ValidationJSON(opts))
+			}
 			return rep.WriteText(cmd.OutOrStdout(), schemaPath, opts)
 		},
 	}
@@ -126,6 +136,7 @@ way an activation does, and says which step failed:
 	cmd.Flags().StringVar(&golden, "golden", "", "golden file of inputs and expected outputs (default: the manifest's)")
 	cmd.Flags().Float64Var(&tolerance, "tolerance", 0, "largest absolute difference allowed (default 1e-5)")
 	cmd.Flags().IntVar(&rows, "rows", 0, "rows in the smoke batch (default 64)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (snake_case keys)")
 	return cmd
 }
 
@@ -236,15 +247,26 @@ never sees half a version. Versions are immutable.`,
 }
 
 func newModelListCmd() *cobra.Command {
-	var root string
+	var (
+		root   string
+		asJSON bool
+	)
 	cmd := &cobra.Command{
 		Use:   "list [NAME]",
 		Short: "List the registry's models and versions",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return model.Registry{Root: root}.WriteList(cmd.OutOrStdout(), args)
+			entries, err := model.Registry{Root: root}.List(args)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeIndented(cmd.OutOrStdout(), entries)
+			}
+			return model.WriteList(cmd.OutOrStdout(), entries)
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (snake_case keys)")
 	cmd.Flags().StringVar(&root, "registry", "models", "registry folder")
 	return cmd
 }

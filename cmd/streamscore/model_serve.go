@@ -16,8 +16,8 @@ func init() { commands = append(commands, newServeCmd) }
 
 func newServeCmd() *cobra.Command {
 	var (
-		configPath              string
-		modelPath, schema, addr string
+		configPath string
+		o          overrides
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -42,14 +42,7 @@ SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
 			if err != nil {
 				return err
 			}
-			set := func(dst *string, v string) {
-				if v != "" {
-					*dst = v
-				}
-			}
-			set(&cfg.Model.Path, modelPath)
-			set(&cfg.Schema, schema)
-			set(&cfg.HTTP.Addr, addr)
+			o.apply(&cfg)
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
@@ -83,8 +76,6 @@ SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&configPath, "config", "c", "", "configuration file (streamscore.yaml)")
-	f.StringVar(&modelPath, "model", "", "ONNX model file or registry folder (overrides model.path)")
-	f.StringVar(&schema, "schema", "", "event schema file (overrides schema)")
-	f.StringVar(&addr, "http-addr", "", "listen address host:port (overrides http.addr)")
+	o.registerScoring(cmd)
 	return cmd
 }

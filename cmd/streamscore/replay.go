@@ -29,6 +29,7 @@ type replayOptions struct {
 	topic      string
 	from, to   string
 	in         []string
+	inOld      []string // --in, the deprecated spelling of --file
 	out        string
 	toTopic    string
 	label      string
@@ -43,6 +44,9 @@ type replayOptions struct {
 	showIDs    int
 	quiet      bool
 	logLevel   string
+	redis      []string
+	onnxLib    string
+	failOn     []string
 }
 
 func newReplayCmd() *cobra.Command {
@@ -55,7 +59,7 @@ as run, with one model or several, and reports how they did.
 
 Events come from a topic's time range (--topic with --from and --to; each
 partition is read from Kafka's offsets-for-times, and the end offsets are
-taken when the replay starts, so it ends) or from files (--in, JSONL or
+taken when the replay starts, so it ends) or from files (--file, JSONL or
 Parquet whose columns are event fields; repeat it or use a glob). A replay
 never joins a consumer group and commits nothing.
 
@@ -80,9 +84,9 @@ rows by default (--features event: point-in-time values in the dataset),
 from the online store (--features redis: today's values, which leak the
 future into a backtest), or not at all (--features none: their defaults).`,
 		Example: `  streamscore replay --config streamscore.yaml --topic events --from 2026-01-01T00:00:00Z --to 2026-01-02T00:00:00Z --label is_fraud
-  streamscore replay --schema payments.yaml --in 'history/*.parquet' --model champion=v3.onnx --model challenger=v4.onnx \
+  streamscore replay --schema payments.yaml --file 'history/*.parquet' --model champion=v3.onnx --model challenger=v4.onnx \
       --label is_fraud --out scored.parquet --report backtest.html
-  streamscore replay --config streamscore.yaml --in events.jsonl --label amount --task regressor --report backtest.json`,
+  streamscore replay --config streamscore.yaml --file events.jsonl --label amount --task regressor --report backtest.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runReplay(cmd.OutOrStdout(), &o)
@@ -96,7 +100,9 @@ future into a backtest), or not at all (--features none: their defaults).`,
 	f.StringVarP(&o.topic, "topic", "t", "", "topic to replay")
 	f.StringVar(&o.from, "from", "", "start of the time range, inclusive: RFC 3339 (2026-01-02T15:04:05Z), a date (2026-01-02, UTC) or epoch milliseconds")
 	f.StringVar(&o.to, "to", "", "end of the time range, exclusive (same forms as --from); default: the end of the topic when the replay starts")
-	f.StringArrayVar(&o.in, "in", nil, "events file, .jsonl or .parquet; repeat it or use a glob ('data/*.parquet')")
+	f.StringArrayVar(&o.in, "file", nil, "events file, .jsonl or .parquet; repeat it or use a glob ('data/*.parquet')")
+	f.StringArrayVar(&o.inOld, "in", nil, "events file (deprecated: use --file)")
+	f.MarkDeprecated("in", "use --file instead")
 	f.StringVarP(&o.out, "out", "o", "", "write scored rows to this .jsonl or .parquet file")
 	f.StringVar(&o.toTopic, "to-topic", "", "write scored rows to this topic (created if missing; never the production topics)")
 	f.StringVar(&o.label, "label", "", "event field holding the true label or value; enables metrics")
@@ -111,6 +117,9 @@ future into a backtest), or not at all (--features none: their defaults).`,
 	f.IntVar(&o.showIDs, "show-ids", 20, "disagreeing row ids to print per challenger (-1: all)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar")
 	f.StringVar(&o.logLevel, "log-level", "error", "engine log level on stderr (debug, info, warn, error)")
+	f.StringSliceVar(&o.redis, "redis", nil, "Redis host:port, several for a Cluster, for --features redis (overrides redis.addrs and STREAMSCORE_REDIS)")
+	f.StringVar(&o.onnxLib, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (overrides onnxruntime_lib and ONNXRUNTIME_LIB)")
+	f.StringSliceVar(&o.failOn, "fail-on", nil, "exit 3 when the replay shows a problem: dead-letters (any event dead-lettered), unlabeled (with --label: a row without a readable label); repeatable")
 	return cmd
 }
 
@@ -125,8 +134,17 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 	if o.schema != "" {
 		cfg.Schema = o.schema
 	}
+	if len(o.redis) > 0 {
+		cfg.Redis.Addrs = o.redis
+	}
+	if o.onnxLib != "" {
+		cfg.OnnxRuntimeLib = o.onnxLib
+	}
+	if err := checkFailOn(o.failOn); err != nil {
+		return err
+	}
 	plan := replay.Plan{
-		Topic: o.topic, From: o.from, To: o.to, Files: o.in, Out: o.out, ToTopic: o.toTopic,
+		Topic: o.topic, From: o.from, To: o.to, Files: append(o.in, o.inOld...), Out: o.out, ToTopic: o.toTopic,
 		Reports: o.reports, Features: replay.FeatureSource(o.features), Schema: cfg.Schema,
 		Protected: map[string]string{"production output": cfg.Topics.Output, "input": cfg.Topics.Input, "dead-letter": cfg.Topics.DLQ},
 	}
@@ -222,5 +240,33 @@ func (o *replayOptions) replay(ctx context.Context, stdout io.Writer, rc replay.
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "replayed %d events in %s (%.0f events/s)\n", rep.Events, el.Round(time.Millisecond), float64(rep.Events)/el.Seconds())
+	return failOn(o.failOn, rep)
+}
+
+// checkFailOn checks the --fail-on conditions.
+func checkFailOn(conds []string) error {
+	for _, c := range conds {
+		if c != "dead-letters" && c != "unlabeled" {
+			return usageErrorf("--fail-on %q: write dead-letters or unlabeled", c)
+		}
+	}
+	return nil
+}
+
+// failOn returns a check failure (exit 3) when rep shows a --fail-on
+// condition.
+func failOn(conds []string, rep *replay.Report) error {
+	for _, c := range conds {
+		var dead int
+		for _, d := range rep.DeadLetters {
+			dead += d.Count
+		}
+		switch {
+		case c == "dead-letters" && dead > 0:
+			return checkFailedf("--fail-on dead-letters: %d of %d events were dead-lettered", dead, rep.Events)
+		case c == "unlabeled" && rep.Label != "" && rep.Labeled < rep.Scored:
+			return checkFailedf("--fail-on unlabeled: %d of %d scored rows have no readable %s", rep.Scored-rep.Labeled, rep.Scored, rep.Label)
+		}
+	}
 	return nil
 }

@@ -32,18 +32,39 @@ type overrides struct {
 	model   string
 	schema  string
 	http    string
+	// modelName, redis and onnxLib are empty unless their flags are
+	// registered.
+	modelName string
+	redis     []string
+	onnxLib   string
 }
 
 func (o *overrides) register(cmd *cobra.Command) {
+	o.registerTopics(cmd)
+	cmd.Flags().StringVar(&o.group, "group", "", "consumer group id (overrides group)")
+	o.registerScoring(cmd)
+}
+
+// registerScoring adds the flags of the scoring path (model, schema,
+// Redis, ONNX Runtime) and the operations address, for serve.
+func (o *overrides) registerScoring(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.model, "model", "", "ONNX model file or registry folder (overrides model.path; the model is named after the file unless --model-name or model.name says otherwise)")
+	f.StringVar(&o.modelName, "model-name", "", "model name in scored events and drift windows (overrides model.name)")
+	f.StringVar(&o.schema, "schema", "", "event schema file (overrides schema)")
+	f.StringVar(&o.http, "http-addr", "", "metrics and health address host:port (overrides http.addr)")
+	f.StringSliceVar(&o.redis, "redis", nil, "Redis host:port, several for a Cluster (overrides redis.addrs and STREAMSCORE_REDIS)")
+	f.StringVar(&o.onnxLib, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (overrides onnxruntime_lib and ONNXRUNTIME_LIB)")
+}
+
+// registerTopics adds only the flags that name brokers and topics, for
+// commands that use nothing else (topics create).
+func (o *overrides) registerTopics(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringSliceVar(&o.brokers, "brokers", nil, "Kafka bootstrap brokers host:port (overrides brokers and STREAMSCORE_BROKERS)")
-	f.StringVar(&o.group, "group", "", "consumer group id (overrides group)")
 	f.StringVar(&o.input, "input-topic", "", "input topic (overrides topics.input)")
 	f.StringVar(&o.output, "output-topic", "", "scored-event topic (overrides topics.output)")
 	f.StringVar(&o.dlq, "dlq-topic", "", "dead-letter topic (overrides topics.dlq)")
-	f.StringVar(&o.model, "model", "", "ONNX model file (overrides model.path)")
-	f.StringVar(&o.schema, "schema", "", "event schema file (overrides schema)")
-	f.StringVar(&o.http, "http-addr", "", "metrics and health address host:port (overrides http.addr)")
 }
 
 func (o *overrides) apply(c *config.Config) {
@@ -59,7 +80,16 @@ func (o *overrides) apply(c *config.Config) {
 	set(&c.Topics.Input, o.input)
 	set(&c.Topics.Output, o.output)
 	set(&c.Topics.DLQ, o.dlq)
-	set(&c.Model.Path, o.model)
+	if o.model != "" && o.model != c.Model.Path {
+		// Another model: named after its file, unless --model-name says
+		// otherwise, so scored events and drift windows name what scores.
+		c.Model.Path, c.Model.Name = o.model, ""
+	}
+	set(&c.Model.Name, o.modelName)
+	set(&c.OnnxRuntimeLib, o.onnxLib)
+	if len(o.redis) > 0 {
+		c.Redis.Addrs = o.redis
+	}
 	set(&c.Schema, o.schema)
 	set(&c.HTTP.Addr, o.http)
 }

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -66,4 +67,56 @@ func shapeText(shape []int64) string {
 		}
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// WriteJSON prints in as one indented JSON object with snake_case keys.
+func (in Inspection) WriteJSON(out io.Writer) error {
+	type tensor struct {
+		Name        string  `json:"name"`
+		ElementType string  `json:"element_type"`
+		Shape       []int64 `json:"shape"`
+	}
+	type opset struct {
+		Domain  string `json:"domain"`
+		Version int64  `json:"version"`
+	}
+	tensors := func(ts []TensorInfo) []tensor {
+		out := make([]tensor, len(ts))
+		for i, t := range ts {
+			out[i] = tensor{t.Name, t.ElementType, t.Shape}
+		}
+		return out
+	}
+	doc := struct {
+		Path            string            `json:"path"`
+		Size            int64             `json:"size"`
+		SHA256          string            `json:"sha256"`
+		IRVersion       int64             `json:"ir_version"`
+		Opsets          []opset           `json:"opsets"`
+		ProducerName    string            `json:"producer_name,omitempty"`
+		ProducerVersion string            `json:"producer_version,omitempty"`
+		Domain          string            `json:"domain,omitempty"`
+		ModelVersion    int64             `json:"model_version,omitempty"`
+		DocString       string            `json:"doc_string,omitempty"`
+		Metadata        map[string]string `json:"metadata,omitempty"`
+		GraphName       string            `json:"graph_name"`
+		Nodes           int               `json:"nodes"`
+		Ops             map[string]int    `json:"ops"`
+		Initializers    int               `json:"initializers"`
+		Parameters      int64             `json:"parameters"`
+		ExternalData    bool              `json:"external_data"`
+		Inputs          []tensor          `json:"inputs"`
+		Outputs         []tensor          `json:"outputs"`
+	}{
+		Path: in.Path, Size: in.Size, SHA256: in.SHA256, IRVersion: in.IRVersion, ProducerName: in.ProducerName,
+		ProducerVersion: in.ProducerVersion, Domain: in.Domain, ModelVersion: in.ModelVersion, DocString: in.DocString,
+		Metadata: in.Metadata, GraphName: in.GraphName, Nodes: in.Nodes, Ops: in.Ops, Initializers: in.Initializers,
+		Parameters: in.Parameters, ExternalData: in.ExternalData, Inputs: tensors(in.Inputs), Outputs: tensors(in.Outputs),
+	}
+	for _, o := range in.Opsets {
+		doc.Opsets = append(doc.Opsets, opset{o.Domain, o.Version})
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
 }

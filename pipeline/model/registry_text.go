@@ -28,37 +28,63 @@ func (m *Manifest) SetMeanings(items []string) error {
 	return nil
 }
 
-// WriteList prints a table of the versions of each named model (all of
-// the registry's models when names is empty): version, whether active,
-// creation time, sha256 prefix and description. A version whose manifest
-// cannot be read is listed with the reason.
-func (r Registry) WriteList(out io.Writer, names []string) error {
+// ListEntry is one version in a registry listing.
+type ListEntry struct {
+	Model       string    `json:"model"`
+	Version     string    `json:"version"`
+	Active      bool      `json:"active"`
+	Created     time.Time `json:"created,omitzero"`
+	SHA256      string    `json:"sha256,omitempty"`
+	Description string    `json:"description,omitempty"`
+	// Error says why the manifest could not be read.
+	Error string `json:"error,omitempty"`
+}
+
+// List returns the versions of each named model (all of the registry's
+// models when names is empty), in order.
+func (r Registry) List(names []string) ([]ListEntry, error) {
 	if len(names) == 0 {
 		var err error
 		if names, err = r.Names(); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "MODEL\tVERSION\tACTIVE\tCREATED\tSHA256\tDESCRIPTION")
+	out := []ListEntry{}
 	for _, name := range names {
 		vs, err := r.Versions(name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		active, _ := r.Active(name)
 		for _, v := range vs {
-			man, err := ReadManifest(r.Dir(name, v))
-			if err != nil {
-				fmt.Fprintf(w, "%s\t%s\t\t\t\t(%v)\n", name, v, err)
-				continue
+			e := ListEntry{Model: name, Version: v, Active: v == active}
+			if man, err := ReadManifest(r.Dir(name, v)); err != nil {
+				e.Error = err.Error()
+			} else {
+				e.Created, e.SHA256, e.Description = man.Created, man.SHA256, man.Description
 			}
-			mark := ""
-			if v == active {
-				mark = "*"
-			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%.12s\t%s\n", name, v, mark, man.Created.Format(time.RFC3339), man.SHA256, man.Description)
+			out = append(out, e)
 		}
+	}
+	return out, nil
+}
+
+// WriteList prints entries as a table: version, whether active, creation
+// time, sha256 prefix and description, or why the manifest could not be
+// read.
+func WriteList(out io.Writer, entries []ListEntry) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "MODEL\tVERSION\tACTIVE\tCREATED\tSHA256\tDESCRIPTION")
+	for _, e := range entries {
+		if e.Error != "" {
+			fmt.Fprintf(w, "%s\t%s\t\t\t\t(%s)\n", e.Model, e.Version, e.Error)
+			continue
+		}
+		mark := ""
+		if e.Active {
+			mark = "*"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%.12s\t%s\n", e.Model, e.Version, mark, e.Created.Format(time.RFC3339), e.SHA256, e.Description)
 	}
 	return w.Flush()
 }
@@ -87,4 +113,22 @@ func (r Report) WriteText(out io.Writer, schemaPath string, opts LoadOptions) er
 		fmt.Fprintf(out, "  golden   none (pass --golden or set golden in the manifest)\n")
 	}
 	return nil
+}
+
+// ValidationJSON is `model validate --json`'s document for r.
+func (r Report) ValidationJSON(opts LoadOptions) any {
+	man := r.Manifest
+	return struct {
+		Model         string  `json:"model"`
+		Version       string  `json:"version"`
+		Valid         bool    `json:"valid"`
+		SHA256        string  `json:"sha256"`
+		LoadMs        float64 `json:"load_ms"`
+		SchemaChecked bool    `json:"schema_checked"`
+		SmokeMs       float64 `json:"smoke_ms"`
+		OutputWidths  []int   `json:"output_widths"`
+		GoldenRows    int     `json:"golden_rows"`
+		GoldenMaxDiff float64 `json:"golden_max_diff"`
+	}{man.Name, man.Version, true, man.SHA256, float64(r.Open.Microseconds()) / 1000, opts.Want != nil,
+		float64(r.Warmup.Microseconds()) / 1000, r.Widths, r.GoldenRows, r.GoldenMaxDiff}
 }

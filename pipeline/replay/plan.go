@@ -50,9 +50,9 @@ type Plan struct {
 func (p *Plan) Validate() error {
 	switch {
 	case p.Topic == "" && len(p.Files) == 0:
-		return errors.New("name what to replay: --topic TOPIC (with --from/--to) or --in FILE")
+		return errors.New("name what to replay: --topic TOPIC (with --from/--to) or --file FILE")
 	case p.Topic != "" && len(p.Files) > 0:
-		return errors.New("--topic and --in: replay one or the other")
+		return errors.New("--topic and --file: replay one or the other")
 	case p.Out != "" && p.ToTopic != "":
 		return errors.New("--out and --to-topic: write to one or the other")
 	case p.Schema == "":
