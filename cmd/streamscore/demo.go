@@ -43,6 +43,7 @@ and a summary. make demo runs it against a local broker it starts.`,
 	f.StringVar(&dc.Schema, "schema", "testdata/mlp.schema.yaml", "event schema bound to the model")
 	f.StringVar(&dc.Prefix, "topic-prefix", "demo", "prefix of the topics the demo creates")
 	f.BoolVarP(&dc.Verbose, "verbose", "v", false, "show the scorer's logs")
+	f.StringVar(&dc.OnnxLib, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (default $ONNXRUNTIME_LIB)")
 	return cmd
 }
 

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,6 +42,9 @@ type Config struct {
 	Prefix string
 	// Verbose shows the scorer's logs on stderr.
 	Verbose bool
+	// OnnxLib is the path of libonnxruntime.so.1; empty means
+	// $ONNXRUNTIME_LIB.
+	OnnxLib string
 }
 
 // Scorer runs the scorer with cfg until ctx is done (then drains), calling
@@ -121,7 +125,7 @@ func (dc Config) config() (config.Config, error) {
 	cfg.Model.Path, cfg.Schema = dc.Model, dc.Schema
 	cfg.Model.Name = "mlp"
 	cfg.HTTP.Addr = ""
-	cfg.OnnxRuntimeLib = os.Getenv("ONNXRUNTIME_LIB")
+	cfg.OnnxRuntimeLib = cmp.Or(dc.OnnxLib, os.Getenv("ONNXRUNTIME_LIB"))
 	cfg.Batch.MaxWait = 5 * time.Millisecond
 	return cfg, cfg.Validate()
 }
