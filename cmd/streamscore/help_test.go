@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/pipeline/replay"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -140,5 +142,52 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("exit status %d, want %d", got, tc.code)
 			}
 		})
+	}
+}
+
+func TestModelFlagNamesTheModel(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		o         overrides
+		wantName  string
+		wantModel string
+	}{
+		{"same file keeps the name", overrides{model: "testdata/models/mlp.onnx"}, "mlp-explicit", "testdata/models/mlp.onnx"},
+		{"another file names it", overrides{model: "models/other.onnx"}, "other", "models/other.onnx"},
+		{"--model-name wins", overrides{model: "models/other.onnx", modelName: "fraud"}, "fraud", "models/other.onnx"},
+		{"no flag keeps the config", overrides{}, "mlp-explicit", "testdata/models/mlp.onnx"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.Schema, cfg.Model.Path, cfg.Model.Name = "s.yaml", "testdata/models/mlp.onnx", "mlp-explicit"
+			tc.o.apply(&cfg)
+			if err := cfg.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Model.Name != tc.wantName || cfg.Model.Path != tc.wantModel {
+				t.Errorf("model %s named %q, want %s named %q", cfg.Model.Path, cfg.Model.Name, tc.wantModel, tc.wantName)
+			}
+		})
+	}
+}
+
+func TestReplayFailOn(t *testing.T) {
+	rep := &replay.Report{Events: 10, Scored: 8, Label: "is_fraud", Labeled: 7,
+		DeadLetters: []replay.ReasonCount{{Reason: "invalid_json", Count: 2}}}
+	for _, tc := range []struct {
+		conds []string
+		code  int
+	}{
+		{nil, exitOK},
+		{[]string{"dead-letters"}, exitProblem},
+		{[]string{"unlabeled"}, exitProblem},
+	} {
+		if got := exitCode(failOn(tc.conds, rep)); got != tc.code {
+			t.Errorf("--fail-on %v: exit %d, want %d", tc.conds, got, tc.code)
+		}
+	}
+	clean := &replay.Report{Events: 10, Scored: 10, Label: "is_fraud", Labeled: 10, DeadLetters: []replay.ReasonCount{}}
+	if err := failOn([]string{"dead-letters", "unlabeled"}, clean); err != nil {
+		t.Errorf("a clean replay failed: %v", err)
 	}
 }
