@@ -9,6 +9,7 @@ import (
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/internal/demo"
 	"github.com/streamscore/streamscore/pipeline"
+	"github.com/streamscore/streamscore/producers"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -28,7 +29,7 @@ and a summary. make demo runs it against a local broker it starts.`,
 			ctx, stop := signalContext(discardLogger())
 			defer stop()
 			return demo.Run(ctx, cmd.OutOrStdout(), dc, demoScorer, func(ctx context.Context, brokers []string, topic, path, keyField string, rate float64) error {
-				_, err := produceFile(ctx, brokers, topic, path, keyField, rate, false)
+				_, err := produceFile(ctx, config.KafkaConn{Brokers: brokers}, path, producers.FeedConfig{Topic: topic, KeyField: keyField, Rate: rate}, false)
 				return err
 			})
 		},

@@ -36,38 +36,18 @@ func newBar(total int64, what string) *progressbar.ProgressBar {
 	)
 }
 
-// feedOption adjusts the producers.FeedConfig that produceFile uses.
-type feedOption func(*producers.FeedConfig)
-
-// keepEventTimes writes each record with the event time read from field;
-// untimed counts the events that had none.
-func keepEventTimes(field string, untimed *int64) feedOption {
-	return func(c *producers.FeedConfig) {
-		c.TimeField = field
-		c.Untimed = func(int64) { *untimed++ }
-	}
-}
-
-// produceFile writes a JSONL file to a topic with a progress bar on stderr.
-func produceFile(ctx context.Context, brokers []string, topic, path, keyField string, rate float64, quiet bool, opts ...feedOption) (int64, error) {
-	return produceFileConn(ctx, config.KafkaConn{Brokers: brokers}, topic, path, keyField, rate, quiet, opts...)
-}
-
-// produceFileConn is produceFile over a connection with security settings.
-func produceFileConn(ctx context.Context, kc config.KafkaConn, topic, path, keyField string, rate float64, quiet bool, opts ...feedOption) (int64, error) {
+// produceFile writes the JSONL file path to cfg.Topic over kc, with a
+// progress bar on stderr unless quiet.
+func produceFile(ctx context.Context, kc config.KafkaConn, path string, cfg producers.FeedConfig, quiet bool) (int64, error) {
 	total, err := rowfile.CountAs(ctx, path, rowfile.JSONL)
 	if err != nil {
 		return 0, fmt.Errorf("reading %s: %w", path, err)
 	}
-	pc := producers.Config{Brokers: kc.Brokers, Topic: topic, Transport: kc.Transport}
+	pc := producers.Config{Brokers: kc.Brokers, Topic: cfg.Topic, Transport: kc.Transport}
 	w := pc.NewKafkaWriter()
 	defer w.Close()
-	cfg := producers.FeedConfig{Topic: topic, KeyField: keyField, Rate: rate}
-	for _, o := range opts {
-		o(&cfg)
-	}
 	if !quiet {
-		bar := newBar(total, "producing to "+topic)
+		bar := newBar(total, "producing to "+cfg.Topic)
 		cfg.Progress = func(n int64) { bar.Set64(n) }
 	}
 	return producers.FeedFile(ctx, w, path, cfg)
@@ -115,13 +95,13 @@ so history written back to a topic can be replayed by time range (replay
 			if err := kc.Reach(ctx); err != nil {
 				return err
 			}
-			var opts []feedOption
+			fc := producers.FeedConfig{Topic: topic, KeyField: keyField, Rate: rate}
 			var untimed int64
 			if keepTime {
-				opts = append(opts, keepEventTimes(timeFld, &untimed))
+				fc.TimeField, fc.Untimed = timeFld, func(int64) { untimed++ }
 			}
 			start := time.Now()
-			n, err := produceFileConn(ctx, kc, topic, file, keyField, rate, quiet, opts...)
+			n, err := produceFile(ctx, kc, file, fc, quiet)
 			if err != nil {
 				return err
 			}
