@@ -70,11 +70,11 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 	if o.dlq == "" {
 		return fmt.Errorf("--dlq-topic is required")
 	}
-	since, err := producers.ParseSince(o.since, time.Now())
+	since, err := parseSince(o.since, time.Now())
 	if err != nil {
 		return err
 	}
-	want, err := producers.ParseReasons(o.reasons)
+	want, err := reasonSet(o.reasons)
 	if err != nil {
 		return err
 	}
@@ -82,14 +82,14 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := kc.Reach(ctx); err != nil {
+	if err := kc.reach(ctx); err != nil {
 		return err
 	}
-	pc := producers.Config{Brokers: kc.Brokers, Topic: "unused", Transport: kc.Transport}
+	pc := producers.Config{Brokers: kc.brokers, Topic: "unused", Transport: kc.transport}
 	kw := pc.NewKafkaWriter()
 	defer kw.Close()
 	read := func(fn func(schemas.Message) error) error {
-		_, err := consumers.Tail(ctx, consumers.TailConfig{Brokers: kc.Brokers, Dialer: kc.Dialer, Topic: o.dlq, FromBeginning: true, UntilEnd: true, Idle: 30 * time.Second}, fn)
+		_, err := consumers.Tail(ctx, consumers.TailConfig{Brokers: kc.brokers, Dialer: kc.dialer, Topic: o.dlq, FromBeginning: true, UntilEnd: true, Idle: 30 * time.Second}, fn)
 		return err
 	}
 	res, err := producers.Redrive(ctx, read, kw, producers.RedriveConfig{DLQ: o.dlq, To: o.to, Reasons: want, Since: since, DryRun: o.dryRun})
@@ -112,3 +112,9 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 	}
 	return nil
 }
+
+// parseSince reads --since (see producers.ParseSince).
+func parseSince(s string, now time.Time) (time.Time, error) { return producers.ParseSince(s, now) }
+
+// reasonSet checks --reason values (see producers.ParseReasons).
+func reasonSet(reasons []string) (map[string]bool, error) { return producers.ParseReasons(reasons) }

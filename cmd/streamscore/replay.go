@@ -197,15 +197,15 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 
 // replayKafka returns the connection settings of the configured brokers.
 func replayKafka(cfg *config.Config) (replay.Kafka, error) {
-	kc, err := config.NewKafkaConn(cfg.Brokers, &cfg.Kafka)
+	kc, err := newKafkaConn(cfg.Brokers, &cfg.Kafka)
 	if err != nil {
 		return replay.Kafka{}, err
 	}
 	return replay.Kafka{
-		Brokers: kc.Brokers, Dialer: kc.Dialer, Transport: kc.Transport, DialTimeout: kc.DialTimeout,
+		Brokers: kc.brokers, Dialer: kc.dialer, Transport: kc.transport, DialTimeout: kc.dialTimeout,
 		Partitions: cfg.Topics.Partitions, ReplicationFactor: cfg.Topics.ReplicationFactor,
 		NewWriter: func(topic string) *kafka.Writer {
-			pc := producers.Config{Brokers: kc.Brokers, Topic: topic, Transport: kc.Transport}
+			pc := producers.Config{Brokers: kc.brokers, Topic: topic, Transport: kc.transport}
 			return pc.NewKafkaWriter()
 		},
 	}, nil
