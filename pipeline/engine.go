@@ -116,12 +116,10 @@ func New(cfg Config, src Source, scorer Scorer, sink Sink, log *slog.Logger, reg
 	if cfg.Mem == nil {
 		cfg.Mem = memory.NewGoAllocator()
 	}
-	switch cfg.FeaturePolicy {
-	case "":
+	// The policy's value is checked where it is configured
+	// (features.Config.Validate); the engine only fills the default.
+	if cfg.FeaturePolicy == "" {
 		cfg.FeaturePolicy = FailOpen
-	case FailOpen, FailClosed:
-	default:
-		return nil, fmt.Errorf("features.policy: %q is not fail_open or fail_closed", cfg.FeaturePolicy)
 	}
 	if cfg.Features != nil && len(cfg.Spec.FeatureSets) == 0 {
 		return nil, errors.New("pipeline: a feature store is configured but the schema declares no feature_sets")

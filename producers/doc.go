@@ -1,8 +1,10 @@
 // Package producers holds the Kafka sinks: Writer publishes scored events and
 // dead letters with acks from all in-sync replicas, retrying until they land;
 // Shadow writes a challenger's scored events, encoded by the engine, to the
-// shadow topic, best effort (the engine's ShadowSink); Feeder writes files of
-// events to a topic (the produce command).
+// shadow topic, best effort (the engine's ShadowSink); FeedFile writes files of
+// events to a topic (the produce command); Redrive sends dead letters back to
+// their source topic (dlq redrive).
 //
-// It imports schemas and kafka-go, never the engine.
+// It imports schemas, pipeline/rowfile (FeedFile's lines) and kafka-go, never
+// the engine.
 package producers

@@ -1,16 +1,16 @@
 package producers
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/valyala/fastjson"
+
+	"github.com/streamscore/streamscore/pipeline/rowfile"
 )
 
 // FeedConfig configures Feed.
@@ -26,7 +26,8 @@ type FeedConfig struct {
 	// BatchSize is how many records go in one WriteMessages call; zero
 	// means 1000 (reduced to keep the rate smooth at low rates).
 	BatchSize int
-	// MaxLineBytes bounds one line; zero means 10 MiB.
+	// MaxLineBytes bounds one line; zero means 10 MiB. A longer line ends
+	// the feed with a *rowfile.LineError naming the file and line.
 	MaxLineBytes int
 	// Progress, if set, is called after each batch with the events written
 	// so far.
@@ -49,10 +50,11 @@ type FeedConfig struct {
 	Encode func(line []byte) ([]byte, error)
 }
 
-// Feed writes every non-empty line of r as one record to cfg.Topic through
-// w, in order, and returns how many it wrote. It blocks until all are
-// acknowledged or ctx is done.
-func Feed(ctx context.Context, w *kafka.Writer, r io.Reader, cfg FeedConfig) (int64, error) {
+// FeedFile writes every line of the JSONL file path that holds more than
+// whitespace (trimmed of it; read by rowfile.Lines) as one record to
+// cfg.Topic through w, in order, and returns how many it wrote. It blocks
+// until all are acknowledged or ctx is done.
+func FeedFile(ctx context.Context, w *kafka.Writer, path string, cfg FeedConfig) (int64, error) {
 	if cfg.Topic == "" {
 		return 0, errors.New("feeding: a topic is required")
 	}
@@ -67,12 +69,9 @@ func Feed(ctx context.Context, w *kafka.Writer, r io.Reader, cfg FeedConfig) (in
 	if maxLine <= 0 {
 		maxLine = 10 << 20
 	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), maxLine)
 	var (
 		p       fastjson.Parser
 		written int64
-		lineNo  int64
 		msgs    = make([]kafka.Message, 0, batch)
 		start   = time.Now()
 	)
@@ -102,12 +101,7 @@ func Feed(ctx context.Context, w *kafka.Writer, r io.Reader, cfg FeedConfig) (in
 		}
 		return nil
 	}
-	for sc.Scan() {
-		lineNo++
-		line := sc.Bytes()
-		if len(line) == 0 {
-			continue
-		}
+	err := rowfile.Lines(ctx, path, maxLine, func(lineNo int64, line []byte) error {
 		value := append([]byte(nil), line...)
 		m := kafka.Message{Topic: cfg.Topic, Value: value}
 		if cfg.KeyField != "" || cfg.TimeField != "" {
@@ -136,19 +130,18 @@ func Feed(ctx context.Context, w *kafka.Writer, r io.Reader, cfg FeedConfig) (in
 		if cfg.Encode != nil {
 			enc, err := cfg.Encode(value)
 			if err != nil {
-				return written, fmt.Errorf("encoding line %d: %w", lineNo, err)
+				return fmt.Errorf("encoding line %d: %w", lineNo, err)
 			}
 			m.Value = enc
 		}
 		msgs = append(msgs, m)
 		if len(msgs) >= batch {
-			if err := flush(); err != nil {
-				return written, err
-			}
+			return flush()
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return written, fmt.Errorf("reading line %d: %w", lineNo+1, err)
+		return nil
+	})
+	if err != nil {
+		return written, err
 	}
 	return written, flush()
 }

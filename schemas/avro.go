@@ -188,7 +188,7 @@ type avroOp struct {
 	// "float"] union (either order), floatBranch being the float's
 	// branch index as its one-byte zigzag varint.
 	float32, optFloat bool
-	floatBranch      byte
+	floatBranch       byte
 }
 
 // avroProgram reads the events of one writer schema.

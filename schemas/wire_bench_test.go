@@ -89,7 +89,7 @@ func BenchmarkAvroLibraries(b *testing.B) {
 			}
 			i++
 		}
-		b.ReportMetric(float64((processCPU() - cpu).Nanoseconds())/float64(i), "cpu-ns/event")
+		b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(i), "cpu-ns/event")
 	})
 	b.Run("goavro-native", func(b *testing.B) {
 		codec, err := goavro.NewCodec(string(text))
@@ -105,7 +105,7 @@ func BenchmarkAvroLibraries(b *testing.B) {
 			}
 			i++
 		}
-		b.ReportMetric(float64((processCPU() - cpu).Nanoseconds())/float64(i), "cpu-ns/event")
+		b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(i), "cpu-ns/event")
 	})
 	b.Run("streamscore-arrow", func(b *testing.B) {
 		d := schemas.NewDecoder(spec, memory.NewGoAllocator())
@@ -116,6 +116,6 @@ func BenchmarkAvroLibraries(b *testing.B) {
 			d.Decode(msgs).Release()
 			ops++
 		}
-		b.ReportMetric(float64((processCPU() - cpu).Nanoseconds())/float64(ops*len(msgs)), "cpu-ns/event")
+		b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(ops*len(msgs)), "cpu-ns/event")
 	})
 }

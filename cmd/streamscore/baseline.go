@@ -5,17 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"path/filepath"
-	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline/drift"
 	"github.com/streamscore/streamscore/pipeline/model"
+	"github.com/streamscore/streamscore/pipeline/rowfile"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -94,32 +92,20 @@ func runBaseline(ctx context.Context, w io.Writer, o *baselineOptions) error {
 	if err != nil {
 		return err
 	}
-	sc, outputs, err := o.openModel(ctx, &cfg, modelPath, spec)
-	if err != nil {
-		return err
-	}
-	if sc != nil {
+	bc := drift.BuildConfig{Spec: spec, Files: files, Bins: o.bins, MaxCategories: o.maxCategories, Sample: o.sample, Categorical: o.categorical, Model: modelPath}
+	if modelPath != "" {
+		sc, err := o.openModel(ctx, &cfg, modelPath, spec)
+		if err != nil {
+			return err
+		}
 		defer sc.Close()
+		bc.Scorer = sc
 	}
-	cols, err := drift.PlanColumns(spec, drift.PlanOptions{Categorical: o.categorical, Outputs: outputs})
+	res, err := drift.Build(ctx, bc)
 	if err != nil {
 		return err
 	}
-	base, skipped, err := o.build(ctx, sc, spec, cols, files)
-	if err != nil {
-		return err
-	}
-	var dropped []string
-	if sc == nil {
-		// Outputs not in the files cannot have a baseline.
-		base.Columns = slices.DeleteFunc(base.Columns, func(c drift.Column) bool {
-			if c.Source == drift.FromOutput && c.Missing == base.Rows {
-				dropped = append(dropped, c.Name)
-				return true
-			}
-			return false
-		})
-	}
+	base := res.Baseline
 	if err := base.Save(o.out); err != nil {
 		return err
 	}
@@ -128,14 +114,14 @@ func runBaseline(ctx context.Context, w io.Writer, o *baselineOptions) error {
 		return nil
 	}
 	fmt.Fprintf(w, "baseline %s (id %s): %d rows from %d file(s)", o.out, base.ID(), base.Rows, len(files))
-	if skipped > 0 {
-		fmt.Fprintf(w, ", %d rows skipped (not JSON objects)", skipped)
+	if res.Skipped > 0 {
+		fmt.Fprintf(w, ", %d rows skipped (not JSON objects)", res.Skipped)
 	}
 	fmt.Fprintln(w)
-	if len(dropped) > 0 {
-		fmt.Fprintf(w, "no prediction baseline for %v: the files lack those fields; pass --model to score the rows\n", dropped)
+	if len(res.Dropped) > 0 {
+		fmt.Fprintf(w, "no prediction baseline for %v: the files lack those fields; pass --model to score the rows\n", res.Dropped)
 	}
-	return writeBaselineSummary(w, base)
+	return base.WriteSummary(w)
 }
 
 // resolve fills the options the flags leave out from the config, checks
@@ -154,7 +140,7 @@ func (o *baselineOptions) resolve(cfg *config.Config) (files []string, modelPath
 	if len(o.files) == 0 {
 		return nil, "", errors.New("--file is required (training data, .jsonl or .parquet)")
 	}
-	files, err = expandTrainingFiles(o.files)
+	files, err = rowfile.Expand(o.files)
 	if err != nil {
 		return nil, "", err
 	}
@@ -177,23 +163,15 @@ func (o *baselineOptions) resolve(cfg *config.Config) (files []string, modelPath
 	return files, modelPath, nil
 }
 
-// openModel opens the model that scores the training rows, if any, and
-// returns the widths of its outputs (one row of defaults tells them);
-// without a model, the schema's outputs, read from the files.
-func (o *baselineOptions) openModel(ctx context.Context, cfg *config.Config, modelPath string, spec *schemas.Spec) (*model.Router, []drift.OutputWidth, error) {
-	var outputs []drift.OutputWidth
-	if modelPath == "" {
-		for _, out := range spec.Model.Outputs {
-			outputs = append(outputs, drift.OutputWidth{Name: out.As, Width: 1})
-		}
-		return nil, outputs, nil
-	}
+// openModel opens the model that scores the training rows, with the
+// configured model's settings and one session.
+func (o *baselineOptions) openModel(ctx context.Context, cfg *config.Config, modelPath string, spec *schemas.Spec) (*model.Router, error) {
 	lib := o.onnxLib
 	if lib == "" {
 		lib = cfg.OnnxRuntimeLib
 	}
 	if err := model.Init(lib); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	mc := cfg.Model
 	mc.Path = modelPath
@@ -203,131 +181,5 @@ func (o *baselineOptions) openModel(ctx context.Context, cfg *config.Config, mod
 	mc.Sessions = max(mc.Sessions, 1)
 	mc.IntraOpThreads = max(mc.IntraOpThreads, 1)
 	mc.InterOpThreads = max(mc.InterOpThreads, 1)
-	sc, err := model.OpenScorer(ctx, mc.Config, mc.WarmupRows, spec)
-	if err != nil {
-		return nil, nil, err
-	}
-	res, err := sc.Score(ctx, schemas.ScoreInput{Features: make([]float32, spec.Columns()), Rows: 1, Cols: spec.Columns(), Keys: []string{""}})
-	if err != nil {
-		sc.Close()
-		return nil, nil, fmt.Errorf("scoring a probe row with %s: %w", modelPath, err)
-	}
-	for _, s := range res.Scores {
-		outputs = append(outputs, drift.OutputWidth{Name: s.Name, Width: s.Width})
-	}
-	return sc, outputs, nil
-}
-
-// build reads the files twice (sample for the bin edges, then count),
-// scoring each batch with sc when there is a model, and returns the
-// baseline and the rows skipped.
-func (o *baselineOptions) build(ctx context.Context, sc *model.Router, spec *schemas.Spec, cols []drift.Column, files []string) (*drift.Baseline, int64, error) {
-	b, err := drift.NewBuilder(cols, drift.BuilderConfig{Bins: o.bins, MaxCategories: o.maxCategories, Sample: o.sample})
-	if err != nil {
-		return nil, 0, err
-	}
-	reader := drift.NewTrainingReader(spec, cols)
-	var skipped int64
-	for pass := range 2 {
-		skipped = 0
-		for _, f := range files {
-			n, err := reader.ReadFile(ctx, f, func(tb *drift.TrainingBatch) error {
-				if sc != nil {
-					if err := scoreTraining(ctx, sc, spec, cols, tb); err != nil {
-						return err
-					}
-				}
-				if pass == 0 {
-					return b.Sample(&tb.Batch)
-				}
-				return b.Count(&tb.Batch)
-			})
-			if err != nil {
-				return nil, 0, err
-			}
-			skipped += n
-		}
-		b.Freeze()
-	}
-	base := b.Baseline(spec.String(), files, skipped)
-	if base.Rows == 0 {
-		return nil, 0, fmt.Errorf("no rows read from %s", strings.Join(files, ", "))
-	}
-	return base, skipped, nil
-}
-
-// scoreTraining fills the output columns of tb by scoring its model inputs.
-func scoreTraining(ctx context.Context, sc *model.Router, spec *schemas.Spec, cols []drift.Column, tb *drift.TrainingBatch) error {
-	res, err := sc.Score(ctx, schemas.ScoreInput{Features: tb.Inputs, Rows: tb.Rows, Cols: spec.Columns(), Keys: make([]string, tb.Rows)})
-	if err != nil {
-		return fmt.Errorf("scoring training rows: %w", err)
-	}
-	for i, c := range cols {
-		if c.Source != drift.FromOutput {
-			continue
-		}
-		v := &tb.Cols[i]
-		v.Floats = v.Floats[:0]
-		idx := slices.IndexFunc(res.Scores, func(s schemas.Scores) bool { return s.Name == c.Output })
-		for r := range tb.Rows {
-			x := math.NaN()
-			if idx >= 0 {
-				s := &res.Scores[idx]
-				if k := r*s.Width + c.Element; c.Element < s.Width && k < len(s.Values) {
-					x = s.Values[k]
-				}
-			}
-			v.Floats = append(v.Floats, x)
-		}
-	}
-	return nil
-}
-
-// expandTrainingFiles expands globs; a name without one must exist.
-func expandTrainingFiles(patterns []string) ([]string, error) {
-	var out []string
-	for _, p := range patterns {
-		if strings.ContainsAny(p, "*?[") {
-			m, err := filepath.Glob(p)
-			if err != nil {
-				return nil, fmt.Errorf("expanding %q: %w", p, err)
-			}
-			if len(m) == 0 {
-				return nil, fmt.Errorf("expanding %q: no file matches", p)
-			}
-			out = append(out, m...)
-			continue
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
-func writeBaselineSummary(w io.Writer, b *drift.Baseline) error {
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nCOLUMN\tKIND\tBINS\tMISSING\tDEFAULTED\tRANGE / TOP VALUES\t")
-	for _, c := range b.Columns {
-		kind := string(c.Kind)
-		if c.Source == drift.FromOutput {
-			kind = "prediction"
-		}
-		desc := fmt.Sprintf("%.4g … %.4g (mean %.4g, sd %.4g)", c.Min, c.Max, c.Mean, c.Std)
-		if c.Kind == drift.Categorical {
-			top := c.Categories
-			if len(top) > 5 {
-				top = append(slices.Clone(top[:5]), "…")
-			}
-			desc = strings.Join(top, ", ")
-		}
-		total := b.Rows
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t\n", c.Name, kind, c.Bins(), pctOf(c.Missing, total), c.Defaulted, desc)
-	}
-	return tw.Flush()
-}
-
-func pctOf(n, total int64) string {
-	if total == 0 {
-		return "0"
-	}
-	return fmt.Sprintf("%d (%.1f%%)", n, 100*float64(n)/float64(total))
+	return model.OpenScorer(ctx, mc.Config, mc.WarmupRows, spec)
 }

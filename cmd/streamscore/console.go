@@ -4,43 +4,56 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/console"
+	"github.com/streamscore/streamscore/ops"
 )
 
-// withConsole adds the live console (/ and /api/status, console.enabled) to
-// routes and starts its sampler; the returned stop ends the sampler. The
-// console reads reg, so it shows what /metrics shows.
-func withConsole(ctx context.Context, cfg *config.Config, command string, reg *prometheus.Registry, ready func() error, routes func(*http.ServeMux), log *slog.Logger) (func(*http.ServeMux), func(), error) {
-	if !cfg.Console.Enabled || cfg.HTTP.Addr == "" {
-		return routes, func() {}, nil
+// opsEndpoint is what run and serve put on http.addr.
+type opsEndpoint struct {
+	command        string // "run" or "serve", shown by the console
+	ready, healthy func() error
+	pprof          bool
+	routes         func(*http.ServeMux)
+}
+
+// startOps serves the operations endpoint on cfg.HTTP.Addr (nothing when it
+// is empty), with the live console when console.enabled. The returned stop
+// shuts the server down within timeout and ends the console's sampler.
+func startOps(ctx context.Context, cfg *config.Config, e opsEndpoint, reg *prometheus.Registry, log *slog.Logger) (func(timeout time.Duration) error, error) {
+	if cfg.HTTP.Addr == "" {
+		return func(time.Duration) error { return nil }, nil
 	}
-	var token []byte
-	if cfg.Console.RequireToken && cfg.Model.Admin.Enabled {
-		t, err := cfg.Model.Admin.Token()
-		if err != nil {
-			return nil, nil, err
-		}
-		token = t
-	}
-	con, err := console.New(cfg.Console, reg, console.Options{Command: command, Ready: ready, Token: token, Log: log.With("component", "console")})
-	if err != nil {
-		return nil, nil, err
-	}
-	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Go(func() { con.Run(bg) })
-	return func(mux *http.ServeMux) {
-			if routes != nil {
-				routes(mux)
+	oc := ops.Config{Addr: cfg.HTTP.Addr, Registry: reg, Ready: e.ready, Healthy: e.healthy, Pprof: e.pprof, Routes: []func(*http.ServeMux){e.routes}}
+	stopConsole := func() {}
+	if cfg.Console.Enabled {
+		var token []byte
+		if cfg.Console.RequireToken && cfg.Model.Admin.Enabled {
+			t, err := cfg.Model.Admin.Token()
+			if err != nil {
+				return nil, err
 			}
-			con.Routes(mux)
-		}, func() {
-			cancel()
-			wg.Wait()
-		}, nil
+			token = t
+		}
+		routes, stop, err := ops.StartConsole(ctx, cfg.Console, reg, console.Options{Command: e.command, Ready: e.ready, Token: token, Log: log.With("component", "console")})
+		if err != nil {
+			return nil, err
+		}
+		oc.Routes, stopConsole = append(oc.Routes, routes), stop
+	}
+	srv, err := ops.Serve(oc, log)
+	if err != nil {
+		stopConsole()
+		return nil, err
+	}
+	return func(timeout time.Duration) error {
+		defer stopConsole()
+		sctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	}, nil
 }

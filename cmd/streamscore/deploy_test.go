@@ -25,6 +25,7 @@ import (
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/internal/servicetest"
+	"github.com/streamscore/streamscore/ops"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -119,14 +120,14 @@ func servedPaths(t *testing.T, where string, paths ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := serveOps("127.0.0.1:0", prometheus.NewRegistry(), func() error { return errors.New("test") }, nil, log)
+	srv, err := ops.Serve(ops.Config{Addr: "127.0.0.1:0", Registry: prometheus.NewRegistry(), Ready: func() error { return errors.New("test") }}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
 	addr := servicetest.LoggedAddr(logs.String(), "http_addr")
 	if addr == "" {
-		t.Fatalf("serveOps logged no http_addr: %s", logs.String())
+		t.Fatalf("ops.Serve logged no http_addr: %s", logs.String())
 	}
 	for _, p := range paths {
 		res, err := http.Get("http://" + addr + p)

@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/consumers"
@@ -34,6 +31,7 @@ type redriveOptions struct {
 	since   string
 	dryRun  bool
 	quiet   bool
+	asJSON  bool
 }
 
 func newRedriveCmd() *cobra.Command {
@@ -65,20 +63,8 @@ letters twice on a second run.`,
 	f.StringVar(&o.since, "since", "", "only letters dead-lettered at or after this time (RFC 3339, or a duration ago such as 2h)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "count what would be sent; send nothing")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress output")
+	f.BoolVar(&o.asJSON, "json", false, "print the counts as JSON (snake_case keys)")
 	return cmd
-}
-
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil && d > 0 {
-		return now.Add(-d), nil
-	}
-	return time.Time{}, fmt.Errorf("--since: %q is neither an RFC 3339 time nor a positive duration", s)
 }
 
 func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
@@ -103,142 +89,33 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 	pc := producers.Config{Brokers: kc.brokers, Topic: "unused", Transport: kc.transport}
 	kw := pc.NewKafkaWriter()
 	defer kw.Close()
-
-	var (
-		batch   []kafka.Message
-		sent    = map[string]int{}
-		skipped int
-		cut     int // truncated dead letters, never redriven
-		total   int
-	)
-	flush := func() error {
-		if len(batch) == 0 || o.dryRun {
-			batch = batch[:0]
-			return nil
-		}
-		if err := kw.WriteMessages(ctx, batch...); err != nil {
-			return fmt.Errorf("redriving: %w", err)
-		}
-		batch = batch[:0]
-		return nil
+	read := func(fn func(schemas.Message) error) error {
+		_, err := consumers.Tail(ctx, consumers.TailConfig{Brokers: kc.brokers, Dialer: kc.dialer, Topic: o.dlq, FromBeginning: true, UntilEnd: true, Idle: 30 * time.Second}, fn)
+		return err
 	}
-	_, err = consumers.Tail(ctx, consumers.TailConfig{Brokers: kc.brokers, Dialer: kc.dialer, Topic: o.dlq, FromBeginning: true, UntilEnd: true, Idle: 30 * time.Second},
-		func(m schemas.Message) error {
-			total++
-			out, reason, ok, truncated, err := o.redriven(m, want, since)
-			if err != nil {
-				return err
-			}
-			if truncated {
-				// Its value is a prefix of the original event: sending it
-				// back would only make an invalid_json dead letter.
-				skipped++
-				cut++
-				return nil
-			}
-			if !ok {
-				skipped++
-				return nil
-			}
-			sent[reason]++
-			batch = append(batch, out)
-			if len(batch) >= 1000 {
-				return flush()
-			}
-			return nil
-		})
+	res, err := producers.Redrive(ctx, read, kw, producers.RedriveConfig{DLQ: o.dlq, To: o.to, Reasons: want, Since: since, DryRun: o.dryRun})
 	if err != nil {
 		return err
 	}
-	if err := flush(); err != nil {
-		return err
-	}
-	o.report(w, total, skipped, cut, sent)
-	return nil
-}
-
-// reasonSet checks --reason values against the dead-letter reason codes.
-func reasonSet(reasons []string) (map[string]bool, error) {
-	known := map[string]bool{}
-	for _, r := range schemas.Reasons() {
-		known[string(r)] = true
-	}
-	want := map[string]bool{}
-	for _, r := range reasons {
-		if !known[r] {
-			return nil, fmt.Errorf("--reason: %q is not a dead-letter reason code", r)
+	if o.asJSON {
+		if err := writeIndented(w, struct {
+			DLQ    string `json:"dlq_topic"`
+			DryRun bool   `json:"dry_run"`
+			producers.RedriveResult
+		}{o.dlq, o.dryRun, res}); err != nil {
+			return err
 		}
-		want[r] = true
+	} else {
+		res.WriteText(w, o.dlq, o.dryRun)
 	}
-	return want, nil
-}
-
-// redriven returns the record to send for dead letter m (its source topic
-// or --to-topic, without streamscore's headers) and its reason; ok is
-// false when --reason or --since leave it out.
-func (o *redriveOptions) redriven(m schemas.Message, want map[string]bool, since time.Time) (out kafka.Message, reason string, ok, truncated bool, err error) {
-	var source, at string
-	var keep []kafka.Header
-	for _, h := range m.Headers {
-		switch h.Key {
-		case schemas.HeaderReason:
-			reason = string(h.Value)
-		case schemas.HeaderSourceTopic:
-			source = string(h.Value)
-		case schemas.HeaderTime:
-			at = string(h.Value)
-		case producers.HeaderTruncated:
-			truncated = string(h.Value) == "true"
-		}
-		if !strings.HasPrefix(h.Key, "streamscore.") {
-			keep = append(keep, kafka.Header{Key: h.Key, Value: h.Value})
-		}
-	}
-	if len(want) > 0 && !want[reason] {
-		return out, reason, false, false, nil
-	}
-	if truncated {
-		return out, reason, false, true, nil
-	}
-	if !since.IsZero() {
-		t, err := time.Parse(time.RFC3339Nano, at)
-		if err != nil || t.Before(since) {
-			return out, reason, false, false, nil
-		}
-	}
-	to := o.to
-	if to == "" {
-		to = source
-	}
-	if to == "" {
-		return out, reason, false, false, fmt.Errorf("dead letter at %s/%d@%d names no source topic; pass --to-topic", o.dlq, m.Partition, m.Offset)
-	}
-	return kafka.Message{Topic: to, Key: m.Key, Value: m.Value, Headers: keep}, reason, true, false, nil
-}
-
-// report prints what was (or, on a dry run, would be) sent, by reason.
-func (o *redriveOptions) report(w io.Writer, total, skipped, cut int, sent map[string]int) {
-	n := 0
-	reasons := make([]string, 0, len(sent))
-	for r, c := range sent {
-		reasons = append(reasons, r)
-		n += c
-	}
-	sort.Strings(reasons)
-	verb := "sent"
-	if o.dryRun {
-		verb = "would send"
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "read %d dead letters from %s; %s %d, skipped %d\n", total, o.dlq, verb, n, skipped)
-	if cut > 0 {
-		fmt.Fprintf(tw, "  (%d of the skipped were truncated: they hold only the start of the original event, whose size and sha256 are in their headers)\n", cut)
-	}
-	for _, r := range reasons {
-		fmt.Fprintf(tw, "  %s\t%d\n", r, sent[r])
-	}
-	tw.Flush()
 	if !o.quiet && o.dryRun {
 		fmt.Fprintln(os.Stderr, "dry run: nothing was sent")
 	}
+	return nil
 }
+
+// parseSince reads --since (see producers.ParseSince).
+func parseSince(s string, now time.Time) (time.Time, error) { return producers.ParseSince(s, now) }
+
+// reasonSet checks --reason values (see producers.ParseReasons).
+func reasonSet(reasons []string) (map[string]bool, error) { return producers.ParseReasons(reasons) }

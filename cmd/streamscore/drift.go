@@ -1,12 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -38,6 +36,9 @@ type driftTarget struct {
 	config   string
 	model    string
 	version  string
+	redis    []string
+	oldModel string // --model, the deprecated spelling of --model-name
+	oldVer   string // --version, the deprecated spelling of --model-version
 	prefix   string
 	baseline string
 }
@@ -45,8 +46,13 @@ type driftTarget struct {
 func (d *driftTarget) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVarP(&d.config, "config", "c", "", "configuration file (streamscore.yaml) with drift, redis and model settings")
-	f.StringVar(&d.model, "model", "", "model name (default: model.name, or the model file's base name)")
-	f.StringVar(&d.version, "version", "", "model version (default: model.version)")
+	f.StringVar(&d.model, "model-name", "", "model name (default: model.name, or the model file's base name)")
+	f.StringVar(&d.version, "model-version", "", "model version (default: model.version)")
+	f.StringVar(&d.oldModel, "model", "", "model name (deprecated: use --model-name; --model is a model file elsewhere)")
+	f.StringVar(&d.oldVer, "version", "", "model version (deprecated: use --model-version)")
+	f.MarkDeprecated("model", "use --model-name instead")
+	f.MarkDeprecated("version", "use --model-version instead")
+	f.StringSliceVar(&d.redis, "redis", nil, "Redis host:port, several for a Cluster (overrides redis.addrs and STREAMSCORE_REDIS)")
 	f.StringVar(&d.prefix, "prefix", "", "key prefix (default: drift.prefix; a replay's own prefix to read its window)")
 	f.StringVar(&d.baseline, "baseline", "", "baseline file (default: drift.baseline)")
 }
@@ -59,6 +65,10 @@ func (d *driftTarget) open() (*drift.Baseline, drift.Namespace, drift.Config, re
 	if err != nil {
 		return nil, none, drift.Config{}, nil, err
 	}
+	if len(d.redis) > 0 {
+		cfg.Redis.Addrs = d.redis
+	}
+	d.model, d.version = cmp.Or(d.model, d.oldModel), cmp.Or(d.version, d.oldVer)
 	dc := &cfg.Drift
 	if d.baseline != "" {
 		dc.Baseline = d.baseline
@@ -76,7 +86,7 @@ func (d *driftTarget) open() (*drift.Baseline, drift.Namespace, drift.Config, re
 		return nil, none, drift.Config{}, nil, err
 	}
 	if !cfg.Redis.Enabled() {
-		return nil, none, drift.Config{}, nil, errors.New("no Redis: set redis.addrs in --config or STREAMSCORE_REDIS")
+		return nil, none, drift.Config{}, nil, errors.New("no Redis: pass --redis, set redis.addrs in --config, or set STREAMSCORE_REDIS")
 	}
 	base, err := drift.LoadBaseline(dc.Baseline)
 	if err != nil {
@@ -91,7 +101,7 @@ func (d *driftTarget) open() (*drift.Baseline, drift.Namespace, drift.Config, re
 		model = strings.TrimSuffix(filepath.Base(cfg.Model.Path), filepath.Ext(cfg.Model.Path))
 	}
 	if model == "" {
-		return nil, none, drift.Config{}, nil, errors.New("no model name: set model.name (or model.path) in --config or pass --model")
+		return nil, none, drift.Config{}, nil, errors.New("no model name: set model.name (or model.path) in --config or pass --model-name")
 	}
 	version := d.version
 	if version == "" {
@@ -117,9 +127,10 @@ func newDriftStatusCmd() *cobra.Command {
 baseline column against it (PSI, Kolmogorov–Smirnov, Jensen–Shannon,
 Wasserstein, chi-squared, missing-rate change) and prints one row per column:
 its main score, threshold, state (DRIFT, ok, or "no data" below
-drift.min_events) and the events in the window. It changes nothing.`,
+drift.min_events) and the events in the window. It changes nothing, and
+exits 3 while a column is in drift, so a script can gate on it.`,
 		Example: `  streamscore drift status --config streamscore.yaml
-  streamscore drift status --config streamscore.yaml --version 4 --json`,
+  streamscore drift status --config streamscore.yaml --model-version 4 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			base, ns, mc, client, err := t.open()
@@ -134,57 +145,22 @@ drift.min_events) and the events in the window. It changes nothing.`,
 				return err
 			}
 			if asJSON {
-				return writeStatusJSON(cmd, st)
+				err = drift.WriteStatusJSON(cmd.OutOrStdout(), st)
+			} else {
+				err = drift.WriteTable(cmd.OutOrStdout(), st)
 			}
-			return drift.WriteTable(cmd.OutOrStdout(), st)
+			if err != nil {
+				return err
+			}
+			if n := st.Drifting(); n > 0 {
+				return checkFailedf("%d of %d columns are in drift", n, len(st.Columns))
+			}
+			return nil
 		},
 	}
 	t.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return cmd
-}
-
-// statusJSON is one column of `drift status --json`.
-type statusJSON struct {
-	Feature    string                     `json:"feature"`
-	Source     drift.Source               `json:"source"`
-	Kind       drift.Kind                 `json:"kind"`
-	State      string                     `json:"state"`
-	Alerting   []string                   `json:"alerting,omitempty"`
-	Events     int64                      `json:"events"`
-	Scores     map[string]float64         `json:"scores"`
-	Thresholds map[string]drift.Threshold `json:"thresholds"`
-}
-
-func writeStatusJSON(cmd *cobra.Command, st *drift.Status) error {
-	out := struct {
-		Model        string       `json:"model"`
-		ModelVersion string       `json:"model_version"`
-		Baseline     string       `json:"baseline"`
-		WindowStart  time.Time    `json:"window_start"`
-		WindowEnd    time.Time    `json:"window_end"`
-		Events       int64        `json:"events"`
-		Columns      []statusJSON `json:"columns"`
-	}{st.NS.Model, st.NS.Version, st.NS.Baseline, st.Start.UTC(), st.End.UTC(), st.Events, nil}
-	for i := range st.Columns {
-		cs := &st.Columns[i]
-		c := statusJSON{
-			Feature: cs.Column.Name, Source: cs.Column.Source, Kind: cs.Column.Kind, State: st.StateLabel(cs),
-			Alerting: cs.State.Alerting, Events: cs.Current.Total(), Scores: map[string]float64{}, Thresholds: map[string]drift.Threshold{},
-		}
-		for s, v := range cs.Scores {
-			if !math.IsNaN(v) && !math.IsInf(v, 0) {
-				c.Scores[drift.Score(s).String()] = v
-			}
-		}
-		for s, th := range cs.Thresholds {
-			c.Thresholds[s.String()] = th
-		}
-		out.Columns = append(out.Columns, c)
-	}
-	enc := json.NewEncoder(cmd.OutOrStdout())
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
 }
 
 func newDriftReportCmd() *cobra.Command {
@@ -214,38 +190,11 @@ the page loads nothing and runs no script.`,
 			defer client.Close()
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			store := drift.NewRedisStore(client)
-			now := time.Now()
-			st, err := drift.ReadStatus(ctx, store, base, ns, mc, now)
+			st, err := drift.WriteReportFile(ctx, out, drift.NewRedisStore(client), base, ns, mc, time.Now())
 			if err != nil {
 				return err
 			}
-			hist, err := store.History(ctx, ns)
-			if err != nil {
-				return err
-			}
-			f, err := os.Create(out)
-			if err != nil {
-				return fmt.Errorf("writing report: %w", err)
-			}
-			smoothing := mc.Smoothing
-			if smoothing == 0 {
-				smoothing = -1 // none, as configured
-			}
-			if err := drift.WriteReport(f, st, drift.ReportOptions{History: hist, Generated: now, Smoothing: smoothing}); err != nil {
-				f.Close()
-				return fmt.Errorf("writing report: %w", err)
-			}
-			if err := f.Close(); err != nil {
-				return fmt.Errorf("writing report: %w", err)
-			}
-			drifting := 0
-			for i := range st.Columns {
-				if st.Columns[i].State.Drift {
-					drifting++
-				}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d columns (%d in drift), %d events in the window\n", out, len(st.Columns), drifting, st.Events)
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d columns (%d in drift), %d events in the window\n", out, len(st.Columns), st.Drifting(), st.Events)
 			return nil
 		},
 	}

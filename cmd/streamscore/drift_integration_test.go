@@ -210,9 +210,11 @@ func TestDriftAlertsWithinTwoBucketsOfAShiftAndClears(t *testing.T) {
 	}
 
 	t.Run("status shows the drift", func(t *testing.T) {
+		// While a column drifts, status exits 3 ("the check found a
+		// problem") after printing it.
 		b, err := exec.Command(binPath, "drift", "status", "--config", cfg, "--json").Output()
-		if err != nil {
-			t.Fatalf("drift status: %v", err)
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+			t.Fatalf("drift status while drifting: %v, want exit status 3", err)
 		}
 		var st struct {
 			Events  int64 `json:"events"`
@@ -236,7 +238,7 @@ func TestDriftAlertsWithinTwoBucketsOfAShiftAndClears(t *testing.T) {
 			t.Fatalf("status: %s", b)
 		}
 		table, err := exec.Command(binPath, "drift", "status", "--config", cfg).Output()
-		if err != nil || !strings.Contains(string(table), "FEATURE") || !strings.Contains(string(table), "DRIFT") {
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 || !strings.Contains(string(table), "FEATURE") || !strings.Contains(string(table), "DRIFT") {
 			t.Fatalf("drift status table: %v\n%s", err, table)
 		}
 	})

@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -77,17 +73,9 @@ func (o *featuresTarget) open(ctx context.Context) (*schemas.FeatureSet, redis.U
 	if err != nil {
 		return nil, nil, cfg.Redis, err
 	}
-	var fs *schemas.FeatureSet
-	for i := range spec.FeatureSets {
-		if spec.FeatureSets[i].Name == o.set {
-			fs = &spec.FeatureSets[i]
-		}
-	}
-	if fs == nil {
-		if len(spec.FeatureSets) == 0 {
-			return nil, nil, cfg.Redis, fmt.Errorf("--set %s: schema %s declares no feature_sets", o.set, cfg.Schema)
-		}
-		return nil, nil, cfg.Redis, fmt.Errorf("--set %s: schema %s has no such feature set (it has: %s)", o.set, cfg.Schema, setNames(spec))
+	fs, err := features.FindSet(spec, o.set, cfg.Schema)
+	if err != nil {
+		return nil, nil, cfg.Redis, err
 	}
 	client, err := cfg.Redis.NewClient()
 	if err != nil {
@@ -142,47 +130,33 @@ Every key gets the same write time, so a set's max_age counts from the load.`,
 }
 
 func loadFeatures(ctx context.Context, out io.Writer, o *featuresTarget, path string, ttl time.Duration, batch int, quiet bool) error {
-	if ttl < 0 {
-		return errors.New("--ttl: must not be negative")
+	opts := features.LoadOptions{TTL: ttl, Batch: batch}
+	if err := opts.Validate(); err != nil {
+		return err
 	}
-	if batch < 1 {
-		return errors.New("--batch: must be at least 1")
-	}
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("--file: %w", err)
+	if err := features.CheckFile(path); err != nil {
+		return err
 	}
 	fs, client, rc, err := o.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
-	w, err := features.NewWriter(client, fs, ttl)
-	if err != nil {
-		return err
-	}
-	var bar *progress
+	finish := func() {}
 	if !quiet {
 		total, err := features.FileRows(path)
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", path, err)
 		}
-		bar = newEntityBar(total, "loading "+fs.Name)
+		bar := newEntityBar(total, "loading "+fs.Name)
+		opts.Progress = func(n int) { bar.Add(n) }
+		finish = func() { bar.Finish() }
 	}
 	start := time.Now()
-	st, err := features.ReadFile(ctx, path, fs, batch, func(ents []features.Entity) error {
-		if err := w.Write(ctx, ents); err != nil {
-			return err
-		}
-		if bar != nil {
-			bar.Add(len(ents))
-		}
-		return nil
-	})
-	if bar != nil {
-		bar.Finish()
-	}
+	st, err := features.Load(ctx, client, fs, path, opts)
+	finish()
 	if err != nil {
-		return fmt.Errorf("loading feature set %s after %d entities: %w", fs.Name, st.Rows, err)
+		return err
 	}
 	elapsed := time.Since(start)
 	expiry := "no expiry"
@@ -233,15 +207,15 @@ their defaults are shown). It exits 1 when the entity is absent.`,
 				return err
 			}
 			if asJSON {
-				err = writeInspectionJSON(cmd.OutOrStdout(), fs, in)
+				err = in.WriteJSON(cmd.OutOrStdout(), fs)
 			} else {
-				err = writeInspection(cmd.OutOrStdout(), fs, in, time.Now())
+				err = in.WriteText(cmd.OutOrStdout(), fs, time.Now())
 			}
 			if err != nil {
 				return err
 			}
 			if in.Status == "absent" {
-				return fmt.Errorf("entity %q of feature set %s is not in Redis%s", in.Key, fs.Name, keyHint(fs, in.Key))
+				return fmt.Errorf("entity %q of feature set %s is not in Redis%s", in.Key, fs.Name, features.KeyHint(fs, in.Key))
 			}
 			return nil
 		},
@@ -249,87 +223,4 @@ their defaults are shown). It exits 1 when the entity is absent.`,
 	o.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
-}
-
-// keyHint suggests the key template when key does not look like it.
-func keyHint(fs *schemas.FeatureSet, key string) string {
-	prefix, _, _ := strings.Cut(fs.Key, "{")
-	if prefix != "" && !strings.HasPrefix(key, prefix) {
-		return fmt.Sprintf(" (keys of this set look like %q)", fs.Key)
-	}
-	return ""
-}
-
-func writeInspection(out io.Writer, fs *schemas.FeatureSet, in features.Inspection, now time.Time) error {
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "set\t%s (%s, version %d, max_age %s)\n", fs.Name, fs.Layout, fs.Version, maxAge(fs))
-	fmt.Fprintf(tw, "key\t%s\n", in.Key)
-	fmt.Fprintf(tw, "status\t%s\n", in.Status)
-	if in.Status != "absent" {
-		if in.Version > 0 {
-			fmt.Fprintf(tw, "stored version\t%d\n", in.Version)
-		}
-		if !in.Written.IsZero() {
-			fmt.Fprintf(tw, "written\t%s (%s ago)\n", in.Written.UTC().Format(time.RFC3339Nano), now.Sub(in.Written).Round(time.Second))
-		}
-		if in.TTL >= 0 {
-			fmt.Fprintf(tw, "ttl\t%s\n", in.TTL.Round(time.Second))
-		} else {
-			fmt.Fprintln(tw, "ttl\tnone")
-		}
-	}
-	fmt.Fprintln(tw, "\nfeature\tvalue")
-	for i, f := range fs.Features {
-		v := fmt.Sprintf("%g", in.Values[i])
-		if f.Type == schemas.TypeString {
-			v = strconv.Quote(in.Strings[i])
-		}
-		if in.Present[i] {
-			fmt.Fprintf(tw, "%s\t%s\n", f.Name, v)
-		} else {
-			fmt.Fprintf(tw, "%s\t%s (default)\n", f.Name, v)
-		}
-	}
-	return tw.Flush()
-}
-
-func maxAge(fs *schemas.FeatureSet) string {
-	if fs.MaxAge == 0 {
-		return "none"
-	}
-	return fs.MaxAge.String()
-}
-
-func writeInspectionJSON(out io.Writer, fs *schemas.FeatureSet, in features.Inspection) error {
-	type feature struct {
-		Name    string `json:"name"`
-		Value   any    `json:"value"` // a number, or a string feature's text
-		Default bool   `json:"default,omitempty"`
-	}
-	doc := struct {
-		Set     string    `json:"set"`
-		Layout  string    `json:"layout"`
-		Key     string    `json:"key"`
-		Status  string    `json:"status"`
-		Version int       `json:"stored_version,omitempty"`
-		Written string    `json:"written,omitempty"`
-		TTLMs   int64     `json:"ttl_ms"`
-		Values  []feature `json:"features"`
-	}{Set: fs.Name, Layout: fs.Layout, Key: in.Key, Status: in.Status, Version: in.Version, TTLMs: -1}
-	if !in.Written.IsZero() {
-		doc.Written = in.Written.UTC().Format(time.RFC3339Nano)
-	}
-	if in.TTL >= 0 {
-		doc.TTLMs = in.TTL.Milliseconds()
-	}
-	for i, f := range fs.Features {
-		var v any = in.Values[i]
-		if f.Type == schemas.TypeString {
-			v = in.Strings[i]
-		}
-		doc.Values = append(doc.Values, feature{Name: f.Name, Value: v, Default: !in.Present[i]})
-	}
-	enc := json.NewEncoder(out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
 }

@@ -1,99 +1,20 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"os"
-	"strconv"
-	"time"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/streamscore/streamscore/internal/sample"
 )
-
-// genConfig describes a sample event stream for the demo and for trying
-// things out: events with an id, a user key, a time, 32 float features
-// f00..f31 and a passthrough merchant field.
-type genConfig struct {
-	N int
-	// IDPrefix starts every event id; the default is "e-".
-	IDPrefix string
-	Users    int
-	Seed     uint64
-	BadRatio float64
-	Start    time.Time
-	// Step is the event-time distance between consecutive events.
-	Step time.Duration
-}
-
-// badKinds are malformed events of each dead-letter reason.
-var badKinds = []func(id string) string{
-	func(id string) string { return `{"event_id":"` + id + `","user_id":"u-1","f00":` },        // invalid_json: truncated
-	func(id string) string { return `{"event_id":"` + id + `","user_id":"u-1","f00":"high"}` }, // type_mismatch
-	func(id string) string { return `{"event_id":"` + id + `","user_id":"u-1"}` },              // missing_field (f01..)
-	func(id string) string { return `{"event_id":"` + id + `","user_id":"u-1","f00":NaN}` },    // non_finite
-	func(id string) string { return `not json at all ` + id },                                  // invalid_json
-}
-
-// writeEvents writes cfg.N events as JSONL and returns how many are
-// malformed on purpose.
-func writeEvents(w io.Writer, cfg genConfig) (bad int, err error) {
-	if cfg.IDPrefix == "" {
-		cfg.IDPrefix = "e-"
-	}
-	if cfg.Users <= 0 {
-		cfg.Users = 1000
-	}
-	if cfg.Start.IsZero() {
-		cfg.Start = time.Now()
-	}
-	if cfg.Step == 0 {
-		cfg.Step = time.Millisecond
-	}
-	r := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed))
-	bw := bufio.NewWriterSize(w, 1<<20)
-	var b []byte
-	for i := 0; i < cfg.N; i++ {
-		id := fmt.Sprintf("%s%08d", cfg.IDPrefix, i)
-		if cfg.BadRatio > 0 && r.Float64() < cfg.BadRatio {
-			bad++
-			b = append(b[:0], badKinds[bad%len(badKinds)](id)...)
-			b = append(b, '\n')
-			if _, err := bw.Write(b); err != nil {
-				return bad, err
-			}
-			continue
-		}
-		b = append(b[:0], `{"event_id":"`...)
-		b = append(b, id...)
-		b = append(b, `","user_id":"u-`...)
-		b = strconv.AppendInt(b, int64(r.IntN(cfg.Users)), 10)
-		b = append(b, `","ts":`...)
-		b = strconv.AppendInt(b, cfg.Start.Add(time.Duration(i)*cfg.Step).UnixMilli(), 10)
-		for f := 0; f < 32; f++ {
-			b = append(b, `,"f`...)
-			if f < 10 {
-				b = append(b, '0')
-			}
-			b = strconv.AppendInt(b, int64(f), 10)
-			b = append(b, `":`...)
-			b = strconv.AppendFloat(b, r.NormFloat64(), 'g', 9, 32)
-		}
-		b = append(b, `,"merchant":"m-`...)
-		b = strconv.AppendInt(b, int64(r.IntN(50)), 10)
-		b = append(b, "\"}\n"...)
-		if _, err := bw.Write(b); err != nil {
-			return bad, err
-		}
-	}
-	return bad, bw.Flush()
-}
 
 func newGenCmd() *cobra.Command {
 	var (
-		cfg genConfig
-		out string
+		cfg          sample.Config
+		out          string
+		featuresOut  string
+		featureNames []string
 	)
 	cmd := &cobra.Command{
 		Use:   "gen",
@@ -101,9 +22,14 @@ func newGenCmd() *cobra.Command {
 		Long: `gen writes sample events matching testdata/*.schema.yaml: an event_id, a
 user_id key, a ts in epoch milliseconds, 32 float features f00..f31 and a
 merchant passthrough field. --bad-ratio mixes in malformed events of every
-dead-letter kind.`,
+dead-letter kind. --label adds a 0/1 label field the features predict (for
+replay's metrics and baseline), --string-feature a string field with ten
+values (for schemas with string features), and --features-out writes one
+row per user key (u-0 … u-<users-1>, as the events' user_id) with the
+--feature-names features, for features load.`,
 		Example: `  streamscore gen --n 100000 --out events.jsonl
-  streamscore gen --n 20000 --bad-ratio 0.01 --seed 7 > events.jsonl`,
+  streamscore gen --n 20000 --bad-ratio 0.01 --seed 7 > events.jsonl
+  streamscore gen --n 5000 --label is_fraud --out history.jsonl --features-out user_stats.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.N < 0 || cfg.BadRatio < 0 || cfg.BadRatio > 1 {
@@ -118,11 +44,18 @@ dead-letter kind.`,
 				defer f.Close()
 				w = f
 			}
-			bad, err := writeEvents(w, cfg)
+			bad, err := sample.Write(w, cfg)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(os.Stderr, "wrote %d events (%d malformed)\n", cfg.N, bad)
+			if featuresOut == "" {
+				return nil
+			}
+			if err := writeFeatureRows(featuresOut, cfg, featureNames); err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "wrote %d feature rows (%s) to %s\n", max(cfg.Users, 1), strings.Join(featureNames, ", "), featuresOut)
 			return nil
 		},
 	}
@@ -132,5 +65,22 @@ dead-letter kind.`,
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", 1, "random seed (same seed, same events)")
 	cmd.Flags().Float64Var(&cfg.BadRatio, "bad-ratio", 0, "share of malformed events")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output file (default stdout)")
+	cmd.Flags().StringVar(&cfg.Label, "label", "", "add a 0/1 label field of this name that the features predict")
+	cmd.Flags().StringArrayVar(&cfg.StringFeatures, "string-feature", nil, "add a string field of this name (ten values); repeatable")
+	cmd.Flags().StringVar(&featuresOut, "features-out", "", "also write one feature row per user key to this JSONL file")
+	cmd.Flags().StringSliceVar(&featureNames, "feature-names", []string{"f28", "f29", "f30", "f31"}, "features of each --features-out row")
 	return cmd
+}
+
+// writeFeatureRows writes the feature rows of cfg's user keys to path.
+func writeFeatureRows(path string, cfg sample.Config, names []string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = sample.WriteFeatures(f, "user_id", cfg.Users, names, cfg.Seed)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

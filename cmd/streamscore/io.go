@@ -3,16 +3,17 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/pipeline/rowfile"
 	"github.com/streamscore/streamscore/producers"
 	"github.com/streamscore/streamscore/schemas"
 )
@@ -21,69 +22,26 @@ func brokersFlag(cmd *cobra.Command, dst *[]string) {
 	cmd.Flags().StringSliceVar(dst, "brokers", nil, "Kafka bootstrap brokers host:port (default $STREAMSCORE_BROKERS or 127.0.0.1:9092)")
 }
 
-// countLines counts the non-empty lines of a file, for a progress total.
-func countLines(path string) (int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 10<<20)
-	var n int64
-	for sc.Scan() {
-		if len(sc.Bytes()) > 0 {
-			n++
-		}
-	}
-	return n, sc.Err()
-}
-
 // newBar reports progress in events on stderr (see progress).
 func newBar(total int64, what string) *progress {
 	return newStderrProgress(total, what, "events")
 }
 
-// feedOption adjusts the producers.FeedConfig that produceFile uses.
-type feedOption func(*producers.FeedConfig)
-
-// keepEventTimes writes each record with the event time read from field;
-// untimed counts the events that had none.
-func keepEventTimes(field string, untimed *int64) feedOption {
-	return func(c *producers.FeedConfig) {
-		c.TimeField = field
-		c.Untimed = func(int64) { *untimed++ }
-	}
-}
-
-// produceFile writes a JSONL file to a topic with a progress bar on stderr.
-func produceFile(ctx context.Context, brokers []string, topic, path, keyField string, rate float64, quiet bool, opts ...feedOption) (int64, error) {
-	return produceFileConn(ctx, kafkaConn{brokers: brokers}, topic, path, keyField, rate, quiet, opts...)
-}
-
-// produceFileConn is produceFile over a connection with security settings.
-func produceFileConn(ctx context.Context, kc kafkaConn, topic, path, keyField string, rate float64, quiet bool, opts ...feedOption) (int64, error) {
-	total, err := countLines(path)
+// produceFile writes the JSONL file path to cfg.Topic over kc, with a
+// progress bar on stderr unless quiet.
+func produceFile(ctx context.Context, kc kafkaConn, path string, cfg producers.FeedConfig, quiet bool) (int64, error) {
+	total, err := rowfile.CountAs(ctx, path, rowfile.JSONL)
 	if err != nil {
 		return 0, fmt.Errorf("reading %s: %w", path, err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	pc := producers.Config{Brokers: kc.brokers, Topic: topic, Transport: kc.transport}
+	pc := producers.Config{Brokers: kc.brokers, Topic: cfg.Topic, Transport: kc.transport}
 	w := pc.NewKafkaWriter()
 	defer w.Close()
-	cfg := producers.FeedConfig{Topic: topic, KeyField: keyField, Rate: rate}
-	for _, o := range opts {
-		o(&cfg)
-	}
 	if !quiet {
-		bar := newBar(total, "producing to "+topic)
+		bar := newBar(total, "producing to "+cfg.Topic)
 		cfg.Progress = func(n int64) { bar.Set64(n) }
 	}
-	return producers.Feed(ctx, w, f, cfg)
+	return producers.FeedFile(ctx, w, path, cfg)
 }
 
 func newProduceCmd() *cobra.Command {
@@ -129,21 +87,19 @@ so history written back to a topic can be replayed by time range (replay
 			if err := kc.reach(ctx); err != nil {
 				return err
 			}
-			var opts []feedOption
+			fc := producers.FeedConfig{Topic: topic, KeyField: keyField, Rate: rate}
 			var untimed int64
 			if keepTime {
-				opts = append(opts, keepEventTimes(timeFld, &untimed))
+				fc.TimeField, fc.Untimed = timeFld, func(int64) { untimed++ }
 			}
 			encode, closeEnc, err := wire.encoder(ctx)
 			if err != nil {
 				return err
 			}
 			defer closeEnc()
-			if encode != nil {
-				opts = append(opts, func(c *producers.FeedConfig) { c.Encode = encode })
-			}
+			fc.Encode = encode
 			start := time.Now()
-			n, err := produceFileConn(ctx, kc, topic, file, keyField, rate, quiet, opts...)
+			n, err := produceFile(ctx, kc, file, fc, quiet)
 			if err != nil {
 				return err
 			}
@@ -213,7 +169,7 @@ offset and value instead.`,
 				if render != nil {
 					m.Value = render(ctx, m.Value)
 				}
-				return writeRecord(out, m, headers)
+				return consumers.WriteRecord(out, m, headers)
 			})
 			return err
 		},
@@ -228,38 +184,12 @@ offset and value instead.`,
 	return cmd
 }
 
-func writeRecord(w io.Writer, m schemas.Message, withHeaders bool) error {
-	if !withHeaders {
-		if _, err := w.Write(m.Value); err != nil {
-			return err
-		}
-		_, err := w.Write([]byte{'\n'})
-		return err
-	}
-	hs := map[string]string{}
-	for _, h := range m.Headers {
-		hs[h.Key] = string(h.Value)
-	}
-	rec := struct {
-		Partition int               `json:"partition"`
-		Offset    int64             `json:"offset"`
-		Key       string            `json:"key"`
-		Headers   map[string]string `json:"headers"`
-		Value     string            `json:"value"`
-	}{m.Partition, m.Offset, string(m.Key), hs, string(m.Value)}
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
-}
-
 func newTopicsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "topics", Short: "Manage the topics streamscore uses"}
 	var (
 		configPath string
 		o          overrides
+		asJSON     bool
 	)
 	create := &cobra.Command{
 		Use:   "create",
@@ -286,19 +216,38 @@ left as they are.`,
 				cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "topics ready: %s, %s, %s (%d partitions)\n", cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ, cfg.Topics.Partitions)
+			ready := topicsReady{Topics: []string{cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ}, Partitions: cfg.Topics.Partitions}
 			if cfg.Drift.Enabled && cfg.Drift.Topic != "" {
 				// Drift events are few; one partition keeps them in order.
 				if err := consumers.CreateTopics(ctx, kc.dialer, kc.brokers, 1, cfg.Topics.ReplicationFactor, cfg.Drift.Topic); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "drift topic ready: %s\n", cfg.Drift.Topic)
+				ready.DriftTopic = cfg.Drift.Topic
 			}
-			return nil
+			return ready.write(cmd.OutOrStdout(), asJSON)
 		},
 	}
 	create.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (streamscore.yaml)")
-	o.register(create)
+	o.registerTopics(create)
+	create.Flags().BoolVar(&asJSON, "json", false, "print the topics as JSON (snake_case keys)")
 	cmd.AddCommand(create, newTopicsListCmd(), newTopicsDescribeCmd())
 	return cmd
+}
+
+// topicsReady is what topics create made (or found).
+type topicsReady struct {
+	Topics     []string `json:"topics"`
+	Partitions int      `json:"partitions"`
+	DriftTopic string   `json:"drift_topic,omitempty"`
+}
+
+func (r topicsReady) write(w io.Writer, asJSON bool) error {
+	if asJSON {
+		return writeIndented(w, r)
+	}
+	fmt.Fprintf(w, "topics ready: %s (%d partitions)\n", strings.Join(r.Topics, ", "), r.Partitions)
+	if r.DriftTopic != "" {
+		fmt.Fprintf(w, "drift topic ready: %s\n", r.DriftTopic)
+	}
+	return nil
 }

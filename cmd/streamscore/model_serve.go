@@ -1,16 +1,14 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"os"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/ops"
 	"github.com/streamscore/streamscore/pipeline/model"
 )
 
@@ -18,8 +16,8 @@ func init() { commands = append(commands, newServeCmd) }
 
 func newServeCmd() *cobra.Command {
 	var (
-		configPath              string
-		modelPath, schema, addr string
+		configPath string
+		o          overrides
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -49,14 +47,7 @@ SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
 			if err != nil {
 				return err
 			}
-			set := func(dst *string, v string) {
-				if v != "" {
-					*dst = v
-				}
-			}
-			set(&cfg.Model.Path, modelPath)
-			set(&cfg.Schema, schema)
-			set(&cfg.HTTP.Addr, addr)
+			o.apply(&cfg)
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
@@ -73,33 +64,23 @@ SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
 			if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
 				return err
 			}
-			reg := prometheus.NewRegistry()
-			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newBuildInfo())
+			reg := ops.NewRegistry(version, commit)
 			path, err := buildScoringPath(ctx, &cfg, pathParts{features: true, models: true, tracing: true}, log, reg)
 			if err != nil {
 				return err
 			}
 			defer path.Close()
-			routes, stopConsole, err := withConsole(ctx, &cfg, "serve", reg, nil, path.routes, log)
-			if err != nil {
-				return err
-			}
-			defer stopConsole()
-			srv, err := serveOps(cfg.HTTP.Addr, reg, func() error { return nil }, routes, log)
+			stopOps, err := startOps(ctx, &cfg, opsEndpoint{command: "serve", routes: path.routes}, reg, log)
 			if err != nil {
 				return err
 			}
 			<-ctx.Done()
 			log.Info("stopping: answering requests in flight")
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			return srv.Shutdown(sctx)
+			return stopOps(10 * time.Second)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&configPath, "config", "c", "", "configuration file (streamscore.yaml)")
-	f.StringVar(&modelPath, "model", "", "ONNX model file or registry folder (overrides model.path)")
-	f.StringVar(&schema, "schema", "", "event schema file (overrides schema)")
-	f.StringVar(&addr, "http-addr", "", "listen address host:port (overrides http.addr)")
+	o.registerScoring(cmd)
 	return cmd
 }

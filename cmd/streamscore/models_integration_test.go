@@ -276,6 +276,9 @@ func TestModelValidateRefusesBadVersions(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Fatalf("validate %s: err %v, want ok=%v\n%s", tc.version, err, tc.ok, out)
 		}
+		if ee, isExit := err.(*exec.ExitError); !tc.ok && (!isExit || ee.ExitCode() != 3) {
+			t.Fatalf("validate %s: %v, want exit status 3 (the check found a problem)", tc.version, err)
+		}
 		for _, w := range tc.want {
 			if !strings.Contains(string(out), w) {
 				t.Errorf("validate %s output lacks %q:\n%s", tc.version, w, out)

@@ -2,28 +2,20 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
-	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/pipeline"
-	"github.com/streamscore/streamscore/pipeline/model"
 	"github.com/streamscore/streamscore/pipeline/replay"
 	"github.com/streamscore/streamscore/producers"
-	"github.com/streamscore/streamscore/schemas"
 )
 
 func init() { commands = append(commands, newReplayCmd) }
@@ -37,6 +29,7 @@ type replayOptions struct {
 	topic      string
 	from, to   string
 	in         []string
+	inOld      []string // --in, the deprecated spelling of --file
 	out        string
 	toTopic    string
 	label      string
@@ -51,6 +44,9 @@ type replayOptions struct {
 	showIDs    int
 	quiet      bool
 	logLevel   string
+	redis      []string
+	onnxLib    string
+	failOn     []string
 }
 
 func newReplayCmd() *cobra.Command {
@@ -63,7 +59,7 @@ as run, with one model or several, and reports how they did.
 
 Events come from a topic's time range (--topic with --from and --to; each
 partition is read from Kafka's offsets-for-times, and the end offsets are
-taken when the replay starts, so it ends) or from files (--in, JSONL or
+taken when the replay starts, so it ends) or from files (--file, JSONL or
 Parquet whose columns are event fields; repeat it or use a glob). A replay
 never joins a consumer group and commits nothing.
 
@@ -88,9 +84,9 @@ rows by default (--features event: point-in-time values in the dataset),
 from the online store (--features redis: today's values, which leak the
 future into a backtest), or not at all (--features none: their defaults).`,
 		Example: `  streamscore replay --config streamscore.yaml --topic events --from 2026-01-01T00:00:00Z --to 2026-01-02T00:00:00Z --label is_fraud
-  streamscore replay --schema payments.yaml --in 'history/*.parquet' --model champion=v3.onnx --model challenger=v4.onnx \
+  streamscore replay --schema payments.yaml --file 'history/*.parquet' --model champion=v3.onnx --model challenger=v4.onnx \
       --label is_fraud --out scored.parquet --report backtest.html
-  streamscore replay --config streamscore.yaml --in events.jsonl --label amount --task regressor --report backtest.json`,
+  streamscore replay --config streamscore.yaml --file events.jsonl --label amount --task regressor --report backtest.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runReplay(cmd.OutOrStdout(), &o)
@@ -104,7 +100,9 @@ future into a backtest), or not at all (--features none: their defaults).`,
 	f.StringVarP(&o.topic, "topic", "t", "", "topic to replay")
 	f.StringVar(&o.from, "from", "", "start of the time range, inclusive: RFC 3339 (2026-01-02T15:04:05Z), a date (2026-01-02, UTC) or epoch milliseconds")
 	f.StringVar(&o.to, "to", "", "end of the time range, exclusive (same forms as --from); default: the end of the topic when the replay starts")
-	f.StringArrayVar(&o.in, "in", nil, "events file, .jsonl or .parquet; repeat it or use a glob ('data/*.parquet')")
+	f.StringArrayVar(&o.in, "file", nil, "events file, .jsonl or .parquet; repeat it or use a glob ('data/*.parquet')")
+	f.StringArrayVar(&o.inOld, "in", nil, "events file (deprecated: use --file)")
+	f.MarkDeprecated("in", "use --file instead")
 	f.StringVarP(&o.out, "out", "o", "", "write scored rows to this .jsonl or .parquet file")
 	f.StringVar(&o.toTopic, "to-topic", "", "write scored rows to this topic (created if missing; never the production topics)")
 	f.StringVar(&o.label, "label", "", "event field holding the true label or value; enables metrics")
@@ -119,54 +117,10 @@ future into a backtest), or not at all (--features none: their defaults).`,
 	f.IntVar(&o.showIDs, "show-ids", 20, "disagreeing row ids to print per challenger (-1: all)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar")
 	f.StringVar(&o.logLevel, "log-level", "error", "engine log level on stderr (debug, info, warn, error)")
+	f.StringSliceVar(&o.redis, "redis", nil, "Redis host:port, several for a Cluster, for --features redis (overrides redis.addrs and STREAMSCORE_REDIS)")
+	f.StringVar(&o.onnxLib, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (overrides onnxruntime_lib and ONNXRUNTIME_LIB)")
+	f.StringSliceVar(&o.failOn, "fail-on", nil, "exit 3 when the replay shows a problem: dead-letters (any event dead-lettered), unlabeled (with --label: a row without a readable label); repeatable")
 	return cmd
-}
-
-// parseTimeFlag reads RFC 3339, a date (midnight UTC) or epoch milliseconds.
-func parseTimeFlag(name, s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.UnixMilli(ms).UTC(), nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("--%s %q: write RFC 3339 (2026-01-02T15:04:05Z), a date (2026-01-02) or epoch milliseconds", name, s)
-}
-
-// modelFlag splits [NAME=]PATH; the name defaults to the file name without
-// its extension.
-func modelFlag(s string) (name, path string) {
-	if i := strings.IndexByte(s, '='); i > 0 && !strings.ContainsAny(s[:i], `/\`) {
-		return s[:i], s[i+1:]
-	}
-	return strings.TrimSuffix(filepath.Base(s), filepath.Ext(s)), s
-}
-
-// fileVersion names a model file by its content: "sha256:" and 12 hex
-// digits, so a report says exactly which bytes were scored. A registry
-// folder is named by its manifest instead, so it gets "".
-func fileVersion(path string) (string, error) {
-	if st, err := os.Stat(path); err != nil {
-		return "", err
-	} else if st.IsDir() {
-		return "", nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:12], nil
 }
 
 func runReplay(stdout io.Writer, o *replayOptions) error {
@@ -180,8 +134,21 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 	if o.schema != "" {
 		cfg.Schema = o.schema
 	}
-	from, to, err := o.check(&cfg)
-	if err != nil {
+	if len(o.redis) > 0 {
+		cfg.Redis.Addrs = o.redis
+	}
+	if o.onnxLib != "" {
+		cfg.OnnxRuntimeLib = o.onnxLib
+	}
+	if err := checkFailOn(o.failOn); err != nil {
+		return err
+	}
+	plan := replay.Plan{
+		Topic: o.topic, From: o.from, To: o.to, Files: append(o.in, o.inOld...), Out: o.out, ToTopic: o.toTopic,
+		Reports: o.reports, Features: replay.FeatureSource(o.features), Schema: cfg.Schema,
+		Protected: map[string]string{"production output": cfg.Topics.Output, "input": cfg.Topics.Input, "dead-letter": cfg.Topics.DLQ},
+	}
+	if err := plan.Validate(); err != nil {
 		return err
 	}
 	sel, err := replay.ParseSelector(o.score)
@@ -194,216 +161,54 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 	}
 	ctx, stop := signalContext(log)
 	defer stop()
-
-	features := replay.FeatureSource(o.features)
-	path, err := buildScoringPath(ctx, &cfg, pathParts{features: features == replay.FeaturesRedis}, log, prometheus.NewRegistry())
+	path, err := buildScoringPath(ctx, &cfg, pathParts{features: plan.Features == replay.FeaturesRedis, compare: o.models, comparing: true, jsonRows: len(plan.Files) > 0}, log, prometheus.NewRegistry())
 	if err != nil {
 		return err
 	}
 	defer path.Close()
-	if len(o.in) > 0 {
-		// Files hold JSON rows whatever the topic's format.
-		path.spec = path.spec.AsJSON()
-	}
-	models, closeModels, err := o.openModels(&cfg, path.spec)
-	if err != nil {
-		return err
-	}
-	defer closeModels()
 	rc := replay.Config{
-		Spec: path.spec, Models: models, Label: o.label, Task: replay.Task(o.task), Score: sel,
-		Threshold: o.threshold, Tolerance: o.tolerance, Bins: o.bins, Features: features, Store: path.features,
+		Spec: path.spec, Models: path.compared, Label: o.label, Task: replay.Task(o.task), Score: sel,
+		Threshold: o.threshold, Tolerance: o.tolerance, Bins: o.bins, Features: plan.Features, Store: path.features,
 		Policy: pipeline.Policy{MaxRows: cfg.Batch.MaxRows, MaxBytes: cfg.Batch.MaxBytes},
 		Log:    log,
 	}
 	if o.batchRows > 0 {
 		rc.Policy.MaxRows = o.batchRows
 	}
+	var k replay.Kafka
+	if plan.NeedsKafka() {
+		if k, err = replayKafka(&cfg); err != nil {
+			return err
+		}
+	}
 	// The output first: a topic created now is in the metadata the source's
 	// look-ups fetch next, which kafka-go's shared transport then caches.
-	closeOut, err := o.openOutput(ctx, &cfg, &rc)
+	closeOut, err := plan.OpenOutput(ctx, k, &rc)
 	if err != nil {
 		return err
 	}
 	defer closeOut()
-	count, err := o.openSource(ctx, &cfg, &rc, from, to)
+	count, err := plan.OpenSource(ctx, k, &rc)
 	if err != nil {
 		return err
 	}
 	return o.replay(ctx, stdout, rc, count)
 }
 
-// check validates the flags against each other and the config, and
-// returns the time range.
-func (o *replayOptions) check(cfg *config.Config) (from, to time.Time, err error) {
-	switch {
-	case o.topic == "" && len(o.in) == 0:
-		return from, to, errors.New("name what to replay: --topic TOPIC (with --from/--to) or --in FILE")
-	case o.topic != "" && len(o.in) > 0:
-		return from, to, errors.New("--topic and --in: replay one or the other")
-	case o.out != "" && o.toTopic != "":
-		return from, to, errors.New("--out and --to-topic: write to one or the other")
-	case cfg.Schema == "":
-		return from, to, errors.New("--schema (or schema in --config) is required")
-	}
-	if from, err = parseTimeFlag("from", o.from); err != nil {
-		return from, to, err
-	}
-	if to, err = parseTimeFlag("to", o.to); err != nil {
-		return from, to, err
-	}
-	if !from.IsZero() && !to.IsZero() && !to.After(from) {
-		return from, to, fmt.Errorf("--to (%s) must be after --from (%s)", to.Format(time.RFC3339Nano), from.Format(time.RFC3339Nano))
-	}
-	if o.toTopic != "" {
-		for what, t := range map[string]string{"production output": cfg.Topics.Output, "input": cfg.Topics.Input, "dead-letter": cfg.Topics.DLQ, "replayed": o.topic} {
-			if t != "" && o.toTopic == t {
-				return from, to, fmt.Errorf("--to-topic %s is the %s topic: a replay writes to a topic of its own (e.g. %s.replay)", t, what, t)
-			}
-		}
-	}
-	for _, r := range o.reports {
-		switch strings.ToLower(filepath.Ext(r)) {
-		case ".html", ".htm", ".json":
-		default:
-			return from, to, fmt.Errorf("--report %s: name it .html (charts) or .json", r)
-		}
-	}
-	if err := replay.FeatureSource(o.features).Validate(); err != nil {
-		return from, to, fmt.Errorf("--features: %w", err)
-	}
-	return from, to, nil
-}
-
-// openModels opens every --model (or the config's model), each checked
-// against the input the replay feeds it: event features and feature-set
-// features side by side. The returned function closes them.
-func (o *replayOptions) openModels(cfg *config.Config, spec *schemas.Spec) ([]replay.Model, func(), error) {
-	var (
-		models  []replay.Model
-		routers []*model.Router
-	)
-	closeAll := func() {
-		for _, r := range routers {
-			r.Close()
-		}
-	}
-	checkSpec, err := replay.PrepareSpec(spec, "", replay.FeaturesEvent)
+// replayKafka returns the connection settings of the configured brokers.
+func replayKafka(cfg *config.Config) (replay.Kafka, error) {
+	kc, err := newKafkaConn(cfg.Brokers, &cfg.Kafka)
 	if err != nil {
-		return nil, nil, err
+		return replay.Kafka{}, err
 	}
-	if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
-		return nil, nil, err
-	}
-	flags := o.models
-	if len(flags) == 0 {
-		if cfg.Model.Path == "" {
-			return nil, nil, errors.New("--model PATH (or model.path in --config) is required")
-		}
-		name := cfg.Model.Name
-		if name == "" {
-			name, _ = modelFlag(cfg.Model.Path)
-		}
-		flags = []string{name + "=" + cfg.Model.Path}
-	}
-	for _, fl := range flags {
-		name, path := modelFlag(fl)
-		mc := cfg.Model
-		mc.Path, mc.Name = path, name
-		// The config's model keeps its version; a --model file is named by
-		// its content.
-		if len(o.models) > 0 || mc.Version == "" {
-			v, err := fileVersion(path)
-			if err != nil {
-				closeAll()
-				return nil, nil, fmt.Errorf("--model %s: %w", fl, err)
-			}
-			mc.Version = v
-		}
-		sc, err := openReplayModel(mc, checkSpec)
-		if err != nil {
-			closeAll()
-			return nil, nil, fmt.Errorf("--model %s: %w", fl, err)
-		}
-		routers = append(routers, sc)
-		models = append(models, replay.Model{Name: name, Scorer: sc})
-	}
-	return models, closeAll, nil
-}
-
-// openOutput sets rc.Output from --out or --to-topic (creating the topic),
-// and returns what closes it.
-func (o *replayOptions) openOutput(ctx context.Context, cfg *config.Config, rc *replay.Config) (func(), error) {
-	if o.toTopic != "" || o.topic != "" {
-		// Fail fast, naming what answered, rather than hang on an address
-		// that is not a broker; a signal ends the wait at once.
-		dialer, err := cfg.Kafka.Dialer()
-		if err != nil {
-			return nil, err
-		}
-		if err := consumers.Reach(ctx, cfg.Brokers, dialer, cfg.Kafka.DialTimeoutOrDefault()); err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("replay: stopped during start-up: %w", ctx.Err())
-			}
-			return nil, fmt.Errorf("connecting to Kafka (check brokers, kafka.tls and kafka.sasl): %w", err)
-		}
-	}
-	switch {
-	case o.out != "":
-		out, err := replay.CreateFile(o.out)
-		if err != nil {
-			return nil, err
-		}
-		rc.Output = out
-	case o.toTopic != "":
-		kc, err := newKafkaConn(cfg.Brokers, &cfg.Kafka)
-		if err != nil {
-			return nil, err
-		}
-		if err := consumers.CreateTopics(ctx, kc.dialer, cfg.Brokers, cfg.Topics.Partitions, cfg.Topics.ReplicationFactor, o.toTopic); err != nil {
-			return nil, err
-		}
-		pc := producers.Config{Brokers: cfg.Brokers, Topic: o.toTopic, Transport: kc.transport}
-		w := pc.NewKafkaWriter()
-		out, err := replay.NewTopicOutput(replay.TopicOutputConfig{Topic: o.toTopic, Writer: w})
-		if err != nil {
-			w.Close()
-			return nil, err
-		}
-		rc.Output = out
-		return func() { w.Close() }, nil
-	}
-	return func() {}, nil
-}
-
-// openSource sets rc.Source from --topic (its time range) or --in, and
-// returns how to count the events it holds.
-func (o *replayOptions) openSource(ctx context.Context, cfg *config.Config, rc *replay.Config, from, to time.Time) (func(context.Context) (int64, error), error) {
-	if o.topic != "" {
-		kc, err := newKafkaConn(cfg.Brokers, &cfg.Kafka)
-		if err != nil {
-			return nil, err
-		}
-		src, err := replay.NewTopic(ctx, replay.TopicConfig{
-			Brokers: cfg.Brokers, Topic: o.topic, From: from, To: to, Dialer: kc.dialer, Transport: kc.transport,
-		})
-		if err != nil {
-			return nil, err
-		}
-		rc.Source = src
-		return src.Count, nil
-	}
-	paths, err := replay.ExpandFiles(o.in)
-	if err != nil {
-		return nil, err
-	}
-	src, err := replay.NewFiles(paths)
-	if err != nil {
-		return nil, err
-	}
-	rc.Source = src
-	rc.From, rc.To = from, to
-	return src.Count, nil
+	return replay.Kafka{
+		Brokers: kc.brokers, Dialer: kc.dialer, Transport: kc.transport, DialTimeout: kc.dialTimeout,
+		Partitions: cfg.Topics.Partitions, ReplicationFactor: cfg.Topics.ReplicationFactor,
+		NewWriter: func(topic string) *kafka.Writer {
+			pc := producers.Config{Brokers: kc.brokers, Topic: topic, Transport: kc.transport}
+			return pc.NewKafkaWriter()
+		},
+	}, nil
 }
 
 // replay runs it with a progress bar, and prints and writes the report.
@@ -431,72 +236,37 @@ func (o *replayOptions) replay(ctx context.Context, stdout io.Writer, rc replay.
 	if err := rep.WriteText(stdout, o.showIDs); err != nil {
 		return err
 	}
-	for _, path := range o.reports {
-		if err := writeReport(path, rep); err != nil {
-			return err
-		}
+	if err := rep.WriteFiles(o.reports...); err != nil {
+		return err
 	}
 	fmt.Fprintf(os.Stderr, "replayed %d events in %s (%.0f events/s)\n", rep.Events, el.Round(time.Millisecond), float64(rep.Events)/el.Seconds())
+	return failOn(o.failOn, rep)
+}
+
+// checkFailOn checks the --fail-on conditions.
+func checkFailOn(conds []string) error {
+	for _, c := range conds {
+		if c != "dead-letters" && c != "unlabeled" {
+			return usageErrorf("--fail-on %q: write dead-letters or unlabeled", c)
+		}
+	}
 	return nil
 }
 
-// openReplayModel opens a model with the schema's output binding; a model
-// that lacks one of the bound outputs (a challenger exported differently)
-// is bound to all of its own numeric outputs instead, under their graph
-// names, so champion and challenger need not share output names.
-func openReplayModel(mc config.ModelConfig, spec *schemas.Spec) (*model.Router, error) {
-	sc, err := model.OpenScorer(context.Background(), mc.Config, mc.WarmupRows, spec)
-	if err == nil {
-		return sc, nil
-	}
-	peek, perr := model.Open(model.Config{Path: mc.Path})
-	if perr != nil {
-		return nil, err
-	}
-	outs := peek.Outputs()
-	peek.Close()
-	have := map[string]bool{}
-	for _, o := range outs {
-		have[o.Name] = true
-	}
-	lacks := false
-	for _, o := range spec.Model.Outputs {
-		lacks = lacks || !have[o.Name]
-	}
-	if !lacks {
-		return nil, err
-	}
-	cp := *spec
-	cp.Model.Outputs = nil
-	for _, o := range outs {
-		if slices.Contains(replayNumeric, o.ElementType) && (len(o.Shape) == 1 || len(o.Shape) == 2) {
-			cp.Model.Outputs = append(cp.Model.Outputs, schemas.Output{Name: o.Name, As: o.Name})
+// failOn returns a check failure (exit 3) when rep shows a --fail-on
+// condition.
+func failOn(conds []string, rep *replay.Report) error {
+	for _, c := range conds {
+		var dead int
+		for _, d := range rep.DeadLetters {
+			dead += d.Count
 		}
-	}
-	if len(cp.Model.Outputs) == 0 {
-		return nil, err
-	}
-	return model.OpenScorer(context.Background(), mc.Config, mc.WarmupRows, &cp)
-}
-
-// replayNumeric are the output element types a model may be scored on.
-var replayNumeric = []string{"float32", "float64", "float16", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "bool"}
-
-func writeReport(path string, rep *replay.Report) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("writing report: %w", err)
-	}
-	if strings.ToLower(filepath.Ext(path)) == ".json" {
-		err = rep.WriteJSON(f)
-	} else {
-		err = rep.WriteHTML(f)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("writing report %s: %w", path, err)
+		switch {
+		case c == "dead-letters" && dead > 0:
+			return checkFailedf("--fail-on dead-letters: %d of %d events were dead-lettered", dead, rep.Events)
+		case c == "unlabeled" && rep.Label != "" && rep.Labeled < rep.Scored:
+			return checkFailedf("--fail-on unlabeled: %d of %d scored rows have no readable %s", rep.Scored-rep.Labeled, rep.Scored, rep.Label)
+		}
 	}
 	return nil
 }

@@ -301,7 +301,7 @@ func TestReplayChampionChallenger(t *testing.T) {
 		p := filepath.Join(dir, "scored.parquet")
 		j := filepath.Join(dir, "report.json")
 		h := filepath.Join(dir, "report.html")
-		streamscore(t, "replay", "--schema", filepath.Join(root, "testdata/mlp_score.schema.yaml"), "--in", hist,
+		streamscore(t, "replay", "--schema", filepath.Join(root, "testdata/mlp_score.schema.yaml"), "--file", hist,
 			"--model", "champion="+filepath.Join(root, "testdata/replay/champion.onnx"),
 			"--model", "challenger="+filepath.Join(root, "testdata/replay/challenger.onnx"),
 			"--label", "label", "-q", "--out", p, "--report", j, "--report", h, "--batch-rows", strconv.Itoa(300+i*211))

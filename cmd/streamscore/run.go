@@ -5,24 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/segmentio/kafka-go"
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/ops"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/model"
 	"github.com/streamscore/streamscore/producers"
@@ -38,18 +32,39 @@ type overrides struct {
 	model   string
 	schema  string
 	http    string
+	// modelName, redis and onnxLib are empty unless their flags are
+	// registered.
+	modelName string
+	redis     []string
+	onnxLib   string
 }
 
 func (o *overrides) register(cmd *cobra.Command) {
+	o.registerTopics(cmd)
+	cmd.Flags().StringVar(&o.group, "group", "", "consumer group id (overrides group)")
+	o.registerScoring(cmd)
+}
+
+// registerScoring adds the flags of the scoring path (model, schema,
+// Redis, ONNX Runtime) and the operations address, for serve.
+func (o *overrides) registerScoring(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.model, "model", "", "ONNX model file or registry folder (overrides model.path; the model is named after the file unless --model-name or model.name says otherwise)")
+	f.StringVar(&o.modelName, "model-name", "", "model name in scored events and drift windows (overrides model.name)")
+	f.StringVar(&o.schema, "schema", "", "event schema file (overrides schema)")
+	f.StringVar(&o.http, "http-addr", "", "metrics and health address host:port (overrides http.addr)")
+	f.StringSliceVar(&o.redis, "redis", nil, "Redis host:port, several for a Cluster (overrides redis.addrs and STREAMSCORE_REDIS)")
+	f.StringVar(&o.onnxLib, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (overrides onnxruntime_lib and ONNXRUNTIME_LIB)")
+}
+
+// registerTopics adds only the flags that name brokers and topics, for
+// commands that use nothing else (topics create).
+func (o *overrides) registerTopics(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringSliceVar(&o.brokers, "brokers", nil, "Kafka bootstrap brokers host:port (overrides brokers and STREAMSCORE_BROKERS)")
-	f.StringVar(&o.group, "group", "", "consumer group id (overrides group)")
 	f.StringVar(&o.input, "input-topic", "", "input topic (overrides topics.input)")
 	f.StringVar(&o.output, "output-topic", "", "scored-event topic (overrides topics.output)")
 	f.StringVar(&o.dlq, "dlq-topic", "", "dead-letter topic (overrides topics.dlq)")
-	f.StringVar(&o.model, "model", "", "ONNX model file (overrides model.path)")
-	f.StringVar(&o.schema, "schema", "", "event schema file (overrides schema)")
-	f.StringVar(&o.http, "http-addr", "", "metrics and health address host:port (overrides http.addr)")
 }
 
 func (o *overrides) apply(c *config.Config) {
@@ -65,7 +80,16 @@ func (o *overrides) apply(c *config.Config) {
 	set(&c.Topics.Input, o.input)
 	set(&c.Topics.Output, o.output)
 	set(&c.Topics.DLQ, o.dlq)
-	set(&c.Model.Path, o.model)
+	if o.model != "" && o.model != c.Model.Path {
+		// Another model: named after its file, unless --model-name says
+		// otherwise, so scored events and drift windows name what scores.
+		c.Model.Path, c.Model.Name = o.model, ""
+	}
+	set(&c.Model.Name, o.modelName)
+	set(&c.OnnxRuntimeLib, o.onnxLib)
+	if len(o.redis) > 0 {
+		c.Redis.Addrs = o.redis
+	}
 	set(&c.Schema, o.schema)
 	set(&c.HTTP.Addr, o.http)
 }
@@ -154,8 +178,7 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 	if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
 		return err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newBuildInfo())
+	reg := ops.NewRegistry(version, commit)
 	dialer, err := cfg.Kafka.Dialer()
 	if err != nil {
 		return err
@@ -186,7 +209,6 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 	if err != nil {
 		return err
 	}
-	routes := path.routes
 	// The operations endpoint answers from here on: 503 with the reason
 	// until the brokers answer and the health check passes.
 	var health atomic.Pointer[consumers.Health]
@@ -203,41 +225,13 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 		}
 		return nil
 	}
-	if cfg.HTTP.Addr != "" {
-		if cfg.HTTP.Pprof {
-			routes = withPprof(routes)
-		}
-		routes, stopConsole, err := withConsole(ctx, &cfg, "run", reg, ready, routes, log)
-		if err != nil {
-			return err
-		}
-		defer stopConsole()
-		srv, err := serveOpsHealth(cfg.HTTP.Addr, reg, ready, healthy, routes, log)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			srv.Shutdown(sctx)
-		}()
-	}
-	if err := consumers.WaitForBrokers(ctx, cfg.Brokers, dialer, cfg.Kafka.DialTimeoutOrDefault(), cfg.Kafka.StartupTimeout, log); err != nil {
-		if ctx.Err() != nil {
-			log.Info("stopped during start-up, before consuming anything")
-			return nil
-		}
+	stopOps, err := startOps(ctx, &cfg, opsEndpoint{command: "run", ready: ready, healthy: healthy, pprof: cfg.HTTP.Pprof, routes: path.routes}, reg, log)
+	if err != nil {
 		return err
 	}
-	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: cfg.Kafka.DialTimeoutOrDefault()}
-	if transport != nil {
-		client.Transport = transport
-	}
-	if err := checkOutputTopics(ctx, client, cfg.Topics.Output, cfg.Topics.DLQ); err != nil {
-		if ctx.Err() != nil {
-			log.Info("stopped during start-up, before consuming anything")
-			return nil
-		}
+	defer stopOps(2 * time.Second)
+	client, err := awaitKafka(ctx, &cfg, dialer, transport, log)
+	if err != nil || client == nil {
 		return err
 	}
 	h := consumers.NewHealth(cfg.Health, client, src, []string{cfg.Topics.Output, cfg.Topics.DLQ}, log, reg)
@@ -257,99 +251,26 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 	return nil
 }
 
-// outputTopicGrace is how long checkOutputTopics looks again for a topic
-// that the metadata does not show yet.
-const outputTopicGrace = 10 * time.Second
-
-// checkOutputTopics fails when the output or dead-letter topic does not
-// exist: run would otherwise retry every publish forever.
-func checkOutputTopics(ctx context.Context, client *kafka.Client, topics ...string) error {
-	var want []string
-	for _, t := range topics {
-		if t != "" {
-			want = append(want, t)
+// awaitKafka waits (kafka.startup_timeout) for a broker to answer and checks
+// that the output and dead-letter topics exist, and returns the client the
+// health check uses. A nil client and error mean ctx ended first.
+func awaitKafka(ctx context.Context, cfg *config.Config, dialer *kafka.Dialer, transport *kafka.Transport, log *slog.Logger) (*kafka.Client, error) {
+	stopped := func(err error) (*kafka.Client, error) {
+		if ctx.Err() != nil {
+			log.Info("stopped during start-up, before consuming anything")
+			return nil, nil
 		}
+		return nil, err
 	}
-	// A topic created a moment ago (make demo, a script) can be missing
-	// from the metadata kafka-go's transport cached before it existed:
-	// look again for a while before calling it missing.
-	deadline := time.Now().Add(outputTopicGrace)
-	var missing []string
-	for {
-		cctx, cancel := context.WithTimeout(ctx, 2*client.Timeout)
-		var err error
-		missing, err = consumers.MissingTopics(cctx, client, want...)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("checking the output topics: %w", err)
-		}
-		if len(missing) == 0 || time.Now().After(deadline) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
+	if err := consumers.WaitForBrokers(ctx, cfg.Brokers, dialer, cfg.Kafka.DialTimeoutOrDefault(), cfg.Kafka.StartupTimeout, log); err != nil {
+		return stopped(err)
 	}
-	if len(missing) > 0 {
-		return fmt.Errorf("topic %s does not exist: create it with `streamscore topics create --config streamscore.yaml` (topics.output and topics.dlq name them)", strings.Join(missing, ", "))
+	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: cfg.Kafka.DialTimeoutOrDefault()}
+	if transport != nil {
+		client.Transport = transport
 	}
-	return nil
-}
-
-// withPprof adds Go's profiler endpoints to routes.
-func withPprof(routes func(*http.ServeMux)) func(*http.ServeMux) {
-	return func(mux *http.ServeMux) {
-		if routes != nil {
-			routes(mux)
-		}
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if err := consumers.CheckOutputTopics(ctx, client, cfg.Topics.Output, cfg.Topics.DLQ); err != nil {
+		return stopped(err)
 	}
-}
-
-// serveOps serves /metrics, /healthz and /readyz on addr, plus what routes
-// adds (scoring and admin endpoints); /healthz always answers 200.
-func serveOps(addr string, reg *prometheus.Registry, ready func() error, routes func(*http.ServeMux), log *slog.Logger) (*http.Server, error) {
-	return serveOpsHealth(addr, reg, ready, nil, routes, log)
-}
-
-// serveOpsHealth is serveOps with /healthz answering 503 with the reason
-// while healthy (if not nil) returns an error.
-func serveOpsHealth(addr string, reg *prometheus.Registry, ready, healthy func() error, routes func(*http.ServeMux), log *slog.Logger) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("http.addr: listening on %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if healthy != nil {
-			if err := healthy(); err != nil {
-				http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
-				return
-			}
-		}
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if err := ready(); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
-	if routes != nil {
-		routes(mux)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("serving http", "err", err)
-		}
-	}()
-	log.Info("serving /metrics, /healthz, /readyz", "http_addr", ln.Addr().String())
-	return srv, nil
+	return client, nil
 }

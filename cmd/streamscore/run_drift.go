@@ -26,75 +26,55 @@ func setupDrift(ctx context.Context, cfg *config.Config, spec *schemas.Spec, log
 	if !dc.Enabled {
 		return nil, func() {}, nil
 	}
-	if err := dc.Validate(); err != nil {
-		return nil, nil, config.InSection("drift", err)
-	}
 	if !cfg.Redis.Enabled() {
 		return nil, nil, errors.New("drift.enabled: drift windows live in Redis; set redis.addrs (or STREAMSCORE_REDIS)")
 	}
-	base, err := drift.LoadBaseline(dc.Baseline)
+	sink, closeSink, err := openDriftTopic(ctx, cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("drift.baseline: %w", err)
-	}
-	if err := dc.CheckColumns(base); err != nil {
-		return nil, nil, config.InSection("drift", err)
+		return nil, nil, err
 	}
 	client, err := cfg.Redis.NewClient()
 	if err != nil {
+		closeSink()
 		return nil, nil, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	if err := client.Ping(pctx).Err(); err != nil {
-		// Counts are kept and flushed once Redis answers; scoring goes on.
-		log.Warn("drift: Redis does not answer yet; counts are kept locally until it does", "err", err)
-	}
-	cancel()
-	var sink drift.EventSink
-	closeSink := func() {}
-	if dc.Topic != "" {
-		dialer, err := cfg.Kafka.Dialer()
-		if err != nil {
-			client.Close()
-			return nil, nil, err
-		}
-		transport, err := cfg.Kafka.Transport()
-		if err != nil {
-			client.Close()
-			return nil, nil, err
-		}
-		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err = consumers.CreateTopics(tctx, dialer, cfg.Brokers, 1, cfg.Topics.ReplicationFactor, dc.Topic)
-		cancel()
-		if err != nil {
-			client.Close()
-			return nil, nil, fmt.Errorf("drift.topic: %w", err)
-		}
-		pc := producers.Config{Brokers: cfg.Brokers, Transport: transport, WriteTimeout: 10 * time.Second}
-		w := pc.NewKafkaWriter()
-		w.Topic = dc.Topic
-		sink = drift.NewKafkaSink(w)
-		closeSink = func() { w.Close() }
-	}
-	mon, err := drift.NewMonitor(*dc, base, spec, drift.NewRedisStore(client), sink, log, reg)
+	mon, stopMon, err := drift.Start(ctx, *dc, spec, client, sink, log, reg)
 	if err != nil {
 		closeSink()
 		client.Close()
 		return nil, nil, err
 	}
-	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		mon.Run(runCtx)
-	}()
-	eff := dc.WithDefaults()
-	log.Info("drift monitoring", "baseline", dc.Baseline, "baseline_id", base.ID(), "columns", len(base.Columns),
-		"prefix", eff.Prefix, "bucket", eff.Bucket, "window", eff.Window, "flush_interval", eff.FlushInterval, "topic", dc.Topic)
-	stop := func() {
-		stopRun()
-		<-done
+	return mon, func() {
+		stopMon()
 		closeSink()
 		client.Close()
+	}, nil
+}
+
+// openDriftTopic creates drift.topic (one partition: drift events are few,
+// and stay in order) and returns the sink of alert events on it; nil when
+// drift.topic is empty.
+func openDriftTopic(ctx context.Context, cfg *config.Config) (drift.EventSink, func(), error) {
+	topic := cfg.Drift.Topic
+	if topic == "" {
+		return nil, func() {}, nil
 	}
-	return mon, stop, nil
+	dialer, err := cfg.Kafka.Dialer()
+	if err != nil {
+		return nil, nil, err
+	}
+	transport, err := cfg.Kafka.Transport()
+	if err != nil {
+		return nil, nil, err
+	}
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = consumers.CreateTopics(tctx, dialer, cfg.Brokers, 1, cfg.Topics.ReplicationFactor, topic)
+	cancel()
+	if err != nil {
+		return nil, nil, fmt.Errorf("drift.topic: %w", err)
+	}
+	pc := producers.Config{Brokers: cfg.Brokers, Transport: transport, WriteTimeout: 10 * time.Second}
+	w := pc.NewKafkaWriter()
+	w.Topic = topic
+	return drift.NewKafkaSink(w), func() { w.Close() }, nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -23,50 +21,17 @@ func setupFeatures(ctx context.Context, cfg *config.Config, spec *schemas.Spec, 
 	if len(spec.FeatureSets) == 0 {
 		return nil, func() {}, nil
 	}
-	if err := cfg.Features.Validate(); err != nil {
-		return nil, nil, config.InSection("features", err)
-	}
 	if !cfg.Redis.Enabled() {
-		return nil, nil, fmt.Errorf("redis.addrs: the schema %s declares feature_sets (%s) but no Redis is configured; set redis.addrs in the config or STREAMSCORE_REDIS", spec, setNames(spec))
+		return nil, nil, fmt.Errorf("redis.addrs: the schema %s declares feature_sets (%s) but no Redis is configured; set redis.addrs in the config or STREAMSCORE_REDIS", spec, features.SetNames(spec))
 	}
 	client, err := cfg.Redis.NewClient()
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := features.New(client, spec, cfg.Features, log, reg)
+	store, err := features.Open(ctx, client, cfg.Redis.Addrs, spec, cfg.Features, log, reg)
 	if err != nil {
 		client.Close()
 		return nil, nil, err
 	}
-	policy := cfg.Features.WithDefaults().Policy
-	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if err := client.Ping(pctx).Err(); err != nil {
-		if isAuthError(err) {
-			client.Close()
-			return nil, nil, fmt.Errorf("redis: connecting to %s: %w (check redis.username, redis.password or redis.password_file)", strings.Join(cfg.Redis.Addrs, ","), err)
-		}
-		log.Warn("Redis does not answer at start-up; the feature policy applies until it does", "redis", cfg.Redis.Addrs, "policy", policy, "err", err)
-	}
-	log.Info("online features", "sets", setNames(spec), "redis", cfg.Redis.Addrs, "policy", policy)
 	return store, func() { client.Close() }, nil
-}
-
-func setNames(spec *schemas.Spec) string {
-	names := make([]string, len(spec.FeatureSets))
-	for i := range spec.FeatureSets {
-		names[i] = spec.FeatureSets[i].Name
-	}
-	return strings.Join(names, ", ")
-}
-
-// isAuthError reports whether Redis refused the credentials.
-func isAuthError(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"WRONGPASS", "NOAUTH", "NOPERM", "invalid password", "invalid username-password"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/model"
+	"github.com/streamscore/streamscore/pipeline/replay"
 	"github.com/streamscore/streamscore/pipeline/serve"
 	"github.com/streamscore/streamscore/producers"
 	"github.com/streamscore/streamscore/schemas"
@@ -35,9 +35,11 @@ type scoringPath struct {
 	// command asked for none); policy applies when it fails.
 	features pipeline.FeatureStore
 	policy   pipeline.FeaturePolicy
-	// router scores with the line-up; nil when the command opens its own
-	// models (replay).
-	router    *model.Router
+	// router scores with the line-up; nil unless parts.models.
+	router *model.Router
+	// compared are the models a replay compares (parts.comparing), each
+	// a one-model Router, the first the champion.
+	compared  []replay.Model
 	observers []pipeline.Observer
 	shadow    pipeline.ShadowSink
 	routes    func(*http.ServeMux)
@@ -54,6 +56,13 @@ type pathParts struct {
 	models   bool // the configured line-up, shadow topic and HTTP routes
 	drift    bool // drift monitoring, when drift.enabled
 	tracing  bool // OpenTelemetry batch spans, when tracing.enabled
+	// comparing opens the models of compare ([NAME=]PATH each; none: the
+	// configured model) side by side, for replay.
+	comparing bool
+	compare   []string
+	// jsonRows reads rows as JSON whatever the schema's format (replay
+	// from files, which hold JSON rows).
+	jsonRows bool
 }
 
 // allParts is what run and serve build.
@@ -74,6 +83,9 @@ func buildScoringPath(ctx context.Context, cfg *config.Config, parts pathParts, 
 	closeRegistry, err := registry.Attach(spec)
 	if err != nil {
 		return nil, err
+	}
+	if parts.jsonRows {
+		spec = spec.AsJSON()
 	}
 	p = &scoringPath{spec: spec, policy: pipeline.FeaturePolicy(cfg.Features.Policy), closers: []func(){closeRegistry}}
 	defer func() {
@@ -97,6 +109,11 @@ func buildScoringPath(ctx context.Context, cfg *config.Config, parts pathParts, 
 	}
 	if parts.models {
 		if err := p.openModels(ctx, cfg, log, reg); err != nil {
+			return p, err
+		}
+	}
+	if parts.comparing {
+		if err := p.openCompared(ctx, cfg, parts.compare); err != nil {
 			return p, err
 		}
 	}
@@ -235,8 +252,7 @@ func (p *scoringPath) mountRoutes(bg context.Context, wg *sync.WaitGroup, mc *co
 		if err != nil {
 			return err
 		}
-		api := &adminAPI{router: p.router, deployer: deployer, name: p.router.Name(), tokenSum: sha256.Sum256(tok), log: log.With("component", "admin")}
-		mounts = append(mounts, api.routes)
+		mounts = append(mounts, model.NewAdmin(p.router, deployer, tok, log.With("component", "admin")).Routes)
 	}
 	if len(mounts) > 0 {
 		p.routes = func(mux *http.ServeMux) {
@@ -244,6 +260,34 @@ func (p *scoringPath) mountRoutes(bg context.Context, wg *sync.WaitGroup, mc *co
 				m(mux)
 			}
 		}
+	}
+	return nil
+}
+
+// openCompared opens the models a replay compares, each checked against
+// the input the replay feeds it (event features and feature-set features
+// side by side), with the configured model's settings.
+func (p *scoringPath) openCompared(ctx context.Context, cfg *config.Config, flags []string) error {
+	checkSpec, err := replay.PrepareSpec(p.spec, "", replay.FeaturesEvent)
+	if err != nil {
+		return err
+	}
+	if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
+		return err
+	}
+	refs, err := replay.ResolveModels(flags, cfg.Model.Path, cfg.Model.Name, cfg.Model.Version)
+	if err != nil {
+		return err
+	}
+	for _, ref := range refs {
+		mc := cfg.Model.Config
+		mc.Path, mc.Name, mc.Version = ref.Path, ref.Name, ref.Version
+		sc, err := model.OpenScorerOwnOutputs(ctx, mc, cfg.Model.WarmupRows, checkSpec)
+		if err != nil {
+			return fmt.Errorf("--model %s: %w", ref.Flag, err)
+		}
+		p.closers = append(p.closers, func() { sc.Close() })
+		p.compared = append(p.compared, replay.Model{Name: ref.Name, Scorer: sc})
 	}
 	return nil
 }

@@ -50,6 +50,10 @@
 // column of such a row counts as missing). Scores compare the distributions
 // of present values; the change in the missing rate is its own score.
 //
+// Build makes a baseline from training files (streamscore baseline), Start
+// runs a Monitor for run, and WriteStatusJSON and WriteReportFile are what
+// drift status and drift report print.
+//
 // The package imports schemas, pipeline/rowfile (training files), go-redis,
 // kafka-go, Arrow and Prometheus; it never imports the engine (pipeline), whose Observer
 // interface Monitor satisfies by its ObserveBatch method.

@@ -100,4 +100,8 @@
 // for NegativeTTL (negative caching), so a burst of events for unknown
 // entities costs one lookup, and an entity loaded meanwhile becomes visible
 // within NegativeTTL.
+//
+// Open builds the store for run and serve; Load, FindSet and Inspection's
+// WriteText and WriteJSON are what features load and features get do and
+// print.
 package features

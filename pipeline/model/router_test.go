@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -183,14 +183,21 @@ func TestRouterSwapBetweenBatches(t *testing.T) {
 			}
 		})
 	}
+	// Swap after every few batches, not after a span of wall time, so a
+	// slow machine still scores batches between the swaps.
+	scored := func(n int64) {
+		for target := batches.Load() + n; batches.Load() < target && len(errs) == 0; {
+			runtime.Gosched()
+		}
+	}
 	for i := range 6 {
-		time.Sleep(20 * time.Millisecond)
+		scored(3)
 		v := []string{"2", "1"}[i%2]
 		if err := r.Swap(t.Context(), Lineup{Champion: loadVersion(t, reg, v)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(20 * time.Millisecond)
+	scored(3)
 	cancel()
 	wg.Wait()
 	close(errs)

@@ -1,4 +1,4 @@
-package main
+package model
 
 import (
 	"crypto/sha256"
@@ -10,11 +10,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-
-	"github.com/streamscore/streamscore/pipeline/model"
 )
 
-// adminAPI serves the model admin endpoints:
+// Admin serves the model admin endpoints:
 //
 //	GET  /admin/models                    the active lineup and the registry's versions
 //	POST /admin/models/{name}/activate    {"version": "2", "role": "champion"|"canary"|"challenger", "fraction": 0.1}
@@ -24,15 +22,25 @@ import (
 // validates and warms the version up before it swaps it in between batches;
 // a refused version answers 422 with the reason, and the lineup is
 // unchanged.
-type adminAPI struct {
-	router   *model.Router
-	deployer *model.Deployer // nil when the model is not in a registry
+//
+// It is safe for concurrent use.
+type Admin struct {
+	router   *Router
+	deployer *Deployer // nil when the model is not in a registry
 	name     string
 	tokenSum [sha256.Size]byte
 	log      *slog.Logger
 }
 
-func (a *adminAPI) routes(mux *http.ServeMux) {
+// NewAdmin returns the admin endpoints of router's line-up, guarded by
+// token. deployer activates registry versions; nil when the model was
+// loaded from a plain file (activations then answer 409).
+func NewAdmin(router *Router, deployer *Deployer, token []byte, log *slog.Logger) *Admin {
+	return &Admin{router: router, deployer: deployer, name: router.Name(), tokenSum: sha256.Sum256(token), log: log}
+}
+
+// Routes adds the admin endpoints to mux.
+func (a *Admin) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/models", a.auth(http.HandlerFunc(a.status)))
 	mux.Handle("POST /admin/models/{name}/activate", a.auth(http.HandlerFunc(a.activate)))
 	mux.Handle("POST /admin/models/{name}/deactivate", a.auth(http.HandlerFunc(a.deactivate)))
@@ -40,51 +48,51 @@ func (a *adminAPI) routes(mux *http.ServeMux) {
 
 // auth checks the bearer token in constant time (comparing sha256 sums, so
 // neither content nor length leaks through timing).
-func (a *adminAPI) auth(next http.Handler) http.Handler {
+func (a *Admin) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
 		if !ok || subtle.ConstantTimeCompare(sum[:], a.tokenSum[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="streamscore admin"`)
 			a.log.Warn("admin call refused: missing or wrong bearer token", "path", r.URL.Path, "remote", r.RemoteAddr)
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "a valid bearer token is required"})
+			writeAdminJSON(w, http.StatusUnauthorized, map[string]string{"error": "a valid bearer token is required"})
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-type modelStatus struct {
+type adminModelStatus struct {
 	Version  string  `json:"version"`
 	SHA256   string  `json:"sha256,omitempty"`
 	Path     string  `json:"path"`
 	Fraction float64 `json:"fraction,omitempty"`
 }
 
-func describeModel(m *model.Model, fraction float64) *modelStatus {
+func describeForAdmin(m *Model, fraction float64) *adminModelStatus {
 	if m == nil {
 		return nil
 	}
-	s := &modelStatus{Version: m.Version(), Path: m.Path(), Fraction: fraction}
+	s := &adminModelStatus{Version: m.Version(), Path: m.Path(), Fraction: fraction}
 	if man := m.Manifest(); man != nil {
 		s.SHA256 = man.SHA256
 	}
 	return s
 }
 
-func (a *adminAPI) status(w http.ResponseWriter, _ *http.Request) {
+func (a *Admin) status(w http.ResponseWriter, _ *http.Request) {
 	l := a.router.Lineup()
 	out := struct {
-		Model      string       `json:"model"`
-		Registry   string       `json:"registry,omitempty"`
-		Versions   []string     `json:"versions,omitempty"`
-		Active     string       `json:"registry_active,omitempty"`
-		Champion   *modelStatus `json:"champion"`
-		Canary     *modelStatus `json:"canary,omitempty"`
-		Challenger *modelStatus `json:"challenger,omitempty"`
+		Model      string            `json:"model"`
+		Registry   string            `json:"registry,omitempty"`
+		Versions   []string          `json:"versions,omitempty"`
+		Active     string            `json:"registry_active,omitempty"`
+		Champion   *adminModelStatus `json:"champion"`
+		Canary     *adminModelStatus `json:"canary,omitempty"`
+		Challenger *adminModelStatus `json:"challenger,omitempty"`
 	}{
-		Model: a.name, Champion: describeModel(l.Champion, 0),
-		Canary: describeModel(l.Canary, l.CanaryFraction), Challenger: describeModel(l.Challenger, 0),
+		Model: a.name, Champion: describeForAdmin(l.Champion, 0),
+		Canary: describeForAdmin(l.Canary, l.CanaryFraction), Challenger: describeForAdmin(l.Challenger, 0),
 	}
 	if a.deployer != nil {
 		reg := a.deployer.Registry()
@@ -92,17 +100,17 @@ func (a *adminAPI) status(w http.ResponseWriter, _ *http.Request) {
 		out.Versions, _ = reg.Versions(a.name)
 		out.Active, _ = reg.Active(a.name)
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeAdminJSON(w, http.StatusOK, out)
 }
 
-type activateRequest struct {
+type adminRequest struct {
 	Version  string  `json:"version"`
 	Role     string  `json:"role"`
 	Fraction float64 `json:"fraction"`
 }
 
-// readRequest decodes a small JSON body into v.
-func readRequest(r *http.Request, v any) error {
+// readAdminRequest decodes a small JSON body into v.
+func readAdminRequest(r *http.Request, v any) error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -111,47 +119,47 @@ func readRequest(r *http.Request, v any) error {
 	return nil
 }
 
-func (a *adminAPI) checkTarget(w http.ResponseWriter, r *http.Request) bool {
+func (a *Admin) checkTarget(w http.ResponseWriter, r *http.Request) bool {
 	if name := r.PathValue("name"); name != a.name {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("this process serves model %q, not %q", a.name, name)})
+		writeAdminJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("this process serves model %q, not %q", a.name, name)})
 		return false
 	}
 	if a.deployer == nil {
-		writeJSON(w, http.StatusConflict, map[string]string{"error": "the model was loaded from a plain file: point model.path at a registry (models/<name>) to activate versions"})
+		writeAdminJSON(w, http.StatusConflict, map[string]string{"error": "the model was loaded from a plain file: point path at a registry (models/<name>) to activate versions"})
 		return false
 	}
 	return true
 }
 
-func (a *adminAPI) activate(w http.ResponseWriter, r *http.Request) {
+func (a *Admin) activate(w http.ResponseWriter, r *http.Request) {
 	if !a.checkTarget(w, r) {
 		return
 	}
-	var req activateRequest
-	if err := readRequest(r, &req); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error() + `: send {"version": "2"} (and "role": "canary", "fraction": 0.1, or "role": "challenger")`})
+	var req adminRequest
+	if err := readAdminRequest(r, &req); err != nil {
+		writeAdminJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error() + `: send {"version": "2"} (and "role": "canary", "fraction": 0.1, or "role": "challenger")`})
 		return
 	}
 	if req.Version == "" {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `"version" is required`})
+		writeAdminJSON(w, http.StatusBadRequest, map[string]string{"error": `"version" is required`})
 		return
 	}
-	role := model.Role(req.Role)
+	role := Role(req.Role)
 	if role == "" {
-		role = model.RoleChampion
+		role = RoleChampion
 	}
 	act, err := a.deployer.Activate(r.Context(), role, req.Version, req.Fraction)
 	if err != nil {
-		var refused *model.RefusedError
+		var refused *RefusedError
 		code := http.StatusInternalServerError
 		if errors.As(err, &refused) {
 			code = http.StatusUnprocessableEntity
 		}
-		writeJSON(w, code, map[string]string{"error": err.Error()})
+		writeAdminJSON(w, code, map[string]string{"error": err.Error()})
 		return
 	}
 	out := map[string]any{"model": a.name, "role": act.Role, "version": act.Version, "unchanged": act.Unchanged}
-	if act.Role == model.RoleCanary {
+	if act.Role == RoleCanary {
 		out["fraction"] = act.Fraction
 	}
 	if man := act.Report.Manifest; man != nil {
@@ -160,26 +168,26 @@ func (a *adminAPI) activate(w http.ResponseWriter, r *http.Request) {
 		out["warmup_ms"] = float64(act.Report.Warmup.Microseconds()) / 1000
 		out["golden_rows"] = act.Report.GoldenRows
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeAdminJSON(w, http.StatusOK, out)
 }
 
-func (a *adminAPI) deactivate(w http.ResponseWriter, r *http.Request) {
+func (a *Admin) deactivate(w http.ResponseWriter, r *http.Request) {
 	if !a.checkTarget(w, r) {
 		return
 	}
-	var req activateRequest
-	if err := readRequest(r, &req); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error() + `: send {"role": "canary"} or {"role": "challenger"}`})
+	var req adminRequest
+	if err := readAdminRequest(r, &req); err != nil {
+		writeAdminJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error() + `: send {"role": "canary"} or {"role": "challenger"}`})
 		return
 	}
-	if err := a.deployer.Deactivate(r.Context(), model.Role(req.Role)); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+	if err := a.deployer.Deactivate(r.Context(), Role(req.Role)); err != nil {
+		writeAdminJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"model": a.name, "removed": req.Role})
+	writeAdminJSON(w, http.StatusOK, map[string]any{"model": a.name, "removed": req.Role})
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
+func writeAdminJSON(w http.ResponseWriter, code int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		code, b = http.StatusInternalServerError, []byte(`{"error":"encoding the answer"}`)

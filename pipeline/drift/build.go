@@ -1,0 +1,183 @@
+package drift
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/streamscore/streamscore/schemas"
+)
+
+// Scorer scores a batch of model inputs; pipeline/model's Router is one.
+// Build uses it to fill the prediction columns of a baseline.
+type Scorer interface {
+	Score(ctx context.Context, in schemas.ScoreInput) (schemas.ScoreResult, error)
+}
+
+// BuildConfig configures Build.
+type BuildConfig struct {
+	// Spec is the event schema the training rows follow.
+	Spec *schemas.Spec
+	// Files are the training files, .jsonl or .parquet, already expanded
+	// (rowfile.Expand).
+	Files []string
+	// Bins, MaxCategories and Sample configure the Builder (zero: its
+	// defaults); Categorical names the columns treated as categorical.
+	Bins, MaxCategories, Sample int
+	Categorical                 []string
+	// Scorer, if set, scores every training row for the prediction
+	// baseline; nil reads each output from the files' field of its name,
+	// and drops the outputs the files lack.
+	Scorer Scorer
+	// Model names the scorer's model in errors.
+	Model string
+}
+
+// BuildResult is what Build made.
+type BuildResult struct {
+	Baseline *Baseline
+	// Skipped counts the rows that were not JSON objects.
+	Skipped int64
+	// Dropped names the outputs left out because the files lack them
+	// (only without a Scorer).
+	Dropped []string
+}
+
+// Build computes a baseline from training files: it reads them twice
+// (sample for the bin edges, then count), scoring each batch with
+// cfg.Scorer when there is one. It blocks until done or ctx is done.
+func Build(ctx context.Context, cfg BuildConfig) (BuildResult, error) {
+	spec := cfg.Spec
+	outputs, err := probeOutputs(ctx, cfg.Scorer, cfg.Model, spec)
+	if err != nil {
+		return BuildResult{}, err
+	}
+	cols, err := PlanColumns(spec, PlanOptions{Categorical: cfg.Categorical, Outputs: outputs})
+	if err != nil {
+		return BuildResult{}, err
+	}
+	b, err := NewBuilder(cols, BuilderConfig{Bins: cfg.Bins, MaxCategories: cfg.MaxCategories, Sample: cfg.Sample})
+	if err != nil {
+		return BuildResult{}, err
+	}
+	reader := NewTrainingReader(spec, cols)
+	var skipped int64
+	for pass := range 2 {
+		skipped = 0
+		for _, f := range cfg.Files {
+			n, err := reader.ReadFile(ctx, f, func(tb *TrainingBatch) error {
+				if cfg.Scorer != nil {
+					if err := scoreTraining(ctx, cfg.Scorer, spec, cols, tb); err != nil {
+						return err
+					}
+				}
+				if pass == 0 {
+					return b.Sample(&tb.Batch)
+				}
+				return b.Count(&tb.Batch)
+			})
+			if err != nil {
+				return BuildResult{}, err
+			}
+			skipped += n
+		}
+		b.Freeze()
+	}
+	base := b.Baseline(spec.String(), cfg.Files, skipped)
+	if base.Rows == 0 {
+		return BuildResult{}, fmt.Errorf("no rows read from %s", strings.Join(cfg.Files, ", "))
+	}
+	res := BuildResult{Baseline: base, Skipped: skipped}
+	if cfg.Scorer == nil {
+		// Outputs not in the files cannot have a baseline.
+		base.Columns = slices.DeleteFunc(base.Columns, func(c Column) bool {
+			if c.Source == FromOutput && c.Missing == base.Rows {
+				res.Dropped = append(res.Dropped, c.Name)
+				return true
+			}
+			return false
+		})
+	}
+	return res, nil
+}
+
+// probeOutputs returns the widths of sc's outputs (one row of defaults
+// tells them); without a scorer, the schema's outputs, one wide each.
+func probeOutputs(ctx context.Context, sc Scorer, name string, spec *schemas.Spec) ([]OutputWidth, error) {
+	var outputs []OutputWidth
+	if sc == nil {
+		for _, out := range spec.Model.Outputs {
+			outputs = append(outputs, OutputWidth{Name: out.As, Width: 1})
+		}
+		return outputs, nil
+	}
+	res, err := sc.Score(ctx, schemas.ScoreInput{Features: make([]float32, spec.Columns()), Rows: 1, Cols: spec.Columns(), Keys: []string{""}})
+	if err != nil {
+		return nil, fmt.Errorf("scoring a probe row with %s: %w", name, err)
+	}
+	for _, s := range res.Scores {
+		outputs = append(outputs, OutputWidth{Name: s.Name, Width: s.Width})
+	}
+	return outputs, nil
+}
+
+// scoreTraining fills the output columns of tb by scoring its model inputs.
+func scoreTraining(ctx context.Context, sc Scorer, spec *schemas.Spec, cols []Column, tb *TrainingBatch) error {
+	res, err := sc.Score(ctx, schemas.ScoreInput{Features: tb.Inputs, Rows: tb.Rows, Cols: spec.Columns(), Keys: make([]string, tb.Rows)})
+	if err != nil {
+		return fmt.Errorf("scoring training rows: %w", err)
+	}
+	for i, c := range cols {
+		if c.Source != FromOutput {
+			continue
+		}
+		v := &tb.Cols[i]
+		v.Floats = v.Floats[:0]
+		idx := slices.IndexFunc(res.Scores, func(s schemas.Scores) bool { return s.Name == c.Output })
+		for r := range tb.Rows {
+			x := math.NaN()
+			if idx >= 0 {
+				s := &res.Scores[idx]
+				if k := r*s.Width + c.Element; c.Element < s.Width && k < len(s.Values) {
+					x = s.Values[k]
+				}
+			}
+			v.Floats = append(v.Floats, x)
+		}
+	}
+	return nil
+}
+
+// WriteSummary prints one line per column of b: kind, bins, missing and
+// defaulted counts, and its range or top values.
+func (b *Baseline) WriteSummary(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nCOLUMN\tKIND\tBINS\tMISSING\tDEFAULTED\tRANGE / TOP VALUES\t")
+	for _, c := range b.Columns {
+		kind := string(c.Kind)
+		if c.Source == FromOutput {
+			kind = "prediction"
+		}
+		desc := fmt.Sprintf("%.4g … %.4g (mean %.4g, sd %.4g)", c.Min, c.Max, c.Mean, c.Std)
+		if c.Kind == Categorical {
+			top := c.Categories
+			if len(top) > 5 {
+				top = append(slices.Clone(top[:5]), "…")
+			}
+			desc = strings.Join(top, ", ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t\n", c.Name, kind, c.Bins(), pctOf(c.Missing, b.Rows), c.Defaulted, desc)
+	}
+	return tw.Flush()
+}
+
+func pctOf(n, total int64) string {
+	if total == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d (%.1f%%)", n, 100*float64(n)/float64(total))
+}
