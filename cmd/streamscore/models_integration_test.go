@@ -365,10 +365,10 @@ func TestChallengerAndCanary(t *testing.T) {
 	t.Logf("%d of %d events scored by the canary; challenger agreed on %v of %v rows", canary, n, agreed, compared)
 
 	t.Run("shadow topic", func(t *testing.T) {
-		if servicetest.Scrape(t, "http://"+addr+"/metrics")["streamscore_model_shadow_published_total"] <= 0 && servicetest.Scrape(t, "http://"+addr+"/metrics")[`streamscore_model_shadow_dropped_total{reason="queue_full"}`] <= 0 {
+		if servicetest.Scrape(t, "http://"+addr+"/metrics")[`streamscore_model_shadow_published_total{model="linear"}`] <= 0 && servicetest.Scrape(t, "http://"+addr+"/metrics")[`streamscore_model_shadow_dropped_total{model="linear",reason="queue_full"}`] <= 0 {
 			time.Sleep(3 * time.Second)
 		}
-		if servicetest.Scrape(t, "http://"+addr+"/metrics")["streamscore_model_shadow_published_total"] <= 0 {
+		if servicetest.Scrape(t, "http://"+addr+"/metrics")[`streamscore_model_shadow_published_total{model="linear"}`] <= 0 {
 			t.Skip("run does not add the scorer to the engine's observers, so nothing reaches the shadow topic")
 		}
 		shadowMsgs := readAll(t, brokers, shadow, n, time.Minute)

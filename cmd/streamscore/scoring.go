@@ -191,7 +191,13 @@ func (p *scoringPath) openModels(ctx context.Context, cfg *config.Config, log *s
 		}
 	})
 	if topic := mc.Challenger.ShadowTopic; topic != "" {
-		shadow, err := openShadow(cfg, topic, log, reg)
+		name := router.Name()
+		if c := router.Lineup().Challenger; c != nil {
+			name = c.Name()
+		}
+		// The shadow series carry the challenger's model name, like the
+		// router's per-model series.
+		shadow, err := openShadow(cfg, topic, log, prometheus.WrapRegistererWith(prometheus.Labels{"model": name}, reg))
 		if err != nil {
 			return err
 		}
