@@ -1,6 +1,7 @@
 package consumers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,7 +38,7 @@ func ParseIsolation(s string) (Isolation, error) {
 	case "", ReadUncommitted, ReadCommitted:
 		return i, nil
 	}
-	return "", fmt.Errorf("isolation: %q is not read_committed or read_uncommitted", s)
+	return "", fmt.Errorf("%q is not read_committed or read_uncommitted", s)
 }
 
 // PartitionReaderConfig configures a PartitionReader.
@@ -398,4 +399,33 @@ func message(topic string, partition int, rec *protocol.Record) (kafka.Message, 
 		hs = slices.Clone(rec.Headers)
 	}
 	return kafka.Message{Topic: topic, Partition: partition, Offset: rec.Offset, Key: k, Value: v, Headers: hs, Time: rec.Time}, nil
+}
+
+// PositionedReader reads one partition: kafka-go's Reader or a
+// PartitionReader.
+type PositionedReader interface {
+	// FetchMessage returns the next record, blocking until there is one.
+	FetchMessage(ctx context.Context) (kafka.Message, error)
+	// Offset returns the offset of the next record to read.
+	Offset() int64
+	Close() error
+}
+
+// OpenPartition returns a reader of cfg's partition from cfg.Offset:
+// kafka-go's Reader when cfg.Isolation is empty (as before isolation
+// levels existed), a PartitionReader otherwise.
+func OpenPartition(cfg PartitionReaderConfig) (PositionedReader, error) {
+	if cfg.Isolation != "" {
+		return NewPartitionReader(cfg), nil
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: cfg.Brokers, Dialer: cfg.Dialer, Topic: cfg.Topic, Partition: cfg.Partition,
+		MinBytes: max(cfg.MinBytes, 1), MaxBytes: cmp.Or(cfg.MaxBytes, 10<<20), MaxWait: cmp.Or(cfg.MaxWait, 500*time.Millisecond),
+		ReadLagInterval: -1,
+	})
+	if err := r.SetOffset(cfg.Offset); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
 }

@@ -4,10 +4,10 @@ package producers_test
 
 import (
 	"context"
-	"log/slog"
-	"os"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"slices"
 	"testing"
 	"time"

@@ -174,6 +174,7 @@ func newConsumeCmd() *cobra.Command {
 		max     int
 		timeout time.Duration
 		headers bool
+		iso     string
 	)
 	cmd := &cobra.Command{
 		Use:   "consume",
@@ -189,6 +190,10 @@ offset and value instead.`,
 			if topic == "" {
 				return fmt.Errorf("--topic is required")
 			}
+			isolation, err := parseIsolationFlag(iso)
+			if err != nil {
+				return err
+			}
 			kc, err := kf.connect()
 			if err != nil {
 				return err
@@ -202,6 +207,7 @@ offset and value instead.`,
 			defer out.Flush()
 			_, err = consumers.Tail(ctx, consumers.TailConfig{
 				Brokers: kc.brokers, Dialer: kc.dialer, Topic: topic, FromBeginning: from, Max: max, Idle: timeout,
+				Isolation: isolation,
 			}, func(m schemas.Message) error {
 				return writeRecord(out, m, headers)
 			})
@@ -214,7 +220,22 @@ offset and value instead.`,
 	cmd.Flags().IntVar(&max, "max", 0, "stop after this many records (0: no limit)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "stop after no record arrived for this long (0: never)")
 	cmd.Flags().BoolVar(&headers, "headers", false, "print key, headers, partition and offset with each value")
+	isolationFlag(cmd, &iso, "read_committed: only committed transactions' records (what an exactly_once pipeline promises); read_uncommitted: aborted and open ones too (default: kafka-go's plain reader, which also shows transaction markers as empty records)")
 	return cmd
+}
+
+// isolationFlag registers --isolation.
+func isolationFlag(cmd *cobra.Command, dst *string, usage string) {
+	cmd.Flags().StringVar(dst, "isolation", "", usage)
+}
+
+// parseIsolationFlag checks --isolation.
+func parseIsolationFlag(s string) (consumers.Isolation, error) {
+	iso, err := consumers.ParseIsolation(s)
+	if err != nil {
+		return "", fmt.Errorf("--isolation: %w", err)
+	}
+	return iso, nil
 }
 
 func writeRecord(w io.Writer, m schemas.Message, withHeaders bool) error {

@@ -51,6 +51,7 @@ type replayOptions struct {
 	showIDs    int
 	quiet      bool
 	logLevel   string
+	isolation  string
 }
 
 func newReplayCmd() *cobra.Command {
@@ -119,6 +120,7 @@ future into a backtest), or not at all (--features none: their defaults).`,
 	f.IntVar(&o.showIDs, "show-ids", 20, "disagreeing row ids to print per challenger (-1: all)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar")
 	f.StringVar(&o.logLevel, "log-level", "error", "engine log level on stderr (debug, info, warn, error)")
+	isolationFlag(cmd, &o.isolation, "with --topic: read_committed hides aborted and open transactions' records, read_uncommitted shows them (default: kafka-go's plain reader)")
 	return cmd
 }
 
@@ -380,8 +382,13 @@ func (o *replayOptions) openSource(ctx context.Context, cfg *config.Config, rc *
 		if err != nil {
 			return nil, err
 		}
+		iso, err := parseIsolationFlag(o.isolation)
+		if err != nil {
+			return nil, err
+		}
 		src, err := replay.NewTopic(ctx, replay.TopicConfig{
 			Brokers: cfg.Brokers, Topic: o.topic, From: from, To: to, Dialer: kc.dialer, Transport: kc.transport,
+			Isolation: iso,
 		})
 		if err != nil {
 			return nil, err

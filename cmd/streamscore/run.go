@@ -38,6 +38,7 @@ type overrides struct {
 	model   string
 	schema  string
 	http    string
+	iso     string
 }
 
 func (o *overrides) register(cmd *cobra.Command) {
@@ -50,6 +51,9 @@ func (o *overrides) register(cmd *cobra.Command) {
 	f.StringVar(&o.model, "model", "", "ONNX model file (overrides model.path)")
 	f.StringVar(&o.schema, "schema", "", "event schema file (overrides schema)")
 	f.StringVar(&o.http, "http-addr", "", "metrics and health address host:port (overrides http.addr)")
+	if cmd.Name() == "run" {
+		isolationFlag(cmd, &o.iso, "how the input is read: read_committed or read_uncommitted (overrides consumer.isolation; default read_committed under delivery.mode exactly_once)")
+	}
 }
 
 func (o *overrides) apply(c *config.Config) {
@@ -68,6 +72,7 @@ func (o *overrides) apply(c *config.Config) {
 	set(&c.Model.Path, o.model)
 	set(&c.Schema, o.schema)
 	set(&c.HTTP.Addr, o.http)
+	set(&c.Consumer.Isolation, o.iso)
 }
 
 func loadConfig(path string, o *overrides) (config.Config, error) {
@@ -170,9 +175,7 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 	if err != nil {
 		return err
 	}
-	pc := cfg.ProducerConfig()
-	pc.Transport = transport
-	sink, err := producers.New(pc, log, reg)
+	sink, txn, err := newSink(&cfg, transport, src, log, reg)
 	if err != nil {
 		return err
 	}
@@ -240,6 +243,16 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 		}
 		return err
 	}
+	if txn != nil {
+		// Before the group fetches committed offsets: this completes or
+		// aborts what a previous process with this id left open.
+		if err := txn.Init(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("initialising the transactional producer (delivery.mode exactly_once): %w", err)
+		}
+	}
 	h := consumers.NewHealth(cfg.Health, client, src, []string{cfg.Topics.Output, cfg.Topics.DLQ}, log, reg)
 	healthCtx, stopHealth := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHealth()
@@ -255,6 +268,33 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 		return fmt.Errorf("scoring: %w", err)
 	}
 	return nil
+}
+
+// newSink returns the Writer (at_least_once), or the transactional sink
+// that commits src's offsets (exactly_once), then also returned as txn.
+func newSink(cfg *config.Config, transport *kafka.Transport, src *consumers.Group, log *slog.Logger, reg prometheus.Registerer) (sink interface {
+	pipeline.Sink
+	Close() error
+}, txn *producers.Txn, err error) {
+	if !cfg.Delivery.Exactly() {
+		pc := cfg.ProducerConfig()
+		pc.Transport = transport
+		w, err := producers.New(pc, log, reg)
+		return w, nil, err
+	}
+	tc := cfg.TxnConfig()
+	tc.Transport = transport
+	tc.Member = func() (producers.Member, bool) {
+		m, ok := src.Membership()
+		return producers.Member(m), ok
+	}
+	txn, err = producers.NewTxn(tc, log, reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	log.Info("exactly-once delivery: results and offsets commit in Kafka transactions", "transactional_id", tc.Delivery.TransactionalID,
+		"batches_per_transaction", tc.Delivery.BatchesPerTransaction, "transaction_interval", tc.Delivery.TransactionInterval, "isolation", cfg.Isolation())
+	return txn, txn, nil
 }
 
 // outputTopicGrace is how long checkOutputTopics looks again for a topic
