@@ -1,0 +1,222 @@
+//go:build integration
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/internal/servicetest"
+)
+
+// eosSetup creates topics and a config in exactly_once mode with the
+// delivery tests' short group timeouts.
+func eosSetup(t *testing.T, prefix, delivery string) (brokers []string, in, out, dlq, group, cfg string) {
+	t.Helper()
+	brokers, in, out, dlq, group, cfg = setupTopics(t, prefix)
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, "delivery: {mode: exactly_once, transactional_id: "+group+"-replica-1, "+delivery+"}\n"...)
+	if err := os.WriteFile(cfg, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return
+}
+
+// envInt reads a positive integer from the environment, or def.
+func envInt(t *testing.T, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
+
+// consumeIDs runs `streamscore consume --isolation iso` over topic until it
+// is idle for idle, and counts the event ids it prints.
+func consumeIDs(t *testing.T, topic string, iso consumers.Isolation, idle time.Duration) map[string]int {
+	t.Helper()
+	cmd := exec.Command(binPath, "consume", "--topic", topic, "--from-beginning", "--timeout", idle.String(), "--isolation", string(iso))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("consume --topic %s: %v\n%s", topic, err, errb.String())
+	}
+	ids := map[string]int{}
+	sc := bufio.NewScanner(&out)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if m := idInValue.FindSubmatch(sc.Bytes()); m != nil {
+			ids[string(m[1])]++
+		}
+	}
+	return ids
+}
+
+// TestExactlyOnceSurvivesKill9 kills `run` (exactly_once) with SIGKILL at
+// random moments while events arrive. A read_committed reader must see
+// every input exactly once across the scored and dead-letter topics; a
+// read_uncommitted reader sees what the aborted transactions wrote, for
+// contrast. make chaos-eos runs it at 100,000 events and 10 kills
+// (STREAMSCORE_EOS_EVENTS, STREAMSCORE_EOS_KILLS).
+func TestExactlyOnceSurvivesKill9(t *testing.T) {
+	n := envInt(t, "STREAMSCORE_EOS_EVENTS", 20000)
+	kills := envInt(t, "STREAMSCORE_EOS_KILLS", 3)
+	brokers, in, out, dlq, _, cfg := eosSetup(t, "it-eos-kill", "batches_per_transaction: 1")
+	evs := makeEvents(n, 1000, 23)
+	// Every 50th event cannot be decoded: dead letters are in the
+	// transactions too.
+	bad := 0
+	for i := range evs {
+		if i%50 == 7 {
+			evs[i].value = bytes.Replace(evs[i].value, []byte(`"f03":`), []byte(`"f03":"x","g":`), 1)
+			bad++
+		}
+	}
+	committed := newCollectorWith(t, brokers, out, dlq, consumers.ReadCommitted)
+	raw := newCollectorWith(t, brokers, out, dlq, consumers.ReadUncommitted)
+
+	rate := float64(n) / 6 // the feed lasts about 6 s
+	prodDone := make(chan struct{})
+	go func() {
+		defer close(prodDone)
+		produceAt(t.Context(), t, brokers, in, evs, rate)
+	}()
+	start := time.Now()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
+	cmd, _ := startRun(t, cfg)
+	for k := range kills {
+		// Kill at a random moment while the run scores: once it made
+		// progress since it started, plus a random delay.
+		base := raw.distinct()
+		deadline := time.Now().Add(90 * time.Second)
+		for raw.distinct() < min(base+n/(4*kills), n) && raw.distinct() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("run made no progress after restart %d", k)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Wait()
+		t.Logf("kill -9 %d at %d committed outcomes (%d written)", k+1, committed.distinct(), raw.distinct())
+		cmd, _ = startRun(t, cfg)
+	}
+	<-prodDone
+	committed.waitDistinct(t, n, 3*time.Minute, 2*time.Second)
+	elapsed := time.Since(start)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("last run did not exit 0 on SIGTERM: %v", err)
+	}
+	if miss := committed.missing(evs); len(miss) > 0 {
+		t.Fatalf("%d events have no committed outcome, e.g. %v", len(miss), miss[:min(5, len(miss))])
+	}
+	dups := committed.duplicates(t)
+	rawDups := raw.duplicates(t)
+	committed.mu.Lock()
+	deadN := 0
+	for _, c := range committed.dead {
+		deadN += c
+	}
+	committed.mu.Unlock()
+	summary := fmt.Sprintf("exactly-once kill test: %d events (%d dead letters), %d kill -9 restarts in %s: read_committed saw %d duplicates and 0 lost; read_uncommitted saw %d duplicates",
+		n, deadN, kills, elapsed.Round(time.Second), dups, rawDups)
+	t.Log(summary)
+	fmt.Fprintln(os.Stderr, summary)
+	if dups != 0 {
+		t.Fatalf("a read_committed reader saw %d duplicates", dups)
+	}
+	if deadN != bad {
+		t.Fatalf("%d dead letters committed, want %d", deadN, bad)
+	}
+
+	// streamscore's own consume, read_committed, agrees.
+	ids := consumeIDs(t, out, consumers.ReadCommitted, 3*time.Second)
+	for id, c := range consumeIDs(t, dlq, consumers.ReadCommitted, 3*time.Second) {
+		ids[id] += c
+	}
+	for _, e := range evs {
+		if ids[e.id] != 1 {
+			t.Fatalf("streamscore consume --isolation read_committed saw event %s %d times", e.id, ids[e.id])
+		}
+	}
+}
+
+// TestExactlyOnceZombieIsFenced pauses a replica (SIGSTOP) and starts its
+// successor with the same transactional id: the successor's
+// InitProducerID aborts the paused one's open transaction and bumps the
+// epoch, and the group moves the partitions once the paused member's
+// session expires. Resumed, the zombie's next transactional request is
+// refused (PRODUCER_FENCED or INVALID_PRODUCER_EPOCH): it exits 1 saying
+// so, and nothing it wrote is visible to read_committed readers.
+func TestExactlyOnceZombieIsFenced(t *testing.T) {
+	const n = 30000
+	brokers, in, out, dlq, _, cfg := eosSetup(t, "it-eos-zombie", "batches_per_transaction: 2, transaction_interval: 200ms")
+	evs := makeEvents(n, 1000, 29)
+	committed := newCollectorWith(t, brokers, out, dlq, consumers.ReadCommitted)
+	prodDone := make(chan struct{})
+	go func() {
+		defer close(prodDone)
+		produceAt(t.Context(), t, brokers, in, evs, 1500)
+	}()
+	zombie, zlogs := startRun(t, cfg)
+	servicetest.WaitAssigned(t, 60*time.Second, zlogs)
+	for committed.distinct() < 2000 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := zombie.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("replica paused at %d committed outcomes", committed.distinct())
+	succ, slogs := startRun(t, cfg)
+	servicetest.WaitAssigned(t, 60*time.Second, slogs)
+	base := committed.distinct()
+	for committed.distinct() < base+2000 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := zombie.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- zombie.Wait() }()
+	select {
+	case err := <-exited:
+		if err == nil || !strings.Contains(zlogs.String(), "fenced") {
+			t.Fatalf("resumed zombie exited with %v; want exit 1 naming the fencing:\n%s", err, servicetest.Tail(zlogs.String(), 3000))
+		}
+		t.Logf("resumed zombie exited: %v", err)
+	case <-time.After(90 * time.Second):
+		t.Fatalf("resumed zombie still runs 90 s later:\n%s", servicetest.Tail(zlogs.String(), 3000))
+	}
+	<-prodDone
+	committed.waitDistinct(t, n, 3*time.Minute, 2*time.Second)
+	succ.Process.Signal(syscall.SIGTERM)
+	if err := succ.Wait(); err != nil {
+		t.Errorf("successor did not exit 0 on SIGTERM: %v", err)
+	}
+	if miss := committed.missing(evs); len(miss) > 0 {
+		t.Fatalf("%d events lost", len(miss))
+	}
+	if d := committed.duplicates(t); d != 0 {
+		t.Fatalf("read_committed saw %d duplicates after the zombie resumed", d)
+	}
+}
