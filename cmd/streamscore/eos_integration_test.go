@@ -78,7 +78,7 @@ func consumeIDs(t *testing.T, topic string, iso consumers.Isolation, idle time.D
 func TestExactlyOnceSurvivesKill9(t *testing.T) {
 	n := envInt(t, "STREAMSCORE_EOS_EVENTS", 20000)
 	kills := envInt(t, "STREAMSCORE_EOS_KILLS", 3)
-	brokers, in, out, dlq, _, cfg := eosSetup(t, "it-eos-kill", "batches_per_transaction: 1")
+	brokers, in, out, dlq, _, cfg := eosSetup(t, "it-eos-kill", "batches_per_transaction: 4, transaction_interval: 300ms")
 	evs := makeEvents(n, 1000, 23)
 	// Every 50th event cannot be decoded: dead letters are in the
 	// transactions too.
@@ -203,7 +203,12 @@ func TestExactlyOnceZombieIsFenced(t *testing.T) {
 		if err == nil || !strings.Contains(zlogs.String(), "fenced") {
 			t.Fatalf("resumed zombie exited with %v; want exit 1 naming the fencing:\n%s", err, servicetest.Tail(zlogs.String(), 3000))
 		}
-		t.Logf("resumed zombie exited: %v", err)
+		for _, l := range strings.Split(zlogs.String(), "\n") {
+			if strings.Contains(l, "fenced") {
+				t.Logf("resumed zombie exited (%v): %s", err, servicetest.Tail(l, 400))
+				break
+			}
+		}
 	case <-time.After(90 * time.Second):
 		t.Fatalf("resumed zombie still runs 90 s later:\n%s", servicetest.Tail(zlogs.String(), 3000))
 	}
