@@ -49,7 +49,7 @@ type Config struct {
 	// Delivery is at-least-once (the default) or exactly-once (package
 	// producers, DeliveryConfig).
 	Delivery producers.DeliveryConfig `yaml:"delivery"`
-	HTTP           HTTPConfig     `yaml:"http"`
+	HTTP     HTTPConfig               `yaml:"http"`
 	// Health says when /readyz and /healthz report a stall.
 	Health consumers.HealthConfig `yaml:"health"`
 	// Console is the live page at / on http.addr (package console).

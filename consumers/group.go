@@ -206,9 +206,9 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Group, error
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Group{
-		cfg:  cfg.WithDefaults(),
-		log:  log.With("component", "consumer", "group", cfg.GroupID, "topic", cfg.Topic),
-		m:    newMetrics(reg),
+		cfg:    cfg.WithDefaults(),
+		log:    log.With("component", "consumer", "group", cfg.GroupID, "topic", cfg.Topic),
+		m:      newMetrics(reg),
 		stop:   make(chan struct{}),
 		kick:   make(chan struct{}, 1),
 		rewind: make(chan uint64, 1),
