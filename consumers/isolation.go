@@ -55,7 +55,8 @@ type PartitionReaderConfig struct {
 	MinBytes int
 	MaxBytes int
 	MaxWait  time.Duration
-	// Queue is how many fetched responses wait to be read. Zero means 2.
+	// Queue is how many fetched responses wait to be read, besides the one
+	// being read. Zero means 1: each may hold MaxBytes.
 	Queue int
 	// Dialer connects to the brokers (TLS, SASL); nil means plain TCP.
 	Dialer *kafka.Dialer
@@ -103,7 +104,7 @@ func NewPartitionReader(cfg PartitionReaderConfig) *PartitionReader {
 		cfg.MaxWait = 500 * time.Millisecond
 	}
 	if cfg.Queue <= 0 {
-		cfg.Queue = 2
+		cfg.Queue = 1
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

@@ -486,7 +486,14 @@ func (t *Txn) call(ctx context.Context, what string, fn func(ctx context.Context
 		}
 		t.m.retries.WithLabelValues(what).Inc()
 		t.log.Debug("retrying a transactional request", "request", what, "attempt", attempt, "err", err)
-		if err := sleep(ctx, min(20*time.Millisecond<<min(attempt-1, 5), time.Second)); err != nil {
+		d := min(20*time.Millisecond<<min(attempt-1, 5), time.Second)
+		if errors.Is(err, kafka.ConcurrentTransactions) {
+			// The coordinator is writing the previous transaction's
+			// markers, a matter of milliseconds: the usual backoff would
+			// cost more than the wait.
+			d = min(2*time.Millisecond*time.Duration(attempt), 100*time.Millisecond)
+		}
+		if err := sleep(ctx, d); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
