@@ -487,6 +487,13 @@ func (t *Txn) call(ctx context.Context, what string, fn func(ctx context.Context
 		t.m.retries.WithLabelValues(what).Inc()
 		t.log.Debug("retrying a transactional request", "request", what, "attempt", attempt, "err", err)
 		d := min(20*time.Millisecond<<min(attempt-1, 5), time.Second)
+		if errors.As(err, &kerr) {
+			// A broker's answer: the cause is usually gone in
+			// milliseconds (on Kafka 4, a partition leader's check that
+			// the partition joined the transaction, KIP-890, often fails
+			// once with NOT_ENOUGH_REPLICAS).
+			d = min(5*time.Millisecond<<min(attempt-1, 8), time.Second)
+		}
 		if errors.Is(err, kafka.ConcurrentTransactions) {
 			// The coordinator is writing the previous transaction's
 			// markers, a matter of milliseconds: the usual backoff would
