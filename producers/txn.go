@@ -313,19 +313,26 @@ func (t *Txn) add(r *txnReq) {
 		}
 		var ok bool
 		mem, ok = t.cfg.Member()
-		epoch := r.spans[0].Epoch
-		stale := !ok || epoch <= st.failed
+		current := func(epoch uint64) bool { return ok && epoch == mem.Epoch && epoch > st.failed }
+		keep := 0
 		for _, s := range r.spans {
-			if s.Epoch != mem.Epoch {
-				stale = true
+			if current(s.Epoch) {
+				keep++
 			}
 		}
-		if stale {
+		if keep == 0 {
 			// Fetched in an assignment that ended, or after a batch that
 			// aborted: its offsets are fetched again.
 			t.m.dropped.Inc()
-			r.done(&AbortedError{Cause: fmt.Errorf("batch of assignment epoch %d is stale (current %d)", epoch, mem.Epoch)})
+			r.done(&AbortedError{Cause: fmt.Errorf("batch of assignment epoch %d is stale (current %d)", r.spans[0].Epoch, mem.Epoch)})
 			return
+		}
+		if keep < len(r.spans) {
+			// The batch straddles a rewind: keep the current epoch's part
+			// (dropping it would leave a gap under later commits); the
+			// stale part is fetched again, and its acknowledgement is
+			// ignored by the source.
+			r.scored, r.dead, r.spans = currentPart(r, current)
 		}
 		hasMem = true
 		if st.open && st.hasMem && st.member != mem {
@@ -363,6 +370,29 @@ func (t *Txn) add(r *txnReq) {
 			m[s.Partition] = s.Last + 1
 		}
 	}
+}
+
+// currentPart returns r's results and spans of the epochs current accepts.
+func currentPart(r *txnReq, current func(uint64) bool) ([]schemas.Message, []schemas.DeadLetter, []schemas.Span) {
+	var scored []schemas.Message
+	for _, m := range r.scored {
+		if m.Origin == nil || current(m.Origin.Epoch) {
+			scored = append(scored, m)
+		}
+	}
+	var dead []schemas.DeadLetter
+	for _, d := range r.dead {
+		if current(d.Msg.Epoch) {
+			dead = append(dead, d)
+		}
+	}
+	var spans []schemas.Span
+	for _, s := range r.spans {
+		if current(s.Epoch) {
+			spans = append(spans, s)
+		}
+	}
+	return scored, dead, spans
 }
 
 // commit ends the open transaction: the offsets, then EndTxn(commit).
