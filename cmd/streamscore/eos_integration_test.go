@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -163,7 +164,53 @@ func TestExactlyOnceSurvivesKill9(t *testing.T) {
 			t.Fatalf("streamscore consume --isolation read_committed saw event %s %d times", e.id, ids[e.id])
 		}
 	}
+
+	// And so does librdkafka, through confluent-kafka, when the
+	// benchmark's virtualenv (make bench creates it) has it.
+	py := filepath.Join(os.Getenv("STREAMSCORE_CACHE"), "bench-venv", "bin", "python")
+	if os.Getenv("STREAMSCORE_CACHE") == "" || exec.Command(py, "-c", "import confluent_kafka").Run() != nil {
+		t.Logf("confluent-kafka check skipped: no %s with confluent_kafka (make bench installs it)", py)
+		return
+	}
+	for _, iso := range []string{"read_committed", "read_uncommitted"} {
+		b, err := exec.Command(py, "-c", confluentCount, brokers[0], iso, out, dlq).CombinedOutput()
+		if err != nil {
+			t.Fatalf("confluent-kafka reader: %v\n%s", err, b)
+		}
+		var records, distinct int
+		if _, err := fmt.Sscanf(string(b), "%d %d", &records, &distinct); err != nil {
+			t.Fatalf("confluent-kafka reader printed %q", b)
+		}
+		t.Logf("confluent-kafka, isolation.level=%s: %d records, %d distinct events", iso, records, distinct)
+		if iso == "read_committed" && (records != n || distinct != n) {
+			t.Fatalf("confluent-kafka read_committed saw %d records of %d distinct events, want %d and %d", records, distinct, n, n)
+		}
+	}
 }
+
+// confluentCount reads topics (argv[3:]) from the start with
+// isolation.level argv[2] until idle, and prints how many records and
+// distinct event ids it saw.
+const confluentCount = `
+import re, sys, time
+from confluent_kafka import Consumer
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "eos-check-%d" % time.time_ns(),
+              "auto.offset.reset": "earliest", "enable.auto.commit": False, "isolation.level": sys.argv[2]})
+c.subscribe(sys.argv[3:])
+pat = re.compile(rb'"event_id":"([^"]+)"')
+records, ids, last = 0, set(), time.time()
+while time.time() - last < 5:
+    m = c.poll(0.5)
+    if m is None or m.error():
+        continue
+    last = time.time()
+    records += 1
+    g = pat.search(m.value() or b"")
+    if g:
+        ids.add(g.group(1))
+c.close()
+print(records, len(ids))
+`
 
 // TestExactlyOnceZombieIsFenced pauses a replica (SIGSTOP) and starts its
 // successor with the same transactional id: the successor's
