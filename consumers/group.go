@@ -67,9 +67,14 @@ type Config struct {
 	Isolation Isolation
 	// Transactional means the sink commits the consumed offsets in its
 	// transactions (exactly-once delivery): the group never commits, and
-	// Rewind fetches again from the last acknowledged offsets after an
-	// aborted transaction.
+	// Rewind fetches again from the committed offsets after an aborted
+	// transaction.
 	Transactional bool
+	// Settle, with Transactional, is called at the start of every
+	// assignment and before every rewind; it must return once no
+	// transaction of the sink is open or in doubt (producers.Txn.Settle).
+	// The group then reads the committed offsets itself.
+	Settle func(ctx context.Context) error
 }
 
 // WithDefaults returns c with its zero fields replaced by the defaults.
@@ -416,11 +421,6 @@ func (g *Group) runGeneration(ctx context.Context, gen *kafka.Generation, out ch
 	carry := g.carry
 	g.carry = nil
 	g.mu.Unlock()
-	type reading struct {
-		topic     string
-		a         kafka.PartitionAssignment
-		committed int64
-	}
 	var all []reading
 	for topic, assigned := range gen.Assignments {
 		for _, a := range assigned {
@@ -448,6 +448,9 @@ func (g *Group) runGeneration(ctx context.Context, gen *kafka.Generation, out ch
 		}
 		return func() { cancel(); readers.Wait() }
 	}
+	if g.cfg.Transactional {
+		g.settledOffsets(ctx, all)
+	}
 	stopReaders := start(wm)
 	g.member.Store(&Membership{GenerationID: int(gen.ID), MemberID: gen.MemberID, Epoch: wm.Epoch()})
 	g.log.Info("assigned partitions", "generation", gen.ID, "epoch", wm.Epoch(), "partitions", parts)
@@ -474,6 +477,7 @@ func (g *Group) runGeneration(ctx context.Context, gen *kafka.Generation, out ch
 							r.a.Offset = next
 						}
 					}
+					g.settledOffsets(ctx, all)
 					g.mu.Lock()
 					g.epoch++
 					nwm := NewWatermark(g.epoch)
@@ -506,6 +510,63 @@ func (g *Group) runGeneration(ctx context.Context, gen *kafka.Generation, out ch
 		g.log.Info("acknowledged offsets not committed before the assignment ended; carried to the next one", "partitions", len(left))
 	}
 	g.log.Info("assignment ended", "generation", gen.ID, "epoch", wm.Epoch(), "stale_acks", wm.Stale())
+}
+
+// reading is one partition of an assignment and where to read it from.
+type reading struct {
+	topic     string
+	a         kafka.PartitionAssignment
+	committed int64
+}
+
+// settledOffsets, with a transactional sink, waits for the sink to settle
+// and moves each partition's start to the group's committed offset when
+// that is further: a transaction whose commit was in doubt when it failed
+// (so its batches were not acknowledged) may have committed after all, and
+// kafka-go fetched the assignment's offsets before the sink settled it.
+// On errors it keeps the offsets it has, logging why.
+func (g *Group) settledOffsets(ctx context.Context, all []reading) {
+	if g.cfg.Settle != nil {
+		if err := g.cfg.Settle(ctx); err != nil {
+			g.log.Warn("waiting for the transactional sink to settle", "err", err)
+			return
+		}
+	}
+	tr := &kafka.Transport{}
+	if d := g.cfg.Dialer; d != nil {
+		tr = &kafka.Transport{TLS: d.TLS, SASL: d.SASLMechanism, DialTimeout: d.Timeout}
+	}
+	defer tr.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(g.cfg.Brokers...), Timeout: 10 * time.Second, Transport: tr}
+	topics := map[string][]int{}
+	for _, r := range all {
+		topics[r.topic] = append(topics[r.topic], r.a.ID)
+	}
+	var res *kafka.OffsetFetchResponse
+	var err error
+	for attempt := 0; attempt < 20 && ctx.Err() == nil; attempt++ {
+		res, err = client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: g.cfg.GroupID, Topics: topics})
+		if err == nil && res.Error == nil {
+			break
+		}
+		if err == nil {
+			err = res.Error
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if err != nil || res == nil {
+		g.log.Warn("reading the committed offsets after the transactional sink settled; keeping kafka-go's", "err", err)
+		return
+	}
+	for i := range all {
+		r := &all[i]
+		for _, p := range res.Topics[r.topic] {
+			if p.Partition == r.a.ID && p.Error == nil && p.CommittedOffset > r.a.Offset {
+				g.log.Info("starting at the committed offset the settled transaction left", "partition", r.a.ID, "from", r.a.Offset, "to", p.CommittedOffset)
+				r.a.Offset = p.CommittedOffset
+			}
+		}
+	}
 }
 
 // messageReader is what read needs of kafka-go's Reader and of

@@ -110,6 +110,8 @@ type txnReq struct {
 	dead   []schemas.DeadLetter
 	spans  []schemas.Span
 	done   func(error)
+	// barrier, if set, makes the request a Settle: nothing to publish.
+	barrier chan struct{}
 }
 
 // txnQueue is how many batches may wait for the worker.
@@ -201,6 +203,30 @@ func (t *Txn) Publish(ctx context.Context, scored []schemas.Message, dead []sche
 	return <-ch
 }
 
+// Settle returns once no transaction of this producer is open or in
+// doubt: it aborts an open one (its batches get an AbortedError) and, if a
+// commit's outcome was unknown, waits for the re-initialisation that
+// settles it. After Settle the group's committed offsets include every
+// transaction this producer committed, so a source may fetch them (kafka-go
+// cannot ask the broker to wait for pending transactional offsets: its
+// OffsetFetch has no require_stable). It blocks until then or ctx is done.
+func (t *Txn) Settle(ctx context.Context) error {
+	b := make(chan struct{})
+	select {
+	case t.reqs <- &txnReq{ctx: ctx, barrier: b}:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.quit:
+		return errors.New("producer closed")
+	}
+	select {
+	case <-b:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // PublishTxn hands a batch to the current transaction and returns; done is
 // called exactly once, on the worker goroutine: nil once the transaction
 // holding the batch committed (its records and the offsets after spans are
@@ -277,6 +303,10 @@ func (t *Txn) work() {
 			for {
 				select {
 				case r := <-t.reqs:
+					if r.barrier != nil {
+						close(r.barrier)
+						continue
+					}
 					r.done(&AbortedError{Cause: errors.New("producer closed")})
 				default:
 					return
@@ -296,6 +326,13 @@ func (t *Txn) work() {
 // is open.
 func (t *Txn) add(r *txnReq) {
 	st := &t.st
+	if r.barrier != nil {
+		if st.open {
+			t.abort(errors.New("the assignment changed"))
+		}
+		close(r.barrier)
+		return
+	}
 	if st.fenced != nil {
 		r.done(st.fenced)
 		return
@@ -451,27 +488,53 @@ func (t *Txn) abort(cause error) {
 		t.log.Error("transactional producer fenced; this process must stop", "err", cause)
 	} else {
 		t.log.Warn("aborting transaction; the source rewinds to the last committed offsets", "batches", len(dones), "err", cause)
-		// Use a fresh context: the batch's may be what failed.
-		ctx, cancel := context.WithTimeout(context.Background(), 2*t.cfg.WriteTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), t.cfg.WriteTimeout)
 		if err := t.endTxn(ctx, false); err != nil && !errors.Is(err, kafka.InvalidTransactionState) {
 			t.log.Warn("aborting transaction (re-initialising the producer aborts it too)", "err", err)
 		}
-		if err := t.initProducer(ctx, true); err != nil {
-			if fenced(err) {
-				st.fenced = fmt.Errorf("%w: %v", ErrFenced, err)
-				result = st.fenced
-			} else {
-				// Without a producer epoch nothing can be published: fail
-				// hard, as a fenced producer does.
-				st.fenced = fmt.Errorf("re-initialising the transactional producer: %w", err)
-				result = st.fenced
-			}
-			t.log.Error("transactional producer cannot continue", "err", err)
-		}
 		cancel()
+		if err := t.reinit(); err != nil {
+			st.fenced = err
+			result = err
+		}
 	}
 	for _, d := range dones {
 		d(result)
+	}
+}
+
+// reinit bumps the producer epoch after an abort, retrying while the
+// brokers cannot answer (a restart) until it succeeds, the producer is
+// fenced, or the Txn is closed. Only those last two end it with an error:
+// an outage pauses publishing, it does not stop the process.
+func (t *Txn) reinit() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-t.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for attempt := 1; ; attempt++ {
+		err := t.initProducer(ctx, true)
+		switch {
+		case err == nil:
+			if attempt > 1 {
+				t.log.Info("transactional producer re-initialised", "attempts", attempt, "epoch", t.st.epoch)
+			}
+			return nil
+		case fenced(err):
+			t.log.Error("transactional producer fenced; this process must stop", "err", err)
+			return fmt.Errorf("%w: %v", ErrFenced, err)
+		case ctx.Err() != nil:
+			return &AbortedError{Cause: errors.New("producer closed")}
+		}
+		t.log.Warn("re-initialising the transactional producer failed; retrying", "attempt", attempt, "err", err)
+		if sleep(ctx, time.Second) != nil {
+			return &AbortedError{Cause: errors.New("producer closed")}
+		}
 	}
 }
 

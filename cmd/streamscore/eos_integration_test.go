@@ -322,3 +322,54 @@ func TestExactlyOnceRebalanceAfterACrash(t *testing.T) {
 	}
 	t.Logf("rebalance after a crash: read_committed 0 duplicates, 0 lost; read_uncommitted %d duplicates", raw.duplicates(t))
 }
+
+// TestBrokerRestartExactlyOnce restarts the broker while `run`
+// (exactly_once) scores: produce and transaction requests fail, the open
+// transaction aborts (or is aborted by the restarted coordinator), the
+// group fetches again from the last committed offsets, and a
+// read_committed reader still sees every event exactly once. It restarts
+// the shared broker, so it runs alone (make test-broker-restart).
+func TestBrokerRestartExactlyOnce(t *testing.T) {
+	script := os.Getenv("STREAMSCORE_KAFKA_SCRIPT")
+	if os.Getenv("STREAMSCORE_ALLOW_BROKER_RESTART") != "1" || script == "" {
+		t.Skip("restarts the shared broker: runs alone, from make test's last step (STREAMSCORE_ALLOW_BROKER_RESTART=1)")
+	}
+	const n = 40000
+	brokers, in, out, dlq, _, cfg := eosSetup(t, "it-eos-restart", "batches_per_transaction: 2")
+	evs := makeEvents(n, 1000, 37)
+	committed := newCollectorWith(t, brokers, out, dlq, consumers.ReadCommitted)
+	prodDone := make(chan struct{})
+	go func() {
+		defer close(prodDone)
+		produceAt(t.Context(), t, brokers, in, evs, 4000)
+	}()
+	cmd, logs := startRun(t, cfg)
+	t.Cleanup(func() {
+		if t.Failed() {
+			p := filepath.Join(os.TempDir(), "eos-restart-run.log")
+			os.WriteFile(p, []byte(logs.String()), 0o644)
+			t.Logf("run's logs: %s", p)
+		}
+	})
+	for committed.distinct() < n/5 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	start := time.Now()
+	if b, err := exec.Command(script, "restart-broker").CombinedOutput(); err != nil {
+		t.Fatalf("restarting the broker: %v\n%s", err, b)
+	}
+	t.Logf("broker restarted in %s at %d committed outcomes", time.Since(start).Round(time.Millisecond), committed.distinct())
+	<-prodDone
+	committed.waitDistinct(t, n, 2*time.Minute, 2*time.Second)
+	t.Logf("all %d committed %s after the restart began; %d aborted transactions", n, time.Since(start).Round(100*time.Millisecond), strings.Count(logs.String(), "aborting transaction"))
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("run did not exit 0 after the broker came back: %v", err)
+	}
+	if miss := committed.missing(evs); len(miss) > 0 {
+		t.Fatalf("%d events lost", len(miss))
+	}
+	if d := committed.duplicates(t); d != 0 {
+		t.Fatalf("read_committed saw %d duplicates after a broker restart", d)
+	}
+}

@@ -171,6 +171,13 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 	}
 	cc := cfg.ConsumerConfig()
 	cc.Dialer = dialer
+	var settle func(context.Context) error // the transactional sink's, set below
+	cc.Settle = func(ctx context.Context) error {
+		if settle == nil {
+			return nil
+		}
+		return settle(ctx)
+	}
 	src, err := consumers.New(cc, log, reg)
 	if err != nil {
 		return err
@@ -178,6 +185,9 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 	sink, txn, err := newSink(&cfg, transport, src, log, reg)
 	if err != nil {
 		return err
+	}
+	if txn != nil {
+		settle = txn.Settle
 	}
 	defer sink.Close()
 	path, err := buildScoringPath(ctx, &cfg, allParts, log, reg)
