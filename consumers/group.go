@@ -561,7 +561,9 @@ func (g *Group) settledOffsets(ctx context.Context, all []reading) {
 	for i := range all {
 		r := &all[i]
 		for _, p := range res.Topics[r.topic] {
-			if p.Partition == r.a.ID && p.Error == nil && p.CommittedOffset > r.a.Offset {
+			// A negative offset means none is committed (-1), or kafka-go's
+			// FirstOffset/LastOffset (-2/-1) for a partition without one.
+			if p.Partition == r.a.ID && p.Error == nil && p.CommittedOffset >= 0 && p.CommittedOffset > r.a.Offset {
 				g.log.Info("starting at the committed offset the settled transaction left", "partition", r.a.ID, "from", r.a.Offset, "to", p.CommittedOffset)
 				r.a.Offset = p.CommittedOffset
 			}
