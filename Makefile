@@ -1,6 +1,7 @@
 # streamscore: build, test and run against real Kafka, Redis and ONNX Runtime.
 #
 #   make test    vet, unit tests, then integration tests against a real broker and Redis
+#   make chaos-eos  the exactly-once kill -9 test at full size (100,000 events, 10 kills)
 #   make demo    build and run the demo against local services
 #   make up      start Kafka and Redis and write .run/env (source it); make down stops them
 #
@@ -24,7 +25,7 @@ SOAK_TIMEOUT ?= 2h
 # CHAOS_DURATION is how long make chaos injects faults (make test runs 2m).
 CHAOS_DURATION ?= 10m
 
-.PHONY: build up down test vet test-unit test-fuzz-short test-integration test-broker-restart chaos demo bench soak fuzz models clean
+.PHONY: build up down test vet test-unit test-fuzz-short test-integration test-broker-restart chaos chaos-eos demo bench soak fuzz models clean
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
@@ -74,6 +75,15 @@ test-broker-restart:
 chaos:
 	$(WITH_SERVICES) env STREAMSCORE_ALLOW_BROKER_RESTART=1 STREAMSCORE_CHAOS_DURATION=$(CHAOS_DURATION) \
 		$(GO) test -count=1 -v -tags integration -timeout 2h -run '^TestBrokerRestartChaos$$' ./cmd/streamscore
+
+# chaos-eos runs the exactly-once kill test at full size: 100,000 events, 10 kill -9
+# of run at random moments; a read_committed reader must see each event exactly
+# once in scored ∪ DLQ (make test runs it at 20,000 events and 3 kills).
+EOS_EVENTS ?= 100000
+EOS_KILLS ?= 10
+chaos-eos:
+	$(WITH_SERVICES) env STREAMSCORE_EOS_EVENTS=$(EOS_EVENTS) STREAMSCORE_EOS_KILLS=$(EOS_KILLS) \
+		$(GO) test -count=1 -v -tags integration -timeout 30m -run '^TestExactlyOnceSurvivesKill9$$' ./cmd/streamscore
 
 demo:
 	$(WITH_SERVICES) bash -c '$(MAKE) --no-print-directory build && bin/streamscore demo --brokers "$$STREAMSCORE_BROKERS"'

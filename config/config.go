@@ -46,7 +46,10 @@ type Config struct {
 	Pipeline       PipelineConfig `yaml:"pipeline"`
 	Consumer       ConsumerConfig `yaml:"consumer"`
 	Producer       ProducerConfig `yaml:"producer"`
-	HTTP           HTTPConfig     `yaml:"http"`
+	// Delivery is at-least-once (the default) or exactly-once (package
+	// producers, DeliveryConfig).
+	Delivery producers.DeliveryConfig `yaml:"delivery"`
+	HTTP     HTTPConfig               `yaml:"http"`
 	// Health says when /readyz and /healthz report a stall.
 	Health consumers.HealthConfig `yaml:"health"`
 	// Console is the live page at / on http.addr (package console).
@@ -107,6 +110,10 @@ type ConsumerConfig struct {
 	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
 	CommitInterval    time.Duration `yaml:"commit_interval"`
 	RevokeTimeout     time.Duration `yaml:"revoke_timeout"`
+	// Isolation is read_committed or read_uncommitted (see
+	// consumers.Isolation). Empty means read_committed when
+	// delivery.mode is exactly_once, else kafka-go's plain reader.
+	Isolation string `yaml:"isolation"`
 }
 
 // ProducerConfig tunes the output side; names follow kafka-go.
@@ -154,6 +161,7 @@ func Default() Config {
 			SessionTimeout: 30 * time.Second, RebalanceTimeout: 30 * time.Second, HeartbeatInterval: 3 * time.Second,
 		},
 		Producer: ProducerConfig{BatchTimeout: 100 * time.Microsecond, BatchSize: 1024, BatchBytes: 1000000, MaxMessageBytes: producers.DefaultMaxMessageBytes, Compression: "none", WriteTimeout: 10 * time.Second},
+		Delivery: producers.DefaultDelivery(),
 		Health:   consumers.DefaultHealth(),
 		Kafka:    KafkaSecurityConfig{DialTimeout: 10 * time.Second, StartupTimeout: time.Minute},
 		HTTP:     HTTPConfig{Addr: "127.0.0.1:9464"},
@@ -359,6 +367,12 @@ func (c *Config) problems() []error {
 	if err := cc.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.Delivery.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Delivery.Exactly() && c.Pipeline.Publishes < c.Delivery.BatchesPerTransaction {
+		add("pipeline.publishes: %d is below delivery.batches_per_transaction (%d), so transactions would never fill; raise pipeline.publishes", c.Pipeline.Publishes, c.Delivery.BatchesPerTransaction)
+	}
 	pc := c.ProducerConfig()
 	if err := pc.Validate(); err != nil {
 		errs = append(errs, err)
@@ -441,7 +455,37 @@ func (c *Config) ConsumerConfig() consumers.Config {
 		QueueCapacity: c.Consumer.QueueCapacity, SessionTimeout: c.Consumer.SessionTimeout,
 		RebalanceTimeout: c.Consumer.RebalanceTimeout, HeartbeatInterval: c.Consumer.HeartbeatInterval,
 		CommitInterval: c.Consumer.CommitInterval, RevokeTimeout: c.Consumer.RevokeTimeout,
+		Isolation: c.Isolation(), Transactional: c.Delivery.Exactly(),
 	}
+}
+
+// Isolation returns consumer.isolation, read_committed by default in
+// exactly_once mode.
+func (c *Config) Isolation() consumers.Isolation {
+	if c.Consumer.Isolation == "" && c.Delivery.Exactly() {
+		return consumers.ReadCommitted
+	}
+	return consumers.Isolation(c.Consumer.Isolation)
+}
+
+// TransactionalID returns delivery.transactional_id, or "<group>-<host
+// name>" when it is empty.
+func (c *Config) TransactionalID() string {
+	if c.Delivery.TransactionalID != "" {
+		return c.Delivery.TransactionalID
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "streamscore"
+	}
+	return c.Group + "-" + host
+}
+
+// TxnConfig returns the transactional sink's configuration (exactly_once).
+func (c *Config) TxnConfig() producers.TxnConfig {
+	d := c.Delivery
+	d.TransactionalID = c.TransactionalID()
+	return producers.TxnConfig{Config: c.ProducerConfig(), Delivery: d, GroupID: c.Group}
 }
 
 func (c *Config) ProducerConfig() producers.Config {

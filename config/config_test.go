@@ -53,6 +53,11 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"missing model", "schema: s.yaml\n", "model.path"},
 		{"bad console refresh", "console: {refresh: 1ms}\n", "console.refresh:"},
 		{"bad tracing protocol", "tracing: {protocol: udp}\n", "tracing.protocol:"},
+		{"bad delivery mode", "delivery: {mode: exactly_twice}\n", "delivery.mode"},
+		{"negative batches per transaction", "delivery: {mode: exactly_once, batches_per_transaction: -1}\n", "delivery.batches_per_transaction"},
+		{"interval above transaction timeout", "delivery: {mode: exactly_once, transaction_interval: 2m}\n", "delivery.transaction_interval"},
+		{"transactions that never fill", "delivery: {mode: exactly_once, batches_per_transaction: 8}\npipeline: {publishes: 4}\n", "pipeline.publishes"},
+		{"bad isolation", "consumer: {isolation: dirty}\n", "consumer.isolation"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,5 +124,31 @@ func TestConfigPrintsAsJSON(t *testing.T) {
 	}
 	if strings.Contains(string(b), "hunter2") {
 		t.Fatalf("password leaked: %s", b)
+	}
+}
+
+func TestDeliveryDefaults(t *testing.T) {
+	t.Setenv("STREAMSCORE_BROKERS", "")
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(p, []byte("schema: s.yaml\nmodel: {path: m.onnx}\ngroup: g\ndelivery: {mode: exactly_once}\n"), 0o644)
+	cfg, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	tc := cfg.TxnConfig()
+	if !strings.HasPrefix(tc.Delivery.TransactionalID, "g-") || !strings.HasSuffix(tc.Delivery.TransactionalID, host) {
+		t.Fatalf("transactional id %q, want g-<hostname>", tc.Delivery.TransactionalID)
+	}
+	cc := cfg.ConsumerConfig()
+	if cc.Isolation != "read_committed" || !cc.Transactional {
+		t.Fatalf("exactly_once consumer: isolation %q, transactional %v; want read_committed, true", cc.Isolation, cc.Transactional)
+	}
+	def := Default()
+	if def.Delivery.Exactly() || def.ConsumerConfig().Isolation != "" || def.ConsumerConfig().Transactional {
+		t.Fatal("the default is not at_least_once with kafka-go's reader")
 	}
 }

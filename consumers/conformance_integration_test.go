@@ -14,3 +14,9 @@ import (
 func TestGroupConformsToSourceOnTheBroker(t *testing.T) {
 	conformance.Source(t, servicetest.Brokers(t), newGroup)
 }
+
+// TestCommittedGroupConformsToSourceOnTheBroker runs the Source suite with
+// the read_committed reader against the real broker.
+func TestCommittedGroupConformsToSourceOnTheBroker(t *testing.T) {
+	conformance.Source(t, servicetest.Brokers(t), newCommittedGroup)
+}

@@ -60,6 +60,21 @@ type Config struct {
 	JoinGroupBackoff time.Duration
 	// Dialer connects to the brokers (TLS, SASL). Nil means kafka-go's default.
 	Dialer *kafka.Dialer
+	// Isolation is how the input is read. Empty means kafka-go's Reader
+	// (which shows transaction markers as records and cannot hide aborted
+	// records); read_committed and read_uncommitted read through
+	// PartitionReader, which honours them.
+	Isolation Isolation
+	// Transactional means the sink commits the consumed offsets in its
+	// transactions (exactly-once delivery): the group never commits, and
+	// Rewind fetches again from the committed offsets after an aborted
+	// transaction.
+	Transactional bool
+	// Settle, with Transactional, is called at the start of every
+	// assignment and before every rewind; it must return once no
+	// transaction of the sink is open or in doubt (producers.Txn.Settle).
+	// The group then reads the committed offsets itself.
+	Settle func(ctx context.Context) error
 }
 
 // WithDefaults returns c with its zero fields replaced by the defaults.
@@ -108,6 +123,9 @@ func (c *Config) Validate() error {
 	case c.MaxBytes != 0 && c.MinBytes > c.MaxBytes:
 		return errors.New("consumer.min_bytes: must not exceed consumer.max_bytes")
 	}
+	if _, err := ParseIsolation(string(c.Isolation)); err != nil {
+		return fmt.Errorf("consumer.isolation: %w", err)
+	}
 	return nil
 }
 
@@ -136,6 +154,52 @@ type Group struct {
 	senders sync.WaitGroup
 
 	ready atomic.Bool
+
+	// member is the current generation's membership (nil between
+	// assignments); rewind carries the epochs to fetch again, aborted the
+	// highest epoch abandoned after an aborted transaction.
+	member  atomic.Pointer[Membership]
+	rewind  chan uint64
+	aborted atomic.Uint64
+}
+
+// Membership is this member's place in the consumer group: what a
+// transactional sink commits offsets under (KIP-447).
+type Membership struct {
+	// GenerationID and MemberID identify the group generation.
+	GenerationID int
+	MemberID     string
+	// Epoch is the assignment epoch of the messages fetched now
+	// (schemas.Message.Epoch).
+	Epoch uint64
+}
+
+// Membership returns the current membership, false between assignments.
+func (g *Group) Membership() (Membership, bool) {
+	m := g.member.Load()
+	if m == nil {
+		return Membership{}, false
+	}
+	return *m, true
+}
+
+// Rewind restarts fetching of assignment epoch from the offsets after the
+// last acknowledged messages, in a new epoch (see pipeline.Rewinder). It
+// does nothing when epoch is not the current one. It does not block.
+func (g *Group) Rewind(epoch uint64) {
+	for {
+		cur := g.aborted.Load()
+		if epoch <= cur {
+			return
+		}
+		if g.aborted.CompareAndSwap(cur, epoch) {
+			break
+		}
+	}
+	select {
+	case g.rewind <- epoch:
+	default:
+	}
 }
 
 // New returns a Group for cfg; reg may be nil.
@@ -147,11 +211,12 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Group, error
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Group{
-		cfg:  cfg.WithDefaults(),
-		log:  log.With("component", "consumer", "group", cfg.GroupID, "topic", cfg.Topic),
-		m:    newMetrics(reg),
-		stop: make(chan struct{}),
-		kick: make(chan struct{}, 1),
+		cfg:    cfg.WithDefaults(),
+		log:    log.With("component", "consumer", "group", cfg.GroupID, "topic", cfg.Topic),
+		m:      newMetrics(reg),
+		stop:   make(chan struct{}),
+		kick:   make(chan struct{}, 1),
+		rewind: make(chan uint64, 1),
 	}, nil
 }
 
@@ -356,6 +421,7 @@ func (g *Group) runGeneration(ctx context.Context, gen *kafka.Generation, out ch
 	carry := g.carry
 	g.carry = nil
 	g.mu.Unlock()
+	var all []reading
 	for topic, assigned := range gen.Assignments {
 		for _, a := range assigned {
 			parts = append(parts, topic+"/"+strconv.Itoa(a.ID)+"@"+strconv.FormatInt(a.Offset, 10))
@@ -364,23 +430,79 @@ func (g *Group) runGeneration(ctx context.Context, gen *kafka.Generation, out ch
 				g.log.Info("resuming after the last acknowledged offset of the previous assignment", "partition", a.ID, "committed", a.Offset, "acknowledged", c)
 				a.Offset = c
 			}
-			wg.Add(1)
-			gen.Start(func(gctx context.Context) {
-				defer wg.Done()
-				g.read(ctx, gctx, wm, topic, a, committed, out)
-			})
+			all = append(all, reading{topic, a, committed})
 		}
 	}
+	// start launches one reader per partition for wm; stop ends them.
+	start := func(wm *Watermark) (stop func()) {
+		rctx, cancel := context.WithCancel(ctx)
+		var readers sync.WaitGroup
+		for _, r := range all {
+			wg.Add(1)
+			readers.Add(1)
+			gen.Start(func(gctx context.Context) {
+				defer wg.Done()
+				defer readers.Done()
+				g.read(rctx, gctx, wm, r.topic, r.a, r.committed, out)
+			})
+		}
+		return func() { cancel(); readers.Wait() }
+	}
+	if g.cfg.Transactional {
+		g.settledOffsets(ctx, all)
+	}
+	stopReaders := start(wm)
+	g.member.Store(&Membership{GenerationID: int(gen.ID), MemberID: gen.MemberID, Epoch: wm.Epoch()})
 	g.log.Info("assigned partitions", "generation", gen.ID, "epoch", wm.Epoch(), "partitions", parts)
 	g.ready.Store(true)
+	if g.cfg.Transactional {
+		wg.Add(1)
+		gen.Start(func(gctx context.Context) {
+			defer wg.Done()
+			for {
+				select {
+				case <-gctx.Done():
+					return
+				case epoch := <-g.rewind:
+					g.mu.Lock()
+					cur := g.wm
+					g.mu.Unlock()
+					if epoch != cur.Epoch() || g.isStopping() {
+						continue
+					}
+					stopReaders()
+					for i := range all {
+						r := &all[i]
+						if next, ok := cur.Next(r.topic, r.a.ID); ok {
+							r.a.Offset = next
+						}
+					}
+					g.settledOffsets(ctx, all)
+					g.mu.Lock()
+					g.epoch++
+					nwm := NewWatermark(g.epoch)
+					g.wm = nwm
+					g.mu.Unlock()
+					g.member.Store(&Membership{GenerationID: int(gen.ID), MemberID: gen.MemberID, Epoch: nwm.Epoch()})
+					g.log.Info("transaction aborted: fetching again from the last committed offsets", "generation", gen.ID, "epoch", nwm.Epoch(), "abandoned", cur.Outstanding())
+					stopReaders = start(nwm)
+				}
+			}
+		})
+	}
 	wg.Add(1)
 	gen.Start(func(gctx context.Context) {
 		defer wg.Done()
 		g.commitLoop(ctx, gctx, gen, wm)
 	})
 	wg.Wait()
+	g.member.Store(nil)
+	g.mu.Lock()
+	wm = g.wm
+	g.mu.Unlock()
 	// What is acknowledged but was not committed (the generation ended
-	// first) is carried to the next assignment.
+	// first) is carried to the next assignment. With a transactional sink
+	// everything acknowledged is committed, so this resumes there too.
 	if left := wm.Uncommitted()[g.cfg.Topic]; len(left) > 0 {
 		g.mu.Lock()
 		g.carry = left
@@ -388,6 +510,104 @@ func (g *Group) runGeneration(ctx context.Context, gen *kafka.Generation, out ch
 		g.log.Info("acknowledged offsets not committed before the assignment ended; carried to the next one", "partitions", len(left))
 	}
 	g.log.Info("assignment ended", "generation", gen.ID, "epoch", wm.Epoch(), "stale_acks", wm.Stale())
+}
+
+// reading is one partition of an assignment and where to read it from.
+type reading struct {
+	topic     string
+	a         kafka.PartitionAssignment
+	committed int64
+}
+
+// settledOffsets, with a transactional sink, waits for the sink to settle
+// and moves each partition's start to the group's committed offset when
+// that is further: a transaction whose commit was in doubt when it failed
+// (so its batches were not acknowledged) may have committed after all, and
+// kafka-go fetched the assignment's offsets before the sink settled it.
+// On errors it keeps the offsets it has, logging why.
+func (g *Group) settledOffsets(ctx context.Context, all []reading) {
+	if g.cfg.Settle != nil {
+		if err := g.cfg.Settle(ctx); err != nil {
+			g.log.Warn("waiting for the transactional sink to settle", "err", err)
+			return
+		}
+	}
+	tr := &kafka.Transport{}
+	if d := g.cfg.Dialer; d != nil {
+		tr = &kafka.Transport{TLS: d.TLS, SASL: d.SASLMechanism, DialTimeout: d.Timeout}
+	}
+	defer tr.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(g.cfg.Brokers...), Timeout: 10 * time.Second, Transport: tr}
+	topics := map[string][]int{}
+	for _, r := range all {
+		topics[r.topic] = append(topics[r.topic], r.a.ID)
+	}
+	var res *kafka.OffsetFetchResponse
+	var err error
+	for attempt := 0; attempt < 20 && ctx.Err() == nil; attempt++ {
+		res, err = client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: g.cfg.GroupID, Topics: topics})
+		if err == nil && res.Error == nil {
+			break
+		}
+		if err == nil {
+			err = res.Error
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if err != nil || res == nil {
+		g.log.Warn("reading the committed offsets after the transactional sink settled; keeping kafka-go's", "err", err)
+		return
+	}
+	for i := range all {
+		r := &all[i]
+		for _, p := range res.Topics[r.topic] {
+			// A negative offset means none is committed (-1), or kafka-go's
+			// FirstOffset/LastOffset (-2/-1) for a partition without one.
+			if p.Partition == r.a.ID && p.Error == nil && p.CommittedOffset >= 0 && p.CommittedOffset > r.a.Offset {
+				g.log.Info("starting at the committed offset the settled transaction left", "partition", r.a.ID, "from", r.a.Offset, "to", p.CommittedOffset)
+				r.a.Offset = p.CommittedOffset
+			}
+		}
+	}
+}
+
+// messageReader is what read needs of kafka-go's Reader and of
+// PartitionReader.
+type messageReader interface {
+	FetchMessage(ctx context.Context) (kafka.Message, error)
+	Close() error
+}
+
+// newReader returns a reader of one partition from offset: kafka-go's
+// Reader, or a PartitionReader when an isolation level is configured.
+func (g *Group) newReader(topic string, partition int, offset int64) (messageReader, error) {
+	cfg := g.cfg
+	if cfg.Isolation != "" {
+		return NewPartitionReader(PartitionReaderConfig{
+			Brokers: cfg.Brokers, Topic: topic, Partition: partition, Offset: offset, Isolation: cfg.Isolation,
+			MinBytes: cfg.MinBytes, MaxBytes: cfg.MaxBytes, MaxWait: cfg.MaxWait, Dialer: cfg.Dialer,
+			Log: g.log.With("partition", partition),
+		}), nil
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:         cfg.Brokers,
+		Dialer:          cfg.Dialer,
+		Topic:           topic,
+		Partition:       partition,
+		MinBytes:        cfg.MinBytes,
+		MaxBytes:        cfg.MaxBytes,
+		MaxWait:         cfg.MaxWait,
+		QueueCapacity:   cfg.QueueCapacity,
+		ReadLagInterval: -1,
+		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
+			g.log.Warn(fmt.Sprintf(msg, args...), "partition", partition)
+		}),
+	})
+	if err := r.SetOffset(offset); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
 }
 
 func (g *Group) addSender() bool {
@@ -420,27 +640,13 @@ func (g *Group) read(ctx, gctx context.Context, wm *Watermark, topic string, a k
 		cancel()
 	}()
 
-	cfg := g.cfg
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:         cfg.Brokers,
-		Dialer:          cfg.Dialer,
-		Topic:           topic,
-		Partition:       a.ID,
-		MinBytes:        cfg.MinBytes,
-		MaxBytes:        cfg.MaxBytes,
-		MaxWait:         cfg.MaxWait,
-		QueueCapacity:   cfg.QueueCapacity,
-		ReadLagInterval: -1,
-		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			g.log.Warn(fmt.Sprintf(msg, args...), "partition", a.ID)
-		}),
-	})
-	defer r.Close()
 	start := a.Offset
-	if err := r.SetOffset(start); err != nil {
+	r, err := g.newReader(topic, a.ID, start)
+	if err != nil {
 		g.log.Error("setting start offset", "partition", a.ID, "offset", start, "err", err)
 		return
 	}
+	defer r.Close()
 	pl := strconv.Itoa(a.ID)
 	fetched := g.m.fetched.WithLabelValues(topic, pl)
 
@@ -539,7 +745,14 @@ func (g *Group) commitLoop(ctx, gctx context.Context, gen *kafka.Generation, wm 
 func (g *Group) drain(ctx context.Context, gen *kafka.Generation, wm *Watermark, timeout <-chan time.Time) {
 	poll := time.NewTicker(5 * time.Millisecond)
 	defer poll.Stop()
-	for wm.Outstanding() > 0 {
+	if g.cfg.Transactional {
+		// Rewinds replace the watermark; what an aborted transaction
+		// left unacknowledged is abandoned (it was never committed).
+		g.mu.Lock()
+		wm = g.wm
+		g.mu.Unlock()
+	}
+	for wm.Outstanding() > 0 && g.aborted.Load() < wm.Epoch() {
 		select {
 		case <-ctx.Done():
 			g.log.Warn("hard stop: abandoning unacknowledged messages; they will be delivered again", "count", wm.Outstanding())
@@ -554,6 +767,10 @@ func (g *Group) drain(ctx context.Context, gen *kafka.Generation, wm *Watermark,
 }
 
 func (g *Group) commit(gen *kafka.Generation, wm *Watermark) {
+	if g.cfg.Transactional {
+		// The sink commits offsets in its transactions.
+		return
+	}
 	offs := wm.Uncommitted()
 	if offs == nil {
 		return

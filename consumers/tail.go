@@ -29,6 +29,9 @@ type TailConfig struct {
 	// started, so Tail returns once it has read what was there.
 	UntilEnd bool
 	Dialer   *kafka.Dialer
+	// Isolation is how transactional records are read (see Isolation);
+	// empty means kafka-go's Reader.
+	Isolation Isolation
 }
 
 // Tail reads every partition of a topic without joining a group (it commits
@@ -57,18 +60,18 @@ func Tail(ctx context.Context, cfg TailConfig, fn func(schemas.Message) error) (
 		live.Add(1)
 		wg.Go(func() {
 			defer live.Done()
-			r := kafka.NewReader(kafka.ReaderConfig{
-				Brokers: cfg.Brokers, Dialer: cfg.Dialer, Topic: cfg.Topic, Partition: p,
-				MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond, ReadLagInterval: -1,
-			})
-			defer r.Close()
 			start := kafka.LastOffset
 			if cfg.FromBeginning {
 				start = kafka.FirstOffset
 			}
-			if err := r.SetOffset(start); err != nil {
+			r, err := OpenPartition(PartitionReaderConfig{
+				Brokers: cfg.Brokers, Dialer: cfg.Dialer, Topic: cfg.Topic, Partition: p, Offset: start,
+				Isolation: cfg.Isolation, MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond,
+			})
+			if err != nil {
 				return
 			}
+			defer r.Close()
 			for {
 				if cfg.UntilEnd && r.Offset() >= ends[p] {
 					return

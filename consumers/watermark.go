@@ -150,3 +150,16 @@ func (w *Watermark) Committed(offsets map[string]map[int]int64) {
 		}
 	}
 }
+
+// Next returns the partition's watermark: the offset below which every
+// message fetched in this epoch is acknowledged (the first fetched offset
+// if none is), and false if the partition was never begun.
+func (w *Watermark) Next(topic string, partition int) (int64, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	p := w.parts[topicPartition{topic, partition}]
+	if p == nil {
+		return 0, false
+	}
+	return p.next, true
+}

@@ -227,6 +227,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		})
 	})
 	g.Go(func() error {
+		if ts, ok := e.sink.(TxnSink); ok {
+			return e.publishTxn(gctx, ts, encoded)
+		}
 		if as, ok := e.sink.(AsyncSink); ok && e.cfg.Publishes > 1 {
 			return e.publishAsync(gctx, as, encoded)
 		}
@@ -604,6 +607,70 @@ func (e *Engine) publishAsync(ctx context.Context, as AsyncSink, in <-chan *Batc
 				}
 			} else {
 				e.published(b, start)
+			}
+			<-slots
+		})
+	}
+	return wait()
+}
+
+// publishTxn hands batches to a TxnSink, up to Publishes awaiting their
+// transaction's end. A batch whose transaction aborted is released
+// without acknowledgement and the Source rewinds to the last committed
+// offsets; only a fatal error (a fenced producer) stops the engine.
+func (e *Engine) publishTxn(ctx context.Context, ts TxnSink, in <-chan *Batch) error {
+	slots := make(chan struct{}, e.cfg.Publishes)
+	failed := make(chan error, 1)
+	wait := func() error {
+		for range cap(slots) {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		select {
+		case err := <-failed:
+			return err
+		default:
+			return nil
+		}
+	}
+	rw, _ := e.src.(Rewinder)
+	for b := range in {
+		select {
+		case slots <- struct{}{}:
+		case err := <-failed:
+			wait()
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		start := time.Now()
+		sp := b.trace.stage("publish")
+		ts.PublishTxn(ctx, b.out, b.dead, b.Spans, func(err error) {
+			endSpan(sp, err)
+			var ab interface{ Aborted() bool }
+			switch {
+			case err == nil:
+				e.published(b, start)
+			case errors.As(err, &ab) && ab.Aborted():
+				e.load.done()
+				b.trace.end(len(b.dead), err)
+				e.m.aborted.Add(float64(len(b.Msgs)))
+				e.batched.Add(-int64(len(b.Msgs)))
+				if rw != nil {
+					for _, s := range b.Spans {
+						rw.Rewind(s.Epoch)
+					}
+				}
+			default:
+				e.load.done()
+				b.trace.end(len(b.dead), err)
+				select {
+				case failed <- fmt.Errorf("publishing batch: %w", err):
+				default:
+				}
 			}
 			<-slots
 		})

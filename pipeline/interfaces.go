@@ -108,3 +108,30 @@ const (
 	// retries with backoff until the store answers.
 	FailClosed FeaturePolicy = "fail_closed"
 )
+
+// TxnSink is a Sink that commits the consumed offsets itself, in the same
+// Kafka transaction as the batch's results (exactly-once delivery). The
+// engine hands it every batch with its spans, in fetch order, from one
+// goroutine, with at most Config.Publishes batches awaiting their
+// transaction's end; it then never relies on the Source to commit.
+type TxnSink interface {
+	Sink
+	// PublishTxn adds the batch and the offsets after spans to the current
+	// transaction and returns; done is called exactly once, on any
+	// goroutine: nil once the transaction committed; an error with an
+	// Aborted() bool method that reports true when the transaction aborted
+	// or the batch was stale (nothing of it is visible to read_committed
+	// readers and its offsets were not committed: the Source must fetch
+	// them again, see Rewinder); any other error is fatal.
+	PublishTxn(ctx context.Context, scored []schemas.Message, dead []schemas.DeadLetter, spans []schemas.Span, done func(error))
+}
+
+// Rewinder is a Source that can fetch again from the last committed
+// offsets, as a TxnSink's aborted transaction requires.
+type Rewinder interface {
+	// Rewind restarts fetching of assignment epoch (schemas.Span.Epoch)
+	// from the offsets after the last acknowledged, committed batch, in a
+	// new epoch. It does nothing if epoch is no longer the current one. It
+	// does not block.
+	Rewind(epoch uint64)
+}

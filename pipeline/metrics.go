@@ -10,6 +10,7 @@ type metrics struct {
 	closed    *prometheus.CounterVec
 	stage     *prometheus.HistogramVec
 	latency   prometheus.Histogram
+	aborted   prometheus.Counter
 
 	featureMissing prometheus.Counter
 	featureErrors  prometheus.Counter
@@ -49,6 +50,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "From the input record's Kafka timestamp to its scored event being acknowledged.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 18),
 		}),
+		aborted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamscore_pipeline_aborted_events_total",
+			Help: "Events whose transaction aborted (exactly_once): fetched again from the last committed offsets and scored again.",
+		}),
 		featureMissing: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamscore_features_missing_values_total",
 			Help: "Feature-set values scored with their default because the entity was missing, stale or unreadable.",
@@ -66,7 +71,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.closed.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.scored, m.dead, m.defaulted, m.batchRows, m.closed, m.stage, m.latency, m.featureMissing, m.featureErrors, m.featurePaused)
+		reg.MustRegister(m.scored, m.dead, m.defaulted, m.batchRows, m.closed, m.stage, m.latency, m.aborted, m.featureMissing, m.featureErrors, m.featurePaused)
 	}
 	return m
 }

@@ -14,3 +14,9 @@ import (
 func TestWriterConformsToSinkOnTheBroker(t *testing.T) {
 	conformance.Sink(t, servicetest.Brokers(t), newWriter)
 }
+
+// TestTxnConformsToSinkOnTheBroker runs the Sink suite against the
+// transactional sink on the real broker.
+func TestTxnConformsToSinkOnTheBroker(t *testing.T) {
+	conformance.Sink(t, servicetest.Brokers(t), newTxn)
+}

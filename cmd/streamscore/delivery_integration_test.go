@@ -18,6 +18,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/internal/servicetest"
 )
 
@@ -37,6 +38,13 @@ var idInValue = regexp.MustCompile(`"event_id":"([^"]+)"`)
 
 func newCollector(t *testing.T, brokers []string, out, dlq string) *collector {
 	t.Helper()
+	return newCollectorWith(t, brokers, out, dlq, "")
+}
+
+// newCollectorWith is newCollector reading with isolation iso (empty:
+// kafka-go's Reader, as newCollector).
+func newCollectorWith(t *testing.T, brokers []string, out, dlq string, iso consumers.Isolation) *collector {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &collector{scored: map[string]int{}, dead: map[string]int{}, reasons: map[string]string{}, cancel: cancel}
 	for _, topic := range []string{out, dlq} {
@@ -51,10 +59,14 @@ func newCollector(t *testing.T, brokers []string, out, dlq string) *collector {
 		}
 		for _, p := range parts {
 			c.wg.Go(func() {
-				r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p.ID, MaxWait: time.Second})
+				r, err := consumers.OpenPartition(consumers.PartitionReaderConfig{Brokers: brokers, Topic: topic, Partition: p.ID, Offset: kafka.FirstOffset, MaxWait: time.Second, Isolation: iso})
+				if err != nil {
+					t.Error(err)
+					return
+				}
 				defer r.Close()
 				for {
-					m, err := r.ReadMessage(ctx)
+					m, err := r.FetchMessage(ctx)
 					if err != nil {
 						if ctx.Err() != nil {
 							return

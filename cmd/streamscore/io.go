@@ -132,6 +132,7 @@ func newConsumeCmd() *cobra.Command {
 		timeout time.Duration
 		headers bool
 		wire    wireFlags
+		iso     string
 	)
 	cmd := &cobra.Command{
 		Use:   "consume",
@@ -146,6 +147,10 @@ offset and value instead.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if topic == "" {
 				return fmt.Errorf("--topic is required")
+			}
+			isolation, err := parseIsolationFlag(iso)
+			if err != nil {
+				return err
 			}
 			kc, err := kf.connect()
 			if err != nil {
@@ -165,6 +170,7 @@ offset and value instead.`,
 			defer closeRender()
 			_, err = consumers.Tail(ctx, consumers.TailConfig{
 				Brokers: kc.brokers, Dialer: kc.dialer, Topic: topic, FromBeginning: from, Max: max, Idle: timeout,
+				Isolation: isolation,
 			}, func(m schemas.Message) error {
 				if render != nil {
 					m.Value = render(ctx, m.Value)
@@ -181,7 +187,22 @@ offset and value instead.`,
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "stop after no record arrived for this long (0: never)")
 	cmd.Flags().BoolVar(&headers, "headers", false, "print key, headers, partition and offset with each value")
 	wire.register(cmd, false)
+	isolationFlag(cmd, &iso, "read_committed: only committed transactions' records (what an exactly_once pipeline promises); read_uncommitted: aborted and open ones too (default: kafka-go's plain reader, which also shows transaction markers as empty records)")
 	return cmd
+}
+
+// isolationFlag registers --isolation.
+func isolationFlag(cmd *cobra.Command, dst *string, usage string) {
+	cmd.Flags().StringVar(dst, "isolation", "", usage)
+}
+
+// parseIsolationFlag checks --isolation.
+func parseIsolationFlag(s string) (consumers.Isolation, error) {
+	iso, err := consumers.ParseIsolation(s)
+	if err != nil {
+		return "", fmt.Errorf("--isolation: %w", err)
+	}
+	return iso, nil
 }
 
 func newTopicsCmd() *cobra.Command {

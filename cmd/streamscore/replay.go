@@ -47,6 +47,7 @@ type replayOptions struct {
 	redis      []string
 	onnxLib    string
 	failOn     []string
+	isolation  string
 }
 
 func newReplayCmd() *cobra.Command {
@@ -120,6 +121,7 @@ future into a backtest), or not at all (--features none: their defaults).`,
 	f.StringSliceVar(&o.redis, "redis", nil, "Redis host:port, several for a Cluster, for --features redis (overrides redis.addrs and STREAMSCORE_REDIS)")
 	f.StringVar(&o.onnxLib, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (overrides onnxruntime_lib and ONNXRUNTIME_LIB)")
 	f.StringSliceVar(&o.failOn, "fail-on", nil, "exit 3 when the replay shows a problem: dead-letters (any event dead-lettered), unlabeled (with --label: a row without a readable label); repeatable")
+	isolationFlag(cmd, &o.isolation, "with --topic: read_committed hides aborted and open transactions' records, read_uncommitted shows them (default: kafka-go's plain reader)")
 	return cmd
 }
 
@@ -143,8 +145,12 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 	if err := checkFailOn(o.failOn); err != nil {
 		return err
 	}
+	iso, err := parseIsolationFlag(o.isolation)
+	if err != nil {
+		return err
+	}
 	plan := replay.Plan{
-		Topic: o.topic, From: o.from, To: o.to, Files: append(o.in, o.inOld...), Out: o.out, ToTopic: o.toTopic,
+		Topic: o.topic, From: o.from, To: o.to, Isolation: iso, Files: append(o.in, o.inOld...), Out: o.out, ToTopic: o.toTopic,
 		Reports: o.reports, Features: replay.FeatureSource(o.features), Schema: cfg.Schema,
 		Protected: map[string]string{"production output": cfg.Topics.Output, "input": cfg.Topics.Input, "dead-letter": cfg.Topics.DLQ},
 	}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 	"github.com/spf13/cobra"
 
@@ -37,6 +38,8 @@ type overrides struct {
 	modelName string
 	redis     []string
 	onnxLib   string
+	// iso is --isolation (run only).
+	iso string
 }
 
 func (o *overrides) register(cmd *cobra.Command) {
@@ -65,6 +68,9 @@ func (o *overrides) registerTopics(cmd *cobra.Command) {
 	f.StringVar(&o.input, "input-topic", "", "input topic (overrides topics.input)")
 	f.StringVar(&o.output, "output-topic", "", "scored-event topic (overrides topics.output)")
 	f.StringVar(&o.dlq, "dlq-topic", "", "dead-letter topic (overrides topics.dlq)")
+	if cmd.Name() == "run" {
+		isolationFlag(cmd, &o.iso, "how the input is read: read_committed or read_uncommitted (overrides consumer.isolation; default read_committed under delivery.mode exactly_once)")
+	}
 }
 
 func (o *overrides) apply(c *config.Config) {
@@ -92,6 +98,7 @@ func (o *overrides) apply(c *config.Config) {
 	}
 	set(&c.Schema, o.schema)
 	set(&c.HTTP.Addr, o.http)
+	set(&c.Consumer.Isolation, o.iso)
 }
 
 func loadConfig(path string, o *overrides) (config.Config, error) {
@@ -189,15 +196,23 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 	}
 	cc := cfg.ConsumerConfig()
 	cc.Dialer = dialer
+	var settle func(context.Context) error // the transactional sink's, set below
+	cc.Settle = func(ctx context.Context) error {
+		if settle == nil {
+			return nil
+		}
+		return settle(ctx)
+	}
 	src, err := consumers.New(cc, log, reg)
 	if err != nil {
 		return err
 	}
-	pc := cfg.ProducerConfig()
-	pc.Transport = transport
-	sink, err := producers.New(pc, log, reg)
+	sink, txn, err := newSink(&cfg, transport, src, log, reg)
 	if err != nil {
 		return err
+	}
+	if txn != nil {
+		settle = txn.Settle
 	}
 	defer sink.Close()
 	path, err := buildScoringPath(ctx, &cfg, allParts, log, reg)
@@ -234,6 +249,16 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 	if err != nil || client == nil {
 		return err
 	}
+	if txn != nil {
+		// Before the group fetches committed offsets: this completes or
+		// aborts what a previous process with this id left open.
+		if err := txn.Init(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("initialising the transactional producer (delivery.mode exactly_once): %w", err)
+		}
+	}
 	h := consumers.NewHealth(cfg.Health, client, src, []string{cfg.Topics.Output, cfg.Topics.DLQ}, log, reg)
 	healthCtx, stopHealth := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHealth()
@@ -249,6 +274,33 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 		return fmt.Errorf("scoring: %w", err)
 	}
 	return nil
+}
+
+// newSink returns the Writer (at_least_once), or the transactional sink
+// that commits src's offsets (exactly_once), then also returned as txn.
+func newSink(cfg *config.Config, transport *kafka.Transport, src *consumers.Group, log *slog.Logger, reg prometheus.Registerer) (sink interface {
+	pipeline.Sink
+	Close() error
+}, txn *producers.Txn, err error) {
+	if !cfg.Delivery.Exactly() {
+		pc := cfg.ProducerConfig()
+		pc.Transport = transport
+		w, err := producers.New(pc, log, reg)
+		return w, nil, err
+	}
+	tc := cfg.TxnConfig()
+	tc.Transport = transport
+	tc.Member = func() (producers.Member, bool) {
+		m, ok := src.Membership()
+		return producers.Member(m), ok
+	}
+	txn, err = producers.NewTxn(tc, log, reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	log.Info("exactly-once delivery: results and offsets commit in Kafka transactions", "transactional_id", tc.Delivery.TransactionalID,
+		"batches_per_transaction", tc.Delivery.BatchesPerTransaction, "transaction_interval", tc.Delivery.TransactionInterval, "isolation", cfg.Isolation())
+	return txn, txn, nil
 }
 
 // awaitKafka waits (kafka.startup_timeout) for a broker to answer and checks

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/streamscore/streamscore/consumers"
 )
 
 // waitLimit bounds every wait of the suites.
@@ -115,6 +117,28 @@ func readPartition(t *testing.T, brokers []string, topic string, p, want int) []
 		m, err := r.ReadMessage(ctx)
 		if err != nil {
 			t.Fatalf("reading %s/%d after %d of %d records: %v", topic, p, len(out), want, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// readCommitted reads partition p of topic from its start to end with
+// read_committed isolation, or fails t.
+func readCommitted(t *testing.T, brokers []string, topic string, p int, end int64) []kafka.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	defer cancel()
+	r := consumers.NewPartitionReader(consumers.PartitionReaderConfig{
+		Brokers: brokers, Topic: topic, Partition: p, Offset: kafka.FirstOffset,
+		Isolation: consumers.ReadCommitted, MaxWait: 100 * time.Millisecond,
+	})
+	defer r.Close()
+	var out []kafka.Message
+	for end > 0 && r.Offset() < end {
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			t.Fatalf("reading %s/%d after %d records, at offset %d of %d: %v", topic, p, len(out), r.Offset(), end, err)
 		}
 		out = append(out, m)
 	}

@@ -29,6 +29,9 @@ type Plan struct {
 	// the end of the topic when the replay starts.
 	Topic    string
 	From, To string
+	// Isolation is how Topic's transactional records are read (see
+	// consumers.Isolation); empty means kafka-go's plain Reader.
+	Isolation consumers.Isolation
 	// Files are the event files (.jsonl or .parquet, globs allowed), read
 	// instead of a topic; From and To then filter rows by event time.
 	Files []string
@@ -180,6 +183,7 @@ func (p *Plan) OpenSource(ctx context.Context, k Kafka, rc *Config) (func(contex
 	if p.Topic != "" {
 		src, err := NewTopic(ctx, TopicConfig{
 			Brokers: k.Brokers, Topic: p.Topic, From: from, To: to, Dialer: k.Dialer, Transport: k.Transport,
+			Isolation: p.Isolation,
 		})
 		if err != nil {
 			return nil, err

@@ -32,6 +32,9 @@ type TopicConfig struct {
 	// Transport carries the offset look-ups (TLS, SASL); nil means
 	// kafka-go's default.
 	Transport *kafka.Transport
+	// Isolation is how transactional records are read (see
+	// consumers.Isolation); empty means kafka-go's Reader.
+	Isolation consumers.Isolation
 }
 
 // PartitionRange is the part of one partition a replay reads: offsets in
@@ -290,14 +293,14 @@ func before(a, b *schemas.Message) bool {
 // readPartition reads offsets [r.Start, r.End) of one partition with a
 // plain partition reader (no group), keeping records in the time range.
 func (t *Topic) readPartition(ctx context.Context, r PartitionRange, out chan<- schemas.Message) error {
-	rd := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: t.cfg.Brokers, Topic: t.cfg.Topic, Partition: r.Partition, Dialer: t.cfg.Dialer,
-		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 250 * time.Millisecond, ReadLagInterval: -1,
+	rd, err := consumers.OpenPartition(consumers.PartitionReaderConfig{
+		Brokers: t.cfg.Brokers, Topic: t.cfg.Topic, Partition: r.Partition, Dialer: t.cfg.Dialer, Offset: r.Start,
+		Isolation: t.cfg.Isolation, MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 250 * time.Millisecond,
 	})
-	defer rd.Close()
-	if err := rd.SetOffset(r.Start); err != nil {
+	if err != nil {
 		return fmt.Errorf("partition %d: seeking to offset %d: %w", r.Partition, r.Start, err)
 	}
+	defer rd.Close()
 	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
 	if !t.cfg.From.IsZero() {
 		lo = t.cfg.From.UnixMilli()
@@ -307,6 +310,10 @@ func (t *Topic) readPartition(ctx context.Context, r PartitionRange, out chan<- 
 	}
 	prev := r.Start - 1
 	for {
+		if t.cfg.Isolation != "" && rd.Offset() >= r.End {
+			// Transaction markers and aborted records end the range.
+			return nil
+		}
 		km, err := rd.FetchMessage(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
