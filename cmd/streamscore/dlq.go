@@ -98,11 +98,7 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 		return err
 	}
 	if o.asJSON {
-		if err := writeIndented(w, struct {
-			DLQ    string `json:"dlq_topic"`
-			DryRun bool   `json:"dry_run"`
-			producers.RedriveResult
-		}{o.dlq, o.dryRun, res}); err != nil {
+		if err := res.WriteJSON(w, o.dlq, o.dryRun); err != nil {
 			return err
 		}
 	} else {
