@@ -25,7 +25,7 @@ func (f *dlqScanFlags) register(cmd *cobra.Command) {
 	f.kafka.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&f.topic, "dlq-topic", "", "dead-letter topic to read (required)")
-	fl.StringSliceVar(&f.reasons, "reason", nil, "only letters with this reason code (repeatable): "+strings.Join(reasonCodes(), ", "))
+	fl.StringSliceVar(&f.reasons, "reason", nil, "only letters with this reason code (repeatable): "+strings.Join(schemas.ReasonCodes(), ", "))
 	fl.StringVar(&f.since, "since", "", "only letters dead-lettered at or after this time (RFC 3339, or a duration ago such as 2h)")
 	fl.IntVar(&f.max, "max", 100000, "read at most this many records of the topic (0: all up to its end offsets at the start)")
 	fl.BoolVar(&f.asJSON, "json", false, "print JSON (snake_case keys)")
@@ -146,13 +146,4 @@ dead-lettered (the streamscore.time header).`,
 	f.register(cmd)
 	cmd.Flags().DurationVar(&bucket, "bucket", time.Hour, "width of the time buckets")
 	return cmd
-}
-
-func reasonCodes() []string {
-	rs := schemas.Reasons()
-	out := make([]string, len(rs))
-	for i, r := range rs {
-		out[i] = string(r)
-	}
-	return out
 }
