@@ -4,7 +4,10 @@
 // watermark once the engine acknowledges them.
 //
 // CheckOutputTopics is run's start-up check of the topics it writes, and
-// WriteRecord how consume prints a record.
+// WriteRecord how consume prints a record. ScanLetters summarises a
+// dead-letter topic and DescribeTopics the cluster's topics; their results
+// print themselves as text or JSON (LetterStats.WriteText, Topics.WriteText
+// and the like), as the dlq and topics commands show them.
 //
 // It imports schemas and kafka-go, never the engine: Group satisfies the
 // engine's Source interface by shape.

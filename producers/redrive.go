@@ -2,6 +2,7 @@ package producers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -169,6 +170,21 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 		return now.Add(-d), nil
 	}
 	return time.Time{}, fmt.Errorf("--since: %q is neither an RFC 3339 time nor a positive duration", s)
+}
+
+// WriteJSON prints the result as one indented JSON object, with the
+// dead-letter topic it read and whether it was a dry run.
+func (r RedriveResult) WriteJSON(w io.Writer, dlq string, dryRun bool) error {
+	b, err := json.MarshalIndent(struct {
+		DLQ    string `json:"dlq_topic"`
+		DryRun bool   `json:"dry_run"`
+		RedriveResult
+	}{dlq, dryRun, r}, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // WriteText prints what was (or, on a dry run, would be) sent from dlq,

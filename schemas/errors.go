@@ -37,6 +37,17 @@ func Reasons() []Reason {
 		ReasonUnknownSchema, ReasonMalformed}
 }
 
+// ReasonCodes returns every dead-letter reason code as text, in the order
+// of Reasons: the values --reason accepts.
+func ReasonCodes() []string {
+	rs := Reasons()
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = string(r)
+	}
+	return out
+}
+
 // DecodeError says why one message could not become a row. Index is the
 // message's position in the slice given to Decode.
 type DecodeError struct {

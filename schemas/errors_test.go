@@ -90,3 +90,16 @@ func TestDeadLetterHeaders(t *testing.T) {
 		}
 	})
 }
+
+func TestReasonCodes(t *testing.T) {
+	rs := schemas.Reasons()
+	codes := schemas.ReasonCodes()
+	if len(codes) != len(rs) || len(codes) == 0 {
+		t.Fatalf("ReasonCodes() = %v, want one per reason of %v", codes, rs)
+	}
+	for i, r := range rs {
+		if codes[i] != string(r) {
+			t.Errorf("ReasonCodes()[%d] = %q, want %q", i, codes[i], r)
+		}
+	}
+}

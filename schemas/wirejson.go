@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -21,6 +22,22 @@ type WireJSON struct {
 // NewWireJSON returns a renderer that finds writer schemas in src.
 func NewWireJSON(src SchemaSource) *WireJSON {
 	return &WireJSON{src: src, avro: map[int]*anode{}, proto: map[int]protoreflect.FileDescriptor{}, raw: map[int][]byte{}}
+}
+
+// UndecodableKey is the one key of the object Render prints for a value it
+// cannot decode; its value says why.
+const UndecodableKey = "streamscore.undecodable"
+
+// Render returns the event in the framed value v as one JSON object, as
+// JSON does, or, for a value it cannot decode, the object
+// {"streamscore.undecodable": why}: a reader of the topic sees every record.
+func (w *WireJSON) Render(ctx context.Context, v []byte) []byte {
+	js, err := w.JSON(ctx, v)
+	if err != nil {
+		b, _ := json.Marshal(map[string]string{UndecodableKey: err.Error()})
+		return b
+	}
+	return js
 }
 
 // JSON returns the event in the framed value v as one JSON object.

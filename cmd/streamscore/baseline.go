@@ -105,23 +105,14 @@ func runBaseline(ctx context.Context, w io.Writer, o *baselineOptions) error {
 	if err != nil {
 		return err
 	}
-	base := res.Baseline
-	if err := base.Save(o.out); err != nil {
+	if err := res.Baseline.Save(o.out); err != nil {
 		return err
 	}
 	if o.quiet {
 		fmt.Fprintln(w, o.out)
 		return nil
 	}
-	fmt.Fprintf(w, "baseline %s (id %s): %d rows from %d file(s)", o.out, base.ID(), base.Rows, len(files))
-	if res.Skipped > 0 {
-		fmt.Fprintf(w, ", %d rows skipped (not JSON objects)", res.Skipped)
-	}
-	fmt.Fprintln(w)
-	if len(res.Dropped) > 0 {
-		fmt.Fprintf(w, "no prediction baseline for %v: the files lack those fields; pass --model to score the rows\n", res.Dropped)
-	}
-	return base.WriteSummary(w)
+	return res.WriteText(w, o.out, len(files))
 }
 
 // resolve fills the options the flags leave out from the config, checks

@@ -59,7 +59,7 @@ letters twice on a second run.`,
 	f := cmd.Flags()
 	f.StringVar(&o.dlq, "dlq-topic", "", "dead-letter topic to read (required)")
 	f.StringVar(&o.to, "to-topic", "", "topic to send to (default: each letter's source topic)")
-	f.StringSliceVar(&o.reasons, "reason", nil, "only letters with this reason code (repeatable): "+strings.Join(reasonCodes(), ", "))
+	f.StringSliceVar(&o.reasons, "reason", nil, "only letters with this reason code (repeatable): "+strings.Join(schemas.ReasonCodes(), ", "))
 	f.StringVar(&o.since, "since", "", "only letters dead-lettered at or after this time (RFC 3339, or a duration ago such as 2h)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "count what would be sent; send nothing")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress output")
@@ -98,11 +98,7 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 		return err
 	}
 	if o.asJSON {
-		if err := writeIndented(w, struct {
-			DLQ    string `json:"dlq_topic"`
-			DryRun bool   `json:"dry_run"`
-			producers.RedriveResult
-		}{o.dlq, o.dryRun, res}); err != nil {
+		if err := res.WriteJSON(w, o.dlq, o.dryRun); err != nil {
 			return err
 		}
 	} else {

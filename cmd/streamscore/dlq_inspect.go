@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -30,7 +25,7 @@ func (f *dlqScanFlags) register(cmd *cobra.Command) {
 	f.kafka.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&f.topic, "dlq-topic", "", "dead-letter topic to read (required)")
-	fl.StringSliceVar(&f.reasons, "reason", nil, "only letters with this reason code (repeatable): "+strings.Join(reasonCodes(), ", "))
+	fl.StringSliceVar(&f.reasons, "reason", nil, "only letters with this reason code (repeatable): "+strings.Join(schemas.ReasonCodes(), ", "))
 	fl.StringVar(&f.since, "since", "", "only letters dead-lettered at or after this time (RFC 3339, or a duration ago such as 2h)")
 	fl.IntVar(&f.max, "max", 100000, "read at most this many records of the topic (0: all up to its end offsets at the start)")
 	fl.BoolVar(&f.asJSON, "json", false, "print JSON (snake_case keys)")
@@ -97,19 +92,10 @@ schemas/contracts/dead-letter.v1.json) and nothing else.`,
 			if err != nil {
 				return err
 			}
-			out := bufio.NewWriter(cmd.OutOrStdout())
-			defer out.Flush()
 			if f.asJSON {
-				enc := json.NewEncoder(out)
-				for _, l := range st.Samples {
-					if err := enc.Encode(l); err != nil {
-						return err
-					}
-				}
-				return nil
+				return st.WriteSamplesJSON(cmd.OutOrStdout())
 			}
-			writeLetters(out, st, full)
-			return nil
+			return st.WriteSamples(cmd.OutOrStdout(), full)
 		},
 	}
 	f.register(cmd)
@@ -152,97 +138,12 @@ dead-lettered (the streamscore.time header).`,
 				return err
 			}
 			if f.asJSON {
-				return encodeJSONTo(cmd.OutOrStdout(), st)
+				return st.WriteJSON(cmd.OutOrStdout())
 			}
-			writeLetterStats(cmd.OutOrStdout(), st, bucket)
-			return nil
+			return st.WriteText(cmd.OutOrStdout(), bucket)
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().DurationVar(&bucket, "bucket", time.Hour, "width of the time buckets")
 	return cmd
-}
-
-func reasonCodes() []string {
-	rs := schemas.Reasons()
-	out := make([]string, len(rs))
-	for i, r := range rs {
-		out[i] = string(r)
-	}
-	return out
-}
-
-func writeLetters(w io.Writer, st *consumers.LetterStats, full bool) {
-	for _, l := range st.Samples {
-		h := l.Headers
-		fmt.Fprintf(w, "%s  %s  %s/%s@%s", h[schemas.HeaderTime], l.Reason(), h[schemas.HeaderSourceTopic], h[schemas.HeaderSourcePartition], h[schemas.HeaderSourceOffset])
-		if fld := h[schemas.HeaderField]; fld != "" {
-			fmt.Fprintf(w, "  field %s", fld)
-		}
-		fmt.Fprintf(w, "  (dead letter %s/%d@%d)\n", st.Topic, l.Partition, l.Offset)
-		if e := h[schemas.HeaderError]; e != "" {
-			fmt.Fprintf(w, "  error: %s\n", e)
-		}
-		if h["streamscore.truncated"] == "true" {
-			fmt.Fprintf(w, "  truncated: the original value had %s bytes (sha256 %s)\n", h["streamscore.original.value.bytes"], h["streamscore.original.value.sha256"])
-		}
-		v := l.Value
-		if !full && len(v) > 200 {
-			cut := 200
-			for cut > 0 && !utf8.RuneStart(v[cut]) {
-				cut--
-			}
-			v = v[:cut] + fmt.Sprintf("… (%d bytes)", len(l.Value))
-		}
-		fmt.Fprintf(w, "  value: %s\n", v)
-	}
-	if len(st.Samples) > 0 {
-		fmt.Fprintln(w)
-	}
-	writeReasonCounts(w, st)
-}
-
-func writeReasonCounts(w io.Writer, st *consumers.LetterStats) {
-	fmt.Fprintf(w, "%d dead letters in %s", st.Kept, st.Topic)
-	if st.Kept != st.Read {
-		fmt.Fprintf(w, " (of %d records read)", st.Read)
-	}
-	if st.StoppedAtMax {
-		fmt.Fprint(w, "; stopped at --max, more remain")
-	}
-	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, rc := range st.ByReason {
-		fmt.Fprintf(tw, "  %s\t%d\n", rc.Reason, rc.Count)
-	}
-	tw.Flush()
-}
-
-func writeLetterStats(w io.Writer, st *consumers.LetterStats, bucket time.Duration) {
-	writeReasonCounts(w, st)
-	if st.Truncated > 0 {
-		fmt.Fprintf(w, "  (%d truncated)\n", st.Truncated)
-	}
-	if len(st.BySource) > 0 {
-		fmt.Fprintln(w, "by source topic:")
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, sc := range st.BySource {
-			fmt.Fprintf(tw, "  %s\t%d\n", sc.Topic, sc.Count)
-		}
-		tw.Flush()
-	}
-	if len(st.ByTime) > 0 {
-		fmt.Fprintf(w, "by time (%s buckets, UTC):\n", bucket)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, b := range st.ByTime {
-			var parts []string
-			for _, rc := range st.ByReason {
-				if n := b.ByReason[rc.Reason]; n > 0 {
-					parts = append(parts, fmt.Sprintf("%s=%d", rc.Reason, n))
-				}
-			}
-			fmt.Fprintf(tw, "  %s\t%d\t%s\n", b.Start.Format(time.RFC3339), b.Count, strings.Join(parts, " "))
-		}
-		tw.Flush()
-	}
 }

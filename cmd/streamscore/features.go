@@ -158,17 +158,7 @@ func loadFeatures(ctx context.Context, out io.Writer, o *featuresTarget, path st
 	if err != nil {
 		return err
 	}
-	elapsed := time.Since(start)
-	expiry := "no expiry"
-	if ttl > 0 {
-		expiry = "expiring in " + ttl.String()
-	}
-	fmt.Fprintf(out, "loaded %d entities of feature set %s (%s, version %d) into Redis %s in %s (%.0f/s), %s\n",
-		st.Rows, fs.Name, fs.Layout, fs.Version, strings.Join(rc.Addrs, ","), elapsed.Round(time.Millisecond),
-		float64(st.Rows)/max(elapsed.Seconds(), 1e-9), expiry)
-	if st.Defaulted > 0 {
-		fmt.Fprintf(out, "%d feature values were absent or null in the file and were stored as their defaults\n", st.Defaulted)
-	}
+	st.WriteLoadText(out, fs, rc.Addrs, time.Since(start), ttl)
 	return nil
 }
 

@@ -68,6 +68,7 @@ func newModelInspectCmd() *cobra.Command {
 	return cmd
 }
 
+// writeIndented writes v as JSON indented by two spaces, and a newline.
 func writeIndented(w io.Writer, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -126,7 +127,7 @@ A version that fails a step exits 3; one that cannot be read exits 1.`,
 			}
 			defer m.Close()
 			if asJSON {
-				return writeIndented(cmd.OutOrStdout(), rep.ValidationJSON(opts))
+				return rep.WriteValidationJSON(cmd.OutOrStdout(), opts)
 			}
 			return rep.WriteText(cmd.OutOrStdout(), schemaPath, opts)
 		},
@@ -261,7 +262,7 @@ func newModelListCmd() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return writeIndented(cmd.OutOrStdout(), entries)
+				return model.WriteListJSON(cmd.OutOrStdout(), entries)
 			}
 			return model.WriteList(cmd.OutOrStdout(), entries)
 		},

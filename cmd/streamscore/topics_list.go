@@ -1,12 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
-	"sort"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,18 +29,9 @@ partitions). The broker's internal topics are left out unless --internal.`,
 				return err
 			}
 			if asJSON {
-				return encodeJSONTo(cmd.OutOrStdout(), ts)
+				return ts.WriteJSON(cmd.OutOrStdout())
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "TOPIC\tPARTITIONS\tREPLICATION\tRECORDS")
-			for _, t := range ts {
-				repl := 0
-				if len(t.Partitions) > 0 {
-					repl = len(t.Partitions[0].Replicas)
-				}
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", t.Name, len(t.Partitions), repl, t.Records)
-			}
-			return tw.Flush()
+			return ts.WriteTable(cmd.OutOrStdout())
 		},
 	}
 	kf.register(cmd)
@@ -78,9 +63,9 @@ A topic that does not exist is an error.`,
 				return err
 			}
 			if asJSON {
-				return encodeJSONTo(cmd.OutOrStdout(), ts)
+				return ts.WriteJSON(cmd.OutOrStdout())
 			}
-			return writeTopics(cmd.OutOrStdout(), ts)
+			return ts.WriteText(cmd.OutOrStdout())
 		},
 	}
 	kf.register(cmd)
@@ -89,7 +74,7 @@ A topic that does not exist is an error.`,
 }
 
 // describeTopics connects as kf says and describes names (all when empty).
-func describeTopics(kf kafkaConnFlags, names []string, internal, withConfig bool) ([]consumers.TopicInfo, error) {
+func describeTopics(kf kafkaConnFlags, names []string, internal, withConfig bool) (consumers.Topics, error) {
 	kc, err := kf.connect()
 	if err != nil {
 		return nil, err
@@ -100,58 +85,6 @@ func describeTopics(kf kafkaConnFlags, names []string, internal, withConfig bool
 		return nil, err
 	}
 	client := consumers.Client(kc.dialer, kc.brokers, 10*time.Second)
-	return consumers.DescribeTopics(ctx, client, names, internal, withConfig)
-}
-
-func writeTopics(w io.Writer, ts []consumers.TopicInfo) error {
-	for i, t := range ts {
-		if i > 0 {
-			fmt.Fprintln(w)
-		}
-		fmt.Fprintf(w, "topic %s: %d partitions, %d records\n", t.Name, len(t.Partitions), t.Records)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  PARTITION\tLEADER\tREPLICAS\tISR\tLOW\tHIGH")
-		for _, p := range t.Partitions {
-			leader := fmt.Sprint(p.Leader)
-			if p.LeaderAddr != "" {
-				leader += " (" + p.LeaderAddr + ")"
-			}
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%d\t%d\n", p.Partition, leader, joinInts(p.Replicas), joinInts(p.ISR), p.LowWatermark, p.HighWatermark)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		switch {
-		case t.ConfigError != "":
-			fmt.Fprintf(w, "  config: not available (%s)\n", t.ConfigError)
-		case len(t.Config) == 0:
-			fmt.Fprintln(w, "  config: broker defaults")
-		default:
-			keys := make([]string, 0, len(t.Config))
-			for k := range t.Config {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			fmt.Fprintln(w, "  config:")
-			for _, k := range keys {
-				fmt.Fprintf(w, "    %s=%s\n", k, t.Config[k])
-			}
-		}
-	}
-	return nil
-}
-
-func joinInts(xs []int) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = fmt.Sprint(x)
-	}
-	return strings.Join(s, ",")
-}
-
-// encodeJSONTo writes v as indented JSON and a newline.
-func encodeJSONTo(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	ts, err := consumers.DescribeTopics(ctx, client, names, internal, withConfig)
+	return consumers.Topics(ts), err
 }

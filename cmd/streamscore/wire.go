@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -81,13 +80,5 @@ func (w *wireFlags) renderer() (func(context.Context, []byte) []byte, func(), er
 		closeReg()
 		return nil, func() {}, nil
 	}
-	r := schemas.NewWireJSON(spec.SchemaSource())
-	return func(ctx context.Context, v []byte) []byte {
-		js, err := r.JSON(ctx, v)
-		if err != nil {
-			b, _ := json.Marshal(map[string]string{"streamscore.undecodable": err.Error()})
-			return b
-		}
-		return js
-	}, closeReg, nil
+	return schemas.NewWireJSON(spec.SchemaSource()).Render, closeReg, nil
 }

@@ -152,6 +152,22 @@ func scoreTraining(ctx context.Context, sc Scorer, spec *schemas.Spec, cols []Co
 	return nil
 }
 
+// WriteText prints what Build made, as the baseline command shows it: the
+// file written at path, its id and rows, how many rows were skipped, which
+// prediction columns are missing, then the columns (WriteSummary).
+func (r BuildResult) WriteText(w io.Writer, path string, files int) error {
+	b := r.Baseline
+	fmt.Fprintf(w, "baseline %s (id %s): %d rows from %d file(s)", path, b.ID(), b.Rows, files)
+	if r.Skipped > 0 {
+		fmt.Fprintf(w, ", %d rows skipped (not JSON objects)", r.Skipped)
+	}
+	fmt.Fprintln(w)
+	if len(r.Dropped) > 0 {
+		fmt.Fprintf(w, "no prediction baseline for %v: the files lack those fields; pass --model to score the rows\n", r.Dropped)
+	}
+	return b.WriteSummary(w)
+}
+
 // WriteSummary prints one line per column of b: kind, bins, missing and
 // defaulted counts, and its range or top values.
 func (b *Baseline) WriteSummary(w io.Writer) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -91,4 +92,21 @@ func CheckFile(path string) error {
 		return fmt.Errorf("--file: %w", err)
 	}
 	return nil
+}
+
+// WriteLoadText prints what Load did, as features load shows it: the
+// entities loaded into feature set fs at Redis addrs, in elapsed (and the
+// rate), with their expiry (ttl, zero: none), then how many values were
+// stored as defaults, if any.
+func (st FileStats) WriteLoadText(w io.Writer, fs *schemas.FeatureSet, addrs []string, elapsed, ttl time.Duration) {
+	expiry := "no expiry"
+	if ttl > 0 {
+		expiry = "expiring in " + ttl.String()
+	}
+	fmt.Fprintf(w, "loaded %d entities of feature set %s (%s, version %d) into Redis %s in %s (%.0f/s), %s\n",
+		st.Rows, fs.Name, fs.Layout, fs.Version, strings.Join(addrs, ","), elapsed.Round(time.Millisecond),
+		float64(st.Rows)/max(elapsed.Seconds(), 1e-9), expiry)
+	if st.Defaulted > 0 {
+		fmt.Fprintf(w, "%d feature values were absent or null in the file and were stored as their defaults\n", st.Defaulted)
+	}
 }

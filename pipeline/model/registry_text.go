@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -89,6 +90,12 @@ func WriteList(out io.Writer, entries []ListEntry) error {
 	return w.Flush()
 }
 
+// WriteListJSON prints entries as one indented JSON array (snake_case
+// keys), as model list --json shows them.
+func WriteListJSON(out io.Writer, entries []ListEntry) error {
+	return writeIndentedJSON(out, entries)
+}
+
 // WriteText prints r as the outcome of validating a version with opts:
 // sha256, load time, binding (checked against schemaPath's when opts.Want
 // is set), the smoke batch and the golden outputs.
@@ -131,4 +138,20 @@ func (r Report) ValidationJSON(opts LoadOptions) any {
 		GoldenMaxDiff float64 `json:"golden_max_diff"`
 	}{man.Name, man.Version, true, man.SHA256, float64(r.Open.Microseconds()) / 1000, opts.Want != nil,
 		float64(r.Warmup.Microseconds()) / 1000, r.Widths, r.GoldenRows, r.GoldenMaxDiff}
+}
+
+// WriteValidationJSON prints ValidationJSON(opts) as one indented JSON
+// object, as model validate --json shows it.
+func (r Report) WriteValidationJSON(out io.Writer, opts LoadOptions) error {
+	return writeIndentedJSON(out, r.ValidationJSON(opts))
+}
+
+// writeIndentedJSON writes v as JSON indented by two spaces, and a newline.
+func writeIndentedJSON(out io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = out.Write(append(b, '\n'))
+	return err
 }

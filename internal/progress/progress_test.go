@@ -1,4 +1,4 @@
-package main
+package progress
 
 import (
 	"bytes"
@@ -7,14 +7,14 @@ import (
 	"time"
 )
 
-func TestProgress(t *testing.T) {
+func TestBar(t *testing.T) {
 	t0 := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
 	clock := t0
 	at := func(d time.Duration) { clock = t0.Add(d) }
-	newAt := func(tty bool, total int64) (*progress, *bytes.Buffer) {
+	newAt := func(tty bool, total int64) (*Bar, *bytes.Buffer) {
 		var buf bytes.Buffer
 		at(0)
-		p := newProgress(&buf, tty, total, "replaying", "events")
+		p := New(&buf, tty, total, "replaying", "events")
 		p.now = func() time.Time { return clock }
 		p.start, p.shown = t0, t0
 		return p, &buf
