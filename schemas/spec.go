@@ -1,18 +1,18 @@
 package schemas
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/streamscore/streamscore/internal/yamlerr"
 )
 
 // FieldType is the type of an event field in the schema spec.
@@ -287,41 +287,100 @@ type Spec struct {
 	schemas SchemaSource
 }
 
-// Load reads and validates a schema spec from a YAML file.
+// Load reads and validates a schema spec from a YAML file. Its error
+// lists every problem at once, one a line, each with the file, line and
+// column, the key path and what to write instead:
+//
+//	payments.yaml:9:11: features[0].type: "float16" is not one of float32, float64, int32, int64, bool, string
 func Load(path string) (*Spec, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading schema: %w", err)
 	}
-	s, err := parse(b, filepath.Dir(path))
-	if err != nil {
-		return nil, fmt.Errorf("schema %s: %w", path, err)
-	}
-	return s, nil
+	return parse(b, filepath.Dir(path), path)
 }
 
-// Parse decodes and validates a schema spec from YAML bytes. Unknown keys
-// are errors, so a typo does not silently change the schema.
+// Parse decodes and validates a schema spec from YAML bytes, reporting
+// every problem as Load does, positions as "line L, column C". Unknown
+// keys are errors, so a typo does not silently change the schema.
 // Relative local schema paths (registry.files, registry.dir) are taken
 // relative to the working directory.
-func Parse(b []byte) (*Spec, error) { return parse(b, "") }
+func Parse(b []byte) (*Spec, error) { return parse(b, "", "") }
 
-func parse(b []byte, base string) (*Spec, error) {
-	var s Spec
-	if err := tabs(b); err != nil {
-		return nil, fmt.Errorf("parsing schema YAML: %w", err)
+// parse reads b (from file, "" if none; relative paths taken from base)
+// and reports every problem at once: tabs, syntax, unknown keys, values of
+// the wrong YAML type, and what Validate finds, each where it is.
+func parse(b []byte, base, file string) (*Spec, error) {
+	probs := yamlerr.Tabs(file, b)
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, yamlerr.Join(yamlerr.SyntaxOrTab(probs, file, err, b))
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&s); err != nil {
-		return nil, fmt.Errorf("parsing schema YAML: %w", explainUnknownKeys(err))
+	src := &yamlerr.Source{File: file, Root: &root}
+	probs = append(probs, src.Check(reflect.TypeFor[Spec]())...)
+	var s Spec
+	if root.Kind != 0 {
+		if err := root.Decode(&s); err != nil && len(probs) == 0 {
+			// The walk missed what Decode found: report Decode's words.
+			for _, line := range strings.Split(err.Error(), "\n") {
+				line = strings.TrimSpace(line)
+				if line != "" && line != "yaml: unmarshal errors:" {
+					probs = append(probs, yamlerr.Syntax(file, errors.New(line), b))
+				}
+			}
+		}
 	}
 	s.applyDefaults()
 	s.applyFormatDefaults(base)
-	if err := s.Validate(); err != nil {
-		return nil, err
+	probs = append(probs, s.locate(src, probs)...)
+	if len(probs) > 0 {
+		yamlerr.Sort(probs)
+		return nil, yamlerr.Join(probs)
 	}
 	return &s, nil
+}
+
+// locate returns Validate's problems at their keys' places in src, less
+// those about a key already reported (a value of the wrong type leaves its
+// field empty) or one an unknown key was probably meant to be.
+func (s *Spec) locate(src *yamlerr.Source, reported []yamlerr.Problem) []yamlerr.Problem {
+	var done, meant []string
+	for _, p := range reported {
+		done = append(done, p.Key)
+		if _, sug, ok := strings.Cut(p.Msg, "did you mean "); ok && p.Key != "" {
+			parent := ""
+			if i := strings.LastIndexByte(p.Key, '.'); i >= 0 {
+				parent = p.Key[:i]
+			}
+			meant = append(meant, yamlerr.JoinKey(parent, strings.TrimSuffix(sug, "?")))
+		}
+	}
+	covered := func(key string) bool {
+		for _, d := range done {
+			if d != "" && (key == d || strings.HasPrefix(key, d+".") || strings.HasPrefix(key, d+"[")) {
+				return true
+			}
+		}
+		return slices.Contains(meant, key)
+	}
+	var probs []yamlerr.Problem
+	for _, err := range s.problems() {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			key := yamlerr.KeyOf(line)
+			if key != "" && covered(key) {
+				continue
+			}
+			p := yamlerr.Problem{File: src.File, Msg: line}
+			if rest, ok := strings.CutPrefix(line, key+": "); ok && key != "" {
+				p.Key, p.Msg = key, rest
+			}
+			if key != "" {
+				p.Line, p.Column, _ = src.Locate(key)
+			}
+			probs = append(probs, p)
+		}
+	}
+	return probs
 }
 
 func (s *Spec) applyDefaults() {
@@ -365,8 +424,17 @@ func (s *Spec) applyDefaults() {
 	}
 }
 
-// Validate reports the first problem with the spec, naming the key and the fix.
+// Validate reports every problem with the spec, one a line, each naming
+// the key and the fix.
 func (s *Spec) Validate() error {
+	if errs := s.problems(); len(errs) > 0 {
+		return fmt.Errorf("invalid schema: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// problems lists what Validate reports, each starting with its key path.
+func (s *Spec) problems() []error {
 	var errs []error
 	if s.Name == "" {
 		errs = append(errs, errors.New("name: required (a short name for this event schema)"))
@@ -481,61 +549,7 @@ func (s *Spec) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("limits.non_finite: %q is not reject or default", l.NonFinite))
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("invalid schema: %w", errors.Join(errs...))
-	}
-	return nil
-}
-
-// tabs reports every line indented with a tab, which YAML forbids and
-// yaml.v3 reports as "found character that cannot start any token".
-func tabs(b []byte) error {
-	var errs []error
-	for i, line := range strings.Split(string(b), "\n") {
-		if indent := strings.TrimLeft(line, " "); strings.HasPrefix(indent, "\t") {
-			errs = append(errs, fmt.Errorf("line %d, column %d: tabs are not allowed in YAML; use spaces", i+1, len(line)-len(indent)+1))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// specTypes are the schema's YAML sections by Go type name, for the
-// keys a did-you-mean may suggest.
-var specTypes = map[string]reflect.Type{
-	"schemas.Spec":         reflect.TypeFor[Spec](),
-	"schemas.Feature":      reflect.TypeFor[Feature](),
-	"schemas.SetFeature":   reflect.TypeFor[SetFeature](),
-	"schemas.FeatureSet":   reflect.TypeFor[FeatureSet](),
-	"schemas.Output":       reflect.TypeFor[Output](),
-	"schemas.Binding":      reflect.TypeFor[Binding](),
-	"schemas.Limits":       reflect.TypeFor[Limits](),
-	"schemas.RegistrySpec": reflect.TypeFor[RegistrySpec](),
-}
-
-var unknownKey = regexp.MustCompile(`field (\S+) not found in type (\S+)`)
-
-// explainUnknownKeys rewrites yaml.v3's "field sesions not found in type
-// schemas.Spec" as "unknown key sesions (did you mean ...?)".
-func explainUnknownKeys(err error) error {
-	msg := unknownKey.ReplaceAllStringFunc(err.Error(), func(m string) string {
-		sm := unknownKey.FindStringSubmatch(m)
-		t, ok := specTypes[sm[2]]
-		if !ok {
-			return m
-		}
-		var known []string
-		for i := range t.NumField() {
-			name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-			if name != "" && name != "-" {
-				known = append(known, name)
-			}
-		}
-		if sug := didYouMean(sm[1], known); sug != "" {
-			return "unknown key " + sm[1] + sug
-		}
-		return "unknown key " + sm[1] + "; known keys are " + strings.Join(known, ", ")
-	})
-	return errors.New(msg)
+	return errs
 }
 
 // keyFields are the event fields a key template may name: the id, key
@@ -568,32 +582,7 @@ func didYouMean(name string, known []string) string {
 // EditDistance is the Levenshtein distance between a and b, a swap of
 // neighbours counting as one edit (nmae is one edit from name). Error
 // messages use it for their did-you-mean suggestions.
-func EditDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	// d[i][j] is the distance between ra[:i] and rb[:j]; a swap of two
-	// neighbours (nmae for name) counts as one edit.
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
-}
+func EditDistance(a, b string) int { return yamlerr.EditDistance(a, b) }
 
 func isFeature(s *Spec, name string) bool {
 	for _, f := range s.Features {

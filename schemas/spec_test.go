@@ -131,12 +131,12 @@ func TestParseRejects(t *testing.T) {
 		{"no outputs", "  outputs:\n    - name: score\n", "", []string{"model.outputs: at least one"}},
 		{"output without name", "    - name: score\n", "    - name: score\n    - as: other\n", []string{"model.outputs[1].name: required"}},
 		{"duplicate outputs.as", "    - name: score\n", "    - name: score\n    - {name: p, as: score}\n", []string{`model.outputs[1].as: "score" is used twice`}},
-		{"unknown top-level key", "id: id\n", "id: id\nnmae: x\n", []string{"parsing schema YAML", "line 5: unknown key nmae (did you mean name?)"}},
-		{"unknown feature key", "  - name: amount\n", "  - name: amount\n    defualt: 1\n", []string{"unknown key defualt (did you mean default?)"}},
-		{"unknown key, no near name", "id: id\n", "id: id\nzzzzzz: x\n", []string{"unknown key zzzzzz; known keys are name, version, id, key"}},
-		{"tab", "id: id\n", "id: id\nlimits:\n\tmax_depth: 3\n", []string{"parsing schema YAML: line 6, column 1: tabs are not allowed in YAML; use spaces"}},
-		{"wrong YAML type", "  - name: amount\n", "  - name: amount\n    default: high\n", []string{"parsing schema YAML", "high"}},
-		{"not YAML", "name: payments\n", "name: [payments\n", []string{"parsing schema YAML"}},
+		{"unknown top-level key", "id: id\n", "id: id\nnmae: x\n", []string{"line 5, column 1: nmae: unknown key; did you mean name?"}},
+		{"unknown feature key", "  - name: amount\n", "  - name: amount\n    defualt: 1\n", []string{"features[0].defualt: unknown key; did you mean default?"}},
+		{"unknown key, no near name", "id: id\n", "id: id\nzzzzzz: x\n", []string{"zzzzzz: unknown key; known keys are event_time, feature_sets, features, format, id, key, limits, model, name, passthrough, registry, version"}},
+		{"tab", "id: id\n", "id: id\nlimits:\n\tmax_depth: 3\n", []string{"line 6, column 1: tabs are not allowed in YAML; use spaces"}},
+		{"wrong YAML type", "  - name: amount\n", "  - name: amount\n    default: high\n", []string{"features[0].default: expected a number, got \"high\""}},
+		{"not YAML", "name: payments\n", "name: [payments\n", []string{"line 1: did not find expected ',' or ']'"}},
 		{"every problem reported", "name: payments\nversion: \"1\"\nid: id\n", "", []string{"name: required", "id: required"}},
 	}
 	for _, tc := range tests {

@@ -363,7 +363,7 @@ func TestFormatValidation(t *testing.T) {
 		{"registry for json", "registry: {url: http://127.0.0.1:1}\n", "only avro and protobuf events use a registry"},
 		{"bad url", "format: avro\nregistry: {url: 127.0.0.1:8081}\n", "must start with http:// or https://"},
 		{"bad policy", "format: avro\nregistry: {dir: x, unreachable: retry}\n", `"retry" is not wait or dead_letter`},
-		{"typo", "format: avro\nregistry: {dri: x}\n", "unknown key dri (did you mean dir?)"},
+		{"typo", "format: avro\nregistry: {dri: x}\n", "registry.dri: unknown key; did you mean dir?"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := schemas.Parse([]byte(base + tc.extra))
