@@ -4,6 +4,8 @@
 // readers compiled per writer schema), the scored-event encoder, and the
 // record types every other package shares (Message, Span, DeadLetter).
 //
-// It imports no other streamscore package; a schema registry client lives in
-// schemas/registry and plugs in through SchemaSource.
+// It imports no other streamscore package but the leaf internal/yamlerr,
+// which reports a schema file's problems with their places; a schema
+// registry client lives in schemas/registry and plugs in through
+// SchemaSource.
 package schemas
