@@ -12,6 +12,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+
 	"github.com/streamscore/streamscore/internal/servicetest"
 	"github.com/streamscore/streamscore/pipeline/model"
 	"github.com/streamscore/streamscore/schemas"
@@ -84,7 +90,79 @@ func TestBuildScoresTypedModels(t *testing.T) {
 			if numeric < 2 {
 				t.Errorf("%d prediction columns with values, want at least 2 (the probabilities)", numeric)
 			}
+			if name != "df_pipeline" {
+				return
+			}
+			// The same rows as Parquet (which replay turns into JSON
+			// objects for the decoder) give the same columns.
+			pq := filepath.Join(t.TempDir(), "train.parquet")
+			writeTypedParquet(t, pq, events)
+			fromPq, err := Build(t.Context(), BuildConfig{Spec: spec, Files: []string{pq}, Bins: 8, Scorer: sc, Model: name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range got.Baseline.Columns {
+				i := slices.IndexFunc(fromPq.Baseline.Columns, func(c Column) bool { return c.Name == w.Name })
+				if i < 0 {
+					t.Fatalf("no column %s in the Parquet baseline", w.Name)
+				}
+				if err := sameColumn(fromPq.Baseline.Columns[i], w); err != "" {
+					t.Errorf("Parquet column %s: %s", w.Name, err)
+				}
+			}
 		})
+	}
+}
+
+// writeTypedParquet writes the DataFrame pipeline's fields of the JSONL
+// rows of events as a Parquet file.
+func writeTypedParquet(t *testing.T, path, events string) {
+	t.Helper()
+	raw, err := os.ReadFile(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sch := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.BinaryTypes.String},
+		{Name: "amount", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "n_items", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "country", Type: arrow.BinaryTypes.String},
+		{Name: "device", Type: arrow.BinaryTypes.String, Nullable: true},
+	}, nil)
+	rb := array.NewRecordBuilder(memory.NewGoAllocator(), sch)
+	defer rb.Release()
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var row struct {
+			ID      string  `json:"id"`
+			Amount  float64 `json:"amount"`
+			NItems  int64   `json:"n_items"`
+			Country string  `json:"country"`
+			Device  *string `json:"device"`
+		}
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			t.Fatal(err)
+		}
+		rb.Field(0).(*array.StringBuilder).Append(row.ID)
+		rb.Field(1).(*array.Float64Builder).Append(row.Amount)
+		rb.Field(2).(*array.Int64Builder).Append(row.NItems)
+		rb.Field(3).(*array.StringBuilder).Append(row.Country)
+		if row.Device == nil {
+			rb.Field(4).AppendNull()
+		} else {
+			rb.Field(4).(*array.StringBuilder).Append(*row.Device)
+		}
+	}
+	rec := rb.NewRecord()
+	defer rec.Release()
+	tbl := array.NewTableFromRecords(sch, []arrow.Record{rec})
+	defer tbl.Release()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := pqarrow.WriteTable(tbl, f, 64, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps()); err != nil {
+		t.Fatal(err)
 	}
 }
 
