@@ -35,6 +35,12 @@ type BuildConfig struct {
 	Scorer Scorer
 	// Model names the scorer's model in errors.
 	Model string
+	// Events and Probe serve a Scorer bound to typed inputs (Spec.Typed),
+	// which reads the decoded columns, not the float32 matrix: Events
+	// reads each training file as events for the schema's decoder, Probe
+	// makes the probe row. Both are required then, unused otherwise.
+	Events EventReader
+	Probe  Prober
 }
 
 // BuildResult is what Build made.
@@ -52,7 +58,10 @@ type BuildResult struct {
 // cfg.Scorer when there is one. It blocks until done or ctx is done.
 func Build(ctx context.Context, cfg BuildConfig) (BuildResult, error) {
 	spec := cfg.Spec
-	outputs, err := probeOutputs(ctx, cfg.Scorer, cfg.Model, spec)
+	if cfg.Scorer != nil && spec.Typed() && (cfg.Events == nil || cfg.Probe == nil) {
+		return BuildResult{}, fmt.Errorf("scoring training rows with %s: the schema feeds typed inputs, which need BuildConfig.Events and Probe", cfg.Model)
+	}
+	outputs, err := probeOutputs(ctx, cfg.Scorer, cfg.Probe, cfg.Model, spec)
 	if err != nil {
 		return BuildResult{}, err
 	}
@@ -76,7 +85,7 @@ func Build(ctx context.Context, cfg BuildConfig) (BuildResult, error) {
 		for _, f := range cfg.Files {
 			var feed *typedFeed
 			if typed {
-				if feed, err = openTypedFeed(ctx, spec, dec, f); err != nil {
+				if feed, err = openTypedFeed(ctx, spec, dec, cfg.Events, f); err != nil {
 					return BuildResult{}, err
 				}
 			}
@@ -127,7 +136,7 @@ func Build(ctx context.Context, cfg BuildConfig) (BuildResult, error) {
 // probeOutputs returns the widths of sc's outputs (one row of defaults
 // tells them; for a typed spec, one synthetic decoded event, as the canary
 // probe scores); without a scorer, the schema's outputs, one wide each.
-func probeOutputs(ctx context.Context, sc Scorer, name string, spec *schemas.Spec) ([]OutputWidth, error) {
+func probeOutputs(ctx context.Context, sc Scorer, probe Prober, name string, spec *schemas.Spec) ([]OutputWidth, error) {
 	var outputs []OutputWidth
 	if sc == nil {
 		for _, out := range spec.Model.Outputs {
@@ -140,7 +149,7 @@ func probeOutputs(ctx context.Context, sc Scorer, name string, spec *schemas.Spe
 		err error
 	)
 	if spec.Typed() {
-		res, err = probeTyped(ctx, sc, spec)
+		res, err = probeTyped(ctx, sc, probe, spec)
 	} else {
 		res, err = sc.Score(ctx, schemas.ScoreInput{Features: make([]float32, spec.Columns()), Rows: 1, Cols: spec.Columns(), Keys: []string{""}})
 	}

@@ -8,16 +8,27 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/valyala/fastjson"
 
-	"github.com/streamscore/streamscore/pipeline/model"
-	"github.com/streamscore/streamscore/pipeline/replay"
 	"github.com/streamscore/streamscore/pipeline/rowfile"
 	"github.com/streamscore/streamscore/schemas"
 )
 
+// EventReader reads a training file as the events a typed model is fed
+// (replay.Files does): it sends each row to out as one message, in file
+// order, a JSONL line as it is and a Parquet row as a JSON object, and
+// closes out when it returns. It returns early, with nil, when ctx is done.
+type EventReader func(ctx context.Context, path string, out chan<- schemas.Message) error
+
+// Prober decodes rows synthetic events of a typed spec, the ones a
+// scorer's probe scores (model.SmokeBatch). The caller releases the batch.
+type Prober func(spec *schemas.Spec, rows int) (*schemas.Decoded, error)
+
 // probeTyped scores one synthetic decoded event of a typed spec, as the
 // canary probe does, and returns the scorer's outputs.
-func probeTyped(ctx context.Context, sc Scorer, spec *schemas.Spec) (schemas.ScoreResult, error) {
-	d, err := model.SmokeBatch(spec, 1)
+func probeTyped(ctx context.Context, sc Scorer, probe Prober, spec *schemas.Spec) (schemas.ScoreResult, error) {
+	if probe == nil {
+		return schemas.ScoreResult{}, errors.New("the schema feeds typed inputs and the build has no prober for them (BuildConfig.Probe)")
+	}
+	d, err := probe(spec, 1)
 	if err != nil {
 		return schemas.ScoreResult{}, err
 	}
@@ -26,9 +37,9 @@ func probeTyped(ctx context.Context, sc Scorer, spec *schemas.Spec) (schemas.Sco
 }
 
 // typedFeed hands a typed model the training rows of one file the way
-// replay hands it file rows: replay.Files reads the file into messages (a
-// Parquet row becomes a JSON object), the schema's decoder turns them into
-// the Arrow record whose typed columns the model reads. Its messages follow
+// replay hands it file rows: an EventReader (replay.Files) reads the file
+// into messages, the schema's decoder turns them into the Arrow record
+// whose typed columns the model reads. Its messages follow
 // the TrainingReader's rows one for one: both skip the lines that are not
 // JSON objects.
 type typedFeed struct {
@@ -42,18 +53,17 @@ type typedFeed struct {
 }
 
 // openTypedFeed starts reading path.
-func openTypedFeed(ctx context.Context, spec *schemas.Spec, dec *schemas.Decoder, path string) (*typedFeed, error) {
-	format, err := rowfile.FormatOf(path)
-	if err != nil {
-		return nil, err
+func openTypedFeed(ctx context.Context, spec *schemas.Spec, dec *schemas.Decoder, events EventReader, path string) (*typedFeed, error) {
+	if events == nil {
+		return nil, errors.New("the schema feeds typed inputs and the build has no event reader for them (BuildConfig.Events)")
 	}
-	src, err := replay.NewFiles([]string{path})
+	format, err := rowfile.FormatOf(path)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	f := &typedFeed{spec: spec, dec: dec, jsonl: format == rowfile.JSONL, msgs: make(chan schemas.Message, trainingBatchRows), errc: make(chan error, 1), cancel: cancel}
-	go func() { f.errc <- src.Run(ctx, f.msgs) }()
+	go func() { f.errc <- events(ctx, path, f.msgs) }()
 	return f, nil
 }
 
@@ -91,7 +101,7 @@ func (f *typedFeed) close() error {
 	return err
 }
 
-// scoreTypedTraining fills the output columns of tb by scoring its rows,
+// score fills the output columns of tb by scoring its rows,
 // decoded by the schema, with a typed model. A row the decoder refuses (a
 // dead letter when live) has no prediction: NaN, counted as missing.
 func (f *typedFeed) score(ctx context.Context, sc Scorer, cols []Column, tb *TrainingBatch) error {

@@ -3,6 +3,7 @@
 package drift
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/streamscore/streamscore/internal/servicetest"
 	"github.com/streamscore/streamscore/pipeline/model"
+	"github.com/streamscore/streamscore/pipeline/replay"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -59,7 +61,7 @@ func TestBuildScoresTypedModels(t *testing.T) {
 			if err := os.WriteFile(train, []byte(mixed), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			got, err := Build(t.Context(), BuildConfig{Spec: spec, Files: []string{train}, Bins: 8, Scorer: sc, Model: name})
+			got, err := Build(t.Context(), BuildConfig{Spec: spec, Files: []string{train}, Bins: 8, Scorer: sc, Model: name, Events: fileEvents, Probe: model.SmokeBatch})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,7 +99,7 @@ func TestBuildScoresTypedModels(t *testing.T) {
 			// objects for the decoder) give the same columns.
 			pq := filepath.Join(t.TempDir(), "train.parquet")
 			writeTypedParquet(t, pq, events)
-			fromPq, err := Build(t.Context(), BuildConfig{Spec: spec, Files: []string{pq}, Bins: 8, Scorer: sc, Model: name})
+			fromPq, err := Build(t.Context(), BuildConfig{Spec: spec, Files: []string{pq}, Bins: 8, Scorer: sc, Model: name, Events: fileEvents, Probe: model.SmokeBatch})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,6 +166,17 @@ func writeTypedParquet(t *testing.T, path, events string) {
 	if err := pqarrow.WriteTable(tbl, f, 64, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// fileEvents reads a training file as events with replay's file source,
+// as the baseline command does.
+func fileEvents(ctx context.Context, path string, out chan<- schemas.Message) error {
+	src, err := replay.NewFiles([]string{path})
+	if err != nil {
+		close(out)
+		return err
+	}
+	return src.Run(ctx, out)
 }
 
 // fromFile builds, as Build does without a scorer, the baseline of path
