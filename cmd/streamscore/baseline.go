@@ -13,6 +13,7 @@ import (
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline/drift"
 	"github.com/streamscore/streamscore/pipeline/model"
+	"github.com/streamscore/streamscore/pipeline/replay"
 	"github.com/streamscore/streamscore/pipeline/rowfile"
 	"github.com/streamscore/streamscore/schemas"
 )
@@ -100,6 +101,8 @@ func runBaseline(ctx context.Context, w io.Writer, o *baselineOptions) error {
 		}
 		defer sc.Close()
 		bc.Scorer = sc
+		// A typed model reads training rows as replay reads file rows.
+		bc.Events, bc.Probe = fileEvents, model.SmokeBatch
 	}
 	res, err := drift.Build(ctx, bc)
 	if err != nil {
@@ -152,6 +155,17 @@ func (o *baselineOptions) resolve(cfg *config.Config) (files []string, modelPath
 		modelPath = ""
 	}
 	return files, modelPath, nil
+}
+
+// fileEvents reads a training file as events, as replay does (a
+// drift.EventReader).
+func fileEvents(ctx context.Context, path string, out chan<- schemas.Message) error {
+	src, err := replay.NewFiles([]string{path})
+	if err != nil {
+		close(out)
+		return err
+	}
+	return src.Run(ctx, out)
 }
 
 // openModel opens the model that scores the training rows, with the

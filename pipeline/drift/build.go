@@ -35,6 +35,12 @@ type BuildConfig struct {
 	Scorer Scorer
 	// Model names the scorer's model in errors.
 	Model string
+	// Events and Probe serve a Scorer bound to typed inputs (Spec.Typed),
+	// which reads the decoded columns, not the float32 matrix: Events
+	// reads each training file as events for the schema's decoder, Probe
+	// makes the probe row. Both are required then, unused otherwise.
+	Events EventReader
+	Probe  Prober
 }
 
 // BuildResult is what Build made.
@@ -52,7 +58,10 @@ type BuildResult struct {
 // cfg.Scorer when there is one. It blocks until done or ctx is done.
 func Build(ctx context.Context, cfg BuildConfig) (BuildResult, error) {
 	spec := cfg.Spec
-	outputs, err := probeOutputs(ctx, cfg.Scorer, cfg.Model, spec)
+	if cfg.Scorer != nil && spec.Typed() && (cfg.Events == nil || cfg.Probe == nil) {
+		return BuildResult{}, fmt.Errorf("scoring training rows with %s: the schema feeds typed inputs, which need BuildConfig.Events and Probe", cfg.Model)
+	}
+	outputs, err := probeOutputs(ctx, cfg.Scorer, cfg.Probe, cfg.Model, spec)
 	if err != nil {
 		return BuildResult{}, err
 	}
@@ -65,12 +74,28 @@ func Build(ctx context.Context, cfg BuildConfig) (BuildResult, error) {
 		return BuildResult{}, err
 	}
 	reader := NewTrainingReader(spec, cols)
+	typed := cfg.Scorer != nil && spec.Typed()
+	var dec *schemas.Decoder
+	if typed {
+		dec = newTypedDecoder(spec)
+	}
 	var skipped int64
 	for pass := range 2 {
 		skipped = 0
 		for _, f := range cfg.Files {
+			var feed *typedFeed
+			if typed {
+				if feed, err = openTypedFeed(ctx, spec, dec, cfg.Events, f); err != nil {
+					return BuildResult{}, err
+				}
+			}
 			n, err := reader.ReadFile(ctx, f, func(tb *TrainingBatch) error {
-				if cfg.Scorer != nil {
+				switch {
+				case feed != nil:
+					if err := feed.score(ctx, cfg.Scorer, cols, tb); err != nil {
+						return err
+					}
+				case cfg.Scorer != nil:
 					if err := scoreTraining(ctx, cfg.Scorer, spec, cols, tb); err != nil {
 						return err
 					}
@@ -80,6 +105,9 @@ func Build(ctx context.Context, cfg BuildConfig) (BuildResult, error) {
 				}
 				return b.Count(&tb.Batch)
 			})
+			if feed != nil {
+				feed.close()
+			}
 			if err != nil {
 				return BuildResult{}, err
 			}
@@ -106,8 +134,9 @@ func Build(ctx context.Context, cfg BuildConfig) (BuildResult, error) {
 }
 
 // probeOutputs returns the widths of sc's outputs (one row of defaults
-// tells them); without a scorer, the schema's outputs, one wide each.
-func probeOutputs(ctx context.Context, sc Scorer, name string, spec *schemas.Spec) ([]OutputWidth, error) {
+// tells them; for a typed spec, one synthetic decoded event, as the canary
+// probe scores); without a scorer, the schema's outputs, one wide each.
+func probeOutputs(ctx context.Context, sc Scorer, probe Prober, name string, spec *schemas.Spec) ([]OutputWidth, error) {
 	var outputs []OutputWidth
 	if sc == nil {
 		for _, out := range spec.Model.Outputs {
@@ -115,7 +144,15 @@ func probeOutputs(ctx context.Context, sc Scorer, name string, spec *schemas.Spe
 		}
 		return outputs, nil
 	}
-	res, err := sc.Score(ctx, schemas.ScoreInput{Features: make([]float32, spec.Columns()), Rows: 1, Cols: spec.Columns(), Keys: []string{""}})
+	var (
+		res schemas.ScoreResult
+		err error
+	)
+	if spec.Typed() {
+		res, err = probeTyped(ctx, sc, probe, spec)
+	} else {
+		res, err = sc.Score(ctx, schemas.ScoreInput{Features: make([]float32, spec.Columns()), Rows: 1, Cols: spec.Columns(), Keys: []string{""}})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("scoring a probe row with %s: %w", name, err)
 	}
@@ -131,6 +168,13 @@ func scoreTraining(ctx context.Context, sc Scorer, spec *schemas.Spec, cols []Co
 	if err != nil {
 		return fmt.Errorf("scoring training rows: %w", err)
 	}
+	fillOutputs(cols, tb, res, func(i int) int { return i })
+	return nil
+}
+
+// fillOutputs sets the output columns of tb from res: batch row i takes
+// res row rowOf(i), or NaN where rowOf(i) < 0 or res lacks the value.
+func fillOutputs(cols []Column, tb *TrainingBatch, res schemas.ScoreResult, rowOf func(int) int) {
 	for i, c := range cols {
 		if c.Source != FromOutput {
 			continue
@@ -138,9 +182,9 @@ func scoreTraining(ctx context.Context, sc Scorer, spec *schemas.Spec, cols []Co
 		v := &tb.Cols[i]
 		v.Floats = v.Floats[:0]
 		idx := slices.IndexFunc(res.Scores, func(s schemas.Scores) bool { return s.Name == c.Output })
-		for r := range tb.Rows {
+		for i := range tb.Rows {
 			x := math.NaN()
-			if idx >= 0 {
+			if r := rowOf(i); idx >= 0 && r >= 0 {
 				s := &res.Scores[idx]
 				if k := r*s.Width + c.Element; c.Element < s.Width && k < len(s.Values) {
 					x = s.Values[k]
@@ -149,7 +193,6 @@ func scoreTraining(ctx context.Context, sc Scorer, spec *schemas.Spec, cols []Co
 			v.Floats = append(v.Floats, x)
 		}
 	}
-	return nil
 }
 
 // WriteText prints what Build made, as the baseline command shows it: the

@@ -50,7 +50,9 @@
 // column of such a row counts as missing). Scores compare the distributions
 // of present values; the change in the missing rate is its own score.
 //
-// Build makes a baseline from training files (streamscore baseline), Start
+// Build makes a baseline from training files (streamscore baseline; a
+// model with typed inputs gets the rows as events through the caller's
+// EventReader, replay's file source, decoded by the schema), Start
 // runs a Monitor for run, and WriteStatusJSON and WriteReportFile are what
 // drift status and drift report print.
 //

@@ -112,3 +112,11 @@ func (m *Model) scoreSmoke(ctx context.Context, rows int) ([]Output, error) {
 		Features: d.Features(), Rows: rows, Cols: spec.Columns(), Keys: make([]string, rows), Columns: d.Record,
 	})
 }
+
+// SmokeBatch decodes rows synthetic events of a Typed spec, as the smoke
+// batch and the canary probe do (see smokeBatch), for a caller that probes
+// a scorer's outputs through the schema's typed columns. The caller
+// releases the returned batch.
+func SmokeBatch(spec *schemas.Spec, rows int) (*schemas.Decoded, error) {
+	return smokeBatch(spec, rows)
+}
