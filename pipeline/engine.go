@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/streamscore/streamscore/internal/letterlog"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -86,7 +87,7 @@ type Engine struct {
 	// arenas recycles the encoded events' memory between batches.
 	arenas arenaPool
 	// letters logs dead letters as rate-limited summaries.
-	letters *letterLog
+	letters *letterlog.Log
 
 	batched atomic.Int64
 	acked   atomic.Int64
@@ -136,7 +137,7 @@ func New(cfg Config, src Source, scorer Scorer, sink Sink, log *slog.Logger, reg
 		load: newStagesLoad(),
 		hdrs: newHeaderFilter(cfg.CopyHeaders),
 
-		letters: newLetterLog(log, letterLogFull, letterLogInterval),
+		letters: letterlog.New(log, letterlog.Full, letterlog.Interval, "dead letter", "dead letters since the last summary"),
 	}, nil
 }
 
@@ -241,7 +242,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		return nil
 	})
 	err := g.Wait()
-	e.letters.close()
+	e.letters.Close()
 	// Release what a hard stop left behind in the channels.
 	for _, ch := range []chan *Batch{batches, decoded, toInfer, encoded} {
 		for b := range ch {
@@ -307,7 +308,7 @@ func (e *Engine) decode(dec *schemas.Decoder, b *Batch) {
 	for _, de := range b.decoded.Errors {
 		m := &b.Msgs[de.Index]
 		b.dead = append(b.dead, e.deadLetter(m, de.Reason, de.Field, de.Msg))
-		e.letters.add(&b.dead[len(b.dead)-1])
+		e.letters.Add(&b.dead[len(b.dead)-1])
 	}
 	e.m.defaulted.Add(float64(b.decoded.Defaulted))
 	b.work += time.Since(start)
@@ -493,7 +494,7 @@ func (e *Engine) scoreRows(ctx context.Context, b *Batch, in ScoreInput, ok []bo
 			}
 			m := &b.Msgs[b.decoded.Rows[r]]
 			b.dead = append(b.dead, e.deadLetter(m, schemas.ReasonModelError, "", err.Error()))
-			e.letters.add(&b.dead[len(b.dead)-1])
+			e.letters.Add(&b.dead[len(b.dead)-1])
 			continue
 		}
 		if out.Scores == nil {

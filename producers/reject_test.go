@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/streamscore/streamscore/internal/letterlog"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -262,6 +264,36 @@ func TestScoredEventWithoutDLQIsDroppedLoudly(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "topics.dlq") {
 		t.Errorf("drop not logged at ERROR with the fix:\n%s", logs.String())
+	}
+}
+
+// Without a dead-letter topic, 50 dead letters are dropped with the first
+// few logged in full and the rest in one summary, not one line each.
+func TestDeadLettersWithoutDLQAreLoggedAsSummaries(t *testing.T) {
+	brokers := emptyCluster(t)
+	createTopic(t, brokers, "scored", 0)
+	var logs syncBuffer
+	w, err := New(Config{Brokers: brokers, Topic: "scored"}, slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := make([]schemas.DeadLetter, 50)
+	for i := range dead {
+		dead[i] = schemas.DeadLetter{Msg: schemas.Message{Topic: "events", Offset: int64(i)}, Reason: schemas.ReasonTypeMismatch, Detail: "not a number"}
+	}
+	if err := w.Publish(t.Context(), nil, dead); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil { // writes the pending summary
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if n := strings.Count(out, `msg="dropping dead letter: no dead-letter topic is configured"`); n != letterlog.Full {
+		t.Errorf("%d dead letters logged in full, want %d:\n%s", n, letterlog.Full, out)
+	}
+	if !strings.Contains(out, "dead letters dropped since the last summary") || !strings.Contains(out, fmt.Sprintf("count=%d", 50-letterlog.Full)) ||
+		!strings.Contains(out, fmt.Sprintf("by_reason.type_mismatch=%d", 50-letterlog.Full)) {
+		t.Errorf("no summary of the other %d letters by reason:\n%s", 50-letterlog.Full, out)
 	}
 }
 

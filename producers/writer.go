@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/streamscore/streamscore/internal/letterlog"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -143,6 +144,9 @@ type Writer struct {
 	aw  *kafka.Writer // async, for every batch
 	log *slog.Logger
 	m   *metrics
+	// dropped logs the dead letters dropped for want of a dead-letter
+	// topic: the first few in full, then summaries by reason.
+	dropped *letterlog.Log
 }
 
 // New returns a Writer for cfg; reg may be nil.
@@ -154,6 +158,8 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Writer, erro
 		log = slog.New(slog.DiscardHandler)
 	}
 	w := &Writer{cfg: cfg, w: cfg.NewKafkaWriter(), aw: cfg.NewKafkaWriter(), log: log.With("component", "producer"), m: newMetrics(reg)}
+	w.dropped = letterlog.New(w.log, letterlog.Full, letterlog.Interval,
+		"dropping dead letter: no dead-letter topic is configured", "dead letters dropped since the last summary: no dead-letter topic is configured")
 	w.w.MaxAttempts = 1
 	w.aw.Async = true
 	w.aw.Completion = w.completed
@@ -192,7 +198,7 @@ func (w *Writer) records(p *pending, scored []schemas.Message, dead []schemas.De
 	for i := range dead {
 		d := &dead[i]
 		if w.cfg.DLQTopic == "" {
-			w.log.Warn("dropping dead letter: no dead-letter topic is configured", "reason", d.Reason, "partition", d.Msg.Partition, "offset", d.Msg.Offset, "err", d.Detail)
+			w.dropped.Add(d)
 			continue
 		}
 		add(w.deadMessage(d, &rec{p: p, step: stepDead, dead: d}))
@@ -447,5 +453,6 @@ func backoff(n int) time.Duration {
 
 // Close flushes and closes the underlying writers.
 func (w *Writer) Close() error {
+	w.dropped.Close()
 	return errors.Join(w.aw.Close(), w.w.Close())
 }

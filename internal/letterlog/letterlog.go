@@ -1,4 +1,4 @@
-package pipeline
+package letterlog
 
 import (
 	"log/slog"
@@ -9,26 +9,26 @@ import (
 	"github.com/streamscore/streamscore/schemas"
 )
 
-// Dead-letter logging limits: the first letterLogFull letters are logged in
-// full, one line each; after that at most one summary line per
-// letterLogInterval counts the letters since the previous line by reason.
-// Every letter is still counted in streamscore_pipeline_dead_letters_total
-// and published to the dead-letter topic with its reason.
+// Dead-letter logging limits: the first Full letters are logged in full,
+// one line each; after that at most one summary line per Interval counts
+// the letters since the previous line by reason.
 const (
-	letterLogFull     = 5
-	letterLogInterval = 10 * time.Second
+	Full     = 5
+	Interval = 10 * time.Second
 )
 
-// letterLog logs dead letters without flooding the log: a stream with one
-// bad event in a hundred would otherwise write a WARN line per letter. The
+// Log logs dead letters without flooding the log: a stream with one bad
+// event in a hundred would otherwise write a WARN line per letter. The
 // first few are logged in full (reason, field, error, source), so the
 // cause is visible at once; later ones are summarised by reason, at most
-// one line per interval. It is safe for concurrent use; close writes what
+// one line per interval. It is safe for concurrent use; Close writes what
 // is still pending.
-type letterLog struct {
+type Log struct {
 	log      *slog.Logger
 	full     int
 	interval time.Duration
+	// msg is the message of a full line; summary that of a summary line.
+	msg, summary string
 
 	mu      sync.Mutex
 	logged  int
@@ -36,12 +36,14 @@ type letterLog struct {
 	timer   *time.Timer
 }
 
-func newLetterLog(log *slog.Logger, full int, interval time.Duration) *letterLog {
-	return &letterLog{log: log, full: full, interval: interval, pending: map[schemas.Reason]int{}}
+// New returns a Log writing to log: full lines with message msg, summary
+// lines with message summary.
+func New(log *slog.Logger, full int, interval time.Duration, msg, summary string) *Log {
+	return &Log{log: log, full: full, interval: interval, msg: msg, summary: summary, pending: map[schemas.Reason]int{}}
 }
 
-// add logs dead letter d, in full or into the next summary.
-func (l *letterLog) add(d *schemas.DeadLetter) {
+// Add logs dead letter d, in full or into the next summary.
+func (l *Log) Add(d *schemas.DeadLetter) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.logged < l.full {
@@ -50,7 +52,7 @@ func (l *letterLog) add(d *schemas.DeadLetter) {
 		if l.logged == l.full {
 			args = append(args, "next", "later dead letters are logged as one summary by reason per "+l.interval.String())
 		}
-		l.log.Warn("dead letter", args...)
+		l.log.Warn(l.msg, args...)
 		return
 	}
 	l.pending[d.Reason]++
@@ -60,15 +62,15 @@ func (l *letterLog) add(d *schemas.DeadLetter) {
 }
 
 // flush writes the summary of the letters added since the last one.
-func (l *letterLog) flush() {
+func (l *Log) flush() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.timer = nil
 	l.summaryLocked()
 }
 
-// close stops the timer and writes what is pending.
-func (l *letterLog) close() {
+// Close stops the timer and writes what is pending.
+func (l *Log) Close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.timer != nil {
@@ -78,7 +80,7 @@ func (l *letterLog) close() {
 	l.summaryLocked()
 }
 
-func (l *letterLog) summaryLocked() {
+func (l *Log) summaryLocked() {
 	if len(l.pending) == 0 {
 		return
 	}
@@ -93,6 +95,6 @@ func (l *letterLog) summaryLocked() {
 	for _, r := range reasons {
 		by = append(by, slog.Int(string(r), l.pending[r]))
 	}
-	l.log.Warn("dead letters since the last summary", "count", total, slog.GroupAttrs("by_reason", by...), "interval", l.interval)
+	l.log.Warn(l.summary, "count", total, slog.GroupAttrs("by_reason", by...), "interval", l.interval)
 	clear(l.pending)
 }

@@ -1,4 +1,4 @@
-package pipeline
+package letterlog
 
 import (
 	"bytes"
@@ -16,13 +16,13 @@ import (
 func TestLetterLogSummarisesByReason(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var buf lockedBuffer // the summary is written from the timer's goroutine
-		l := newLetterLog(slog.New(slog.NewJSONHandler(&buf, nil)), 3, 10*time.Second)
+		l := New(slog.New(slog.NewJSONHandler(&buf, nil)), 3, 10*time.Second, "dead letter", "dead letters since the last summary")
 		letter := func(r schemas.Reason) *schemas.DeadLetter {
 			return &schemas.DeadLetter{Msg: schemas.Message{Topic: "events", Partition: 1, Offset: 7}, Reason: r, Field: "amount", Detail: "not a number"}
 		}
 		// 990 letters in one burst: 3 in full, the rest in one summary.
 		for i := range 990 {
-			l.add(letter([]schemas.Reason{schemas.ReasonTypeMismatch, schemas.ReasonInvalidJSON, schemas.ReasonMissingField}[i%3]))
+			l.Add(letter([]schemas.Reason{schemas.ReasonTypeMismatch, schemas.ReasonInvalidJSON, schemas.ReasonMissingField}[i%3]))
 		}
 		if got := lines(t, &buf); len(got) != 3 {
 			t.Fatalf("before the interval: %d lines, want the 3 logged in full:\n%s", len(got), buf.String())
@@ -49,9 +49,9 @@ func TestLetterLogSummarisesByReason(t *testing.T) {
 
 		// Quiet: no line. Two letters then close: one summary at once.
 		time.Sleep(time.Minute)
-		l.add(letter(schemas.ReasonNonFinite))
-		l.add(letter(schemas.ReasonNonFinite))
-		l.close()
+		l.Add(letter(schemas.ReasonNonFinite))
+		l.Add(letter(schemas.ReasonNonFinite))
+		l.Close()
 		got = lines(t, &buf)
 		if len(got) != 5 {
 			t.Fatalf("after close: %d lines, want 5:\n%s", len(got), buf.String())
@@ -59,7 +59,7 @@ func TestLetterLogSummarisesByReason(t *testing.T) {
 		if by, _ := got[4]["by_reason"].(map[string]any); got[4]["count"] != 2.0 || by["non_finite"] != 2.0 {
 			t.Errorf("closing summary = %v, want 2 non_finite", got[4])
 		}
-		l.close() // nothing pending: no line
+		l.Close() // nothing pending: no line
 		if n := len(lines(t, &buf)); n != 5 {
 			t.Errorf("a second close wrote a line (%d lines)", n)
 		}
