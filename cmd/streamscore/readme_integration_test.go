@@ -214,7 +214,7 @@ func firstLine(s string) string {
 var (
 	readmeInFlags  = regexp.MustCompile(`(?:--file|--in|--schema|--config|--golden)[ =]([^\s'"*?\[]+)`)
 	readmeModel    = regexp.MustCompile(`--model[ =](?:[A-Za-z0-9_.-]+=)?([^\s'"*?\[]+\.onnx)\b`)
-	readmeOutFlags = regexp.MustCompile(`(?:--out|-o|--report)[ =]([^\s'"]+)|>\s*([^\s&|'"]+)`)
+	readmeOutFlags = regexp.MustCompile(`(?:--out|--features-out|-o|--report)[ =]([^\s'"]+)|>\s*([^\s&|'"]+)`)
 )
 
 // readmeQuoted matches single-quoted words, whose text (a jq program, a

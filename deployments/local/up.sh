@@ -27,6 +27,11 @@ ort="$("$LOCAL_DIR/onnxruntime.sh")"
 "$LOCAL_DIR/kafka.sh" start >/dev/null
 "$LOCAL_DIR/redis.sh" start >/dev/null
 chromium="$("$LOCAL_DIR/chromium.sh")"
+# The README's examples (run as written by make test) use curl and jq.
+if ! command -v jq >/dev/null || ! command -v curl >/dev/null; then
+	lock tools
+	command -v jq >/dev/null && command -v curl >/dev/null || apt_install jq curl
+fi
 jaeger_env=""
 if [[ "${STREAMSCORE_JAEGER:-0}" == 1 ]]; then
 	"$LOCAL_DIR/jaeger.sh" start >/dev/null
