@@ -563,29 +563,33 @@ func (e *Engine) publish(ctx context.Context, b *Batch) error {
 	return nil
 }
 
+// awaitSlots waits until every slot is free, that is until every publish in
+// flight has ended, and returns the failure one of them reported, if any. A
+// hard stop (ctx done) abandons what is still in flight: it is never
+// acknowledged, so it is scored again after a restart.
+func awaitSlots(ctx context.Context, slots chan struct{}, failed <-chan error) error {
+	for range cap(slots) {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	select {
+	case err := <-failed:
+		return err
+	default:
+		return nil
+	}
+}
+
 // publishAsync keeps up to Publishes batches awaiting acknowledgement, so
 // the broker's round trip overlaps with the next batches. Acks may arrive
 // out of order; the source's watermark commits only contiguous offsets.
 func (e *Engine) publishAsync(ctx context.Context, as AsyncSink, in <-chan *Batch) error {
 	slots := make(chan struct{}, e.cfg.Publishes)
 	failed := make(chan error, 1)
-	wait := func() error {
-		for range cap(slots) {
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				// A hard stop: what is still in flight is abandoned (never
-				// acknowledged, so scored again after a restart).
-				return ctx.Err()
-			}
-		}
-		select {
-		case err := <-failed:
-			return err
-		default:
-			return nil
-		}
-	}
+	wait := func() error { return awaitSlots(ctx, slots, failed) }
 	for b := range in {
 		select {
 		case slots <- struct{}{}:
@@ -622,21 +626,7 @@ func (e *Engine) publishAsync(ctx context.Context, as AsyncSink, in <-chan *Batc
 func (e *Engine) publishTxn(ctx context.Context, ts TxnSink, in <-chan *Batch) error {
 	slots := make(chan struct{}, e.cfg.Publishes)
 	failed := make(chan error, 1)
-	wait := func() error {
-		for range cap(slots) {
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		select {
-		case err := <-failed:
-			return err
-		default:
-			return nil
-		}
-	}
+	wait := func() error { return awaitSlots(ctx, slots, failed) }
 	rw, _ := e.src.(Rewinder)
 	for b := range in {
 		select {
