@@ -31,6 +31,22 @@ func (f *dlqScanFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.asJSON, "json", false, "print JSON (snake_case keys)")
 }
 
+// read checks the flags, reaches the brokers and scans the dead-letter
+// topic as the flags (then set) describe; a signal ends the scan.
+func (f *dlqScanFlags) read(set func(*consumers.LetterScan)) (*consumers.LetterStats, error) {
+	s, kc, err := f.scan()
+	if err != nil {
+		return nil, err
+	}
+	set(&s)
+	ctx, stop := signalContext(discardLogger())
+	defer stop()
+	if err := kc.reach(ctx); err != nil {
+		return nil, err
+	}
+	return consumers.ScanLetters(ctx, s)
+}
+
 // scan checks the flags and returns the scan they describe.
 func (f *dlqScanFlags) scan() (consumers.LetterScan, kafkaConn, error) {
 	if f.topic == "" {
@@ -78,17 +94,7 @@ schemas/contracts/dead-letter.v1.json) and nothing else.`,
 			if samples < 1 {
 				return fmt.Errorf("--samples: must be at least 1")
 			}
-			s, kc, err := f.scan()
-			if err != nil {
-				return err
-			}
-			s.Samples = samples
-			ctx, stop := signalContext(discardLogger())
-			defer stop()
-			if err := kc.reach(ctx); err != nil {
-				return err
-			}
-			st, err := consumers.ScanLetters(ctx, s)
+			st, err := f.read(func(s *consumers.LetterScan) { s.Samples = samples })
 			if err != nil {
 				return err
 			}
@@ -123,17 +129,7 @@ dead-lettered (the streamscore.time header).`,
 			if bucket <= 0 {
 				return fmt.Errorf("--bucket: must be a positive duration such as 1h")
 			}
-			s, kc, err := f.scan()
-			if err != nil {
-				return err
-			}
-			s.Bucket = bucket
-			ctx, stop := signalContext(discardLogger())
-			defer stop()
-			if err := kc.reach(ctx); err != nil {
-				return err
-			}
-			st, err := consumers.ScanLetters(ctx, s)
+			st, err := f.read(func(s *consumers.LetterScan) { s.Bucket = bucket })
 			if err != nil {
 				return err
 			}
