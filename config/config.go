@@ -338,7 +338,7 @@ func (c *Config) problems() []error {
 		add("model.path: the ONNX model file is required (or pass --model)")
 	}
 	if c.Model.Name == "" && c.Model.Path != "" {
-		c.Model.Name = strings.TrimSuffix(filepath.Base(c.Model.Path), filepath.Ext(c.Model.Path))
+		c.Model.Name = model.NameFromPath(c.Model.Path)
 	}
 	if err := c.Model.Validate(); err != nil {
 		errs = append(errs, err)

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -181,7 +179,7 @@ func (o *baselineOptions) openModel(ctx context.Context, cfg *config.Config, mod
 	mc := cfg.Model
 	mc.Path = modelPath
 	if mc.Name == "" {
-		mc.Name = strings.TrimSuffix(filepath.Base(modelPath), filepath.Ext(modelPath))
+		mc.Name = model.NameFromPath(modelPath)
 	}
 	mc.Sessions = max(mc.Sessions, 1)
 	mc.IntraOpThreads = max(mc.IntraOpThreads, 1)

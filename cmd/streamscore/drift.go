@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline/drift"
+	"github.com/streamscore/streamscore/pipeline/model"
 )
 
 func init() { commands = append(commands, newDriftCmd) }
@@ -93,14 +92,14 @@ func (d *driftTarget) open() (*drift.Baseline, drift.Namespace, drift.Config, re
 		return nil, none, drift.Config{}, nil, err
 	}
 	mc := dc.WithDefaults()
-	model := d.model
-	if model == "" {
-		model = cfg.Model.Name
+	name := d.model
+	if name == "" {
+		name = cfg.Model.Name
 	}
-	if model == "" && cfg.Model.Path != "" {
-		model = strings.TrimSuffix(filepath.Base(cfg.Model.Path), filepath.Ext(cfg.Model.Path))
+	if name == "" && cfg.Model.Path != "" {
+		name = model.NameFromPath(cfg.Model.Path)
 	}
-	if model == "" {
+	if name == "" {
 		return nil, none, drift.Config{}, nil, errors.New("no model name: set model.name (or model.path) in --config or pass --model-name")
 	}
 	version := d.version
@@ -111,7 +110,7 @@ func (d *driftTarget) open() (*drift.Baseline, drift.Namespace, drift.Config, re
 	if err != nil {
 		return nil, none, drift.Config{}, nil, err
 	}
-	ns := drift.Namespace{Prefix: mc.Prefix, Model: model, Version: version, Baseline: base.ID()}
+	ns := drift.Namespace{Prefix: mc.Prefix, Model: name, Version: version, Baseline: base.ID()}
 	return base, ns, mc, client, nil
 }
 

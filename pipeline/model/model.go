@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -389,4 +390,10 @@ func cloneInfos(infos []TensorInfo) []TensorInfo {
 		out[i] = t
 	}
 	return out
+}
+
+// NameFromPath is the name a model file goes by when nothing names it: its
+// file name without the extension (models/fraud.onnx → fraud).
+func NameFromPath(path string) string {
+	return strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 }

@@ -497,3 +497,11 @@ func describe(outs []Output) string {
 }
 
 func describeInfos(infos []TensorInfo) string { return listInfos(infos) }
+
+func TestNameFromPath(t *testing.T) {
+	for path, want := range map[string]string{"models/fraud.onnx": "fraud", "mlp.onnx": "mlp", "/a/b/linear": "linear", "x.v2.onnx": "x.v2"} {
+		if got := NameFromPath(path); got != want {
+			t.Errorf("NameFromPath(%q) = %q, want %q", path, got, want)
+		}
+	}
+}

@@ -27,7 +27,7 @@ var featureTypes = map[string]schemas.FieldType{
 // defaults are for the user to adjust.
 func StarterSchema(path string, inputs, outputs []TensorInfo) (string, error) {
 	var b strings.Builder
-	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	name := NameFromPath(path)
 	fmt.Fprintf(&b, "# A starting schema for %s, from its inputs and outputs.\n", filepath.Base(path))
 	fmt.Fprintf(&b, "# Rename features to the event's field names (and bind them in model.inputs),\n")
 	fmt.Fprintf(&b, "# set id to the field holding the event id, and add defaults where a field may\n")

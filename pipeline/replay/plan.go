@@ -16,6 +16,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/pipeline/model"
 )
 
 // Plan is what a replay reads and where it writes, as `streamscore replay`
@@ -220,7 +221,7 @@ func ParseModelRef(s string) (name, path string) {
 	if i := strings.IndexByte(s, '='); i > 0 && !strings.ContainsAny(s[:i], `/\`) {
 		return s[:i], s[i+1:]
 	}
-	return strings.TrimSuffix(filepath.Base(s), filepath.Ext(s)), s
+	return model.NameFromPath(s), s
 }
 
 // ResolveModels returns the models to open: one per flag ([NAME=]PATH, each
