@@ -55,19 +55,22 @@ vet:
 test-unit:
 	$(GO) test -race -count=1 ./...
 
-# test-integration runs the unit and the integration tests together. It needs the
-# variables of .run/env: run it through make test, or after make up with .run/env sourced.
+# test-integration runs the unit and the integration tests together, in three
+# processes at once (see deployments/local/integration.sh). It needs the variables
+# of .run/env: run it through make test, or after make up with .run/env sourced.
 test-integration:
-	@test -n "$${STREAMSCORE_BROKERS:-}" || { echo "test-integration: STREAMSCORE_BROKERS is not set; run 'make test', or 'make up && source .run/env' first" >&2; exit 1; }
-	$(GO) test -race -count=1 -tags integration -timeout $(INTEGRATION_TIMEOUT) ./...
+	GO=$(GO) INTEGRATION_TIMEOUT=$(INTEGRATION_TIMEOUT) $(LOCAL)/integration.sh
 
 # test-broker-restart runs, alone, the integration tests that restart the shared broker
 # (named TestBrokerRestart*; they skip unless STREAMSCORE_ALLOW_BROKER_RESTART=1), so
 # that no other package's tests run while the broker is down. -v prints the recovery
-# times, duplicate counts and the 2-minute chaos run's schedule and accounting.
+# times, duplicate counts and the chaos run's schedule and accounting. The chaos run
+# lasts TEST_CHAOS_DURATION here (a few faults); make chaos runs the long one.
+TEST_CHAOS_DURATION ?= 50s
 test-broker-restart:
 	@test -n "$${STREAMSCORE_KAFKA_SCRIPT:-}" || { echo "test-broker-restart: STREAMSCORE_KAFKA_SCRIPT is not set; run 'make test', or 'make up && source .run/env' first" >&2; exit 1; }
-	STREAMSCORE_ALLOW_BROKER_RESTART=1 $(GO) test -race -count=1 -v -tags integration -timeout $(INTEGRATION_TIMEOUT) -run '^TestBrokerRestart' ./cmd/...
+	STREAMSCORE_ALLOW_BROKER_RESTART=1 STREAMSCORE_CHAOS_DURATION=$(TEST_CHAOS_DURATION) \
+		$(GO) test -race -count=1 -v -tags integration -timeout $(INTEGRATION_TIMEOUT) -run '^TestBrokerRestart' ./cmd/...
 
 # chaos runs the chaos test alone for CHAOS_DURATION: a random, printed schedule of
 # kill -9 of run, broker restarts, Redis restarts and poison records over a live feed,
