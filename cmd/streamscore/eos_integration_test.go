@@ -5,16 +5,20 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 
 	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/internal/servicetest"
@@ -371,6 +375,71 @@ func TestExactlyOnceBrokerRestart(t *testing.T) {
 		t.Fatalf("%d events lost", len(miss))
 	}
 	if d := committed.duplicates(t); d != 0 {
+		for _, l := range duplicateCopies(t, brokers, out, 10) {
+			t.Log(l)
+		}
 		t.Fatalf("read_committed saw %d duplicates after a broker restart", d)
 	}
+}
+
+// inputAt finds the input partition and offset in a scored event.
+var inputAt = regexp.MustCompile(`"partition":(\d+),"offset":(\d+)`)
+
+// duplicateCopies reads topic from the start, read_committed, in a fresh
+// pass (so a reader's own refetch cannot count twice), and describes up to
+// max events found more than once: where each copy is in topic, and which
+// input partition and offset it came from. It tells duplicates written by
+// two committed transactions from duplicates a reader made up.
+func duplicateCopies(t *testing.T, brokers []string, topic string, max int) []string {
+	t.Helper()
+	conn, err := kafka.Dial("tcp", brokers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := conn.ReadPartitions(topic)
+	conn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	copies := map[string][]string{}
+	var order []string
+	for _, p := range parts {
+		r, err := consumers.OpenPartition(consumers.PartitionReaderConfig{Brokers: brokers, Topic: topic, Partition: p.ID, Offset: kafka.FirstOffset, MaxWait: time.Second, Isolation: consumers.ReadCommitted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+			m, err := r.FetchMessage(ctx)
+			cancel()
+			if err != nil {
+				break
+			}
+			sm := idInValue.FindSubmatch(m.Value)
+			if sm == nil {
+				continue
+			}
+			id := string(sm[1])
+			where := fmt.Sprintf("%s/%d@%d", topic, m.Partition, m.Offset)
+			if in := inputAt.FindSubmatch(m.Value); in != nil {
+				where += fmt.Sprintf(" from input %s@%s", in[1], in[2])
+			}
+			if len(copies[id]) == 0 {
+				order = append(order, id)
+			}
+			copies[id] = append(copies[id], where)
+		}
+		r.Close()
+	}
+	var lines []string
+	n := 0
+	for _, id := range order {
+		if len(copies[id]) > 1 {
+			n++
+			if len(lines) < max {
+				lines = append(lines, fmt.Sprintf("event %s written %d times: %s", id, len(copies[id]), strings.Join(copies[id], "; ")))
+			}
+		}
+	}
+	return append(lines, fmt.Sprintf("a fresh read_committed pass over %s finds %d events more than once", topic, n))
 }
