@@ -338,7 +338,7 @@ func TestExactlyOnceRebalanceAfterACrash(t *testing.T) {
 func TestExactlyOnceBrokerRestart(t *testing.T) {
 	script := os.Getenv("STREAMSCORE_KAFKA_SCRIPT")
 	if os.Getenv("STREAMSCORE_ALLOW_BROKER_RESTART") != "1" || os.Getenv("STREAMSCORE_EOS_BROKER_RESTART") != "1" || script == "" {
-		t.Skip("restarts the shared broker and is known to fail (duplicates after a broker restart, see the README): set STREAMSCORE_ALLOW_BROKER_RESTART=1 STREAMSCORE_EOS_BROKER_RESTART=1 to run it")
+		t.Skip("restarts the shared broker and takes over a minute: set STREAMSCORE_ALLOW_BROKER_RESTART=1 STREAMSCORE_EOS_BROKER_RESTART=1 (make chaos-eos does) to run it")
 	}
 	const n = 40000
 	brokers, in, out, dlq, _, cfg := eosSetup(t, "it-eos-restart", "batches_per_transaction: 2")
