@@ -416,8 +416,8 @@ func TestExactlyOnceBrokerRestart(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("broker restart: %d input records (%d events written twice by the feed's retries), read_committed: %d outcomes for %d input records, %d extra, %d without an outcome; the running reader counted %d duplicate event ids",
-		fed, twice, len(seen)+extra, fed, extra, lost, committed.duplicates(t))
+	t.Logf("broker restart: %d input records of %d events (%d events written more than once by the feed's retries), read_committed: %d outcomes for %d input records, %d extra, %d without an outcome; the running reader counted %d records beyond the first per event id",
+		fed, n, twice, len(seen)+extra, fed, extra, lost, committed.duplicates(t))
 	for _, l := range bad {
 		t.Log(l)
 	}
