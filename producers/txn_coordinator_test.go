@@ -21,6 +21,7 @@ const (
 	coordinatorLoadInProgress = 14 // COORDINATOR_LOAD_IN_PROGRESS
 	coordinatorNotAvailable   = 15 // COORDINATOR_NOT_AVAILABLE
 	notCoordinator            = 16 // NOT_COORDINATOR
+	concurrentTransactions    = 51 // CONCURRENT_TRANSACTIONS
 )
 
 // TestTxnRetriesCoordinatorErrors answers each transactional request once
@@ -113,11 +114,38 @@ func TestTxnRetriesCoordinatorErrors(t *testing.T) {
 	if err := <-ch; err != nil {
 		t.Fatalf("the transaction did not commit through the coordinator errors: %v", err)
 	}
-	// Settle bumps the epoch once the transaction is complete; a second
-	// transaction then commits under the new epoch.
-	if err := s.Settle(ctx); err != nil {
-		t.Fatalf("Settle: %v", err)
+	// Settle waits for the committed transaction's markers: InitProducerID
+	// with the producer's id and epoch, answered CONCURRENT_TRANSACTIONS
+	// while the coordinator writes them (three times here), then a bump.
+	// A second Settle with no commit since has nothing to wait for.
+	bumps, busy := 0, 3
+	c.ControlKey(int16(kmsg.InitProducerID), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		q := req.(*kmsg.InitProducerIDRequest)
+		if q.ProducerID < 0 {
+			return nil, nil, false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		bumps++
+		if busy > 0 {
+			busy--
+			r := q.ResponseKind().(*kmsg.InitProducerIDResponse)
+			r.ErrorCode = concurrentTransactions
+			return r, nil, true
+		}
+		return nil, nil, false
+	})
+	for range 2 {
+		if err := s.Settle(ctx); err != nil {
+			t.Fatalf("Settle: %v", err)
+		}
 	}
+	mu.Lock()
+	if bumps != 4 || busy != 0 {
+		t.Errorf("Settle sent %d InitProducerID with the producer's id (%d answered CONCURRENT_TRANSACTIONS left), want 4: three refused, one bump, none for the second Settle", bumps, busy)
+	}
+	mu.Unlock()
 	if err := s.Publish(ctx, []schemas.Message{{Key: []byte("k"), Value: []byte("b")}}, nil); err != nil {
 		t.Fatalf("a transaction after Settle: %v", err)
 	}
