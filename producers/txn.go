@@ -204,12 +204,16 @@ func (t *Txn) Publish(ctx context.Context, scored []schemas.Message, dead []sche
 }
 
 // Settle returns once no transaction of this producer is open or in
-// doubt: it aborts an open one (its batches get an AbortedError) and, if a
-// commit's outcome was unknown, waits for the re-initialisation that
-// settles it. After Settle the group's committed offsets include every
-// transaction this producer committed, so a source may fetch them (kafka-go
-// cannot ask the broker to wait for pending transactional offsets: its
-// OffsetFetch has no require_stable). It blocks until then or ctx is done.
+// doubt: it aborts an open one (its batches get an AbortedError) and, if
+// a transaction was committed since the producer last initialised, waits
+// until the coordinator has written its markers (InitProducerID with the
+// producer's id and epoch, retried while it answers
+// CONCURRENT_TRANSACTIONS, which bumps the epoch). After Settle the
+// group's committed offsets include every transaction this producer
+// committed, so a source may fetch them (kafka-go cannot ask the broker
+// to wait for pending transactional offsets: its OffsetFetch has no
+// require_stable). A fenced producer settles at once; its later batches
+// fail with ErrFenced. It blocks until then or ctx is done.
 func (t *Txn) Settle(ctx context.Context) error {
 	b := make(chan struct{})
 	select {
