@@ -204,12 +204,16 @@ func (t *Txn) Publish(ctx context.Context, scored []schemas.Message, dead []sche
 }
 
 // Settle returns once no transaction of this producer is open or in
-// doubt: it aborts an open one (its batches get an AbortedError) and, if a
-// commit's outcome was unknown, waits for the re-initialisation that
-// settles it. After Settle the group's committed offsets include every
-// transaction this producer committed, so a source may fetch them (kafka-go
-// cannot ask the broker to wait for pending transactional offsets: its
-// OffsetFetch has no require_stable). It blocks until then or ctx is done.
+// doubt: it aborts an open one (its batches get an AbortedError) and, if
+// a transaction was committed since the producer last initialised, waits
+// until the coordinator has written its markers (InitProducerID with the
+// producer's id and epoch, retried while it answers
+// CONCURRENT_TRANSACTIONS, which bumps the epoch). After Settle the
+// group's committed offsets include every transaction this producer
+// committed, so a source may fetch them (kafka-go cannot ask the broker
+// to wait for pending transactional offsets: its OffsetFetch has no
+// require_stable). A fenced producer settles at once; its later batches
+// fail with ErrFenced. It blocks until then or ctx is done.
 func (t *Txn) Settle(ctx context.Context) error {
 	b := make(chan struct{})
 	select {
@@ -270,6 +274,11 @@ type txnState struct {
 	// messages carry a newer epoch.
 	failed uint64
 	fenced error
+	// unsettled is set once EndTxn(commit) is sent and cleared when the
+	// producer is initialised again: until then the coordinator may still
+	// be writing that transaction's markers, and the group's committed
+	// offsets may not include it yet.
+	unsettled bool
 }
 
 // work is the worker goroutine: it adds batches to the open transaction
@@ -329,6 +338,9 @@ func (t *Txn) add(r *txnReq) {
 	if r.barrier != nil {
 		if st.open {
 			t.abort(errors.New("the assignment changed"))
+		}
+		if st.unsettled && st.fenced == nil {
+			t.settle()
 		}
 		close(r.barrier)
 		return
@@ -455,6 +467,7 @@ func (t *Txn) commit() {
 			return
 		}
 	}
+	st.unsettled = true
 	if err := t.endTxn(ctx, true); err != nil {
 		t.abort(err)
 		return
@@ -536,6 +549,27 @@ func (t *Txn) reinit() error {
 			return &AbortedError{Cause: errors.New("producer closed")}
 		}
 	}
+}
+
+// settle waits until the last committed transaction is complete on the
+// broker: EndTxn(commit) answers once the coordinator logged the decision
+// (PrepareCommit), before it writes the markers that make the
+// transaction's offsets the group's committed offsets, and kafka-go's
+// OffsetFetch (v5) cannot ask for stable offsets (require_stable is v7).
+// InitProducerID with the current producer id and epoch (KIP-360) answers
+// CONCURRENT_TRANSACTIONS until the markers are written, then bumps the
+// epoch; so once it succeeds an OffsetFetch returns the offsets of every
+// transaction this producer committed. A failure fences the producer as
+// in abort.
+func (t *Txn) settle() {
+	st := &t.st
+	start := time.Now()
+	if err := t.reinit(); err != nil {
+		st.fenced = err
+		return
+	}
+	t.m.settleSeconds.Observe(time.Since(start).Seconds())
+	t.log.Debug("the last transaction is complete on the broker", "epoch", st.epoch, "took", time.Since(start).Round(time.Millisecond))
 }
 
 // fenced reports whether err means another producer owns the id now.
@@ -631,6 +665,7 @@ func (t *Txn) initProducer(ctx context.Context, bump bool) error {
 		return err
 	}
 	clear(st.seq)
+	st.unsettled = false
 	return nil
 }
 

@@ -165,6 +165,7 @@ type txnMetrics struct {
 	retries       *prometheus.CounterVec
 	seconds       prometheus.Histogram
 	commitSeconds prometheus.Histogram
+	settleSeconds prometheus.Histogram
 	records       prometheus.Counter
 	dropped       prometheus.Counter
 }
@@ -189,6 +190,11 @@ func newTxnMetrics(reg prometheus.Registerer) *txnMetrics {
 			Help:    "Time to commit a transaction: offsets and EndTxn.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		settleSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "streamscore_producer_transaction_settle_duration_seconds",
+			Help:    "Time the source waited, before fetching the committed offsets of a new assignment or after an abort, for the last committed transaction's markers.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
 		records: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamscore_producer_records_total",
 			Help: "Records committed (scored events and dead letters).",
@@ -199,7 +205,7 @@ func newTxnMetrics(reg prometheus.Registerer) *txnMetrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.ended, m.retries, m.seconds, m.commitSeconds, m.records, m.dropped)
+		reg.MustRegister(m.ended, m.retries, m.seconds, m.commitSeconds, m.settleSeconds, m.records, m.dropped)
 	}
 	return m
 }
