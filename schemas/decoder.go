@@ -1,13 +1,14 @@
 package schemas
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -209,6 +210,8 @@ type Decoder struct {
 	// last and what the schema makes of it: producers write their fields
 	// in one order, so one comparison usually replaces a map lookup.
 	at []fieldAt
+	// fastAt holds, per position of at, the field's form for fastFields.
+	fastAt []fastAt
 }
 
 // rowState is what an event has set so far, beyond the row scratch.
@@ -229,28 +232,45 @@ type fieldAt struct {
 	known bool
 	// plain says name's JSON text is name itself (see scanner.name).
 	plain bool
-	// fast is set for a float feature whose `"name":` text fits in 16
-	// bytes: tok holds that text, and pat and mask hold it as two
-	// little-endian words, so Decoder.fastField matches it with two
-	// comparisons.
-	fast bool
-	tok  []byte
-	pat  [2]uint64
-	mask [2]uint64
 }
 
-// remember sets a to the field name found at its position.
-func (a *fieldAt) remember(name []byte, sl slot, known bool, kinds []uint8) {
+// fastAt is what Decoder.fastFields needs of a fieldAt: set for a float
+// feature whose `"name":` text fits in 16 bytes, pat and mask hold that
+// text as two little-endian words, so that it is matched with two
+// comparisons. It is kept apart from fieldAt, small and without pointers,
+// so that the loop over it keeps its state in registers.
+type fastAt struct {
+	pat, mask [2]uint64
+	// idx is the feature's index and u its slot's number (slot.u).
+	idx, u int32
+	// tokLen is the length of the `"name":` text; zero when the field at
+	// this position is not a compact float feature.
+	tokLen uint8
+	// f64 is set for a float64 feature, clear for a float32 one.
+	f64 bool
+}
+
+// remember sets a to the field name found at its position, and fa to its
+// fast form.
+func (a *fieldAt) remember(fa *fastAt, name []byte, sl slot, known bool, kinds []uint8) {
 	a.name = append(a.name[:0], name...)
 	a.sl, a.known, a.plain = sl, known, plain(name)
-	a.tok = append(append(append(a.tok[:0], '"'), name...), '"', ':')
-	a.fast = a.plain && known && sl.kinds == slotFeature && kinds[sl.idx] <= kindFloat64 && len(a.tok) <= 16
-	a.pat, a.mask = [2]uint64{}, [2]uint64{}
-	if a.fast {
-		for j, c := range a.tok {
-			a.pat[j/8] |= uint64(c) << (8 * (j % 8))
-			a.mask[j/8] |= 0xff << (8 * (j % 8))
+	*fa = fastAt{}
+	tokLen := len(name) + 3 // "name":
+	if !a.plain || !known || sl.kinds != slotFeature || kinds[sl.idx] > kindFloat64 || tokLen > 16 {
+		return
+	}
+	fa.idx, fa.u, fa.tokLen, fa.f64 = int32(sl.idx), int32(sl.u), uint8(tokLen), kinds[sl.idx] == kindFloat64
+	for j := range tokLen {
+		c := byte('"')
+		switch {
+		case j > 0 && j <= len(name):
+			c = name[j-1]
+		case j == tokLen-1:
+			c = ':'
 		}
+		fa.pat[j/8] |= uint64(c) << (8 * (j % 8))
+		fa.mask[j/8] |= 0xff << (8 * (j % 8))
 	}
 }
 
@@ -267,9 +287,10 @@ func (d *Decoder) lookupField(pos int, name []byte) (slot, bool) {
 	if pos < maxRemembered {
 		if pos == len(d.at) {
 			d.at = append(d.at, fieldAt{})
+			d.fastAt = append(d.fastAt, fastAt{})
 		}
 		if pos < len(d.at) {
-			d.at[pos].remember(name, sl, known, d.kinds)
+			d.at[pos].remember(&d.fastAt[pos], name, sl, known, d.kinds)
 		}
 	}
 	return sl, known
@@ -289,104 +310,95 @@ func (d *Decoder) fastFields(pos int) int {
 		// array is never a float): the typed decoder reads every one.
 		return 0
 	}
+	fa := d.fastAt
+	if lim := min(len(fa), d.maxFields); pos < lim {
+		fa = fa[pos:lim]
+	} else {
+		return 0
+	}
 	b, i := d.sc.b, d.sc.i
-	at, kinds, stamp, gen := d.at, d.kinds, d.stamp, d.gen
+	stamp, gen := d.stamp, d.gen
 	row, seen := d.row, d.seen
 	n := 0
-	for ; pos < len(at) && pos < d.maxFields; pos++ {
-		a := &at[pos]
-		if !a.fast {
+	for n < len(fa) {
+		a := &fa[n]
+		if a.tokLen == 0 || i+16 > len(b) ||
+			le64(b, i)&a.mask[0] != a.pat[0] || le64(b, i+8)&a.mask[1] != a.pat[1] {
 			break
 		}
-		if i+16 <= len(b) {
-			if binary.LittleEndian.Uint64(b[i:])&a.mask[0] != a.pat[0] ||
-				binary.LittleEndian.Uint64(b[i+8:])&a.mask[1] != a.pat[1] {
-				break
-			}
-		} else if !bytes.HasPrefix(b[i:], a.tok) {
-			break
-		}
-		// The common number (such as -0.1234 or 12.5: fewer than eight
-		// integer digits, then fewer than sixteen fraction digits or none,
-		// no exponent) is read here, eight bytes at a time and without a call;
-		// decimalAt reads every other one (an invalid one included) and
-		// gives the same mant, exp and neg for these.
+		j := i + int(a.tokLen)
 		var (
-			mant uint64
-			exp  int
-			neg  bool
-			end  int
-			ok   bool
+			v   float32
+			end int
+			ok  bool
 		)
-		if j := i + len(a.tok); j+17 <= len(b) {
+		if j+9 <= len(b) {
+			// The shortest numbers, such as -0.01234 or 12.5 (at most
+			// six digits and a point in the eight bytes after the sign,
+			// and what ends them inside those eight), take one digits8
+			// once the point is taken out of the word. Their value, below
+			// 10^6 over a power of ten up to 10^6, is exact in one
+			// float32 or float64 operation.
+			sg := 0
 			if b[j] == '-' {
-				neg = true
-				j++
+				sg = 1
 			}
-			var ni int
-			if b[j] == '0' {
-				ni = 1
-			} else {
-				mant, ni = digits8(binary.LittleEndian.Uint64(b[j:]))
-			}
-			if ni > 0 && ni < 8 {
-				j += ni
-				if b[j] == '.' {
-					f, nf := digits8(binary.LittleEndian.Uint64(b[j+1:]))
-					if nf == 8 {
-						// Eight more fraction digits at most; the rest (and
-						// a fraction ending too near the end of b to read
-						// eight bytes) go to decimalAt.
-						nf = 16
-						if j+17 <= len(b) {
-							f2, n2 := digits8(binary.LittleEndian.Uint64(b[j+9:]))
-							f, nf = f*pow10u[n2]+f2, 8+n2
+			k := j + sg
+			w := le64(b, k)
+			// p counts the integer digits (8 when all eight bytes are).
+			p := uint(bits.TrailingZeros64(((w-0x3030303030303030)|(w+0x4646464646464646))&0x8080808080808080)) >> 3
+			// No integer digit, or a zero before another digit, is not
+			// JSON; all eight digits, too long for here.
+			if p-1 < 7 && (byte(w) != '0' || p == 1) {
+				dot := uint(0)
+				if byte(w>>(8*p)) == '.' {
+					dot = 1
+				}
+				low := uint64(1)<<(8*p) - 1
+				m, nd := digits8(w&low | (w>>(8*dot))&^low)
+				// nd-p fraction digits (at least one after a point); the
+				// byte after them, inside w, must end the number.
+				if t := uint(nd) + dot; t < 8 && uint(nd) >= p+dot && byte(w>>(8*t))|0x20 != 'e' {
+					if a.f64 {
+						v = float32(float64(m) / pow10[(uint(nd)-p)&7])
+					} else {
+						v = float32(m) / pow10f32[(uint(nd)-p)&7]
+					}
+					v = math.Float32frombits(math.Float32bits(v) | uint32(sg)<<31)
+					end, ok = k+int(t), true
+				} else if t == 8 && dot == 1 && k+16 <= len(b) {
+					// A longer fraction (such as 0.123456789, which
+					// float32 needs to round-trip): up to seven more of
+					// its digits from the next eight bytes, fourteen
+					// digits in all, so that exp is -13 at least.
+					f, n2 := digits8(le64(b, k+8))
+					if n2 < 8 && b[k+8+n2]|0x20 != 'e' {
+						m = m*pow10u[n2&7] + f
+						e := int(p) - 7 - n2
+						if a.f64 {
+							// m < 10^14 < 2^53, -e < 22: Clinger's fast path.
+							v = float32(float64(m) / pow10[-e&15])
+							v = math.Float32frombits(math.Float32bits(v) | uint32(sg)<<31)
+							ok = true
+						} else {
+							v, ok = fastFloat32(m, e, sg == 1)
 						}
+						end = k + 8 + n2
 					}
-					// ni+nf digits: at most 19 fit in mant (decimalAt's rule).
-					if nf > 0 && nf < 16 && ni+nf <= 19 && b[j+1+nf]|0x20 != 'e' {
-						mant, exp, end, ok = mant*pow10u[nf]+f, -nf, j+1+nf, true
-					}
-				} else if b[j]|0x20 != 'e' {
-					end, ok = j, true
 				}
 			}
 		}
 		if !ok {
-			if mant, exp, neg, end, ok = decimalAt(b, i+len(a.tok)); !ok {
+			if v, end, ok = compactFloat(b, j, a.f64); !ok {
 				break
 			}
 		}
-		var v float32
-		if kinds[a.sl.idx] == kindFloat32 {
-			// fastFloat32, its common case inline.
-			if mant < 1<<24 && exp >= -10 && exp <= 10 {
-				v = float32(mant)
-				if exp < 0 {
-					v /= pow10f32[-exp]
-				} else {
-					v *= pow10f32[exp]
-				}
-				if neg {
-					v = -v
-				}
-			} else if v, ok = fastFloat32Wide(mant, exp, neg); !ok {
-				break
-			}
-		} else {
-			f, ok := fastFloat64(mant, exp, neg)
-			if !ok {
-				break
-			}
-			// At most 2^53 × 10^22, inside float32's range.
-			v = float32(f)
-		}
-		if stamp[a.sl.u] == gen {
+		if stamp[a.u] == gen {
 			break
 		}
-		stamp[a.sl.u] = gen
-		row[a.sl.idx] = v
-		seen[a.sl.idx] = true
+		stamp[a.u] = gen
+		row[a.idx] = v
+		seen[a.idx] = true
 		n++
 		d.sc.i = end
 		if end >= len(b) || b[end] != ',' {
@@ -395,6 +407,74 @@ func (d *Decoder) fastFields(pos int) int {
 		i = end + 1
 	}
 	return n
+}
+
+// le64 returns b[i:i+8] as a little-endian word, as
+// binary.LittleEndian.Uint64 does, without the bounds checks: the caller
+// has made sure that i >= 0 and i+8 <= len(b).
+func le64(b []byte, i int) uint64 {
+	return binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i)), 8))
+}
+
+// compactFloat reads the number at b[j:] for fastFields when it is not one
+// of the shortest: a common one (fewer than eight integer digits, then
+// fewer than sixteen fraction digits or none, no exponent) eight bytes at
+// a time, any other with decimalAt, and converts it with the fast
+// conversions. ok is false when the number is not valid JSON or does not
+// convert exactly that way; the general path then reads it.
+func compactFloat(b []byte, j int, f64 bool) (v float32, end int, ok bool) {
+	var (
+		mant uint64
+		exp  int
+		neg  bool
+	)
+	j0 := j
+	if j+17 <= len(b) {
+		if b[j] == '-' {
+			neg = true
+			j++
+		}
+		var ni int
+		if b[j] == '0' {
+			ni = 1
+		} else {
+			mant, ni = digits8(binary.LittleEndian.Uint64(b[j:]))
+		}
+		if ni > 0 && ni < 8 {
+			j += ni
+			if b[j] == '.' {
+				f, nf := digits8(binary.LittleEndian.Uint64(b[j+1:]))
+				if nf == 8 {
+					// Eight more fraction digits at most; the rest (and
+					// a fraction ending too near the end of b to read
+					// eight bytes) go to decimalAt.
+					nf = 16
+					if j+17 <= len(b) {
+						f2, n2 := digits8(binary.LittleEndian.Uint64(b[j+9:]))
+						f, nf = f*pow10u[n2]+f2, 8+n2
+					}
+				}
+				// ni+nf digits: at most 19 fit in mant (decimalAt's rule).
+				if nf > 0 && nf < 16 && ni+nf <= 19 && b[j+1+nf]|0x20 != 'e' {
+					mant, exp, end, ok = mant*pow10u[nf]+f, -nf, j+1+nf, true
+				}
+			} else if b[j]|0x20 != 'e' {
+				end, ok = j, true
+			}
+		}
+	}
+	if !ok {
+		if mant, exp, neg, end, ok = decimalAt(b, j0); !ok {
+			return 0, 0, false
+		}
+	}
+	if f64 {
+		f, ok := fastFloat64(mant, exp, neg)
+		// At most 2^53 × 10^22, inside float32's range.
+		return float32(f), end, ok
+	}
+	v, ok = fastFloat32(mant, exp, neg)
+	return v, end, ok
 }
 
 // NewDecoder returns a decoder for spec that allocates Arrow memory from mem.
