@@ -368,8 +368,22 @@ func (d *Decoder) fastFields(pos int) int {
 					} else {
 						v = float32(int64(m)) / pow10f32[(uint(nd)-p)&7]
 					}
-					v = math.Float32frombits(math.Float32bits(v) | uint32(sg)<<31)
-					end, ok = k+int(t), true
+					// Stored here, the common case's own copy of the code
+					// after the other cases, so that their values need not
+					// meet in the same registers.
+					if d.stamp[a.u] == d.gen {
+						break
+					}
+					d.stamp[a.u] = d.gen
+					d.row[a.idx] = math.Float32frombits(math.Float32bits(v) | uint32(sg)<<31)
+					d.seen[a.idx] = true
+					n++
+					d.sc.i = k + int(t)
+					if next != ',' {
+						break
+					}
+					i = k + int(t) + 1
+					continue
 				} else if t == 8 && dot == 1 && k+16 <= len(b) {
 					// A longer fraction (such as 0.123456789, which
 					// float32 needs to round-trip): up to seven more of

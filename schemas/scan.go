@@ -98,6 +98,20 @@ func (s *scanner) str() ([]byte, bool) {
 	}
 	s.i++
 	start := s.i
+	// Eight bytes at a time up to the first quote, backslash or control
+	// byte (each sets its byte's top bit in m; borrows only reach the
+	// bytes after it), then byte by byte from there.
+	for s.i+8 <= len(s.b) {
+		w := le64(s.b, s.i)
+		q := w ^ 0x2222222222222222
+		e := w ^ 0x5c5c5c5c5c5c5c5c
+		m := ((w-0x2020202020202020)&^w | (q-0x0101010101010101)&^q | (e-0x0101010101010101)&^e) & 0x8080808080808080
+		if m != 0 {
+			s.i += bits.TrailingZeros64(m) >> 3
+			break
+		}
+		s.i += 8
+	}
 	for s.i < len(s.b) {
 		c := s.b[s.i]
 		if c == '"' {
