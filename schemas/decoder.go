@@ -212,6 +212,9 @@ type Decoder struct {
 	at []fieldAt
 	// fastAt holds, per position of at, the field's form for fastFields.
 	fastAt []fastAt
+	// dataHint holds, per column of the record, the bytes per row of its
+	// string values in the last batch, for sizing the next one's.
+	dataHint []float64
 }
 
 // rowState is what an event has set so far, beyond the row scratch.
@@ -601,8 +604,16 @@ func (d *Decoder) Decode(msgs []Message) *Decoded {
 	// Resize, not Reserve, which rounds up to the next power of two, and
 	// doubles a batch of one (1024 rows, 32 features: 256 KiB of matrix
 	// for 128 KiB of values).
-	for _, fb := range b.Fields() {
+	if len(d.dataHint) != len(b.Fields()) {
+		d.dataHint = make([]float64, len(b.Fields()))
+	}
+	for j, fb := range b.Fields() {
 		fb.Resize(len(msgs))
+		if sb, ok := fb.(*array.StringBuilder); ok && d.dataHint[j] > 0 {
+			// As many bytes per row as the last batch had, and a little
+			// more, instead of growing from nothing by doubling.
+			sb.ReserveData(int(d.dataHint[j]*float64(len(msgs))*1.125) + 64)
+		}
 	}
 	idB := b.Field(0).(*array.StringBuilder)
 	keyB := b.Field(1).(*array.StringBuilder)
@@ -653,6 +664,13 @@ func (d *Decoder) Decode(msgs []Message) *Decoded {
 			setB[j].BinaryBuilder.Append(d.keyBufs)
 		}
 		out.Rows = append(out.Rows, i)
+	}
+	if rows := len(out.Rows); rows > 0 {
+		for j, fb := range b.Fields() {
+			if sb, ok := fb.(*array.StringBuilder); ok {
+				d.dataHint[j] = float64(sb.DataLen()) / float64(rows)
+			}
+		}
 	}
 	out.Record = b.NewRecord()
 	return out
