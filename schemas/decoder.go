@@ -357,19 +357,19 @@ func (d *Decoder) fastFields(pos int) int {
 			// JSON; all eight digits, too long for here.
 			if p-1 < 7 && (byte(w) != '0' || p == 1) {
 				dot := uint(0)
-				if byte(w>>(8*p)) == '.' {
+				if byte(w>>(8*p&63)) == '.' {
 					dot = 1
 				}
-				low := uint64(1)<<(8*p) - 1
-				m, nd := digits8(w&low | (w>>(8*dot))&^low)
+				low := uint64(1)<<(8*p&63) - 1
+				m, nd := digitsLead(w&low | (w>>(8*dot))&^low)
 				// nd-p fraction digits (at least one after a point); the
 				// byte after them, inside w, must end the number.
-				next = byte(w >> (8 * (uint(nd) + dot)))
-				if t := uint(nd) + dot; t < 8 && uint(nd) >= p+dot && next|0x20 != 'e' {
+				next = byte(w >> (8 * (nd + dot) & 63))
+				if t := nd + dot; t < 8 && nd >= p+dot && next|0x20 != 'e' {
 					if a.f64 {
-						v = float32(float64(int64(m)) / pow10[(uint(nd)-p)&7])
+						v = float32(float64(int64(m)) / pow10[(nd-p)&7])
 					} else {
-						v = float32(int64(m)) / pow10f32[(uint(nd)-p)&7]
+						v = float32(int64(m)) / pow10f32[(nd-p)&7]
 					}
 					// Stored here, the common case's own copy of the code
 					// after the other cases, so that their values need not

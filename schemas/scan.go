@@ -499,6 +499,18 @@ func digits8(w uint64) (v uint64, n int) {
 	return (x & 0x0000ffff0000ffff) * 42949672960001 >> 32, n
 }
 
+// digitsLead is digits8 for a word that starts with a digit (n is at
+// least 1; v is unspecified when it is not), without digits8's branch.
+func digitsLead(w uint64) (v uint64, n uint) {
+	x := w - 0x3030303030303030
+	y := w + 0x4646464646464646
+	n = uint(bits.TrailingZeros64((x|y)&0x8080808080808080)) >> 3
+	x <<= (64 - 8*n) & 63
+	x = (x & 0x0f0f0f0f0f0f0f0f) * 2561 >> 8
+	x = (x & 0x00ff00ff00ff00ff) * 6553601 >> 16
+	return (x & 0x0000ffff0000ffff) * 42949672960001 >> 32, n
+}
+
 // decimalLong is decimal for numbers with more than 19 digits, which fit
 // only when the fraction's leading zeros are not counted.
 func decimalLong(b []byte, i int) (mant uint64, exp int, neg bool, end int, ok bool) {
