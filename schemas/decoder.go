@@ -770,8 +770,12 @@ func (d *Decoder) decodeRow(m *Message) (tsMillis int64, defaulted int, ok bool)
 			return 0, 0, false
 		}
 	}
-	for i, seen := range d.seen {
-		if seen {
+	for i := 0; i < len(d.seen); i++ {
+		if i+8 <= len(d.seen) && allSeen8(d.seen, i) {
+			i += 7
+			continue
+		}
+		if d.seen[i] {
 			continue
 		}
 		if d.required[i] {
@@ -783,6 +787,12 @@ func (d *Decoder) decodeRow(m *Message) (tsMillis int64, defaulted int, ok bool)
 		defaulted++
 	}
 	return d.r.ts, defaulted, true
+}
+
+// allSeen8 reports whether seen[i:i+8] are all true, in one comparison (a
+// bool is one byte, 0 or 1); the caller has checked that i+8 <= len(seen).
+func allSeen8(seen []bool, i int) bool {
+	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Pointer(&seen[i]))[:]) == 0x0101010101010101
 }
 
 // field reads the field at position pos of the event, sc.i being at its
