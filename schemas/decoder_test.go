@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -241,6 +242,70 @@ func TestDecodeMissingField(t *testing.T) {
 			e := decodeErr(t, spec, tc.value)
 			if e.Reason != schemas.ReasonMissingField || e.Field != tc.field {
 				t.Errorf("error = %v (reason %q, field %q), want missing_field %q", &e, e.Reason, e.Field, tc.field)
+			}
+		})
+	}
+}
+
+// TestDecodeManyFeaturesMissing checks, with 20 features (f8, f17 and
+// f19 defaulted), that a feature absent after a run of eight present ones
+// is found: missing when required, its default otherwise.
+func TestDecodeManyFeaturesMissing(t *testing.T) {
+	var y strings.Builder
+	y.WriteString("name: many\nversion: \"1\"\nid: id\nkey: user\nfeatures:\n")
+	for i := range 20 {
+		if i == 8 || i == 17 || i == 19 {
+			fmt.Fprintf(&y, "  - {name: f%d, default: %d.5}\n", i, i)
+		} else {
+			fmt.Fprintf(&y, "  - {name: f%d}\n", i)
+		}
+	}
+	y.WriteString("model: {input: x, outputs: [{name: score}]}\n")
+	spec := parseSpec(t, y.String())
+	event := func(skip ...int) string {
+		var b strings.Builder
+		b.WriteString(`{"id":"e1","user":"u1"`)
+		for i := range 20 {
+			if !slices.Contains(skip, i) {
+				fmt.Fprintf(&b, `,"f%d":%d`, i, i)
+			}
+		}
+		return b.String() + "}"
+	}
+	tests := []struct {
+		name      string
+		skip      []int
+		field     string // the missing_field error's field, or "" when the row decodes
+		defaulted int
+	}{
+		{"all present", nil, "", 0},
+		{"defaults", []int{8, 17, 19}, "", 3},
+		{"required after eight present", []int{9}, "f9", 0},
+		{"required in the first eight", []int{3}, "f3", 0},
+		{"required in the tail", []int{18}, "f18", 0},
+		{"default then required", []int{8, 16}, "f16", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// Twice, so that the second decode takes the compact path.
+			r := decodeValues(t, spec, event(tc.skip...), event(tc.skip...))
+			if tc.field != "" {
+				if len(r.Errors) != 2 || r.Errors[1].Reason != schemas.ReasonMissingField || r.Errors[1].Field != tc.field {
+					t.Fatalf("errors = %v, want missing_field %s twice", r.Errors, tc.field)
+				}
+				return
+			}
+			if len(r.Errors) != 0 || r.Defaulted != 2*tc.defaulted {
+				t.Fatalf("errors %v, defaulted %d; want none and %d", r.Errors, r.Defaulted, 2*tc.defaulted)
+			}
+			for i, v := range r.features(1) {
+				want := float32(i)
+				if slices.Contains(tc.skip, i) {
+					want = float32(i) + 0.5
+				}
+				if v != want {
+					t.Errorf("f%d = %v, want %v", i, v, want)
+				}
 			}
 		})
 	}
