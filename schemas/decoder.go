@@ -393,7 +393,10 @@ func (d *Decoder) fastFields(pos int) int {
 					// its digits from the next eight bytes, fourteen
 					// digits in all, so that exp is -13 at least.
 					f, n2 := digits8(le64(b, k+8))
-					if next = b[k+8+n2]; n2 < 8 && next|0x20 != 'e' {
+					if n2 < 8 {
+						next = b[k+8+n2]
+					}
+					if n2 < 8 && next|0x20 != 'e' {
 						m = m*pow10u[n2&7] + f
 						e := int(p) - 7 - n2
 						if a.f64 {

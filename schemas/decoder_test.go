@@ -948,6 +948,31 @@ func TestDecodeFastNumbersExact(t *testing.T) {
 	}
 }
 
+// TestDecodeFastNumberTruncated decodes events cut off right after a long
+// number (no closing brace), whose field order the decoder has seen: the
+// compact path must read no byte past the event, and the event is
+// invalid_json, as on the general path.
+func TestDecodeFastNumberTruncated(t *testing.T) {
+	spec := parseSpec(t, testSpec)
+	warm := `{"id":"w","user":"u","f64":2.5,"f32":1.5}`
+	for _, num := range []string{
+		"0.12345678901234", "-0.12345678901234", "0.1234567890123", "0.123456789012345",
+		"0.1234567", "1234567.12345678", "-0.01234", "12.5", "0.123456789",
+	} {
+		t.Run(num, func(t *testing.T) {
+			value := `{"id":"e1","user":"u1","f64":2.5,"f32":` + num
+			fast := decodeValues(t, spec, warm, value)
+			cold := decodeValues(t, spec, value)
+			if len(fast.Errors) != 1 || len(cold.Errors) != 1 {
+				t.Fatalf("errors: fast %v, cold %v; want one each", fast.Errors, cold.Errors)
+			}
+			if fast.Errors[0].Reason != schemas.ReasonInvalidJSON || cold.Errors[0].Reason != schemas.ReasonInvalidJSON {
+				t.Errorf("reasons: fast %s, cold %s; want invalid_json", fast.Errors[0].Reason, cold.Errors[0].Reason)
+			}
+		})
+	}
+}
+
 // checkFastNumber decodes value (whose f32 and f64 are num) after warm,
 // twice, and alone, and compares the features or errors with strconv's.
 func checkFastNumber(t *testing.T, spec *schemas.Spec, warm, value, num string) {
