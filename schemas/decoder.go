@@ -339,12 +339,12 @@ func (d *Decoder) fastFields(pos int) int {
 			next byte
 		)
 		if j+9 <= len(b) {
-			// The shortest numbers, such as -0.01234 or 12.5 (at most
-			// six digits and a point in the eight bytes after the sign,
-			// and what ends them inside those eight), take one digits8
-			// once the point is taken out of the word. Their value, below
-			// 10^6 over a power of ten up to 10^6, is exact in one
-			// float32 or float64 operation.
+			// The shortest numbers, such as -0.01234 or 12.5 (after the
+			// sign, up to seven digits, or six and a point, and what ends
+			// them, inside eight bytes), take one digitsLead once the
+			// point is taken out of the word. Their value, below 10^7
+			// (< 2^24) over a power of ten up to 10^6, is one exact
+			// float32 (or float64) division.
 			sg := 0
 			if b[j] == '-' {
 				sg = 1
