@@ -1,13 +1,14 @@
 package schemas
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -209,6 +210,11 @@ type Decoder struct {
 	// last and what the schema makes of it: producers write their fields
 	// in one order, so one comparison usually replaces a map lookup.
 	at []fieldAt
+	// fastAt holds, per position of at, the field's form for fastFields.
+	fastAt []fastAt
+	// dataHint holds, per column of the record, the bytes per row of its
+	// string values in the last batch, for sizing the next one's.
+	dataHint []float64
 }
 
 // rowState is what an event has set so far, beyond the row scratch.
@@ -229,28 +235,45 @@ type fieldAt struct {
 	known bool
 	// plain says name's JSON text is name itself (see scanner.name).
 	plain bool
-	// fast is set for a float feature whose `"name":` text fits in 16
-	// bytes: tok holds that text, and pat and mask hold it as two
-	// little-endian words, so Decoder.fastField matches it with two
-	// comparisons.
-	fast bool
-	tok  []byte
-	pat  [2]uint64
-	mask [2]uint64
 }
 
-// remember sets a to the field name found at its position.
-func (a *fieldAt) remember(name []byte, sl slot, known bool, kinds []uint8) {
+// fastAt is what Decoder.fastFields needs of a fieldAt: set for a float
+// feature whose `"name":` text fits in 16 bytes, pat and mask hold that
+// text as two little-endian words, so that it is matched with two
+// comparisons. It is kept apart from fieldAt, small and without pointers,
+// so that the loop over it keeps its state in registers.
+type fastAt struct {
+	pat, mask [2]uint64
+	// idx is the feature's index and u its slot's number (slot.u).
+	idx, u int32
+	// tokLen is the length of the `"name":` text; zero when the field at
+	// this position is not a compact float feature.
+	tokLen uint8
+	// f64 is set for a float64 feature, clear for a float32 one.
+	f64 bool
+}
+
+// remember sets a to the field name found at its position, and fa to its
+// fast form.
+func (a *fieldAt) remember(fa *fastAt, name []byte, sl slot, known bool, kinds []uint8) {
 	a.name = append(a.name[:0], name...)
 	a.sl, a.known, a.plain = sl, known, plain(name)
-	a.tok = append(append(append(a.tok[:0], '"'), name...), '"', ':')
-	a.fast = a.plain && known && sl.kinds == slotFeature && kinds[sl.idx] <= kindFloat64 && len(a.tok) <= 16
-	a.pat, a.mask = [2]uint64{}, [2]uint64{}
-	if a.fast {
-		for j, c := range a.tok {
-			a.pat[j/8] |= uint64(c) << (8 * (j % 8))
-			a.mask[j/8] |= 0xff << (8 * (j % 8))
+	*fa = fastAt{}
+	tokLen := len(name) + 3 // "name":
+	if !a.plain || !known || sl.kinds != slotFeature || kinds[sl.idx] > kindFloat64 || tokLen > 16 {
+		return
+	}
+	fa.idx, fa.u, fa.tokLen, fa.f64 = int32(sl.idx), int32(sl.u), uint8(tokLen), kinds[sl.idx] == kindFloat64
+	for j := range tokLen {
+		c := byte('"')
+		switch {
+		case j > 0 && j <= len(name):
+			c = name[j-1]
+		case j == tokLen-1:
+			c = ':'
 		}
+		fa.pat[j/8] |= uint64(c) << (8 * (j % 8))
+		fa.mask[j/8] |= 0xff << (8 * (j % 8))
 	}
 }
 
@@ -267,9 +290,10 @@ func (d *Decoder) lookupField(pos int, name []byte) (slot, bool) {
 	if pos < maxRemembered {
 		if pos == len(d.at) {
 			d.at = append(d.at, fieldAt{})
+			d.fastAt = append(d.fastAt, fastAt{})
 		}
 		if pos < len(d.at) {
-			d.at[pos].remember(name, sl, known, d.kinds)
+			d.at[pos].remember(&d.fastAt[pos], name, sl, known, d.kinds)
 		}
 	}
 	return sl, known
@@ -289,112 +313,196 @@ func (d *Decoder) fastFields(pos int) int {
 		// array is never a float): the typed decoder reads every one.
 		return 0
 	}
+	fa := d.fastAt
+	if lim := min(len(fa), d.maxFields); pos < lim {
+		fa = fa[pos:lim]
+	} else {
+		return 0
+	}
+	// The row, seen and stamp slices are read through d, not kept in
+	// locals: fewer live values keep the loop's state in registers.
 	b, i := d.sc.b, d.sc.i
-	at, kinds, stamp, gen := d.at, d.kinds, d.stamp, d.gen
-	row, seen := d.row, d.seen
 	n := 0
-	for ; pos < len(at) && pos < d.maxFields; pos++ {
-		a := &at[pos]
-		if !a.fast {
+	for n < len(fa) {
+		a := &fa[n]
+		if a.tokLen == 0 || i+16 > len(b) ||
+			(le64(b, i)&a.mask[0]^a.pat[0])|(le64(b, i+8)&a.mask[1]^a.pat[1]) != 0 {
 			break
 		}
-		if i+16 <= len(b) {
-			if binary.LittleEndian.Uint64(b[i:])&a.mask[0] != a.pat[0] ||
-				binary.LittleEndian.Uint64(b[i+8:])&a.mask[1] != a.pat[1] {
-				break
-			}
-		} else if !bytes.HasPrefix(b[i:], a.tok) {
-			break
-		}
-		// The common number (such as -0.1234 or 12.5: fewer than eight
-		// integer digits, then fewer than sixteen fraction digits or none,
-		// no exponent) is read here, eight bytes at a time and without a call;
-		// decimalAt reads every other one (an invalid one included) and
-		// gives the same mant, exp and neg for these.
+		j := i + int(a.tokLen)
 		var (
-			mant uint64
-			exp  int
-			neg  bool
-			end  int
-			ok   bool
+			v   float32
+			end int
+			ok  bool
+			// next is the byte after the number, b[end], or 0 at the
+			// end of b.
+			next byte
 		)
-		if j := i + len(a.tok); j+17 <= len(b) {
+		if j+9 <= len(b) {
+			// The shortest numbers, such as -0.01234 or 12.5 (after the
+			// sign, up to seven digits, or six and a point, and what ends
+			// them, inside eight bytes), take one digitsLead once the
+			// point is taken out of the word. Their value, below 10^7
+			// (< 2^24) over a power of ten up to 10^6, is one exact
+			// float32 (or float64) division.
+			sg := 0
 			if b[j] == '-' {
-				neg = true
-				j++
+				sg = 1
 			}
-			var ni int
-			if b[j] == '0' {
-				ni = 1
-			} else {
-				mant, ni = digits8(binary.LittleEndian.Uint64(b[j:]))
-			}
-			if ni > 0 && ni < 8 {
-				j += ni
-				if b[j] == '.' {
-					f, nf := digits8(binary.LittleEndian.Uint64(b[j+1:]))
-					if nf == 8 {
-						// Eight more fraction digits at most; the rest (and
-						// a fraction ending too near the end of b to read
-						// eight bytes) go to decimalAt.
-						nf = 16
-						if j+17 <= len(b) {
-							f2, n2 := digits8(binary.LittleEndian.Uint64(b[j+9:]))
-							f, nf = f*pow10u[n2]+f2, 8+n2
+			k := j + sg
+			w := le64(b, k)
+			// p counts the integer digits (8 when all eight bytes are).
+			p := uint(bits.TrailingZeros64(((w-0x3030303030303030)|(w+0x4646464646464646))&0x8080808080808080)) >> 3
+			// No integer digit, or a zero before another digit, is not
+			// JSON; all eight digits, too long for here.
+			if p-1 < 7 && (byte(w) != '0' || p == 1) {
+				dot := uint(0)
+				if byte(w>>(8*p&63)) == '.' {
+					dot = 1
+				}
+				low := uint64(1)<<(8*p&63) - 1
+				m, nd := digitsLead(w&low | (w>>(8*dot))&^low)
+				// nd-p fraction digits (at least one after a point); the
+				// byte after them, inside w, must end the number.
+				next = byte(w >> (8 * (nd + dot) & 63))
+				if t := nd + dot; t < 8 && nd >= p+dot && next|0x20 != 'e' {
+					if a.f64 {
+						v = float32(float64(int64(m)) / pow10[(nd-p)&7])
+					} else {
+						v = float32(int64(m)) / pow10f32[(nd-p)&7]
+					}
+					// Stored here, the common case's own copy of the code
+					// after the other cases, so that their values need not
+					// meet in the same registers.
+					if d.stamp[a.u] == d.gen {
+						break
+					}
+					d.stamp[a.u] = d.gen
+					d.row[a.idx] = math.Float32frombits(math.Float32bits(v) | uint32(sg)<<31)
+					d.seen[a.idx] = true
+					n++
+					d.sc.i = k + int(t)
+					if next != ',' {
+						break
+					}
+					i = k + int(t) + 1
+					continue
+				} else if t == 8 && dot == 1 && k+16 <= len(b) {
+					// A longer fraction (such as 0.123456789, which
+					// float32 needs to round-trip): up to seven more of
+					// its digits from the next eight bytes, fourteen
+					// digits in all, so that exp is -13 at least.
+					f, n2 := digits8(le64(b, k+8))
+					if n2 < 8 {
+						next = b[k+8+n2]
+					}
+					if n2 < 8 && next|0x20 != 'e' {
+						m = m*pow10u[n2&7] + f
+						e := int(p) - 7 - n2
+						if a.f64 {
+							// m < 10^14 < 2^53, -e < 22: Clinger's fast path.
+							v = float32(float64(m) / pow10[-e&15])
+							v = math.Float32frombits(math.Float32bits(v) | uint32(sg)<<31)
+							ok = true
+						} else {
+							v, ok = fastFloat32(m, e, sg == 1)
 						}
+						end = k + 8 + n2
 					}
-					// ni+nf digits: at most 19 fit in mant (decimalAt's rule).
-					if nf > 0 && nf < 16 && ni+nf <= 19 && b[j+1+nf]|0x20 != 'e' {
-						mant, exp, end, ok = mant*pow10u[nf]+f, -nf, j+1+nf, true
-					}
-				} else if b[j]|0x20 != 'e' {
-					end, ok = j, true
 				}
 			}
 		}
 		if !ok {
-			if mant, exp, neg, end, ok = decimalAt(b, i+len(a.tok)); !ok {
+			if v, end, ok = compactFloat(b, j, a.f64); !ok {
 				break
+			}
+			next = 0
+			if end < len(b) {
+				next = b[end]
 			}
 		}
-		var v float32
-		if kinds[a.sl.idx] == kindFloat32 {
-			// fastFloat32, its common case inline.
-			if mant < 1<<24 && exp >= -10 && exp <= 10 {
-				v = float32(mant)
-				if exp < 0 {
-					v /= pow10f32[-exp]
-				} else {
-					v *= pow10f32[exp]
-				}
-				if neg {
-					v = -v
-				}
-			} else if v, ok = fastFloat32Wide(mant, exp, neg); !ok {
-				break
-			}
-		} else {
-			f, ok := fastFloat64(mant, exp, neg)
-			if !ok {
-				break
-			}
-			// At most 2^53 × 10^22, inside float32's range.
-			v = float32(f)
-		}
-		if stamp[a.sl.u] == gen {
+		if d.stamp[a.u] == d.gen {
 			break
 		}
-		stamp[a.sl.u] = gen
-		row[a.sl.idx] = v
-		seen[a.sl.idx] = true
+		d.stamp[a.u] = d.gen
+		d.row[a.idx] = v
+		d.seen[a.idx] = true
 		n++
 		d.sc.i = end
-		if end >= len(b) || b[end] != ',' {
+		if next != ',' {
 			break
 		}
 		i = end + 1
 	}
 	return n
+}
+
+// le64 returns b[i:i+8] as a little-endian word, as
+// binary.LittleEndian.Uint64 does, without the bounds checks: the caller
+// has made sure that i >= 0 and i+8 <= len(b).
+func le64(b []byte, i int) uint64 {
+	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))[:])
+}
+
+// compactFloat reads the number at b[j:] for fastFields when it is not one
+// of the shortest: a common one (fewer than eight integer digits, then
+// fewer than sixteen fraction digits or none, no exponent) eight bytes at
+// a time, any other with decimalAt, and converts it with the fast
+// conversions. ok is false when the number is not valid JSON or does not
+// convert exactly that way; the general path then reads it.
+func compactFloat(b []byte, j int, f64 bool) (v float32, end int, ok bool) {
+	var (
+		mant uint64
+		exp  int
+		neg  bool
+	)
+	j0 := j
+	if j+17 <= len(b) {
+		if b[j] == '-' {
+			neg = true
+			j++
+		}
+		var ni int
+		if b[j] == '0' {
+			ni = 1
+		} else {
+			mant, ni = digits8(binary.LittleEndian.Uint64(b[j:]))
+		}
+		if ni > 0 && ni < 8 {
+			j += ni
+			if b[j] == '.' {
+				f, nf := digits8(binary.LittleEndian.Uint64(b[j+1:]))
+				if nf == 8 {
+					// Eight more fraction digits at most; the rest (and
+					// a fraction ending too near the end of b to read
+					// eight bytes) go to decimalAt.
+					nf = 16
+					if j+17 <= len(b) {
+						f2, n2 := digits8(binary.LittleEndian.Uint64(b[j+9:]))
+						f, nf = f*pow10u[n2]+f2, 8+n2
+					}
+				}
+				// ni+nf digits: at most 19 fit in mant (decimalAt's rule).
+				if nf > 0 && nf < 16 && ni+nf <= 19 && b[j+1+nf]|0x20 != 'e' {
+					mant, exp, end, ok = mant*pow10u[nf]+f, -nf, j+1+nf, true
+				}
+			} else if b[j]|0x20 != 'e' {
+				end, ok = j, true
+			}
+		}
+	}
+	if !ok {
+		if mant, exp, neg, end, ok = decimalAt(b, j0); !ok {
+			return 0, 0, false
+		}
+	}
+	if f64 {
+		f, ok := fastFloat64(mant, exp, neg)
+		// At most 2^53 × 10^22, inside float32's range.
+		return float32(f), end, ok
+	}
+	v, ok = fastFloat32(mant, exp, neg)
+	return v, end, ok
 }
 
 // NewDecoder returns a decoder for spec that allocates Arrow memory from mem.
@@ -496,13 +604,26 @@ func (d *Decoder) Schema() *arrow.Schema { return d.schema }
 func (d *Decoder) Decode(msgs []Message) *Decoded {
 	b := array.NewRecordBuilder(d.mem, d.schema)
 	defer b.Release()
-	b.Reserve(len(msgs))
+	// Resize, not Reserve, which rounds up to the next power of two, and
+	// doubles a batch of one (1024 rows, 32 features: 256 KiB of matrix
+	// for 128 KiB of values).
+	if len(d.dataHint) != len(b.Fields()) {
+		d.dataHint = make([]float64, len(b.Fields()))
+	}
+	for j, fb := range b.Fields() {
+		fb.Resize(len(msgs))
+		if sb, ok := fb.(*array.StringBuilder); ok && d.dataHint[j] > 0 {
+			// As many bytes per row as the last batch had, and a little
+			// more, instead of growing from nothing by doubling.
+			sb.ReserveData(int(d.dataHint[j]*float64(len(msgs))*1.125) + 64)
+		}
+	}
 	idB := b.Field(0).(*array.StringBuilder)
 	keyB := b.Field(1).(*array.StringBuilder)
 	tsB := b.Field(2).(*array.TimestampBuilder)
 	featB := b.Field(3).(*array.FixedSizeListBuilder)
 	valB := featB.ValueBuilder().(*array.Float32Builder)
-	valB.Reserve(len(msgs) * len(d.row))
+	valB.Resize(len(msgs) * len(d.row))
 	passB := make([]*array.StringBuilder, len(d.pass))
 	for i := range passB {
 		passB[i] = b.Field(4 + i).(*array.StringBuilder)
@@ -546,6 +667,13 @@ func (d *Decoder) Decode(msgs []Message) *Decoded {
 			setB[j].BinaryBuilder.Append(d.keyBufs)
 		}
 		out.Rows = append(out.Rows, i)
+	}
+	if rows := len(out.Rows); rows > 0 {
+		for j, fb := range b.Fields() {
+			if sb, ok := fb.(*array.StringBuilder); ok {
+				d.dataHint[j] = float64(sb.DataLen()) / float64(rows)
+			}
+		}
 	}
 	out.Record = b.NewRecord()
 	return out
@@ -645,8 +773,12 @@ func (d *Decoder) decodeRow(m *Message) (tsMillis int64, defaulted int, ok bool)
 			return 0, 0, false
 		}
 	}
-	for i, seen := range d.seen {
-		if seen {
+	for i := 0; i < len(d.seen); i++ {
+		if i+8 <= len(d.seen) && allSeen8(d.seen, i) {
+			i += 7
+			continue
+		}
+		if d.seen[i] {
 			continue
 		}
 		if d.required[i] {
@@ -658,6 +790,12 @@ func (d *Decoder) decodeRow(m *Message) (tsMillis int64, defaulted int, ok bool)
 		defaulted++
 	}
 	return d.r.ts, defaulted, true
+}
+
+// allSeen8 reports whether seen[i:i+8] are all true, in one comparison (a
+// bool is one byte, 0 or 1); the caller has checked that i+8 <= len(seen).
+func allSeen8(seen []bool, i int) bool {
+	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Pointer(&seen[i]))[:]) == 0x0101010101010101
 }
 
 // field reads the field at position pos of the event, sc.i being at its

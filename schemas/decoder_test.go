@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -241,6 +242,70 @@ func TestDecodeMissingField(t *testing.T) {
 			e := decodeErr(t, spec, tc.value)
 			if e.Reason != schemas.ReasonMissingField || e.Field != tc.field {
 				t.Errorf("error = %v (reason %q, field %q), want missing_field %q", &e, e.Reason, e.Field, tc.field)
+			}
+		})
+	}
+}
+
+// TestDecodeManyFeaturesMissing checks, with 20 features (f8, f17 and
+// f19 defaulted), that a feature absent after a run of eight present ones
+// is found: missing when required, its default otherwise.
+func TestDecodeManyFeaturesMissing(t *testing.T) {
+	var y strings.Builder
+	y.WriteString("name: many\nversion: \"1\"\nid: id\nkey: user\nfeatures:\n")
+	for i := range 20 {
+		if i == 8 || i == 17 || i == 19 {
+			fmt.Fprintf(&y, "  - {name: f%d, default: %d.5}\n", i, i)
+		} else {
+			fmt.Fprintf(&y, "  - {name: f%d}\n", i)
+		}
+	}
+	y.WriteString("model: {input: x, outputs: [{name: score}]}\n")
+	spec := parseSpec(t, y.String())
+	event := func(skip ...int) string {
+		var b strings.Builder
+		b.WriteString(`{"id":"e1","user":"u1"`)
+		for i := range 20 {
+			if !slices.Contains(skip, i) {
+				fmt.Fprintf(&b, `,"f%d":%d`, i, i)
+			}
+		}
+		return b.String() + "}"
+	}
+	tests := []struct {
+		name      string
+		skip      []int
+		field     string // the missing_field error's field, or "" when the row decodes
+		defaulted int
+	}{
+		{"all present", nil, "", 0},
+		{"defaults", []int{8, 17, 19}, "", 3},
+		{"required after eight present", []int{9}, "f9", 0},
+		{"required in the first eight", []int{3}, "f3", 0},
+		{"required in the tail", []int{18}, "f18", 0},
+		{"default then required", []int{8, 16}, "f16", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// Twice, so that the second decode takes the compact path.
+			r := decodeValues(t, spec, event(tc.skip...), event(tc.skip...))
+			if tc.field != "" {
+				if len(r.Errors) != 2 || r.Errors[1].Reason != schemas.ReasonMissingField || r.Errors[1].Field != tc.field {
+					t.Fatalf("errors = %v, want missing_field %s twice", r.Errors, tc.field)
+				}
+				return
+			}
+			if len(r.Errors) != 0 || r.Defaulted != 2*tc.defaulted {
+				t.Fatalf("errors %v, defaulted %d; want none and %d", r.Errors, r.Defaulted, 2*tc.defaulted)
+			}
+			for i, v := range r.features(1) {
+				want := float32(i)
+				if slices.Contains(tc.skip, i) {
+					want = float32(i) + 0.5
+				}
+				if v != want {
+					t.Errorf("f%d = %v, want %v", i, v, want)
+				}
 			}
 		})
 	}
@@ -858,6 +923,13 @@ func TestDecodeFastNumbersExact(t *testing.T) {
 		"1.90711909532547", "9.600070476531982", "-62.36801338195801",
 		"0.30000001192092896", "3.4028235", "1.17549435", "0.1e1", "1.5e3", "1.5E-3", "2e-7",
 		"01.5", "1.", "-", "-.5", ".5", "1.e5", "0x10", "1.5ee", "--1", "1.2.3", "00", "-01",
+		// The one-word reader (at most six digits and a point) and the
+		// longer fractions read from the next word, at their edges.
+		"-0.01234", "0.000001", "123456", "-123456", "123456.5", "12345.67", "1234567.5", "0.1234567",
+		"-0.12345678", "9.9999999", "1.00000001", "0.0000000", "-0.0", "1.2345678e-5", "0.1234567e1",
+		"0.123456E1", "12.345678901234", "0.12345678901234", "-1.2345678901234", "0.123456789012345",
+		"0.0000001234567", "999999.9999999", "16777215.5", "0.16777217", "1.6777217", "-3.4028235",
+		"1.5.", "0.1234567.", "1.-5", "0.1234567-", "00.5", "-00", "1e", "1.5e", "0.12345678e",
 	}
 	// Long: each number has 17 bytes or more after it, so the inline reader
 	// reads it; end: f32's number ends the event, so the reader finds fewer
@@ -873,6 +945,31 @@ func TestDecodeFastNumbersExact(t *testing.T) {
 				checkFastNumber(t, spec, lay.warm, fmt.Sprintf(lay.event, num), num)
 			})
 		}
+	}
+}
+
+// TestDecodeFastNumberTruncated decodes events cut off right after a long
+// number (no closing brace), whose field order the decoder has seen: the
+// compact path must read no byte past the event, and the event is
+// invalid_json, as on the general path.
+func TestDecodeFastNumberTruncated(t *testing.T) {
+	spec := parseSpec(t, testSpec)
+	warm := `{"id":"w","user":"u","f64":2.5,"f32":1.5}`
+	for _, num := range []string{
+		"0.12345678901234", "-0.12345678901234", "0.1234567890123", "0.123456789012345",
+		"0.1234567", "1234567.12345678", "-0.01234", "12.5", "0.123456789",
+	} {
+		t.Run(num, func(t *testing.T) {
+			value := `{"id":"e1","user":"u1","f64":2.5,"f32":` + num
+			fast := decodeValues(t, spec, warm, value)
+			cold := decodeValues(t, spec, value)
+			if len(fast.Errors) != 1 || len(cold.Errors) != 1 {
+				t.Fatalf("errors: fast %v, cold %v; want one each", fast.Errors, cold.Errors)
+			}
+			if fast.Errors[0].Reason != schemas.ReasonInvalidJSON || cold.Errors[0].Reason != schemas.ReasonInvalidJSON {
+				t.Errorf("reasons: fast %s, cold %s; want invalid_json", fast.Errors[0].Reason, cold.Errors[0].Reason)
+			}
+		})
 	}
 }
 

@@ -98,6 +98,20 @@ func (s *scanner) str() ([]byte, bool) {
 	}
 	s.i++
 	start := s.i
+	// Eight bytes at a time up to the first quote, backslash or control
+	// byte (each sets its byte's top bit in m; borrows only reach the
+	// bytes after it), then byte by byte from there.
+	for s.i+8 <= len(s.b) {
+		w := le64(s.b, s.i)
+		q := w ^ 0x2222222222222222
+		e := w ^ 0x5c5c5c5c5c5c5c5c
+		m := ((w-0x2020202020202020)&^w | (q-0x0101010101010101)&^q | (e-0x0101010101010101)&^e) & 0x8080808080808080
+		if m != 0 {
+			s.i += bits.TrailingZeros64(m) >> 3
+			break
+		}
+		s.i += 8
+	}
 	for s.i < len(s.b) {
 		c := s.b[s.i]
 		if c == '"' {
@@ -480,6 +494,18 @@ func digits8(w uint64) (v uint64, n int) {
 	// Put the n digits in the top bytes (zeros before them change nothing)
 	// and add them pairwise: 2, then 4, then 8 digits per lane.
 	x <<= 64 - 8*uint(n)
+	x = (x & 0x0f0f0f0f0f0f0f0f) * 2561 >> 8
+	x = (x & 0x00ff00ff00ff00ff) * 6553601 >> 16
+	return (x & 0x0000ffff0000ffff) * 42949672960001 >> 32, n
+}
+
+// digitsLead is digits8 for a word that starts with a digit (n is at
+// least 1; v is unspecified when it is not), without digits8's branch.
+func digitsLead(w uint64) (v uint64, n uint) {
+	x := w - 0x3030303030303030
+	y := w + 0x4646464646464646
+	n = uint(bits.TrailingZeros64((x|y)&0x8080808080808080)) >> 3
+	x <<= (64 - 8*n) & 63
 	x = (x & 0x0f0f0f0f0f0f0f0f) * 2561 >> 8
 	x = (x & 0x00ff00ff00ff00ff) * 6553601 >> 16
 	return (x & 0x0000ffff0000ffff) * 42949672960001 >> 32, n

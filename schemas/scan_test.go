@@ -56,7 +56,7 @@ func FuzzFastFloat(f *testing.F) {
 	})
 }
 
-// TestDigits8 compares digits8 with a byte-by-byte reading on words built
+// TestDigits8 compares digits8 (and digitsLead, where a digit leads) with a byte-by-byte reading on words built
 // from digits and the bytes around them, every non-digit byte included.
 func TestDigits8(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -80,6 +80,12 @@ func TestDigits8(t *testing.T) {
 		v, gotN := digits8(binary.LittleEndian.Uint64(w[:]))
 		if gotN != n || v != want {
 			t.Fatalf("digits8(%q) = %d, %d; want %d, %d", w[:], v, gotN, want, n)
+		}
+		if n == 0 {
+			continue
+		}
+		if v, gotN := digitsLead(binary.LittleEndian.Uint64(w[:])); int(gotN) != n || v != want {
+			t.Fatalf("digitsLead(%q) = %d, %d; want %d, %d", w[:], v, gotN, want, n)
 		}
 	}
 }
