@@ -197,6 +197,13 @@ func (d *Decoder) setFloat(sl slot, v float64, bits int) bool {
 			}
 			return d.wireFail(ReasonNonFinite, f.Name, "value is NaN or infinite")
 		}
+		if d.tc != nil {
+			if d.kinds[i] == kindFloat64 && math.IsInf(float64(float32(v)), 0) {
+				// A float64 feature is also a float32 matrix column, as in JSON.
+				return d.wireFail(ReasonNonFinite, d.spec.Features[i].Name, "value is out of the float32 range")
+			}
+			return d.tc.setFloat(d, i, v)
+		}
 		d.row[i] = float32(v)
 		d.seen[i] = true
 		return true
@@ -215,6 +222,9 @@ func (d *Decoder) setFloat(sl slot, v float64, bits int) bool {
 // setInt sets field sl to an integer; unit says how it counts time.
 func (d *Decoder) setInt(sl slot, v int64, unit timeUnit) bool {
 	if sl.kinds&slotFeature != 0 {
+		if d.tc != nil {
+			return d.tc.setInt(d, sl.idx, v)
+		}
 		d.row[sl.idx] = float32(v)
 		d.seen[sl.idx] = true
 		return true
@@ -247,7 +257,12 @@ func (d *Decoder) setString(sl slot, s []byte) bool {
 		d.r.tsSet = true
 	}
 	if sl.kinds&slotFeature != 0 {
-		return d.wireFail(ReasonTypeMismatch, d.fieldName(sl), "expected "+string(d.spec.Features[sl.idx].Type))
+		if d.tc == nil {
+			return d.wireFail(ReasonTypeMismatch, d.fieldName(sl), "expected "+string(d.spec.Features[sl.idx].Type))
+		}
+		if !d.tc.setString(d, sl.idx, s) {
+			return false
+		}
 	}
 	d.setText(sl, s)
 	if sl.kinds&slotPass != 0 {
@@ -261,6 +276,9 @@ func (d *Decoder) setString(sl slot, s []byte) bool {
 // setBool sets field sl to a boolean.
 func (d *Decoder) setBool(sl slot, v bool) bool {
 	if sl.kinds&slotFeature != 0 {
+		if d.tc != nil {
+			return d.tc.setBool(d, sl.idx, v)
+		}
 		d.row[sl.idx] = 0
 		if v {
 			d.row[sl.idx] = 1
