@@ -475,3 +475,68 @@ func TestTypedWireDeadLetters(t *testing.T) {
 		t.Fatalf("%d rows, errors %v; want type_mismatch on emb, too_large on country", len(rows), errs)
 	}
 }
+
+// fuzzTypedWire decodes each fuzzed body, framed with schema id, into the
+// typed-input schema between two good events: the neighbours must come
+// through intact, the input must be a row or a dead letter with a known
+// reason, and no Arrow memory may be left.
+func fuzzTypedWire(f *testing.F, format schemas.Format, src mapSource, id int, encode func(typedEvent) []byte) {
+	spec := typedWire(f, format, src)
+	events := typedEvents()[:4]
+	var good []schemas.Message
+	for _, e := range events {
+		v := encode(e)
+		good = append(good, schemas.Message{Value: v, Time: msgTime})
+		f.Add(v[schemas.WireHeaderSize:])
+		f.Add(v[schemas.WireHeaderSize : schemas.WireHeaderSize+len(v[schemas.WireHeaderSize:])/2])
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	dec := schemas.NewDecoder(spec, mem)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		msgs := []schemas.Message{good[0], {Value: append(schemas.AppendFrame(nil, id), body...), Time: msgTime}, good[1]}
+		out := dec.Decode(msgs)
+		defer func() {
+			out.Release()
+			mem.AssertSize(t, 0)
+		}()
+		if len(out.Rows)+len(out.Errors) != len(msgs) {
+			t.Fatalf("%d rows + %d errors for %d messages", len(out.Rows), len(out.Errors), len(msgs))
+		}
+		for _, e := range out.Errors {
+			if e.Index != 1 || !wireReasons[e.Reason] {
+				t.Fatalf("dead letter %+v: a neighbour failed or the reason is unknown", e)
+			}
+		}
+		ids := out.Record.Column(0).(*array.String)
+		if ids.Value(0) != "e0" || ids.Value(int(out.Record.NumRows())-1) != "e1" {
+			t.Fatalf("neighbours decoded as %q, %q", ids.Value(0), ids.Value(int(out.Record.NumRows())-1))
+		}
+	})
+}
+
+// FuzzDecodeTypedAvro fuzzes the Avro reader into typed feature columns.
+func FuzzDecodeTypedAvro(f *testing.F) {
+	text := typedAvroSchema(nil)
+	s := avro.MustParse(text)
+	fuzzTypedWire(f, schemas.FormatAvro, mapSource{11: {ID: 11, Type: schemas.SchemaTypeAvro, Text: text}}, 11, func(e typedEvent) []byte {
+		b, err := avro.Marshal(s, e.avroRecord())
+		if err != nil {
+			f.Fatal(err)
+		}
+		return append(schemas.AppendFrame(nil, 11), b...)
+	})
+}
+
+// FuzzDecodeTypedProtobuf fuzzes the Protobuf reader into typed feature
+// columns.
+func FuzzDecodeTypedProtobuf(f *testing.F) {
+	fd := typedProtoFile(f, descriptorpb.FieldDescriptorProto_TYPE_SINT64)
+	md := fd.Messages().Get(0)
+	fuzzTypedWire(f, schemas.FormatProtobuf, mapSource{12: {ID: 12, Type: schemas.SchemaTypeProtobuf, Descriptors: descriptorSet(f, fd)}}, 12, func(e typedEvent) []byte {
+		b, err := proto.Marshal(e.protoMessage(md))
+		if err != nil {
+			f.Fatal(err)
+		}
+		return append(schemas.AppendMessageIndexes(schemas.AppendFrame(nil, 12), []int{0}), b...)
+	})
+}
