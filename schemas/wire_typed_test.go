@@ -385,6 +385,8 @@ func TestTypedWireDeadLetters(t *testing.T) {
 	wide.small = ptr(int64(1) << 40)
 	short := base
 	short.emb = []float32{1, 2}
+	huge := base
+	huge.amount = 1e300
 	for _, tc := range []struct {
 		name   string
 		schema string
@@ -401,6 +403,7 @@ func TestTypedWireDeadLetters(t *testing.T) {
 		{"string over max_length", swap("", ""), long, schemas.ReasonTooLarge, "country"},
 		{"int32 out of range", swap("", ""), wide, schemas.ReasonTypeMismatch, "small"},
 		{"array of the wrong length", swap("", ""), short, schemas.ReasonTypeMismatch, "emb"},
+		{"float64 beyond the float32 matrix", swap("", ""), huge, schemas.ReasonNonFinite, "amount"},
 	} {
 		t.Run("avro/"+tc.name, func(t *testing.T) {
 			spec := typedWire(t, schemas.FormatAvro, mapSource{5: {ID: 5, Type: schemas.SchemaTypeAvro, Text: tc.schema}})

@@ -189,7 +189,10 @@ func (d *Decoder) setText(sl slot, txt []byte) {
 func (d *Decoder) setFloat(sl slot, v float64, bits int) bool {
 	if sl.kinds&slotFeature != 0 {
 		i := sl.idx
-		if math.IsNaN(v) || math.IsInf(v, 0) || math.IsInf(float64(float32(v)), 0) && d.kinds[i] == kindFloat32 {
+		// A typed float64 feature is also a float32 matrix column: beyond
+		// float32's range it is non-finite there, as in JSON.
+		overflows := d.kinds[i] == kindFloat32 || d.tc != nil && d.kinds[i] == kindFloat64
+		if math.IsNaN(v) || math.IsInf(v, 0) || math.IsInf(float64(float32(v)), 0) && overflows {
 			f := &d.spec.Features[i]
 			if d.spec.Limits.NonFinite == NonFiniteDefault && f.Default != nil {
 				d.seen[i] = false
@@ -198,10 +201,6 @@ func (d *Decoder) setFloat(sl slot, v float64, bits int) bool {
 			return d.wireFail(ReasonNonFinite, f.Name, "value is NaN or infinite")
 		}
 		if d.tc != nil {
-			if d.kinds[i] == kindFloat64 && math.IsInf(float64(float32(v)), 0) {
-				// A float64 feature is also a float32 matrix column, as in JSON.
-				return d.wireFail(ReasonNonFinite, d.spec.Features[i].Name, "value is out of the float32 range")
-			}
 			return d.tc.setFloat(d, i, v)
 		}
 		d.row[i] = float32(v)
