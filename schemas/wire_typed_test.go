@@ -543,3 +543,51 @@ func FuzzDecodeTypedProtobuf(f *testing.F) {
 		return append(schemas.AppendMessageIndexes(schemas.AppendFrame(nil, 12), []int{0}), b...)
 	})
 }
+
+// BenchmarkTypedDecodeFormat decodes the typed test events (eight typed
+// features, an array among them, and a passthrough field) as JSON, Avro
+// and Protobuf into the batch's columns; compare the formats within one
+// run.
+func BenchmarkTypedDecodeFormat(b *testing.B) {
+	events := typedEvents()
+	text := typedAvroSchema(nil)
+	as := avro.MustParse(text)
+	fd := typedProtoFile(b, descriptorpb.FieldDescriptorProto_TYPE_SINT64)
+	md := fd.Messages().Get(0)
+	for _, tc := range []struct {
+		format schemas.Format
+		src    mapSource
+		encode func(e typedEvent) []byte
+	}{
+		{schemas.FormatJSON, nil, func(e typedEvent) []byte { return e.json() }},
+		{schemas.FormatAvro, mapSource{11: {ID: 11, Type: schemas.SchemaTypeAvro, Text: text}}, func(e typedEvent) []byte {
+			v, _ := avro.Marshal(as, e.avroRecord())
+			return append(schemas.AppendFrame(nil, 11), v...)
+		}},
+		{schemas.FormatProtobuf, mapSource{12: {ID: 12, Type: schemas.SchemaTypeProtobuf, Descriptors: descriptorSet(b, fd)}}, func(e typedEvent) []byte {
+			v, _ := proto.Marshal(e.protoMessage(md))
+			return append(schemas.AppendMessageIndexes(schemas.AppendFrame(nil, 12), []int{0}), v...)
+		}},
+	} {
+		b.Run(string(tc.format), func(b *testing.B) {
+			msgs := make([]schemas.Message, 0, 256)
+			for len(msgs) < cap(msgs) {
+				for _, e := range events {
+					if len(msgs) < cap(msgs) {
+						msgs = append(msgs, schemas.Message{Value: tc.encode(e), Time: msgTime})
+					}
+				}
+			}
+			dec := schemas.NewDecoder(typedWire(b, tc.format, tc.src), memory.NewGoAllocator())
+			b.ReportAllocs()
+			for b.Loop() {
+				out := dec.Decode(msgs)
+				if len(out.Errors) > 0 {
+					b.Fatal(out.Errors[0])
+				}
+				out.Release()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(msgs)), "ns/event")
+		})
+	}
+}
