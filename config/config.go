@@ -75,6 +75,16 @@ type TopicsConfig struct {
 	DLQ               string `yaml:"dlq"`
 	Partitions        int    `yaml:"partitions"`
 	ReplicationFactor int    `yaml:"replication_factor"`
+	// OutputFormat is how scored events are written: json (the zero value
+	// means json) or avro (see OutputEncoder).
+	OutputFormat string `yaml:"output_format"`
+	// OutputSchemaID, when positive, is the registry id Avro scored events
+	// carry, the schema being registered by hand; zero means register it in
+	// OutputRegistry (or the event schema's registry).
+	OutputSchemaID int `yaml:"output_schema_id"`
+	// OutputRegistry is the registry Avro scored events' schema is
+	// registered in; the zero value means the event schema's registry.url.
+	OutputRegistry OutputRegistry `yaml:"output_registry"`
 }
 
 // BatchConfig is the micro-batch policy (see pipeline.Policy).
@@ -254,6 +264,7 @@ func Load(path string) (Config, error) {
 		cfg.Schema = resolve(dir, cfg.Schema)
 		cfg.Model.Path = resolve(dir, cfg.Model.Path)
 		cfg.Drift.Baseline = resolve(dir, cfg.Drift.Baseline)
+		cfg.Topics.OutputRegistry.resolve(dir)
 	}
 	if v := os.Getenv("STREAMSCORE_BROKERS"); v != "" {
 		cfg.Brokers = SplitList(v)
@@ -325,6 +336,7 @@ func (c *Config) problems() []error {
 	if c.Topics.Input != "" && (c.Topics.Input == c.Topics.Output || c.Topics.Input == c.Topics.DLQ) {
 		add("topics: input %q must differ from output and dlq, or scored events would be scored again", c.Topics.Input)
 	}
+	errs = append(errs, c.Topics.outputProblems()...)
 	if c.Topics.Partitions < 1 {
 		add("topics.partitions: must be at least 1")
 	}

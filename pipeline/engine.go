@@ -65,6 +65,9 @@ type Config struct {
 	// event, beside traceparent and tracestate, which are always copied.
 	// Dead letters carry all of the input's headers.
 	CopyHeaders []string
+	// Encoder writes each scored event; nil means schemas.NewEncoder(Spec),
+	// JSON.
+	Encoder schemas.EventEncoder
 	// Tracer, if set, records one span per batch (linked to the input
 	// events' traceparent contexts) with a child span per stage: decode,
 	// enrich, infer, publish. Nil turns tracing off: the stages then do no
@@ -80,7 +83,7 @@ type Engine struct {
 	sink   Sink
 	log    *slog.Logger
 	m      *metrics
-	enc    *schemas.Encoder
+	enc    schemas.EventEncoder
 	// load tells the batcher how busy the stages after it are.
 	load *stagesLoad
 	hdrs headerFilter
@@ -129,11 +132,14 @@ func New(cfg Config, src Source, scorer Scorer, sink Sink, log *slog.Logger, reg
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("component", "engine")
+	if cfg.Encoder == nil {
+		cfg.Encoder = schemas.NewEncoder(cfg.Spec)
+	}
 	return &Engine{
 		cfg: cfg, src: src, scorer: scorer, sink: sink,
 		log:  log,
 		m:    newMetrics(reg),
-		enc:  schemas.NewEncoder(cfg.Spec),
+		enc:  cfg.Encoder,
 		load: newStagesLoad(),
 		hdrs: newHeaderFilter(cfg.CopyHeaders),
 

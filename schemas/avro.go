@@ -287,6 +287,9 @@ func avroFits(n *anode, sl slot, d *Decoder) string {
 		return "" // any value renders as JSON
 	}
 	if sl.kinds&slotFeature != 0 {
+		if d.tc != nil {
+			return avroFitsTyped(n, &d.spec.Features[sl.idx])
+		}
 		switch k := d.kinds[sl.idx]; {
 		case k == kindBool:
 			if n.t != aBool {
@@ -311,6 +314,37 @@ func avroFits(n *anode, sl slot, d *Decoder) string {
 	}
 	if !avroScalar(n) || n.t == aFloat || n.t == aDouble || n.t == aBool {
 		return "is not a string, int, long or enum (an id or key)"
+	}
+	return ""
+}
+
+// avroFitsTyped returns "" when a value of n (not a union) can feed the
+// typed feature f, else what is wrong.
+func avroFitsTyped(n *anode, f *Feature) string {
+	want, what := typedWant(f)
+	if f.Length > 0 {
+		if n.t != aArray {
+			return "is not an array (the feature is " + describe(f) + ")"
+		}
+		n = n.items
+		what = "an array of " + what
+		if n.t == aUnion || n.t == aNull {
+			return "has items that may be null (the feature is " + describe(f) + ")"
+		}
+	}
+	ok := false
+	switch want {
+	case wireString:
+		ok = n.t == aString || n.t == aEnum
+	case wireBool:
+		ok = n.t == aBool
+	case wireInteger:
+		ok = n.t == aInt || n.t == aLong
+	default:
+		ok = n.t == aInt || n.t == aLong || n.t == aFloat || n.t == aDouble || n.decimal
+	}
+	if !ok {
+		return "is not " + what
 	}
 	return ""
 }
@@ -495,8 +529,12 @@ func (d *Decoder) avroRow(p *avroProgram, body []byte) bool {
 		if op.float32 && r.i+4 <= len(r.b) {
 			bits := binary.LittleEndian.Uint32(r.b[r.i:])
 			if bits&0x7f800000 != 0x7f800000 { // finite
-				d.row[op.sl.idx] = math.Float32frombits(bits)
+				v := math.Float32frombits(bits)
+				d.row[op.sl.idx] = v
 				d.seen[op.sl.idx] = true
+				if d.tc != nil {
+					d.tc.feats[op.sl.idx].f64 = float64(v)
+				}
 				r.i += 4
 				continue
 			}
@@ -504,8 +542,12 @@ func (d *Decoder) avroRow(p *avroProgram, body []byte) bool {
 		if op.optFloat && r.i+5 <= len(r.b) && r.b[r.i] == op.floatBranch {
 			bits := binary.LittleEndian.Uint32(r.b[r.i+1:])
 			if bits&0x7f800000 != 0x7f800000 { // finite
-				d.row[op.sl.idx] = math.Float32frombits(bits)
+				v := math.Float32frombits(bits)
+				d.row[op.sl.idx] = v
 				d.seen[op.sl.idx] = true
+				if d.tc != nil {
+					d.tc.feats[op.sl.idx].f64 = float64(v)
+				}
 				r.i += 5
 				continue
 			}
@@ -575,6 +617,10 @@ func (d *Decoder) avroValue(n *anode, sl slot) bool {
 			return r.fail("enum index " + strconv.FormatInt(k, 10) + " does not exist")
 		}
 		return d.setString(sl, []byte(n.symbols[k]))
+	case aArray:
+		if sl.kinds&slotFeature != 0 && d.tc != nil {
+			return d.avroArray(n, sl.idx)
+		}
 	case aBytes, aFixed:
 		if n.decimal {
 			var b []byte
@@ -598,6 +644,62 @@ func (d *Decoder) avroValue(n *anode, sl slot) bool {
 	}
 	d.setPass(sl, *buf)
 	return true
+}
+
+// avroArray reads an array of numbers into the typed array feature i.
+func (d *Decoder) avroArray(n *anode, i int) bool {
+	r := &d.wire.ar
+	d.tc.startArray(i)
+	it := n.items
+	for {
+		c, ok := r.block()
+		if !ok {
+			return false
+		}
+		if c == 0 {
+			break
+		}
+		for range c {
+			var v float64
+			switch it.t {
+			case aFloat:
+				b, ok := r.fixed(4)
+				if !ok {
+					return false
+				}
+				v = float64(math.Float32frombits(binary.LittleEndian.Uint32(b)))
+			case aDouble:
+				b, ok := r.fixed(8)
+				if !ok {
+					return false
+				}
+				v = math.Float64frombits(binary.LittleEndian.Uint64(b))
+			case aInt, aLong:
+				x, ok := r.long()
+				if !ok {
+					return false
+				}
+				v = float64(x)
+			case aBytes, aFixed: // a decimal (avroFitsTyped checked)
+				var b []byte
+				if it.t == aFixed {
+					b, ok = r.fixed(it.size)
+				} else {
+					b, ok = r.bytes()
+				}
+				if !ok {
+					return false
+				}
+				v = decimalValue(b, it.scale)
+			default:
+				return d.wireFail(ReasonSchemaMismatch, d.spec.Features[i].Name, "array items cannot feed this feature")
+			}
+			if !d.tc.arrayValue(d, i, v) {
+				return false
+			}
+		}
+	}
+	return d.tc.finishArray(d, i, false)
 }
 
 // appendJSON appends one value of n as JSON to dst.

@@ -122,9 +122,6 @@ func (s *Spec) validateFormat() []error {
 		}
 		return errs
 	}
-	if s.Typed() {
-		errs = append(errs, fmt.Errorf("format: %s events feed the single-input form only; set model.input (typed inputs read JSON events)", s.Format))
-	}
 	if r.URL == "" && len(r.Files) == 0 && r.Dir == "" {
 		errs = append(errs, fmt.Errorf("registry: format %s needs writer schemas: set registry.url, registry.files (id: file) or registry.dir", s.Format))
 	}

@@ -43,6 +43,8 @@ type protoOp struct {
 	// float32 is set for a float field read into a float feature, the
 	// common case, which protoRow reads inline.
 	float32 bool
+	// array is set for a repeated field read into a typed array feature.
+	array bool
 }
 
 // protoProgram reads the events of one message type of a writer schema.
@@ -56,6 +58,8 @@ type protoProgram struct {
 	zero []*protoOp
 	// lists are the repeated passthrough fields, rendered as JSON arrays.
 	lists []*protoOp
+	// arrays are the repeated fields read into typed array features.
+	arrays []*protoOp
 }
 
 const maxDenseField = 1024
@@ -176,6 +180,7 @@ func (d *Decoder) compileMessage(md protoreflect.MessageDescriptor) (*protoProgr
 			return nil, &DecodeError{Reason: ReasonSchemaMismatch, Field: name, Msg: "writer field " + msg}
 		}
 		have[name] = true
+		op.array = op.list && sl.kinds&slotFeature != 0
 		op.float32 = !op.list && op.kind == protoreflect.FloatKind && sl.kinds == slotFeature && d.kinds[sl.idx] <= kindFloat64
 		n := f.Number()
 		if int(n) < maxDenseField {
@@ -204,7 +209,9 @@ func (d *Decoder) compileMessage(md protoreflect.MessageDescriptor) (*protoProgr
 }
 
 func (p *protoProgram) collect(op *protoOp) {
-	if op.list {
+	if op.array {
+		p.arrays = append(p.arrays, op)
+	} else if op.list {
 		p.lists = append(p.lists, op)
 	} else if !op.presence {
 		p.zero = append(p.zero, op)
@@ -224,6 +231,9 @@ func protoFits(op *protoOp, d *Decoder) string {
 			return "is not a string or number (a feature-set key field)"
 		}
 		return ""
+	}
+	if sl.kinds&slotFeature != 0 && d.tc != nil {
+		return protoFitsTyped(op, &d.spec.Features[sl.idx])
 	}
 	if op.list {
 		return "is repeated; only a passthrough field may be"
@@ -257,6 +267,43 @@ func protoFits(op *protoOp, d *Decoder) string {
 	return ""
 }
 
+// protoFitsTyped returns "" when the values of op's field can feed the
+// typed feature f, else what is wrong: an array feature takes a repeated
+// field, every other feature a singular one.
+func protoFitsTyped(op *protoOp, f *Feature) string {
+	want, what := typedWant(f)
+	if f.Length > 0 {
+		if !op.list {
+			return "is not repeated (the feature is " + describe(f) + ")"
+		}
+		what = "a repeated " + what
+	} else if op.list {
+		return "is repeated (the feature is " + describe(f) + ")"
+	}
+	k := op.kind
+	integer := false
+	switch k {
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind, protoreflect.Uint32Kind, protoreflect.Fixed32Kind,
+		protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		integer = true
+	}
+	ok := false
+	switch want {
+	case wireString:
+		ok = k == protoreflect.StringKind || k == protoreflect.EnumKind
+	case wireBool:
+		ok = k == protoreflect.BoolKind
+	case wireInteger:
+		ok = integer
+	default:
+		ok = integer || k == protoreflect.FloatKind || k == protoreflect.DoubleKind
+	}
+	if !ok {
+		return "is not " + what
+	}
+	return ""
+}
+
 // protoRow reads one framed Protobuf body (message indexes, then the
 // message) into the decoder's row scratch.
 func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
@@ -275,6 +322,9 @@ func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
 	for _, op := range p.lists {
 		buf := &d.wire.passBufs[op.sl.idx]
 		*buf = append((*buf)[:0], '[')
+	}
+	for _, op := range p.arrays {
+		d.tc.startArray(op.sl.idx)
 	}
 	for len(b) > 0 {
 		var (
@@ -298,8 +348,12 @@ func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
 		if op != nil && op.float32 && typ == protowire.Fixed32Type && len(b) >= 4 {
 			bits := binary.LittleEndian.Uint32(b)
 			if bits&0x7f800000 != 0x7f800000 { // finite
-				d.row[op.sl.idx] = math.Float32frombits(bits)
+				v := math.Float32frombits(bits)
+				d.row[op.sl.idx] = v
 				d.seen[op.sl.idx] = true
+				if d.tc != nil {
+					d.tc.feats[op.sl.idx].f64 = float64(v)
+				}
 				b = b[4:]
 				continue
 			}
@@ -320,6 +374,13 @@ func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
 		buf := &d.wire.passBufs[op.sl.idx]
 		*buf = append(*buf, ']')
 		d.setPass(op.sl, *buf)
+	}
+	for _, op := range p.arrays {
+		// proto3 cannot tell an empty repeated field from an absent one:
+		// no elements means absent (the default, or missing_field).
+		if !d.tc.finishArray(d, op.sl.idx, true) {
+			return false
+		}
 	}
 	return true
 }
@@ -495,6 +556,9 @@ func (d *Decoder) protoVarint(op *protoOp, v uint64) bool {
 }
 
 func (d *Decoder) protoInt(op *protoOp, v int64) bool {
+	if op.array {
+		return d.tc.arrayValue(d, op.sl.idx, float64(v))
+	}
 	if op.list {
 		return d.listAppend(op, strconv.AppendInt(nil, v, 10))
 	}
@@ -502,6 +566,9 @@ func (d *Decoder) protoInt(op *protoOp, v int64) bool {
 }
 
 func (d *Decoder) protoFloat(op *protoOp, v float64, bits int) bool {
+	if op.array {
+		return d.tc.arrayValue(d, op.sl.idx, v)
+	}
 	if op.list {
 		return d.listAppend(op, appendJSONFloat(nil, v, bits))
 	}

@@ -241,6 +241,7 @@ type typedFeat struct {
 	arr []float64
 	def []float64 // an array's default, Length copies of Default
 	nan bool      // the array held a non-finite value that takes the default
+	n   int       // elements a binary reader has read into arr
 }
 
 func newTypedDecoder(d *Decoder) *typedDecoder {
@@ -621,4 +622,171 @@ func (s *Spec) setStringFeatures() []*SetFeature {
 		}
 	}
 	return out
+}
+
+// The binary formats' setters: a value the Avro or Protobuf reader took
+// from the writer's field, stored as the JSON reader stores the same value
+// written as JSON, so both give the same columns. The writer schema's
+// types were checked against the features when it was compiled
+// (avroFitsTyped, protoFitsTyped); a value that still cannot feed the
+// feature (an int32 feature given a long out of its range) fails the row
+// with type_mismatch, as JSON does.
+
+// setFloat stores a finite float read from a field of the given bits into
+// feature i.
+func (t *typedDecoder) setFloat(d *Decoder, i int, v float64) bool {
+	tf := &t.feats[i]
+	switch tf.f.Type {
+	case TypeFloat32:
+		v = float64(float32(v))
+	case TypeFloat64:
+	default:
+		return d.wireFail(ReasonTypeMismatch, tf.f.Name, "expected "+string(tf.f.Type)+", got a fraction")
+	}
+	tf.f64 = v
+	d.row[i] = float32(v)
+	d.seen[i] = true
+	return true
+}
+
+// setInt stores an integer into feature i.
+func (t *typedDecoder) setInt(d *Decoder, i int, v int64) bool {
+	tf := &t.feats[i]
+	switch tf.f.Type {
+	case TypeInt32:
+		if v < math.MinInt32 || v > math.MaxInt32 {
+			return d.wireFail(ReasonTypeMismatch, tf.f.Name, "expected int32, got "+strconv.FormatInt(v, 10))
+		}
+		tf.i64 = v
+	case TypeInt64:
+		tf.i64 = v
+	case TypeFloat32:
+		tf.f64 = float64(float32(v))
+	case TypeFloat64:
+		tf.f64 = float64(v)
+	default:
+		return d.wireFail(ReasonTypeMismatch, tf.f.Name, "expected "+string(tf.f.Type)+", got an integer")
+	}
+	d.row[i] = float32(v)
+	d.seen[i] = true
+	return true
+}
+
+// setString stores a string (an Avro string or enum symbol, a Protobuf
+// string or enum name) into feature i.
+func (t *typedDecoder) setString(d *Decoder, i int, s []byte) bool {
+	tf := &t.feats[i]
+	if tf.f.Type != TypeString {
+		return d.wireFail(ReasonTypeMismatch, tf.f.Name, "expected "+string(tf.f.Type))
+	}
+	if len(s) > tf.f.maxLength() {
+		return d.wireFail(ReasonTooLarge, tf.f.Name, "string of "+strconv.Itoa(len(s))+" bytes is over the feature's max_length of "+strconv.Itoa(tf.f.maxLength()))
+	}
+	tf.str = append(tf.str[:0], s...)
+	d.seen[i] = true
+	return true
+}
+
+// setBool stores a boolean into feature i.
+func (t *typedDecoder) setBool(d *Decoder, i int, v bool) bool {
+	tf := &t.feats[i]
+	if tf.f.Type != TypeBool {
+		return d.wireFail(ReasonTypeMismatch, tf.f.Name, "expected "+string(tf.f.Type)+", got a boolean")
+	}
+	tf.b = v
+	d.row[i] = 0
+	if v {
+		d.row[i] = 1
+	}
+	d.seen[i] = true
+	return true
+}
+
+// startArray starts reading array feature i's elements.
+func (t *typedDecoder) startArray(i int) {
+	t.feats[i].n = 0
+	t.feats[i].nan = false
+}
+
+// arrayValue appends one element to array feature i. The element is
+// stored as JSON stores it: rounded to float32 for a float32 array, an
+// integer in range for an integer one.
+func (t *typedDecoder) arrayValue(d *Decoder, i int, v float64) bool {
+	tf := &t.feats[i]
+	switch tf.f.Type {
+	case TypeFloat32:
+		if math.IsInf(float64(float32(v)), 0) {
+			v = math.NaN()
+		}
+		v = float64(float32(v))
+	case TypeFloat64:
+		if math.IsInf(float64(float32(v)), 0) {
+			v = math.NaN()
+		}
+	case TypeInt32:
+		if v != math.Trunc(v) || v < math.MinInt32 || v > math.MaxInt32 {
+			return d.wireFail(ReasonTypeMismatch, tf.f.Name, "expected int32 elements, got "+strconv.FormatFloat(v, 'g', -1, 64))
+		}
+	case TypeInt64:
+		if v != math.Trunc(v) {
+			return d.wireFail(ReasonTypeMismatch, tf.f.Name, "expected int64 elements, got "+strconv.FormatFloat(v, 'g', -1, 64))
+		}
+	}
+	if math.IsNaN(v) {
+		tf.nan = true
+	}
+	if tf.n < len(tf.arr) {
+		tf.arr[tf.n] = v
+	}
+	tf.n++
+	return true
+}
+
+// finishArray checks array feature i's element count (which must be its
+// length) and its non-finite elements, as the JSON reader does. An array
+// with no elements where the writer cannot say absent (a Protobuf
+// repeated field) is absent when absentIfEmpty is set.
+func (t *typedDecoder) finishArray(d *Decoder, i int, absentIfEmpty bool) bool {
+	tf := &t.feats[i]
+	f := tf.f
+	if tf.n == 0 && absentIfEmpty {
+		d.seen[i] = false
+		return true
+	}
+	if tf.n != f.Length {
+		return d.wireFail(ReasonTypeMismatch, f.Name, "expected an array of "+strconv.Itoa(f.Length)+" "+string(f.Type)+" numbers, got "+strconv.Itoa(tf.n)+" values")
+	}
+	if tf.nan {
+		if d.spec.Limits.NonFinite == NonFiniteDefault && f.Default != nil {
+			d.seen[i] = false
+			return true
+		}
+		return d.wireFail(ReasonNonFinite, f.Name, "value is NaN or infinite")
+	}
+	d.seen[i] = true
+	return true
+}
+
+// wireKind is what a writer's value must be to feed a typed feature.
+type wireKind uint8
+
+const (
+	wireNumber wireKind = iota // any integer or float
+	wireInteger
+	wireBool
+	wireString
+)
+
+// typedWant returns what values of f's elements (or f itself) must be, and
+// a phrase naming it for a schema_mismatch message.
+func typedWant(f *Feature) (wireKind, string) {
+	switch f.Type {
+	case TypeString:
+		return wireString, "a string or enum (the feature is string)"
+	case TypeBool:
+		return wireBool, "boolean (the feature is bool)"
+	case TypeInt32, TypeInt64:
+		return wireInteger, "an integer (the feature is " + describe(f) + ")"
+	}
+	return wireNumber, "a number (the feature is " + describe(f) + ")"
 }

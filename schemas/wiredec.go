@@ -189,13 +189,19 @@ func (d *Decoder) setText(sl slot, txt []byte) {
 func (d *Decoder) setFloat(sl slot, v float64, bits int) bool {
 	if sl.kinds&slotFeature != 0 {
 		i := sl.idx
-		if math.IsNaN(v) || math.IsInf(v, 0) || math.IsInf(float64(float32(v)), 0) && d.kinds[i] == kindFloat32 {
+		// A typed float64 feature is also a float32 matrix column: beyond
+		// float32's range it is non-finite there, as in JSON.
+		overflows := d.kinds[i] == kindFloat32 || d.tc != nil && d.kinds[i] == kindFloat64
+		if math.IsNaN(v) || math.IsInf(v, 0) || math.IsInf(float64(float32(v)), 0) && overflows {
 			f := &d.spec.Features[i]
 			if d.spec.Limits.NonFinite == NonFiniteDefault && f.Default != nil {
 				d.seen[i] = false
 				return true
 			}
 			return d.wireFail(ReasonNonFinite, f.Name, "value is NaN or infinite")
+		}
+		if d.tc != nil {
+			return d.tc.setFloat(d, i, v)
 		}
 		d.row[i] = float32(v)
 		d.seen[i] = true
@@ -215,6 +221,9 @@ func (d *Decoder) setFloat(sl slot, v float64, bits int) bool {
 // setInt sets field sl to an integer; unit says how it counts time.
 func (d *Decoder) setInt(sl slot, v int64, unit timeUnit) bool {
 	if sl.kinds&slotFeature != 0 {
+		if d.tc != nil {
+			return d.tc.setInt(d, sl.idx, v)
+		}
 		d.row[sl.idx] = float32(v)
 		d.seen[sl.idx] = true
 		return true
@@ -247,7 +256,12 @@ func (d *Decoder) setString(sl slot, s []byte) bool {
 		d.r.tsSet = true
 	}
 	if sl.kinds&slotFeature != 0 {
-		return d.wireFail(ReasonTypeMismatch, d.fieldName(sl), "expected "+string(d.spec.Features[sl.idx].Type))
+		if d.tc == nil {
+			return d.wireFail(ReasonTypeMismatch, d.fieldName(sl), "expected "+string(d.spec.Features[sl.idx].Type))
+		}
+		if !d.tc.setString(d, sl.idx, s) {
+			return false
+		}
 	}
 	d.setText(sl, s)
 	if sl.kinds&slotPass != 0 {
@@ -261,6 +275,9 @@ func (d *Decoder) setString(sl slot, s []byte) bool {
 // setBool sets field sl to a boolean.
 func (d *Decoder) setBool(sl slot, v bool) bool {
 	if sl.kinds&slotFeature != 0 {
+		if d.tc != nil {
+			return d.tc.setBool(d, sl.idx, v)
+		}
 		d.row[sl.idx] = 0
 		if v {
 			d.row[sl.idx] = 1

@@ -220,7 +220,11 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 		return err
 	}
 	defer path.Close()
-	eng, err := pipeline.New(path.engineConfig(&cfg), src, path.router, sink, log, reg)
+	engCfg := path.engineConfig(&cfg)
+	if engCfg.Encoder, err = cfg.OutputEncoder(ctx, path.spec); err != nil {
+		return err
+	}
+	eng, err := pipeline.New(engCfg, src, path.router, sink, log, reg)
 	if err != nil {
 		return err
 	}

@@ -183,18 +183,63 @@ type Reference struct {
 }
 
 // writer returns the answer as a writer schema, a Protobuf one compiled
-// into descriptors. A .proto that does not compile wraps
-// schemas.ErrUnknownSchema: its events cannot be read.
-func (r *schemaResponse) writer(ctx context.Context, id int) (schemas.WriterSchema, error) {
+// into descriptors with the registered schemas it references (fetched
+// through c). A .proto that does not compile, or whose references the
+// registry does not hold, wraps schemas.ErrUnknownSchema: its events cannot
+// be read.
+func (c *Client) writer(ctx context.Context, r *schemaResponse, id int) (schemas.WriterSchema, error) {
 	ws := schemas.WriterSchema{ID: id, Type: schemaType(r.SchemaType, r.Schema), Text: r.Schema}
 	if ws.Type == schemas.SchemaTypeProtobuf {
-		d, err := compileProto(ctx, r.Schema)
+		imports := map[string]string{}
+		if err := c.references(ctx, r.References, imports, 0); err != nil {
+			return ws, fmt.Errorf("schema %d: %w", id, err)
+		}
+		d, err := compileProto(ctx, r.Schema, imports)
 		if err != nil {
 			return ws, fmt.Errorf("schema %d: %w: %v", id, schemas.ErrUnknownSchema, err)
 		}
 		ws.Descriptors = d
 	}
 	return ws, nil
+}
+
+// Bounds on a schema's references, which a registry could make cyclic or
+// endless.
+const (
+	maxReferenceDepth = 16
+	maxReferences     = 256
+)
+
+// references fetches the schemas refs name (GET
+// /subjects/{subject}/versions/{version}), and theirs, into imports, keyed
+// by the import name each reference gives. A reference the registry does
+// not hold wraps schemas.ErrUnknownSchema; one it could not be asked for,
+// schemas.ErrUnreachable.
+func (c *Client) references(ctx context.Context, refs []Reference, imports map[string]string, depth int) error {
+	if depth > maxReferenceDepth || len(imports)+len(refs) > maxReferences {
+		return fmt.Errorf("%w: references nest deeper than %d levels or number over %d", schemas.ErrUnknownSchema, maxReferenceDepth, maxReferences)
+	}
+	for _, ref := range refs {
+		if _, ok := imports[ref.Name]; ok {
+			continue
+		}
+		version := "latest"
+		if ref.Version > 0 {
+			version = strconv.Itoa(ref.Version)
+		}
+		var r schemaResponse
+		if err := c.do(ctx, http.MethodGet, "/subjects/"+url.PathEscape(ref.Subject)+"/versions/"+version, nil, &r); err != nil {
+			if errors.Is(err, schemas.ErrUnreachable) {
+				return fmt.Errorf("reference %q (subject %s version %s): %w", ref.Name, ref.Subject, version, err)
+			}
+			return fmt.Errorf("reference %q (subject %s version %s): %w: %v", ref.Name, ref.Subject, version, schemas.ErrUnknownSchema, err)
+		}
+		imports[ref.Name] = r.Schema
+		if err := c.references(ctx, r.References, imports, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Schema returns the schema registered under id (GET /schemas/ids/{id}),
@@ -212,7 +257,7 @@ func (c *Client) Schema(ctx context.Context, id int) (schemas.WriterSchema, erro
 	if err := c.do(ctx, http.MethodGet, "/schemas/ids/"+strconv.Itoa(id), nil, &r); err != nil {
 		return schemas.WriterSchema{}, fmt.Errorf("schema %d: %w", id, err)
 	}
-	ws, err := r.writer(ctx, id)
+	ws, err := c.writer(ctx, &r, id)
 	if err != nil {
 		return ws, err
 	}
@@ -250,7 +295,7 @@ func (c *Client) Version(ctx context.Context, subject, version string) (SubjectV
 	if err := c.do(ctx, http.MethodGet, "/subjects/"+url.PathEscape(subject)+"/versions/"+url.PathEscape(version), nil, &r); err != nil {
 		return SubjectVersion{}, err
 	}
-	ws, err := r.writer(ctx, r.ID)
+	ws, err := c.writer(ctx, &r, r.ID)
 	if err != nil {
 		return SubjectVersion{}, err
 	}

@@ -19,16 +19,22 @@ const schemaFile = "schema.proto"
 
 // compileProto compiles a Protobuf schema's .proto source, as registries
 // hold it, into a serialized FileDescriptorSet (its imports first, the
-// schema's file last), which is what the decoder reads. The standard
-// imports (google/protobuf/*.proto) resolve; references to other
-// registered schemas do not yet.
-func compileProto(ctx context.Context, text string) ([]byte, error) {
+// schema's file last), which is what the decoder reads. imports holds the
+// sources of the registered schemas it references, by import name; the
+// standard imports (google/protobuf/*.proto) resolve too.
+func compileProto(ctx context.Context, text string, imports map[string]string) ([]byte, error) {
+	sources := map[string]string{schemaFile: text}
+	for name, src := range imports {
+		if name != schemaFile {
+			sources[name] = src
+		}
+	}
 	c := protocompile.Compiler{Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
-		Accessor: protocompile.SourceAccessorFromMap(map[string]string{schemaFile: text}),
+		Accessor: protocompile.SourceAccessorFromMap(sources),
 	})}
 	files, err := c.Compile(ctx, schemaFile)
 	if err != nil {
-		return nil, fmt.Errorf("compiling the registry's .proto source (imports of other registered schemas are not resolved): %w", err)
+		return nil, fmt.Errorf("compiling the registry's .proto source: %w", err)
 	}
 	set := &descriptorpb.FileDescriptorSet{}
 	seen := map[string]bool{}
