@@ -35,8 +35,17 @@ type Collector struct {
 	errs    []error
 }
 
-// Collect starts reading topic in the background; Stop ends it.
+// Collect starts reading topic in the background, uncommitted records
+// included; Stop ends it.
 func Collect(ctx context.Context, brokers []string, topic string) (*Collector, error) {
+	return CollectIsolated(ctx, brokers, topic, kafka.ReadUncommitted)
+}
+
+// CollectIsolated is Collect reading at isolation level: with
+// kafka.ReadCommitted a scored event is read (and its latency taken) once
+// the transaction that wrote it has committed, as an exactly-once
+// pipeline's downstream reads it.
+func CollectIsolated(ctx context.Context, brokers []string, topic string, level kafka.IsolationLevel) (*Collector, error) {
 	parts, err := consumers.Partitions(ctx, nil, brokers, topic)
 	if err != nil {
 		return nil, err
@@ -44,14 +53,14 @@ func Collect(ctx context.Context, brokers []string, topic string) (*Collector, e
 	ctx, cancel := context.WithCancel(ctx)
 	c := &Collector{cancel: cancel}
 	for _, p := range parts {
-		c.wg.Go(func() { c.read(ctx, brokers, topic, p) })
+		c.wg.Go(func() { c.read(ctx, brokers, topic, p, level) })
 	}
 	return c, nil
 }
 
-func (c *Collector) read(ctx context.Context, brokers []string, topic string, partition int) {
+func (c *Collector) read(ctx context.Context, brokers []string, topic string, partition int, level kafka.IsolationLevel) {
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: brokers, Topic: topic, Partition: partition,
+		Brokers: brokers, Topic: topic, Partition: partition, IsolationLevel: level,
 		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 500 * time.Millisecond, ReadLagInterval: -1,
 	})
 	defer r.Close()

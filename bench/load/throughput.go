@@ -63,9 +63,16 @@ func (t Throughput) CPUPerRecord(i int) time.Duration {
 // Seconds returns the length of the measured window.
 func (t Throughput) Seconds() float64 { return t.To.At.Sub(t.From.At).Seconds() }
 
+// Count is what Measure polls: how many records are done so far. *Counter
+// (a topic's end offsets) and *CommittedCounter (a group's committed
+// offsets) are Counts.
+type Count interface {
+	Count(ctx context.Context) (int64, error)
+}
+
 // Measure polls c until the count reaches cfg.Target or cfg.Limit has
 // passed, and returns the sustained rate.
-func Measure(ctx context.Context, c *Counter, cfg MeasureConfig) (Throughput, error) {
+func Measure(ctx context.Context, c Count, cfg MeasureConfig) (Throughput, error) {
 	if cfg.Warmup == 0 {
 		cfg.Warmup = time.Second
 	}
