@@ -12,9 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/streamscore/streamscore/bench/load"
+	"github.com/streamscore/streamscore/consumers"
 )
 
 // bench holds what every end-to-end run needs.
@@ -289,9 +288,9 @@ func (b *bench) latency(ctx context.Context, name string, start starter, maxRate
 	}
 	p.SampleRSS(time.Second)
 	defer p.Stop(15 * time.Second)
-	level := kafka.ReadUncommitted
+	var level consumers.Isolation
 	if committed {
-		level = kafka.ReadCommitted
+		level = consumers.ReadCommitted
 	}
 	col, err := load.CollectIsolated(ctx, b.brokers, out, level)
 	if err != nil {
@@ -335,7 +334,7 @@ func (b *bench) latency(ctx context.Context, name string, start starter, maxRate
 		// The end offsets count transaction markers too: under
 		// exactly_once every scored event read is the test.
 		n, err := counter.Count(ctx)
-		if (err == nil && n >= want && col.Count() >= n) || col.Count() >= want {
+		if (err == nil && n >= want && col.Count() >= n) || col.Sampled() >= want {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
