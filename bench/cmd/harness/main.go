@@ -95,6 +95,7 @@ type options struct {
 	// sections to run: standard, delivery, formats.
 	sections     map[string]bool
 	txnBatches   []int
+	txnInterval  time.Duration
 	deliveryLoad float64
 }
 
@@ -114,6 +115,7 @@ func parseArgs(args []string) options {
 	var quick bool
 	fs.StringVar(&sections, "sections", strings.Join(sectionNames, ","), "sections to run: standard (raw limits, throughput, sweep, latency, peers), delivery (at_least_once beside exactly_once), formats (JSON, Avro, Protobuf)")
 	fs.StringVar(&txnBatches, "txn-batches", "1,4,16", "delivery.batches_per_transaction values of the delivery section's exactly_once runs")
+	fs.DurationVar(&o.txnInterval, "txn-interval", 0, "delivery.transaction_interval of the delivery section's exactly_once runs (0: the default, 100ms)")
 	fs.Float64Var(&o.deliveryLoad, "delivery-load", 0.25, "the delivery section's latency load, a fraction of at_least_once's sustained rate")
 	fs.IntVar(&o.events, "events", 1_000_000, "events in the backlog (the standard workload has 1,000,000)")
 	fs.IntVar(&o.partitions, "partitions", 8, "partitions of every topic")

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/streamscore/streamscore/bench/load"
 )
@@ -16,6 +17,7 @@ func TestDeliveryConfigYAML(t *testing.T) {
 		{"at least once", deliveryConfig{mode: "at_least_once"}, "delivery: {mode: at_least_once}\n"},
 		{"one batch", deliveryConfig{mode: "exactly_once", batches: 1}, "delivery: {mode: exactly_once, batches_per_transaction: 1}\n"},
 		{"the default publishes hold 4", deliveryConfig{mode: "exactly_once", batches: 4}, "delivery: {mode: exactly_once, batches_per_transaction: 4}\n"},
+		{"an interval", deliveryConfig{mode: "exactly_once", batches: 2, interval: 500 * time.Millisecond}, "delivery: {mode: exactly_once, batches_per_transaction: 2, transaction_interval: 500ms}\n"},
 		{"more batches raise publishes", deliveryConfig{mode: "exactly_once", batches: 16}, "delivery: {mode: exactly_once, batches_per_transaction: 16}\npipeline: {publishes: 16}\n"},
 	}
 	for _, tc := range tests {
