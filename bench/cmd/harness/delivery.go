@@ -128,9 +128,9 @@ func (r *Results) deliveryMarkdown(w func(string, ...any), tpSVG, latSVG string)
 		for _, v := range run.Backlog.Rates {
 			rates = append(rates, thousands(v))
 		}
-		note := strings.Join(rates, ", ")
+		note := strings.Join(rates, ", ") + fmt.Sprintf(" (best: %s events in %.1f s)", thousands(float64(run.Backlog.Events)), run.Backlog.Seconds)
 		if !run.Backlog.Complete {
-			note += " (time-limited)"
+			note += ", time-limited"
 		}
 		p50, p99, cpu, broker := "–", "–", "–", "–"
 		if run.Latency.Scored > 0 {

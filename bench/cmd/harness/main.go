@@ -277,6 +277,11 @@ func run(ctx context.Context, o options) error {
 	if !filepath.IsAbs(o.out) {
 		o.out = filepath.Join(root, o.out)
 	}
+	// The version of the ONNX Runtime library every run loads.
+	if err := model.Init(lib); err != nil {
+		return err
+	}
+	res.Machine.ORT = model.RuntimeVersion()
 	standard := o.sections["standard"]
 	if standard && !o.skipPeers {
 		logf("installing the Python peers' virtualenv")
