@@ -143,7 +143,7 @@ func parseArgs(args []string) options {
 	})
 	fs.BoolVar(&o.pinned, "pinned", false, "also run the pass-through, streamscore and the micro-batched peer pinned: broker and harness on CPU 0, the process under test on CPU 1 (needs taskset and 2+ CPUs)")
 	fs.StringVar(&o.commit, "commit", "", "the commit to report (default: git rev-parse of the repository)")
-	fs.BoolVar(&quick, "quick", false, "a short run for trying the harness: 100,000 events, shorter loads, one repeat")
+	fs.BoolVar(&quick, "quick", false, "a short run for trying the harness: 100,000 events, shorter loads, one repeat, exactly_once at 1 and 4 batches per transaction")
 	fs.Parse(args)
 	if quick {
 		set := map[string]bool{}
@@ -165,6 +165,9 @@ func parseArgs(args []string) options {
 		}
 		if !set["raw-duration"] {
 			o.rawDur = 200 * time.Millisecond
+		}
+		if !set["txn-batches"] {
+			txnBatches = "1,4"
 		}
 	}
 	for _, s := range strings.Split(loads, ",") {
