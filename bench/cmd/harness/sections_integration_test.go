@@ -22,8 +22,11 @@ import (
 // under exactly_once; every format decoded in process and was scored end to
 // end, the binary events smaller than the JSON ones; and the report and the
 // plots were written. The figures themselves are not asserted: the machine
-// is shared.
+// is shared, and under -race the in-process decode is several times slower.
 func TestDeliveryAndFormatsSections(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs streamscore for a few minutes; not with -short")
+	}
 	servicetest.Env(t, servicetest.BrokersEnv)
 	servicetest.Env(t, servicetest.ONNXRuntimeEnv)
 	out := t.TempDir()
