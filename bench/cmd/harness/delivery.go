@@ -128,7 +128,7 @@ func (r *Results) deliveryMarkdown(w func(string, ...any), tpSVG, latSVG string)
 		for _, v := range run.Backlog.Rates {
 			rates = append(rates, thousands(v))
 		}
-		note := strings.Join(rates, ", ") + fmt.Sprintf(" (best: %s events in %.1f s)", thousands(float64(run.Backlog.Events)), run.Backlog.Seconds)
+		note := strings.Join(rates, ", ") + bestWindow(run.Backlog)
 		if !run.Backlog.Complete {
 			note += ", time-limited"
 		}
@@ -198,6 +198,15 @@ func (r *Results) deliveryLatencyChart() *chart {
 		sets = append(sets, cdfSet{name: name, color: palette[i%len(palette)], dash: dash, cdf: run.Latency.CDF})
 	}
 	return cdfChart(fmt.Sprintf("Delivery: event-to-score latency at %.0f%% load (CDF)", r.Delivery.Load*100), sets)
+}
+
+// bestWindow says what the best run's rate was measured over.
+func bestWindow(r Run) string {
+	s := fmt.Sprintf(" (best: %s events in %.1f s", thousands(float64(r.Events)), r.Seconds)
+	if r.StartUp {
+		s += ", start-up included: too few events"
+	}
+	return s + ")"
 }
 
 // niceStep rounds v up to 1, 2 or 5 times a power of ten.

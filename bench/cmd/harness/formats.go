@@ -182,7 +182,7 @@ func (r *Results) formatsMarkdown(w func(string, ...any), svg string) {
 		}
 		w("| %s | %.0f | %.2f | %.2f | %s | %s | %s | %.2f× | %.1f | %.1f | %s |\n", fr.Format, fr.EventBytes, fr.decodeMicros(), fr.Decode.NsPerRow/1e3, target, met,
 			thousands(fr.Backlog.Rate), ratio(fr.Backlog.Rate, base.Rate), fr.Backlog.CPUMicros, fr.Backlog.BrokerCPUMicros,
-			strings.Join(rates, ", ")+fmt.Sprintf(" (best: %s events in %.1f s)", thousands(float64(fr.Backlog.Events)), fr.Backlog.Seconds))
+			strings.Join(rates, ", ")+bestWindow(fr.Backlog))
 	}
 	w("\n![formats](%s)\n\n", svg)
 }

@@ -189,6 +189,9 @@ func (r *Results) markdown(svg func(name string) string) string {
 		if !run.Complete {
 			note += fmt.Sprintf(" (time-limited: %s events in %.0f s)", thousands(float64(run.Events)), run.Seconds)
 		}
+		if run.StartUp {
+			note += " (done within its warm-up: start-up included, too few events)"
+		}
 		w("| %s | %s | %.1f | %.1f | %s | %s |\n", label, thousands(run.Rate), run.CPUMicros, run.BrokerCPUMicros, mib(run.PeakRSS), note)
 	}
 	row("kafka-go pass-through (no work)", r.Raw.PassThrough)

@@ -108,6 +108,9 @@ type Run struct {
 	Events   int64   `json:"events"`
 	Seconds  float64 `json:"seconds"`
 	Complete bool    `json:"complete"`
+	// StartUp reports that the run ended within its warm-up: its rate is
+	// measured from the process's start, start-up included.
+	StartUp bool `json:"includes_start_up,omitempty"`
 	// CPUMicros is the process's CPU time per event, BrokerCPUMicros the
 	// broker's, over the measured window of the best run.
 	CPUMicros       float64 `json:"cpu_us_per_event"`

@@ -83,6 +83,13 @@ func (b *bench) backlogRunOn(ctx context.Context, name string, start starter, li
 	if err != nil {
 		return run, nil, err
 	}
+	// Before the start: a run over a short backlog may be done before the
+	// first reading after its warm-up.
+	origin := load.Progress{At: time.Now(), CPU: []time.Duration{0}}
+	if b.kafkaPid > 0 {
+		u, _ := load.ReadUsage(b.kafkaPid)
+		origin.CPU = append(origin.CPU, u.CPU)
+	}
 	p, err := start(ctx, name, group, input, out)
 	if err != nil {
 		return run, nil, err
@@ -111,7 +118,7 @@ func (b *bench) backlogRunOn(ctx context.Context, name string, start starter, li
 		watch = append(watch, b.kafkaPid)
 	}
 	th, err := load.Measure(ctx, counter, load.MeasureConfig{
-		Target: int64(b.events), Limit: limit, Watch: watch, Exited: p.Done(),
+		Target: int64(b.events), Limit: limit, Watch: watch, Exited: p.Done(), Origin: &origin,
 	})
 	u := p.Stop(15 * time.Second)
 	rss := p.RSS()
@@ -123,6 +130,10 @@ func (b *bench) backlogRunOn(ctx context.Context, name string, start starter, li
 	run.Events = th.To.Count - th.From.Count
 	run.Seconds = th.Seconds()
 	run.Complete = th.Complete
+	run.StartUp = th.StartUp
+	if th.StartUp {
+		logf("%s: done within its warm-up; the rate counts start-up too (use more events)", name)
+	}
 	run.CPUMicros = float64(th.CPUPerRecord(0).Nanoseconds()) / 1e3
 	if b.kafkaPid > 0 {
 		run.BrokerCPUMicros = float64(th.CPUPerRecord(1).Nanoseconds()) / 1e3
