@@ -96,8 +96,12 @@ chaos-eos:
 demo:
 	$(WITH_SERVICES) bash -c '$(MAKE) --no-print-directory build && bin/streamscore demo --brokers "$$STREAMSCORE_BROKERS"'
 
+# The harness's sections (go run ./bench/cmd/harness --help): the standard
+# workload, at_least_once beside exactly_once, and JSON/Avro/Protobuf.
+BENCH_SECTIONS ?= standard,delivery,formats
+
 bench:
-	$(WITH_SERVICES) $(GO) run ./bench/cmd/harness
+	$(WITH_SERVICES) $(GO) run ./bench/cmd/harness --sections $(BENCH_SECTIONS)
 	$(GO) test -run '^$$' -bench Enrich -benchmem -count 6 ./pipeline/features
 
 soak:

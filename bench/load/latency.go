@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -33,10 +34,24 @@ type Collector struct {
 	samples []Sample
 	missing int64
 	errs    []error
+	// seen and sampled count records as they are read (samples and missing
+	// are merged when reading ends).
+	seen, sampled atomic.Int64
 }
 
-// Collect starts reading topic in the background; Stop ends it.
+// Collect starts reading topic in the background with kafka-go's Reader,
+// uncommitted records included; Stop ends it.
 func Collect(ctx context.Context, brokers []string, topic string) (*Collector, error) {
+	return CollectIsolated(ctx, brokers, topic, "")
+}
+
+// CollectIsolated is Collect reading at isolation level: with
+// consumers.ReadCommitted a scored event is read (and its latency taken)
+// once the transaction that wrote it has committed, as an exactly-once
+// pipeline's downstream reads it, and transaction markers are not records
+// (kafka-go's Reader hands them out as records without a send time). The
+// zero level reads with kafka-go's Reader, as Collect does.
+func CollectIsolated(ctx context.Context, brokers []string, topic string, level consumers.Isolation) (*Collector, error) {
 	parts, err := consumers.Partitions(ctx, nil, brokers, topic)
 	if err != nil {
 		return nil, err
@@ -44,16 +59,30 @@ func Collect(ctx context.Context, brokers []string, topic string) (*Collector, e
 	ctx, cancel := context.WithCancel(ctx)
 	c := &Collector{cancel: cancel}
 	for _, p := range parts {
-		c.wg.Go(func() { c.read(ctx, brokers, topic, p) })
+		var r messageReader
+		if level == "" {
+			r = kafka.NewReader(kafka.ReaderConfig{
+				Brokers: brokers, Topic: topic, Partition: p,
+				MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 500 * time.Millisecond, ReadLagInterval: -1,
+			})
+		} else {
+			r = consumers.NewPartitionReader(consumers.PartitionReaderConfig{
+				Brokers: brokers, Topic: topic, Partition: p, Offset: kafka.FirstOffset, Isolation: level,
+				MinBytes: 1, MaxWait: 500 * time.Millisecond,
+			})
+		}
+		c.wg.Go(func() { c.read(ctx, r, topic, p) })
 	}
 	return c, nil
 }
 
-func (c *Collector) read(ctx context.Context, brokers []string, topic string, partition int) {
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: brokers, Topic: topic, Partition: partition,
-		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 500 * time.Millisecond, ReadLagInterval: -1,
-	})
+// messageReader is what Collector reads a partition with.
+type messageReader interface {
+	FetchMessage(ctx context.Context) (kafka.Message, error)
+	Close() error
+}
+
+func (c *Collector) read(ctx context.Context, r messageReader, topic string, partition int) {
 	defer r.Close()
 	var local []Sample
 	var missing int64
@@ -74,11 +103,13 @@ func (c *Collector) read(ctx context.Context, brokers []string, topic string, pa
 			return
 		}
 		now := time.Now().UnixMicro()
+		c.seen.Add(1)
 		sent, ok := SentMicros(m.Value)
 		if !ok {
 			missing++
 			continue
 		}
+		c.sampled.Add(1)
 		local = append(local, Sample{SentMicros: sent, LatencyMicros: now - sent})
 	}
 }
@@ -121,11 +152,11 @@ func (c *Collector) Stop() ([]Sample, int64, error) {
 }
 
 // Count returns how many scored events have been read so far.
-func (c *Collector) Count() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return int64(len(c.samples)) + c.missing
-}
+func (c *Collector) Count() int64 { return c.seen.Load() }
+
+// Sampled returns how many scored events with a send time have been read
+// so far.
+func (c *Collector) Sampled() int64 { return c.sampled.Load() }
 
 // Window returns the latencies of the samples sent in [from, to), sorted
 // ascending, in microseconds. samples must be in send order.

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"context"
 	"math"
 	"testing"
 	"time"
@@ -96,5 +97,29 @@ func TestEventsMessages(t *testing.T) {
 		if len(m.Key) == 0 || string(m.Key[:2]) != "u-" {
 			t.Fatalf("key %q", m.Key)
 		}
+	}
+}
+
+// doneCount is a Count whose run is already complete at the first reading.
+type doneCount int64
+
+func (c doneCount) Count(context.Context) (int64, error) { return int64(c), nil }
+
+func TestMeasureDoneWithinWarmup(t *testing.T) {
+	ctx := context.Background()
+	if _, err := Measure(ctx, doneCount(1000), MeasureConfig{Target: 1000}); err == nil {
+		t.Fatal("Measure without an origin measured a run that ended at its first reading")
+	}
+	origin := Progress{At: time.Now().Add(-time.Second)}
+	th, err := Measure(ctx, doneCount(1000), MeasureConfig{Target: 1000, Origin: &origin})
+	if err != nil {
+		t.Fatalf("Measure from the origin: %v", err)
+	}
+	if !th.StartUp || !th.Complete {
+		t.Fatalf("StartUp %v, Complete %v; want both", th.StartUp, th.Complete)
+	}
+	// 1000 records in a little over a second.
+	if th.Rate <= 500 || th.Rate > 1000 {
+		t.Fatalf("rate %.0f/s, want 1000 records over about a second", th.Rate)
 	}
 }

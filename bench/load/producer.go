@@ -32,6 +32,32 @@ type BacklogResult struct {
 // them, keyed by user, acknowledged by all in-sync replicas. It blocks until
 // all are acknowledged or ctx is done.
 func Backlog(ctx context.Context, brokers []string, topic string, n int, ev *Events) (BacklogResult, error) {
+	return backlog(ctx, brokers, topic, n, func(size int, now time.Time) []kafka.Message {
+		return ev.Messages(topic, size, func(int) time.Time { return now })
+	})
+}
+
+// BacklogOf writes n records to topic as Backlog does, cycling through pool
+// (the same records again once pool is used up), for events whose encoding
+// costs more than the broker's time to take them (Pool).
+func BacklogOf(ctx context.Context, brokers []string, topic string, n int, pool []kafka.Message) (BacklogResult, error) {
+	if len(pool) == 0 {
+		return BacklogResult{}, errors.New("backlog: the pool of records is empty")
+	}
+	next := 0
+	return backlog(ctx, brokers, topic, n, func(size int, _ time.Time) []kafka.Message {
+		msgs := make([]kafka.Message, size)
+		for i := range msgs {
+			m := pool[next]
+			msgs[i] = kafka.Message{Topic: topic, Key: m.Key, Value: m.Value}
+			next = (next + 1) % len(pool)
+		}
+		return msgs
+	})
+}
+
+// backlog writes n records that records(size, now) returns, in chunks.
+func backlog(ctx context.Context, brokers []string, topic string, n int, records func(size int, now time.Time) []kafka.Message) (BacklogResult, error) {
 	// kafka-go allocates BatchSize messages for every batch it opens, so a
 	// batch size far above what one partition gets per call costs more in
 	// zeroed memory than the records themselves.
@@ -48,7 +74,7 @@ func Backlog(ctx context.Context, brokers []string, topic string, n int, ev *Eve
 		now := time.Now()
 		for done := 0; done < n; {
 			size := min(backlogChunk, n-done)
-			msgs := ev.Messages(topic, size, func(int) time.Time { return now })
+			msgs := records(size, now)
 			for i := range msgs {
 				total.Add(int64(len(msgs[i].Value)))
 			}

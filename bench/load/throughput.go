@@ -24,7 +24,11 @@ type Throughput struct {
 	// Complete reports whether the target count was reached (rather than
 	// the time limit).
 	Complete bool
-	Series   []Progress
+	// StartUp reports that the run ended within its warm-up, so the rate
+	// was measured from MeasureConfig.Origin, start-up included: a lower
+	// bound, and a sign that the run needs more records.
+	StartUp bool
+	Series  []Progress
 }
 
 // MeasureConfig says how Measure reads a run.
@@ -48,6 +52,11 @@ type MeasureConfig struct {
 	// Exited, if not nil, ends the measurement with an error when it is
 	// closed before the target is reached (the process under test died).
 	Exited <-chan struct{}
+	// Origin, if not nil, is a reading taken before the process under test
+	// started (its CPU entries as Watch lists them). A run that reaches
+	// the target before the warm-up has passed is measured from it rather
+	// than failing (Throughput.StartUp).
+	Origin *Progress
 }
 
 // CPUPerRecord returns the CPU time watched process i used per record
@@ -63,9 +72,16 @@ func (t Throughput) CPUPerRecord(i int) time.Duration {
 // Seconds returns the length of the measured window.
 func (t Throughput) Seconds() float64 { return t.To.At.Sub(t.From.At).Seconds() }
 
+// Count is what Measure polls: how many records are done so far. *Counter
+// (a topic's end offsets) and *CommittedCounter (a group's committed
+// offsets) are Counts.
+type Count interface {
+	Count(ctx context.Context) (int64, error)
+}
+
 // Measure polls c until the count reaches cfg.Target or cfg.Limit has
 // passed, and returns the sustained rate.
-func Measure(ctx context.Context, c *Counter, cfg MeasureConfig) (Throughput, error) {
+func Measure(ctx context.Context, c Count, cfg MeasureConfig) (Throughput, error) {
 	if cfg.Warmup == 0 {
 		cfg.Warmup = time.Second
 	}
@@ -107,6 +123,9 @@ func Measure(ctx context.Context, c *Counter, cfg MeasureConfig) (Throughput, er
 			out.Complete = n >= cfg.Target
 			if out.From.At.IsZero() {
 				out.From = out.Series[0]
+				if cfg.Origin != nil && out.From.Count >= out.To.Count {
+					out.From, out.StartUp = *cfg.Origin, true
+				}
 			}
 			if d := out.To.At.Sub(out.From.At).Seconds(); d > 0 && out.To.Count > out.From.Count {
 				out.Rate = float64(out.To.Count-out.From.Count) / d

@@ -115,6 +115,53 @@ func (c *Counter) Count(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// CommittedCounter reads how many records of a topic a consumer group has
+// done from the group's committed offsets: one OffsetFetch request per
+// call. Under exactly-once delivery the consumed offsets commit in the same
+// transaction as the results, so this counts what a read_committed reader
+// downstream can see, without the transaction markers that end offsets of
+// the output topic include. It assumes the topic's first offset is 0 and
+// has no transaction markers itself (a backlog written without
+// transactions).
+type CommittedCounter struct {
+	client *kafka.Client
+	group  string
+	topic  string
+	parts  []int
+}
+
+// NewCommittedCounter returns a CommittedCounter for group on topic, which
+// must exist.
+func NewCommittedCounter(ctx context.Context, brokers []string, group, topic string) (*CommittedCounter, error) {
+	parts, err := consumers.Partitions(ctx, nil, brokers, topic)
+	if err != nil {
+		return nil, err
+	}
+	return &CommittedCounter{client: &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}, group: group, topic: topic, parts: parts}, nil
+}
+
+// Count returns the sum of the group's committed offsets on the topic; a
+// partition with no commit yet counts 0.
+func (c *CommittedCounter) Count(ctx context.Context) (int64, error) {
+	res, err := c.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: c.group, Topics: map[string][]int{c.topic: c.parts}})
+	if err != nil {
+		return 0, fmt.Errorf("fetching the offsets of group %s: %w", c.group, err)
+	}
+	if res.Error != nil {
+		return 0, fmt.Errorf("fetching the offsets of group %s: %w", c.group, res.Error)
+	}
+	var n int64
+	for _, po := range res.Topics[c.topic] {
+		if po.Error != nil {
+			return 0, fmt.Errorf("fetching the offset of group %s on %s/%d: %w", c.group, c.topic, po.Partition, po.Error)
+		}
+		if po.CommittedOffset > 0 {
+			n += po.CommittedOffset
+		}
+	}
+	return n, nil
+}
+
 // GroupAssigned reports whether consumer group has a member that holds
 // partitions.
 func GroupAssigned(ctx context.Context, brokers []string, group string) (bool, error) {

@@ -25,9 +25,23 @@
 // Every contender's CPU time per event is reported, and the efficiency
 // ratios (a contender's CPU per event over streamscore's).
 //
+// All of that is the standard section. Two more sections run by default
+// (--sections picks any of standard, delivery, formats):
+//
+//   - delivery: streamscore over the same backlog with delivery.mode
+//     at_least_once and exactly_once at each --txn-batches batches per
+//     transaction, alternating, counted from the group's committed input
+//     offsets (what a read_committed reader sees), then each at one load
+//     (--delivery-load of at_least_once's rate) for latency, read with
+//     read_committed under exactly_once;
+//   - formats: the standard events as JSON, Avro and Protobuf (Confluent
+//     wire format, writer schemas from testdata/formats keyed by id):
+//     decoding alone in process against issue 18's 0.5 µs target, and
+//     streamscore end to end over a backlog in each format.
+//
 // Usage:
 //
-//	go run ./bench/cmd/harness [--events 1000000] [--quick] [--skip-peers] [--pinned]
+//	go run ./bench/cmd/harness [--events 1000000] [--quick] [--skip-peers] [--pinned] [--sections standard,delivery,formats]
 package main
 
 import (
@@ -42,6 +56,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -77,43 +92,62 @@ type options struct {
 	tryYAML      []string
 	commit       string
 	pinned       bool
+	// sections to run: standard, delivery, formats.
+	sections     map[string]bool
+	txnBatches   []int
+	txnInterval  time.Duration
+	deliveryLoad float64
 }
 
+// sectionNames are the harness's sections, in the order they run.
+var sectionNames = []string{"standard", "delivery", "formats"}
+
 func parseFlags() options {
+	return parseArgs(os.Args[1:])
+}
+
+// parseArgs parses the harness's flags from args; a bad flag exits with a
+// message saying what to fix.
+func parseArgs(args []string) options {
+	fs := flag.NewFlagSet("harness", flag.ExitOnError)
 	var o options
-	var loads, sweep, variants string
+	var loads, sweep, variants, sections, txnBatches string
 	var quick bool
-	flag.IntVar(&o.events, "events", 1_000_000, "events in the backlog (the standard workload has 1,000,000)")
-	flag.IntVar(&o.partitions, "partitions", 8, "partitions of every topic")
-	flag.IntVar(&o.maxRows, "max-rows", 1024, "batch.max_rows of the standard run (and the pass-through's and peers' batch)")
-	flag.DurationVar(&o.maxWait, "max-wait", 20*time.Millisecond, "batch.max_wait of the standard run")
-	flag.IntVar(&o.repeat, "repeat", 2, "runs of the pass-through and of streamscore over the backlog, alternating; the best counts")
-	flag.StringVar(&loads, "loads", "0.25,0.5,0.9", "latency loads, as fractions of streamscore's sustained rate")
-	flag.DurationVar(&o.latencyDur, "latency-duration", 20*time.Second, "how long each latency load runs")
-	flag.StringVar(&sweep, "sweep", "1,16,64,256,1024,4096", "batch sizes (max_rows) of the end-to-end sweep")
-	flag.DurationVar(&o.sweepLimit, "sweep-limit", 8*time.Second, "measured time of each sweep point")
-	flag.DurationVar(&o.peerLimit, "peer-limit", 40*time.Second, "measured time of each Python peer at most")
-	flag.DurationVar(&o.rawDur, "raw-duration", 500*time.Millisecond, "measured time of each in-process figure")
-	flag.BoolVar(&o.skipPeers, "skip-peers", false, "do not install or run the Python peers")
-	flag.BoolVar(&o.skipSweep, "skip-sweep", false, "do not run the end-to-end batch-size sweep")
-	flag.BoolVar(&o.skipLatency, "skip-latency", false, "do not run the latency loads")
-	flag.StringVar(&o.out, "out", "bench/results", "folder of the results (relative to the repository root)")
-	flag.StringVar(&variants, "variants", "base", "scorer variants to run; only base exists so far (Redis enrichment and drift join once the scorer has them)")
-	flag.BoolVar(&o.keepWorkDir, "keep", false, "keep the work folder (configs and logs of every process)")
-	flag.StringVar(&o.pythonBinary, "python", "python3", "the Python that creates the peers' virtualenv")
-	flag.StringVar(&o.profile, "profile", "", "write a 4 s CPU profile of streamscore's first backlog run to this file")
-	flag.StringVar(&o.baseline, "baseline-binary", "", "also run this streamscore binary over the backlog, alternating with the current one (before/after a change)")
-	flag.Func("try-yaml", "also run the current streamscore with this YAML appended to its configuration (a tuning experiment; repeatable)", func(v string) error {
+	fs.StringVar(&sections, "sections", strings.Join(sectionNames, ","), "sections to run: standard (raw limits, throughput, sweep, latency, peers), delivery (at_least_once beside exactly_once), formats (JSON, Avro, Protobuf)")
+	fs.StringVar(&txnBatches, "txn-batches", "1,4,16", "delivery.batches_per_transaction values of the delivery section's exactly_once runs")
+	fs.DurationVar(&o.txnInterval, "txn-interval", 0, "delivery.transaction_interval of the delivery section's exactly_once runs (0: the default, 100ms)")
+	fs.Float64Var(&o.deliveryLoad, "delivery-load", 0.25, "the delivery section's latency load, a fraction of at_least_once's sustained rate")
+	fs.IntVar(&o.events, "events", 1_000_000, "events in the backlog (the standard workload has 1,000,000)")
+	fs.IntVar(&o.partitions, "partitions", 8, "partitions of every topic")
+	fs.IntVar(&o.maxRows, "max-rows", 1024, "batch.max_rows of the standard run (and the pass-through's and peers' batch)")
+	fs.DurationVar(&o.maxWait, "max-wait", 20*time.Millisecond, "batch.max_wait of the standard run")
+	fs.IntVar(&o.repeat, "repeat", 2, "runs of the pass-through and of streamscore over the backlog, alternating; the best counts")
+	fs.StringVar(&loads, "loads", "0.25,0.5,0.9", "latency loads, as fractions of streamscore's sustained rate")
+	fs.DurationVar(&o.latencyDur, "latency-duration", 20*time.Second, "how long each latency load runs")
+	fs.StringVar(&sweep, "sweep", "1,16,64,256,1024,4096", "batch sizes (max_rows) of the end-to-end sweep")
+	fs.DurationVar(&o.sweepLimit, "sweep-limit", 8*time.Second, "measured time of each sweep point")
+	fs.DurationVar(&o.peerLimit, "peer-limit", 40*time.Second, "measured time of each Python peer at most")
+	fs.DurationVar(&o.rawDur, "raw-duration", 500*time.Millisecond, "measured time of each in-process figure")
+	fs.BoolVar(&o.skipPeers, "skip-peers", false, "do not install or run the Python peers")
+	fs.BoolVar(&o.skipSweep, "skip-sweep", false, "do not run the end-to-end batch-size sweep")
+	fs.BoolVar(&o.skipLatency, "skip-latency", false, "do not run the latency loads")
+	fs.StringVar(&o.out, "out", "bench/results", "folder of the results (relative to the repository root)")
+	fs.StringVar(&variants, "variants", "base", "scorer variants to run; only base exists so far (Redis enrichment and drift join once the scorer has them)")
+	fs.BoolVar(&o.keepWorkDir, "keep", false, "keep the work folder (configs and logs of every process)")
+	fs.StringVar(&o.pythonBinary, "python", "python3", "the Python that creates the peers' virtualenv")
+	fs.StringVar(&o.profile, "profile", "", "write a 4 s CPU profile of streamscore's first backlog run to this file")
+	fs.StringVar(&o.baseline, "baseline-binary", "", "also run this streamscore binary over the backlog, alternating with the current one (before/after a change)")
+	fs.Func("try-yaml", "also run the current streamscore with this YAML appended to its configuration (a tuning experiment; repeatable)", func(v string) error {
 		o.tryYAML = append(o.tryYAML, v)
 		return nil
 	})
-	flag.BoolVar(&o.pinned, "pinned", false, "also run the pass-through, streamscore and the micro-batched peer pinned: broker and harness on CPU 0, the process under test on CPU 1 (needs taskset and 2+ CPUs)")
-	flag.StringVar(&o.commit, "commit", "", "the commit to report (default: git rev-parse of the repository)")
-	flag.BoolVar(&quick, "quick", false, "a short run for trying the harness: 100,000 events, shorter loads, one repeat")
-	flag.Parse()
+	fs.BoolVar(&o.pinned, "pinned", false, "also run the pass-through, streamscore and the micro-batched peer pinned: broker and harness on CPU 0, the process under test on CPU 1 (needs taskset and 2+ CPUs)")
+	fs.StringVar(&o.commit, "commit", "", "the commit to report (default: git rev-parse of the repository)")
+	fs.BoolVar(&quick, "quick", false, "a short run for trying the harness: 100,000 events, shorter loads, one repeat, exactly_once at 1 and 4 batches per transaction")
+	fs.Parse(args)
 	if quick {
 		set := map[string]bool{}
-		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		if !set["events"] {
 			o.events = 100_000
 		}
@@ -131,6 +165,9 @@ func parseFlags() options {
 		}
 		if !set["raw-duration"] {
 			o.rawDur = 200 * time.Millisecond
+		}
+		if !set["txn-batches"] {
+			txnBatches = "1,4"
 		}
 	}
 	for _, s := range strings.Split(loads, ",") {
@@ -152,6 +189,26 @@ func parseFlags() options {
 			fatalf("--variants: %q does not exist yet; the scorer has no Redis enrichment or drift to benchmark", v)
 		}
 		o.variants = append(o.variants, v)
+	}
+	o.sections = map[string]bool{}
+	for _, v := range strings.Split(sections, ",") {
+		v = strings.TrimSpace(v)
+		if !slices.Contains(sectionNames, v) {
+			fatalf("--sections: %q is not one of %s", v, strings.Join(sectionNames, ", "))
+		}
+		o.sections[v] = true
+	}
+	if o.sections["delivery"] {
+		for _, s := range strings.Split(txnBatches, ",") {
+			v, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || v < 1 {
+				fatalf("--txn-batches: %q is not a number of batches per transaction (1 or more)", s)
+			}
+			o.txnBatches = append(o.txnBatches, v)
+		}
+		if o.deliveryLoad <= 0 || o.deliveryLoad > 1 {
+			fatalf("--delivery-load: %g is not a fraction such as 0.25", o.deliveryLoad)
+		}
 	}
 	if o.events < 10_000 {
 		fatalf("--events: at least 10000, or the rates are start-up noise")
@@ -223,7 +280,13 @@ func run(ctx context.Context, o options) error {
 	if !filepath.IsAbs(o.out) {
 		o.out = filepath.Join(root, o.out)
 	}
-	if !o.skipPeers {
+	// The version of the ONNX Runtime library every run loads.
+	if err := model.Init(lib); err != nil {
+		return err
+	}
+	res.Machine.ORT = model.RuntimeVersion()
+	standard := o.sections["standard"]
+	if standard && !o.skipPeers {
 		logf("installing the Python peers' virtualenv")
 		py, versions, err := ensureVenv(ctx, root, o.pythonBinary)
 		if err != nil {
@@ -233,7 +296,60 @@ func run(ctx context.Context, o options) error {
 		res.Peers.Versions = versions
 	}
 
-	// Raw limits in process first, while nothing else runs.
+	if standard {
+		if err := b.rawLimits(ctx, res, o, lib); err != nil {
+			return err
+		}
+	}
+
+	if standard || o.sections["delivery"] {
+		// The backlog every throughput run reads.
+		b.backlog = b.prefix + ".backlog"
+		if err := load.CreateTopics(ctx, b.brokers, o.partitions, 0, b.backlog); err != nil {
+			return err
+		}
+		defer func() {
+			if err := load.DeleteTopics(context.WithoutCancel(ctx), b.brokers, b.backlog); err != nil {
+				logf("deleting %s: %v", b.backlog, err)
+			}
+		}()
+		logf("writing the backlog: %d events to %s", o.events, b.backlog)
+		bl, err := load.Backlog(ctx, b.brokers, b.backlog, o.events, load.NewEvents(1))
+		if err != nil {
+			return err
+		}
+		res.Backlog = Backlog{Events: bl.Events, Seconds: bl.Elapsed.Seconds(), Rate: float64(bl.Events) / bl.Elapsed.Seconds()}
+		res.Workload.EventBytes = float64(bl.Bytes) / float64(bl.Events)
+		logf("backlog written at %.0f events/s; %.0f bytes per event", res.Backlog.Rate, res.Workload.EventBytes)
+	}
+
+	if standard {
+		if err := b.standardRuns(ctx, res, o); err != nil {
+			return err
+		}
+	} else {
+		res.Skipped = append(res.Skipped, "standard section")
+	}
+	if o.sections["delivery"] {
+		if err := b.deliverySection(ctx, res, o); err != nil {
+			return err
+		}
+	}
+	if o.sections["formats"] {
+		if err := b.formatsSection(ctx, res, o); err != nil {
+			return err
+		}
+	}
+
+	res.Elapsed = time.Since(started).Seconds()
+	res.compare()
+	return res.write(o.out)
+}
+
+// rawLimits measures the raw limits in process, first, while nothing else
+// runs: decode and encode alone, ONNX Runtime alone, and decode, infer and
+// encode by batch size.
+func (b *bench) rawLimits(ctx context.Context, res *Results, o options, lib string) error {
 	spec, err := schemas.Load(b.schema)
 	if err != nil {
 		return err
@@ -263,25 +379,14 @@ func run(ctx context.Context, o options) error {
 	}
 	m.Close()
 
-	// The backlog every throughput run reads.
-	b.backlog = b.prefix + ".backlog"
-	if err := load.CreateTopics(ctx, b.brokers, o.partitions, 0, b.backlog); err != nil {
-		return err
-	}
-	defer func() {
-		if err := load.DeleteTopics(context.WithoutCancel(ctx), b.brokers, b.backlog); err != nil {
-			logf("deleting %s: %v", b.backlog, err)
-		}
-	}()
-	logf("writing the backlog: %d events to %s", o.events, b.backlog)
-	bl, err := load.Backlog(ctx, b.brokers, b.backlog, o.events, load.NewEvents(1))
-	if err != nil {
-		return err
-	}
-	res.Backlog = Backlog{Events: bl.Events, Seconds: bl.Elapsed.Seconds(), Rate: float64(bl.Events) / bl.Elapsed.Seconds()}
-	res.Workload.EventBytes = float64(bl.Bytes) / float64(bl.Events)
-	logf("backlog written at %.0f events/s; %.0f bytes per event", res.Backlog.Rate, res.Workload.EventBytes)
+	return nil
+}
 
+// standardRuns runs the standard section's end-to-end runs over the
+// backlog: the pass-through and streamscore in both batch modes
+// alternating, the batch sweep, the latency loads, the Python peers and,
+// with --pinned, the pinned runs.
+func (b *bench) standardRuns(ctx context.Context, res *Results, o options) error {
 	// Pass-through and streamscore alternate, so drift in the machine's
 	// speed hits both alike.
 	var pass, score, fixed, base []Run
@@ -355,21 +460,21 @@ func run(ctx context.Context, o options) error {
 	}
 
 	if !o.skipLatency {
-		pts, _, _, err := b.latency(ctx, "passthrough-latency", b.startPassthrough, res.Scorer.Max.Rate, o.loads, o.latencyDur)
+		pts, _, _, err := b.latency(ctx, "passthrough-latency", b.startPassthrough, res.Scorer.Max.Rate, o.loads, o.latencyDur, false)
 		if err != nil {
 			return fmt.Errorf("latency of the pass-through: %w", err)
 		}
 		res.Raw.PassThroughLatency = pts
 		// Both batch modes at the same rates: the adaptive run's sustained
 		// rate sets them.
-		pts, lr, rss, err := b.latency(ctx, "streamscore-latency", b.scorer(0), res.Scorer.Max.Rate, o.loads, o.latencyDur)
+		pts, lr, rss, err := b.latency(ctx, "streamscore-latency", b.scorer(0), res.Scorer.Max.Rate, o.loads, o.latencyDur, false)
 		if err != nil {
 			return fmt.Errorf("latency: %w", err)
 		}
 		res.Scorer.Latency = pts
 		res.Scorer.PeakRSS = max(res.Scorer.PeakRSS, lr.PeakRSS)
 		res.rssSeries = append(res.rssSeries, rssSeries{"streamscore (latency loads)", rss})
-		pts, lr, _, err = b.latency(ctx, "streamscore-fixed-latency", b.scorerMode("fixed"), res.Scorer.Max.Rate, o.loads, o.latencyDur)
+		pts, lr, _, err = b.latency(ctx, "streamscore-fixed-latency", b.scorerMode("fixed"), res.Scorer.Max.Rate, o.loads, o.latencyDur, false)
 		if err != nil {
 			return fmt.Errorf("latency of batch.mode fixed: %w", err)
 		}
@@ -404,9 +509,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
-	res.Elapsed = time.Since(started).Seconds()
-	res.compare()
-	return res.write(o.out)
+	return nil
 }
 
 // repoRoot finds the folder holding go.mod, from the working directory up.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/streamscore/streamscore/bench/load"
 	"github.com/streamscore/streamscore/pipeline/model"
@@ -38,18 +39,21 @@ func measureFor(d time.Duration, fn func() error) (int, time.Duration, error) {
 func standardMessages(n int) []schemas.Message {
 	ev := load.NewEvents(99)
 	now := time.Now()
-	km := ev.Messages("events", n, func(int) time.Time { return now })
-	msgs := make([]schemas.Message, n)
+	return decoderInput(ev.Messages("events", n, func(int) time.Time { return now }), now)
+}
+
+// decoderInput turns records into decoder input, spread over 8 partitions.
+func decoderInput(km []kafka.Message, now time.Time) []schemas.Message {
+	msgs := make([]schemas.Message, len(km))
 	for i, m := range km {
 		msgs[i] = schemas.Message{Topic: "events", Partition: i % 8, Offset: int64(i), Prev: int64(i) - 1, Key: m.Key, Value: m.Value, Time: now}
 	}
 	return msgs
 }
 
-// codecRates measures decoding and encoding alone, one goroutine, 1024
-// events per batch.
-func codecRates(spec *schemas.Spec, d time.Duration) (decode, encode Rate, err error) {
-	msgs := standardMessages(1024)
+// decodeRate measures decoding msgs alone, one batch per call, on one
+// goroutine locked to its thread.
+func decodeRate(spec *schemas.Spec, msgs []schemas.Message, d time.Duration) (Rate, error) {
 	dec := schemas.NewDecoder(spec, memory.NewGoAllocator())
 	// The thread's CPU time as well as the wall time: on a shared machine
 	// the wall time also counts the time spent waiting for a core.
@@ -65,12 +69,24 @@ func codecRates(spec *schemas.Spec, d time.Duration) (decode, encode Rate, err e
 		return nil
 	})
 	if err != nil {
+		return Rate{}, err
+	}
+	r := newRate(n*len(msgs), el)
+	// measureFor's two warm-up calls count in the CPU time too.
+	r.CPUNsPerRow = float64((threadCPU() - cpu0).Nanoseconds()) / float64((n+2)*len(msgs))
+	return r, nil
+}
+
+// codecRates measures decoding and encoding alone, one goroutine, 1024
+// events per batch.
+func codecRates(spec *schemas.Spec, d time.Duration) (decode, encode Rate, err error) {
+	msgs := standardMessages(1024)
+	if decode, err = decodeRate(spec, msgs, d); err != nil {
 		return decode, encode, err
 	}
-	decode = newRate(n*len(msgs), el)
-	// measureFor's two warm-up calls count in the CPU time too.
-	decode.CPUNsPerRow = float64((threadCPU() - cpu0).Nanoseconds()) / float64((n+2)*len(msgs))
-
+	dec := schemas.NewDecoder(spec, memory.NewGoAllocator())
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	decoded := dec.Decode(msgs)
 	defer decoded.Release()
 	scores := make([]float64, len(msgs))
@@ -83,8 +99,8 @@ func codecRates(spec *schemas.Spec, d time.Duration) (decode, encode Rate, err e
 	}
 	enc := schemas.NewEncoder(spec)
 	buf := make([]byte, 0, 1<<20)
-	cpu0 = threadCPU()
-	n, el, _ = measureFor(d, func() error {
+	cpu0 := threadCPU()
+	n, el, _ := measureFor(d, func() error {
 		buf = buf[:0]
 		for r := range msgs {
 			buf = enc.Append(buf, sb, r)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/streamscore/streamscore/bench/load"
 )
 
 // Targets of the standard workload (issues 8 and 14), for the report; none
@@ -51,6 +53,11 @@ func (r *Results) compare() {
 	add := func(name, want, got string, met bool) {
 		r.Targets = append(r.Targets, Target{Name: name, Want: want, Got: got, Met: met})
 	}
+	if s == 0 {
+		// The standard section did not run (--sections).
+		r.formatTargets(add)
+		return
+	}
 	add("throughput / kafka-go pass-through", fmt.Sprintf("≥ %.1f×", targetPassThrough), fmt.Sprintf("%.2f×", r.Ratios.PassThrough), r.Ratios.PassThrough >= targetPassThrough)
 	if r.Peers.MicroBatch.Rate > 0 {
 		add("throughput / Python micro-batched", fmt.Sprintf("≥ %d×", targetMicroBatch), fmt.Sprintf("%.1f×", r.Ratios.MicroBatch), r.Ratios.MicroBatch >= targetMicroBatch)
@@ -90,6 +97,7 @@ func (r *Results) compare() {
 	}
 	mb := float64(r.Scorer.PeakRSS) / 1e6
 	add("peak RSS", fmt.Sprintf("≤ %d MB", targetRSS), fmt.Sprintf("%.0f MB", mb), mb <= targetRSS)
+	r.formatTargets(add)
 }
 
 // write writes the JSON, the Markdown and the plots into dir.
@@ -98,19 +106,32 @@ func (r *Results) write(dir string) error {
 		return err
 	}
 	base := filepath.Join(dir, r.Date+"-"+r.Host)
-	tp, lat := base+"-throughput.svg", base+"-latency.svg"
-	if err := os.WriteFile(tp, []byte(r.throughputChart().svg()), 0o644); err != nil {
-		return err
+	charts := map[string]*chart{}
+	if r.Scorer.Max.Rate > 0 {
+		charts["throughput"] = r.throughputChart()
 	}
 	if len(r.Scorer.Latency) > 0 {
-		if err := os.WriteFile(lat, []byte(r.latencyChart().svg()), 0o644); err != nil {
+		charts["latency"] = r.latencyChart()
+	}
+	if r.Delivery != nil && len(r.Delivery.Runs) > 0 {
+		charts["delivery-throughput"] = r.deliveryThroughputChart()
+		if r.Delivery.Runs[0].Latency.Scored > 0 {
+			charts["delivery-latency"] = r.deliveryLatencyChart()
+		}
+	}
+	if r.Formats != nil && len(r.Formats.Runs) > 0 {
+		charts["formats"] = r.formatsChart()
+	}
+	for name, c := range charts {
+		if err := os.WriteFile(base+"-"+name+".svg", []byte(c.svg()), 0o644); err != nil {
 			return err
 		}
 	}
 	if err := writeJSON(base+".json", r); err != nil {
 		return err
 	}
-	md := r.markdown(filepath.Base(tp), filepath.Base(lat))
+	svg := func(name string) string { return filepath.Base(base) + "-" + name + ".svg" }
+	md := r.markdown(svg)
 	if err := os.WriteFile(base+".md", []byte(md), 0o644); err != nil {
 		return err
 	}
@@ -133,7 +154,7 @@ func thousands(v float64) string {
 	return strings.Join(out, ",")
 }
 
-func (r *Results) markdown(tpSVG, latSVG string) string {
+func (r *Results) markdown(svg func(name string) string) string {
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	w("# streamscore benchmark: %s on %s\n\n", r.Date, r.Host)
@@ -143,6 +164,14 @@ func (r *Results) markdown(tpSVG, latSVG string) string {
 		thousands(float64(r.Workload.Events)), r.Workload.Features, r.Workload.EventBytes, r.Workload.Partitions, r.Workload.Model, r.Workload.MaxRows, r.Workload.MaxWaitMs)
 	if len(r.Skipped) > 0 {
 		w("Skipped in this run: %s.\n\n", strings.Join(r.Skipped, ", "))
+	}
+	if r.Scorer.Max.Rate == 0 {
+		// Only the sections that ran.
+		r.targetsMarkdown(w, false)
+		r.deliveryMarkdown(w, svg("delivery-throughput"), svg("delivery-latency"))
+		r.formatsMarkdown(w, svg("formats"))
+		w("## The scorer's configuration\n\n```yaml\n%s```\n", r.Config)
+		return b.String()
 	}
 
 	w("## Throughput over the backlog\n\n")
@@ -159,6 +188,9 @@ func (r *Results) markdown(tpSVG, latSVG string) string {
 		note := strings.Join(rates, ", ")
 		if !run.Complete {
 			note += fmt.Sprintf(" (time-limited: %s events in %.0f s)", thousands(float64(run.Events)), run.Seconds)
+		}
+		if run.StartUp {
+			note += " (done within its warm-up: start-up included, too few events)"
 		}
 		w("| %s | %s | %.1f | %.1f | %s | %s |\n", label, thousands(run.Rate), run.CPUMicros, run.BrokerCPUMicros, mib(run.PeakRSS), note)
 	}
@@ -202,15 +234,7 @@ func (r *Results) markdown(tpSVG, latSVG string) string {
 		w("\n")
 	}
 
-	w("## Ratios and targets\n\n| target | want | got | met |\n| --- | --- | --- | --- |\n")
-	for _, t := range r.Targets {
-		met := "yes"
-		if !t.Met {
-			met = "**no**"
-		}
-		w("| %s | %s | %s | %s |\n", t.Name, t.Want, t.Got, met)
-	}
-	w("| RSS flat over a 10-minute soak | last minute ≤ 1.2 × first | see `make soak` | |\n\n")
+	r.targetsMarkdown(w, true)
 
 	if len(r.Scorer.Latency) > 0 {
 		w("## Event-to-score latency\n\n")
@@ -225,8 +249,10 @@ func (r *Results) markdown(tpSVG, latSVG string) string {
 				w("| %s | %.0f%% | %s | %.1f | %.1f | %.1f | %.1f | %.1f | %s |\n", set.name, p.Load*100, thousands(p.Rate), p.P50, p.P95, p.P99, p.Max, p.CPUMicros, thousands(float64(p.Scored)))
 			}
 		}
-		w("\n![latency CDF](%s)\n\n", latSVG)
+		w("\n![latency CDF](%s)\n\n", svg("latency"))
 	}
+	r.deliveryMarkdown(w, svg("delivery-throughput"), svg("delivery-latency"))
+	r.formatsMarkdown(w, svg("formats"))
 
 	w("## Raw limits in process (one goroutine, no Kafka)\n\n")
 	w("| stage | rows/s | ns/row | CPU ns/row |\n| --- | ---: | ---: | ---: |\n")
@@ -253,7 +279,7 @@ func (r *Results) markdown(tpSVG, latSVG string) string {
 		}
 		w("| %d | %s | %.1f | %s | %s |\n", p.Batch, thousands(p.RowsPerSec), p.MicrosPerCall, ip, e)
 	}
-	w("\n![throughput against batch size](%s)\n\n", tpSVG)
+	w("\n![throughput against batch size](%s)\n\n", svg("throughput"))
 	if len(r.Peers.Versions) > 0 {
 		var vs []string
 		for _, k := range []string{"python", "confluent-kafka", "librdkafka", "numpy", "onnxruntime", "orjson"} {
@@ -268,6 +294,26 @@ func (r *Results) markdown(tpSVG, latSVG string) string {
 }
 
 var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#7f7f7f"}
+
+// targetsMarkdown is the table of ratios and targets; soak adds the soak
+// test's row (the standard section).
+func (r *Results) targetsMarkdown(w func(string, ...any), soak bool) {
+	if len(r.Targets) == 0 {
+		return
+	}
+	w("## Ratios and targets\n\n| target | want | got | met |\n| --- | --- | --- | --- |\n")
+	for _, t := range r.Targets {
+		met := "yes"
+		if !t.Met {
+			met = "**no**"
+		}
+		w("| %s | %s | %s | %s |\n", t.Name, t.Want, t.Got, met)
+	}
+	if soak {
+		w("| RSS flat over a 10-minute soak | last minute ≤ 1.2 × first | see `make soak` | |\n")
+	}
+	w("\n")
+}
 
 // throughputChart plots rows/s against batch size: ONNX Runtime alone, in
 // process and the end-to-end sweep as curves; the headline end-to-end runs
@@ -353,6 +399,39 @@ func (r *Results) latencyChart() *chart {
 	}
 	for i, p := range r.Raw.PassThroughLatency {
 		add(i, p, "pass-through", "2 3")
+	}
+	if c.xmax == 0 {
+		c.xmin, c.xmax = 1, 10
+	}
+	c.xmin = math.Pow(10, math.Floor(math.Log10(c.xmin)))
+	c.xmax = math.Pow(10, math.Ceil(math.Log10(c.xmax)))
+	c.xticks = decadeTicks(c.xmin, c.xmax, func(v float64) string { return trimZero(fmt.Sprintf("%g", v)) })
+	for _, q := range []float64{0, 0.25, 0.5, 0.75, 0.9, 0.99, 1} {
+		c.yticks = append(c.yticks, tick{q, fmt.Sprintf("%g", q)})
+	}
+	return c
+}
+
+// cdfSet is one latency distribution of a CDF chart, in milliseconds.
+type cdfSet struct {
+	name, color, dash string
+	cdf               []load.CDFPoint
+}
+
+// cdfChart plots latency CDFs on a log time axis, as latencyChart does.
+func cdfChart(title string, sets []cdfSet) *chart {
+	c := &chart{
+		title: title, xlabel: "latency (ms)", ylabel: "fraction of events",
+		xlog: true, ymin: 0, ymax: 1, xmin: math.Inf(1), xmax: 0,
+	}
+	for _, s := range sets {
+		var pts [][2]float64
+		for _, q := range s.cdf {
+			v := math.Max(q.Value, 0.1)
+			pts = append(pts, [2]float64{v, q.Fraction})
+			c.xmin, c.xmax = math.Min(c.xmin, v), math.Max(c.xmax, v)
+		}
+		c.series = append(c.series, series{name: s.name, color: s.color, dash: s.dash, pts: pts})
 	}
 	if c.xmax == 0 {
 		c.xmin, c.xmax = 1, 10

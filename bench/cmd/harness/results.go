@@ -19,6 +19,8 @@ type Results struct {
 	Scorer    Scorer      `json:"streamscore"`
 	Peers     Peers       `json:"peers"`
 	Pinned    Pinned      `json:"pinned,omitzero"`
+	Delivery  *Delivery   `json:"delivery,omitempty"`
+	Formats   *Formats    `json:"formats,omitempty"`
 	Ratios    Ratios      `json:"ratios"`
 	Targets   []Target    `json:"targets"`
 	Notes     []string    `json:"notes,omitempty"`
@@ -106,6 +108,9 @@ type Run struct {
 	Events   int64   `json:"events"`
 	Seconds  float64 `json:"seconds"`
 	Complete bool    `json:"complete"`
+	// StartUp reports that the run ended within its warm-up: its rate is
+	// measured from the process's start, start-up included.
+	StartUp bool `json:"includes_start_up,omitempty"`
 	// CPUMicros is the process's CPU time per event, BrokerCPUMicros the
 	// broker's, over the measured window of the best run.
 	CPUMicros       float64 `json:"cpu_us_per_event"`
@@ -194,4 +199,58 @@ type Target struct {
 	Want string `json:"want"`
 	Got  string `json:"got"`
 	Met  bool   `json:"met"`
+}
+
+// Delivery is the delivery section: streamscore over the same backlog with
+// delivery.mode at_least_once and exactly_once at several
+// delivery.batches_per_transaction, then each at one load for latency.
+type Delivery struct {
+	// Load is the latency load, a fraction of at_least_once's sustained
+	// rate; Rate is that rate in events per second.
+	Load float64       `json:"load"`
+	Rate float64       `json:"latency_events_per_s"`
+	Runs []DeliveryRun `json:"runs"`
+}
+
+// DeliveryRun is one delivery configuration's figures.
+type DeliveryRun struct {
+	Mode string `json:"mode"`
+	// BatchesPerTransaction is delivery.batches_per_transaction (exactly_once
+	// only).
+	BatchesPerTransaction int `json:"batches_per_transaction,omitempty"`
+	// Extra is the YAML the run appended to the standard configuration.
+	Extra string `json:"config"`
+	// Backlog is the sustained rate over the backlog, counted from the
+	// group's committed input offsets (what a read_committed reader
+	// downstream can see).
+	Backlog Run `json:"backlog"`
+	// Latency is the event-to-score latency at Delivery.Rate, read with
+	// read_committed under exactly_once.
+	Latency LoadPoint `json:"latency,omitzero"`
+}
+
+// Formats is the formats section: the standard events as JSON, Avro and
+// Protobuf, decoded in process and scored end to end.
+type Formats struct {
+	// Pool is how many distinct events each format's backlog cycles
+	// through (the same events in every format).
+	Pool int `json:"pool"`
+	// TargetDecodeMicros is the binary formats' decode target per event.
+	TargetDecodeMicros float64     `json:"target_decode_us"`
+	Runs               []FormatRun `json:"runs"`
+}
+
+// FormatRun is one format's figures.
+type FormatRun struct {
+	Format string `json:"format"`
+	// SchemaID is the writer schema's id (binary formats).
+	SchemaID int `json:"schema_id,omitempty"`
+	// EventBytes is the mean value size, framing included.
+	EventBytes float64 `json:"event_bytes_mean"`
+	// Decode is decoding alone, one goroutine, 1024 events per batch.
+	Decode Rate `json:"decode"`
+	// Write is how the format's backlog was written; Backlog streamscore's
+	// run over it.
+	Write   Backlog `json:"backlog_write"`
+	Backlog Run     `json:"backlog"`
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/streamscore/streamscore/bench/load"
+	"github.com/streamscore/streamscore/consumers"
 )
 
 // bench holds what every end-to-end run needs.
@@ -52,6 +53,14 @@ func (b *bench) next(name string) (group, out string) {
 // backlogRun runs one process over the backlog and measures its sustained
 // throughput until it has written every event or limit has passed.
 func (b *bench) backlogRun(ctx context.Context, name string, start starter, limit time.Duration) (Run, []load.RSSSample, error) {
+	return b.backlogRunOn(ctx, name, start, limit, b.backlog, false)
+}
+
+// backlogRunOn is backlogRun over topic input, which holds b.events
+// records. With committed, progress is the group's committed offsets on
+// input rather than the output topic's end offsets: what exactly_once has
+// committed, without its transaction markers.
+func (b *bench) backlogRunOn(ctx context.Context, name string, start starter, limit time.Duration, input string, committed bool) (Run, []load.RSSSample, error) {
 	run := Run{Name: name}
 	group, out := b.next(name)
 	// The dead-letter topic too: streamscore refuses to start without its
@@ -64,11 +73,24 @@ func (b *bench) backlogRun(ctx context.Context, name string, start starter, limi
 			logf("deleting %s: %v", out, err)
 		}
 	}()
-	counter, err := load.NewCounter(ctx, b.brokers, out)
+	var counter load.Count
+	var err error
+	if committed {
+		counter, err = load.NewCommittedCounter(ctx, b.brokers, group, input)
+	} else {
+		counter, err = load.NewCounter(ctx, b.brokers, out)
+	}
 	if err != nil {
 		return run, nil, err
 	}
-	p, err := start(ctx, name, group, b.backlog, out)
+	// Before the start: a run over a short backlog may be done before the
+	// first reading after its warm-up.
+	origin := load.Progress{At: time.Now(), CPU: []time.Duration{0}}
+	if b.kafkaPid > 0 {
+		u, _ := load.ReadUsage(b.kafkaPid)
+		origin.CPU = append(origin.CPU, u.CPU)
+	}
+	p, err := start(ctx, name, group, input, out)
 	if err != nil {
 		return run, nil, err
 	}
@@ -96,7 +118,7 @@ func (b *bench) backlogRun(ctx context.Context, name string, start starter, limi
 		watch = append(watch, b.kafkaPid)
 	}
 	th, err := load.Measure(ctx, counter, load.MeasureConfig{
-		Target: int64(b.events), Limit: limit, Watch: watch, Exited: p.Done(),
+		Target: int64(b.events), Limit: limit, Watch: watch, Exited: p.Done(), Origin: &origin,
 	})
 	u := p.Stop(15 * time.Second)
 	rss := p.RSS()
@@ -108,6 +130,10 @@ func (b *bench) backlogRun(ctx context.Context, name string, start starter, limi
 	run.Events = th.To.Count - th.From.Count
 	run.Seconds = th.Seconds()
 	run.Complete = th.Complete
+	run.StartUp = th.StartUp
+	if th.StartUp {
+		logf("%s: done within its warm-up; the rate counts start-up too (use more events)", name)
+	}
 	run.CPUMicros = float64(th.CPUPerRecord(0).Nanoseconds()) / 1e3
 	if b.kafkaPid > 0 {
 		run.BrokerCPUMicros = float64(th.CPUPerRecord(1).Nanoseconds()) / 1e3
@@ -194,6 +220,16 @@ func (b *bench) scorerMode(mode string) starter {
 	}
 }
 
+// scorerSchema returns a starter of `streamscore run` over the backlog
+// with the schema spec at path instead of the standard one.
+func (b *bench) scorerSchema(path string) starter {
+	return func(ctx context.Context, name, group, in, out string) (*load.Process, error) {
+		cfg := b.scorerConfig(group, in, out)
+		cfg.Schema = path
+		return load.StartScorer(ctx, b.streamscore, b.work, name, cfg, 2*time.Minute)
+	}
+}
+
 // scorerWith returns a starter of binary bin with extra YAML appended to the
 // standard configuration.
 func (b *bench) scorerWith(bin, extra string) starter {
@@ -243,7 +279,9 @@ func waitJoined(ctx context.Context, brokers []string, group string, p *load.Pro
 
 // latency runs one process on a fresh topic and feeds it at each load (a
 // fraction of maxRate) for d, open loop, recording event-to-score latency.
-func (b *bench) latency(ctx context.Context, name string, start starter, maxRate float64, loads []float64, d time.Duration) ([]LoadPoint, Run, []load.RSSSample, error) {
+// With committed, scored events are read with read_committed, as an
+// exactly_once pipeline's downstream reads them.
+func (b *bench) latency(ctx context.Context, name string, start starter, maxRate float64, loads []float64, d time.Duration, committed bool) ([]LoadPoint, Run, []load.RSSSample, error) {
 	group, out := b.next(name)
 	in := out + ".in"
 	run := Run{Name: name}
@@ -261,7 +299,11 @@ func (b *bench) latency(ctx context.Context, name string, start starter, maxRate
 	}
 	p.SampleRSS(time.Second)
 	defer p.Stop(15 * time.Second)
-	col, err := load.Collect(ctx, b.brokers, out)
+	var level consumers.Isolation
+	if committed {
+		level = consumers.ReadCommitted
+	}
+	col, err := load.CollectIsolated(ctx, b.brokers, out, level)
 	if err != nil {
 		return nil, run, nil, fmt.Errorf("reading scored events: %w", err)
 	}
@@ -300,8 +342,10 @@ func (b *bench) latency(ctx context.Context, name string, start starter, maxRate
 	want := sent + int64(loads[0]*maxRate*2)
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
+		// The end offsets count transaction markers too: under
+		// exactly_once every scored event read is the test.
 		n, err := counter.Count(ctx)
-		if err == nil && n >= want && col.Count() >= n {
+		if (err == nil && n >= want && col.Count() >= n) || col.Sampled() >= want {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
