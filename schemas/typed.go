@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -305,11 +306,11 @@ func (t *typedDecoder) feature(d *Decoder, i int) bool {
 		if !ok {
 			return false
 		}
-		if len(s) > f.maxLength() {
+		tf.str = appendValidUTF8(tf.str[:0], s)
+		if len(tf.str) > f.maxLength() {
 			d.failField = f.Name
-			return sc.fail(ReasonTooLarge, "string of "+strconv.Itoa(len(s))+" bytes is over the feature's max_length of "+strconv.Itoa(f.maxLength()))
+			return sc.fail(ReasonTooLarge, "string of "+strconv.Itoa(len(tf.str))+" bytes is over the feature's max_length of "+strconv.Itoa(f.maxLength()))
 		}
-		tf.str = append(tf.str[:0], s...)
 	case f.Length > 0:
 		if c != '[' {
 			return t.mismatch(d, "an array of "+strconv.Itoa(f.Length)+" numbers")
@@ -789,4 +790,23 @@ func typedWant(f *Feature) (wireKind, string) {
 		return wireInteger, "an integer (the feature is " + describe(f) + ")"
 	}
 	return wireNumber, "a number (the feature is " + describe(f) + ")"
+}
+
+// appendValidUTF8 appends s to dst with each byte that is not part of a
+// valid UTF-8 sequence replaced by U+FFFD, as encoding/json reads a string,
+// so a string feature holds the same text whichever decoder read it.
+func appendValidUTF8(dst, s []byte) []byte {
+	if utf8.Valid(s) {
+		return append(dst, s...)
+	}
+	for len(s) > 0 {
+		r, size := utf8.DecodeRune(s)
+		if r == utf8.RuneError && size == 1 {
+			dst = utf8.AppendRune(dst, utf8.RuneError)
+		} else {
+			dst = append(dst, s[:size]...)
+		}
+		s = s[size:]
+	}
+	return dst
 }
