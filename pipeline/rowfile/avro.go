@@ -36,6 +36,10 @@ const MaxAvroBlockBytes = 256 << 20
 // maxAvroMeta bounds the header's metadata (the schema and a few keys).
 const maxAvroMeta = 64 << 20
 
+// maxEmptyRows bounds the rows of one block of a file whose rows take no
+// bytes (every field null), which no size can bound.
+const maxEmptyRows = 1 << 20
+
 // maxAvroDepth bounds how deep an Avro schema nests.
 const maxAvroDepth = 32
 
@@ -198,7 +202,8 @@ func (f *avroFile) nextBlock(skipData bool) (rows int64, data []byte, err error)
 	if rows < 0 || size < 0 || size > MaxAvroBlockBytes {
 		return 0, nil, f.corrupt("block %d: %d rows in %d bytes is out of range", f.block, rows, size)
 	}
-	if rows > size && !f.root.empty() {
+	if rows > size && (!f.root.empty() || rows > maxEmptyRows) {
+		// A row takes at least a byte unless every field is null.
 		return 0, nil, f.corrupt("block %d: %d rows cannot fit in %d bytes", f.block, rows, size)
 	}
 	if skipData {
