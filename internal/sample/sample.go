@@ -51,6 +51,22 @@ var badKinds = []func(id string) string{
 // Write writes cfg.N events as JSONL and returns how many are
 // malformed on purpose.
 func Write(w io.Writer, cfg Config) (bad int, err error) {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	bad, err = Events(cfg, func(line []byte, _ bool) error {
+		_, err := bw.Write(append(line, '\n'))
+		return err
+	})
+	if err != nil {
+		return bad, err
+	}
+	return bad, bw.Flush()
+}
+
+// Events calls fn with each of cfg.N events, in order, as one JSON line
+// without its newline, and whether it is malformed on purpose; it returns
+// how many are, and fn's first error. line is valid only during the call
+// (fn may append to it). Write writes the same lines.
+func Events(cfg Config, fn func(line []byte, bad bool) error) (bad int, err error) {
 	if cfg.IDPrefix == "" {
 		cfg.IDPrefix = "e-"
 	}
@@ -67,15 +83,13 @@ func Write(w io.Writer, cfg Config) (bad int, err error) {
 	// Labels and string features draw from their own stream, so adding them
 	// leaves every other value of a seed's events as it was.
 	extra := rand.New(rand.NewPCG(cfg.Seed^0x1abe1, cfg.Seed))
-	bw := bufio.NewWriterSize(w, 1<<20)
 	var b []byte
 	for i := 0; i < cfg.N; i++ {
 		id := fmt.Sprintf("%s%08d", cfg.IDPrefix, i)
 		if cfg.BadRatio > 0 && r.Float64() < cfg.BadRatio {
 			bad++
 			b = append(b[:0], badKinds[bad%len(badKinds)](id)...)
-			b = append(b, '\n')
-			if _, err := bw.Write(b); err != nil {
+			if err := fn(b, true); err != nil {
 				return bad, err
 			}
 			continue
@@ -119,12 +133,12 @@ func Write(w io.Writer, cfg Config) (bad int, err error) {
 		}
 		b = append(b, `,"merchant":"m-`...)
 		b = strconv.AppendInt(b, int64(r.IntN(50)), 10)
-		b = append(b, "\"}\n"...)
-		if _, err := bw.Write(b); err != nil {
+		b = append(b, "\"}"...)
+		if err := fn(b, false); err != nil {
 			return bad, err
 		}
 	}
-	return bad, bw.Flush()
+	return bad, nil
 }
 
 // WriteFile writes the events of cfg to a new file at path and returns how

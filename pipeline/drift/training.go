@@ -121,7 +121,8 @@ func NewTrainingReader(spec *schemas.Spec, cols []Column) *TrainingReader {
 }
 
 // ReadFile reads path (.jsonl, .ndjson, .json: one JSON object per line;
-// .parquet, .pq) and calls fn with each batch. It returns the number of
+// .parquet, .pq; .avro, an Avro container file) and calls fn with each
+// batch. It returns the number of
 // lines skipped because they were not JSON objects (training data is
 // read with rowfile.SkipBadLines).
 func (r *TrainingReader) ReadFile(ctx context.Context, path string, fn func(*TrainingBatch) error) (skipped int64, err error) {
@@ -129,7 +130,7 @@ func (r *TrainingReader) ReadFile(ctx context.Context, path string, fn func(*Tra
 	if err != nil {
 		return 0, fmt.Errorf("reading training data: %w", err)
 	}
-	if format == rowfile.Parquet {
+	if format.Columnar() {
 		return 0, r.readParquet(ctx, path, fn)
 	}
 	return r.readJSONL(ctx, path, fn)
@@ -309,7 +310,7 @@ func (r *TrainingReader) readParquet(ctx context.Context, path string, fn func(*
 				continue
 			}
 			if err := appendArrow(fv, rec.Column(colIdx[0])); err != nil {
-				return fmt.Errorf("reading Parquet column %q of %s: %w", f.name, path, err)
+				return fmt.Errorf("reading column %q of %s: %w", f.name, path, err)
 			}
 		}
 		return r.emit(ctx, vals, rows, fn)

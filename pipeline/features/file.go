@@ -27,18 +27,20 @@ type FileStats struct {
 func FileRows(path string) (int64, error) {
 	format := rowfile.JSONL // a file of another extension is read as JSONL, as ReadFile does
 	if isParquet(path) {
-		format = rowfile.Parquet
+		format, _ = rowfile.FormatOf(path)
 	}
 	return rowfile.CountAs(context.Background(), path, format)
 }
 
+// isParquet reports whether path is read as Arrow records: a Parquet or
+// an Avro container file.
 func isParquet(path string) bool {
 	f, err := rowfile.FormatOf(path)
-	return err == nil && f == rowfile.Parquet
+	return err == nil && f.Columnar()
 }
 
 // ReadFile reads fs's entities from a file, Parquet (by the extension
-// .parquet or .pq) or else JSONL, and calls fn with up to batch entities at a time.
+// .parquet or .pq), Avro (.avro) or else JSONL, and calls fn with up to batch entities at a time.
 // Each row holds the fields the set's key template names (strings, or
 // numbers written as in the event) and one column per feature: a number,
 // or a string for a string feature; an absent or null feature takes its

@@ -24,6 +24,9 @@ const (
 	JSONL = rowfile.JSONL
 	// Parquet is a Parquet file whose columns are event fields (.parquet, .pq).
 	Parquet = rowfile.Parquet
+	// Avro is an Avro Object Container File whose records' fields are event
+	// fields (.avro).
+	Avro = rowfile.Avro
 )
 
 // FormatOf returns the format of path from its extension.
@@ -40,13 +43,17 @@ func ExpandFiles(patterns []string) ([]string, error) {
 	return out, nil
 }
 
-// Files is a bounded Source that reads events from JSONL and Parquet files,
-// one after the other, in the order given. Each event becomes one message:
-// its Topic is the file's base name, its Partition the file's index in the
-// list and its Offset the event's position in the file (the 1-based line
-// number for JSONL, the 1-based row number for Parquet). A Parquet row is
-// turned into a JSON object whose fields are the row's columns, so both
-// formats go through the same JSON decoder as live events.
+// Files is a bounded Source that reads events from JSONL, Parquet and Avro
+// container files, one after the other, in the order given. Each event
+// becomes one message: its Topic is the file's base name, its Partition the
+// file's index in the list and its Offset the event's position in the file
+// (the 1-based line number for JSONL, the 1-based row number for Parquet
+// and Avro). A Parquet or Avro row is turned into a JSON object whose
+// fields are the row's columns (an Avro null as JSON null, an Avro
+// timestamp as epoch milliseconds), so every format goes through the same
+// JSON decoder as live events, and a row the decoder rejects is a dead
+// letter with its reason, as a bad JSONL line is. A corrupt or truncated
+// Avro file fails the replay with an error naming the block and row.
 //
 // Records have no Kafka timestamp: a schema without event_time gets event
 // time 0 (1970-01-01). Files never acknowledges anything; Ack is a no-op.
@@ -83,7 +90,8 @@ func (f *Files) Describe() string {
 }
 
 // Count returns how many events the files hold: non-empty lines of JSONL
-// files, rows of Parquet files (read from their footers).
+// files, rows of Parquet files (read from their footers) and of Avro files
+// (read from their block headers).
 func (f *Files) Count(ctx context.Context) (int64, error) {
 	var total int64
 	for _, p := range f.paths {
@@ -135,8 +143,8 @@ func (f *Files) Run(ctx context.Context, out chan<- schemas.Message) error {
 	for i, p := range f.paths {
 		format, _ := FormatOf(p)
 		var err error
-		if format == Parquet {
-			err = readParquet(ctx, s, p, i)
+		if format.Columnar() {
+			err = readRecords(ctx, s, p, i)
 		} else {
 			err = f.readJSONL(s, p, i)
 		}
@@ -182,7 +190,9 @@ func (f *Files) readJSONL(s *sender, path string, index int) error {
 	})
 }
 
-func readParquet(ctx context.Context, s *sender, path string, index int) error {
+// readRecords reads a Parquet or Avro file as Arrow records and sends each
+// row as a JSON object.
+func readRecords(ctx context.Context, s *sender, path string, index int) error {
 	var (
 		a    arena
 		buf  []byte

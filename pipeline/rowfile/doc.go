@@ -1,6 +1,11 @@
 // Package rowfile reads rows from the files streamscore takes as input:
-// JSONL (one JSON object per line: .jsonl, .ndjson, .json) and Parquet
-// (.parquet, .pq). It holds what every file-reading command shares: the
+// JSONL (one JSON object per line: .jsonl, .ndjson, .json), Parquet
+// (.parquet, .pq) and Avro Object Container Files (.avro). Parquet and
+// Avro files are read as Arrow records (Records), one column per top-level
+// field, so their callers share one path (Format.Columnar); an Avro file's
+// framing is read here with every length bounded, so a corrupt or
+// truncated file is an error wrapping ErrCorrupt that names the block and
+// row, never a crash. It holds what every file-reading command shares: the
 // format by extension, glob expansion, counting rows for a progress total,
 // one maximum line size, one policy for lines that are not JSON objects
 // (chosen by the caller), and one switch over Arrow value types.
@@ -38,6 +43,7 @@
 //     baseline and in features load key fields, and 8- and 16-bit integers
 //     are accepted as key fields.
 //
-// rowfile imports Arrow, the JSON parser and schemas (for its JSON string
-// encoding) only.
+// rowfile imports Arrow, the JSON parser, hamba/avro (Avro schemas and
+// block codecs), klauspost/compress (zstandard) and schemas (for its JSON
+// string encoding) only.
 package rowfile

@@ -18,7 +18,16 @@ const (
 	// Parquet is a Parquet file whose top-level columns are the rows'
 	// fields (.parquet, .pq).
 	Parquet Format = "parquet"
+	// Avro is an Avro Object Container File of records whose top-level
+	// fields are the rows' fields (.avro), as Spark, pandas and fastavro
+	// write them: the writer schema in the header, blocks of rows
+	// compressed with the null, deflate, snappy or zstandard codec.
+	Avro Format = "avro"
 )
+
+// Columnar reports whether files of format f are read as Arrow records
+// (Records) rather than as lines (Lines, Objects).
+func (f Format) Columnar() bool { return f == Parquet || f == Avro }
 
 // FormatOf returns the format of path from its extension, or an error that
 // names the extensions known.
@@ -28,8 +37,10 @@ func FormatOf(path string) (Format, error) {
 		return JSONL, nil
 	case ".parquet", ".pq":
 		return Parquet, nil
+	case ".avro":
+		return Avro, nil
 	}
-	return "", fmt.Errorf("%s: unknown file type: name it .jsonl (one JSON object per line) or .parquet", path)
+	return "", fmt.Errorf("%s: unknown file type: name it .jsonl (one JSON object per line), .parquet or .avro (an Avro Object Container File)", path)
 }
 
 // Expand returns the files that patterns name, in order: a pattern holding

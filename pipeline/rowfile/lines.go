@@ -172,7 +172,8 @@ func Objects(ctx context.Context, path string, opts Options, fn func(no int64, o
 
 // Count returns how many rows path holds: for JSONL the lines holding more
 // than whitespace (whatever their length), for Parquet the rows its footer
-// records.
+// records, for Avro the rows its blocks' headers record (the rows
+// themselves are skipped, not decoded).
 func Count(ctx context.Context, path string) (int64, error) {
 	format, err := FormatOf(path)
 	if err != nil {
@@ -183,8 +184,11 @@ func Count(ctx context.Context, path string) (int64, error) {
 
 // CountAs is Count for a file read as format whatever its extension.
 func CountAs(ctx context.Context, path string, format Format) (int64, error) {
-	if format == Parquet {
+	switch format {
+	case Parquet:
 		return parquetRows(path)
+	case Avro:
+		return avroRows(ctx, path)
 	}
 	return countLines(ctx, path)
 }

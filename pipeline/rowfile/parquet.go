@@ -26,8 +26,16 @@ func parquetRows(path string) (int64, error) {
 	return pf.NumRows(), nil
 }
 
-// Records reads the Parquet file path and calls fn with each record of up
-// to batch rows (zero or less: DefaultBatchRows). columns names the
+// Records reads the Parquet or Avro file path (Avro when its extension is
+// .avro) and calls fn with each record of up to batch rows (zero or less:
+// DefaultBatchRows). An Avro file's columns are its writer schema's
+// top-level fields: Avro primitives as their Arrow peers, timestamps and
+// dates as timestamps, decimals as float64, enums as strings, fixed as
+// binary, arrays as lists, maps as maps, records as structs, a union of
+// null and one type as that type (nullable); a union of several other
+// types is an error when the file is opened. A corrupt or truncated Avro
+// file ends the read with an error wrapping ErrCorrupt that names the
+// block and row, after the rows before it were handed to fn. columns names the
 // top-level columns to read; nil reads them all, and a name the file lacks
 // is left out (fn finds the record's columns by name). rec is valid only
 // during the call. Records checks ctx between records and returns fn's
@@ -35,6 +43,9 @@ func parquetRows(path string) (int64, error) {
 func Records(ctx context.Context, path string, columns []string, batch int, fn func(rec arrow.Record) error) error {
 	if batch <= 0 {
 		batch = DefaultBatchRows
+	}
+	if f, _ := FormatOf(path); f == Avro {
+		return avroRecords(ctx, path, columns, batch, fn)
 	}
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
