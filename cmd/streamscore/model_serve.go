@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/internal/scoring"
 	"github.com/streamscore/streamscore/ops"
 	"github.com/streamscore/streamscore/pipeline/model"
 )
@@ -65,12 +66,12 @@ SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
 				return err
 			}
 			reg := ops.NewRegistry(version, commit)
-			path, err := buildScoringPath(ctx, &cfg, pathParts{features: true, models: true, tracing: true}, log, reg)
+			path, err := scoring.Build(ctx, &cfg, scoring.Parts{Features: true, Models: true, Tracing: true, Version: version}, log, reg)
 			if err != nil {
 				return err
 			}
 			defer path.Close()
-			stopOps, err := startOps(ctx, &cfg, opsEndpoint{command: "serve", routes: path.routes}, reg, log)
+			stopOps, err := startOps(ctx, &cfg, opsEndpoint{command: "serve", routes: path.Routes}, reg, log)
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/internal/scoring"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/replay"
 	"github.com/streamscore/streamscore/producers"
@@ -167,14 +168,14 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 	}
 	ctx, stop := signalContext(log)
 	defer stop()
-	path, err := buildScoringPath(ctx, &cfg, pathParts{features: plan.Features == replay.FeaturesRedis, compare: o.models, comparing: true, jsonRows: len(plan.Files) > 0}, log, prometheus.NewRegistry())
+	path, err := scoring.Build(ctx, &cfg, scoring.Parts{Features: plan.Features == replay.FeaturesRedis, Compare: o.models, Comparing: true, JSONRows: len(plan.Files) > 0}, log, prometheus.NewRegistry())
 	if err != nil {
 		return err
 	}
 	defer path.Close()
 	rc := replay.Config{
-		Spec: path.spec, Models: path.compared, Label: o.label, Task: replay.Task(o.task), Score: sel,
-		Threshold: o.threshold, Tolerance: o.tolerance, Bins: o.bins, Features: plan.Features, Store: path.features,
+		Spec: path.Spec, Models: path.Compared, Label: o.label, Task: replay.Task(o.task), Score: sel,
+		Threshold: o.threshold, Tolerance: o.tolerance, Bins: o.bins, Features: plan.Features, Store: path.Features,
 		Policy: pipeline.Policy{MaxRows: cfg.Batch.MaxRows, MaxBytes: cfg.Batch.MaxBytes},
 		Log:    log,
 	}

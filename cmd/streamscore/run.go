@@ -17,6 +17,7 @@ import (
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/internal/scoring"
 	"github.com/streamscore/streamscore/ops"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/model"
@@ -215,12 +216,12 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 		settle = txn.Settle
 	}
 	defer sink.Close()
-	path, err := buildScoringPath(ctx, &cfg, allParts, log, reg)
+	path, err := scoring.Build(ctx, &cfg, scoring.Parts{Features: true, Models: true, Drift: true, Tracing: true, Version: version}, log, reg)
 	if err != nil {
 		return err
 	}
 	defer path.Close()
-	eng, err := pipeline.New(path.engineConfig(&cfg), src, path.router, sink, log, reg)
+	eng, err := pipeline.New(path.EngineConfig(&cfg), src, path.Router, sink, log, reg)
 	if err != nil {
 		return err
 	}
@@ -240,7 +241,7 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 		}
 		return nil
 	}
-	stopOps, err := startOps(ctx, &cfg, opsEndpoint{command: "run", ready: ready, healthy: healthy, pprof: cfg.HTTP.Pprof, routes: path.routes}, reg, log)
+	stopOps, err := startOps(ctx, &cfg, opsEndpoint{command: "run", ready: ready, healthy: healthy, pprof: cfg.HTTP.Pprof, routes: path.Routes}, reg, log)
 	if err != nil {
 		return err
 	}
@@ -265,7 +266,7 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 	go h.Run(healthCtx)
 	health.Store(h)
 	log.Info("scoring", "input", cfg.Topics.Input, "output", cfg.Topics.Output, "dlq", cfg.Topics.DLQ,
-		"group", cfg.Group, "model", cfg.Model.Path, "model_version", cfg.Model.Version, "schema", path.spec.String(),
+		"group", cfg.Group, "model", cfg.Model.Path, "model_version", cfg.Model.Version, "schema", path.Spec.String(),
 		"max_rows", cfg.Batch.MaxRows, "max_wait", cfg.Batch.MaxWait)
 	if hooks != nil && hooks.started != nil {
 		hooks.started(eng)
