@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/producers"
 	"github.com/streamscore/streamscore/schemas"
 )
@@ -50,7 +51,7 @@ letters twice on a second run.`,
   streamscore dlq redrive --dlq-topic events.dlq --since 2026-11-24T10:00:00Z`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signalContext(discardLogger())
+			ctx, stop := service.SignalContext(discardLogger())
 			defer stop()
 			return redrive(ctx, cmd.OutOrStdout(), o)
 		},

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -39,7 +40,7 @@ func (f *dlqScanFlags) read(set func(*consumers.LetterScan)) (*consumers.LetterS
 		return nil, err
 	}
 	set(&s)
-	ctx, stop := signalContext(discardLogger())
+	ctx, stop := service.SignalContext(discardLogger())
 	defer stop()
 	if err := kc.reach(ctx); err != nil {
 		return nil, err

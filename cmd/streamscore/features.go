@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/pipeline/features"
 	"github.com/streamscore/streamscore/schemas"
 )
@@ -115,7 +116,7 @@ Every key gets the same write time, so a set's max_age counts from the load.`,
   streamscore features load --redis 127.0.0.1:6379 --schema schema.yaml --set user_stats --file stats.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signalContext(discardLogger())
+			ctx, stop := service.SignalContext(discardLogger())
 			defer stop()
 			return loadFeatures(ctx, cmd.OutOrStdout(), &o, path, ttl, batch, quiet)
 		},
@@ -185,7 +186,7 @@ their defaults are shown). It exits 1 when the entity is absent.`,
   streamscore features get --redis 127.0.0.1:6379 --schema schema.yaml --set user_stats --json user:42`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signalContext(discardLogger())
+			ctx, stop := service.SignalContext(discardLogger())
 			defer stop()
 			fs, client, _, err := o.open(ctx)
 			if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/pipeline/rowfile"
 	"github.com/streamscore/streamscore/producers"
 	"github.com/streamscore/streamscore/schemas"
@@ -82,7 +83,7 @@ so history written back to a topic can be replayed by time range (replay
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext(discardLogger())
+			ctx, stop := service.SignalContext(discardLogger())
 			defer stop()
 			if err := kc.reach(ctx); err != nil {
 				return err
@@ -156,7 +157,7 @@ offset and value instead.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext(discardLogger())
+			ctx, stop := service.SignalContext(discardLogger())
 			defer stop()
 			if err := kc.reach(ctx); err != nil {
 				return err

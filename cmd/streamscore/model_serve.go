@@ -9,6 +9,7 @@ import (
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/internal/scoring"
+	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/ops"
 	"github.com/streamscore/streamscore/pipeline/model"
 )
@@ -56,11 +57,11 @@ SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
 				return errors.New("http.addr: serve needs an address to listen on (or pass --http-addr)")
 			}
 			cfg.Model.Serve.Enabled = true
-			log, err := newLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+			log, err := service.NewLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext(log)
+			ctx, stop := service.SignalContext(log)
 			defer stop()
 			if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
 				return err
@@ -71,7 +72,7 @@ SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
 				return err
 			}
 			defer path.Close()
-			stopOps, err := startOps(ctx, &cfg, opsEndpoint{command: "serve", routes: path.Routes}, reg, log)
+			stopOps, err := service.StartOps(ctx, &cfg, service.OpsEndpoint{Command: "serve", Routes: path.Routes}, reg, log)
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/internal/scoring"
+	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/replay"
 	"github.com/streamscore/streamscore/producers"
@@ -162,11 +163,11 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 	if err != nil {
 		return fmt.Errorf("--score: %w", err)
 	}
-	log, err := newLogger(os.Stderr, o.logLevel, "text")
+	log, err := service.NewLogger(os.Stderr, o.logLevel, "text")
 	if err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	ctx, stop := signalContext(log)
+	ctx, stop := service.SignalContext(log)
 	defer stop()
 	path, err := scoring.Build(ctx, &cfg, scoring.Parts{Features: plan.Features == replay.FeaturesRedis, Compare: o.models, Comparing: true, JSONRows: len(plan.Files) > 0}, log, prometheus.NewRegistry())
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/internal/service"
 )
 
 func newTopicsListCmd() *cobra.Command {
@@ -79,7 +80,7 @@ func describeTopics(kf kafkaConnFlags, names []string, internal, withConfig bool
 	if err != nil {
 		return nil, err
 	}
-	ctx, stop := signalContext(discardLogger())
+	ctx, stop := service.SignalContext(discardLogger())
 	defer stop()
 	if err := kc.reach(ctx); err != nil {
 		return nil, err

@@ -1,0 +1,67 @@
+package service
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/streamscore/streamscore/config"
+)
+
+func TestHealthGateBeforeTheCheck(t *testing.T) {
+	var g HealthGate
+	if err := g.Ready(); err == nil || !strings.Contains(err.Error(), "kafka.startup_timeout") {
+		t.Fatalf("Ready before Set = %v; want not ready, naming kafka.startup_timeout", err)
+	}
+	if err := g.Healthy(); err != nil {
+		t.Fatalf("Healthy before Set = %v; want alive", err)
+	}
+}
+
+func TestStartOpsWithoutAddressServesNothing(t *testing.T) {
+	cfg := config.Default()
+	cfg.HTTP.Addr = ""
+	stop, err := StartOps(t.Context(), &cfg, OpsEndpoint{Command: "run"}, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAwaitKafka(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	cfg := config.Default()
+	cfg.Brokers = []string{"127.0.0.1:1"} // nothing listens on port 1
+	cfg.Kafka.StartupTimeout = 300 * time.Millisecond
+
+	client, err := AwaitKafka(t.Context(), &cfg, nil, nil, log)
+	if err == nil || client != nil {
+		t.Fatalf("no broker: client %v, err %v; want an error", client, err)
+	}
+
+	// A context ended first is a stop, not a failure.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	client, err = AwaitKafka(ctx, &cfg, nil, nil, log)
+	if err != nil || client != nil {
+		t.Fatalf("cancelled: client %v, err %v; want neither", client, err)
+	}
+}
+
+func TestSignalContextCancelsOnTheFirstSignal(t *testing.T) {
+	ctx, stop := SignalContext(slog.New(slog.DiscardHandler))
+	defer stop()
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the context was not cancelled by SIGTERM")
+	}
+}
