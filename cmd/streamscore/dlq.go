@@ -84,14 +84,13 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := kc.reach(ctx); err != nil {
+	if err := kc.Reach(ctx); err != nil {
 		return err
 	}
-	pc := producers.Config{Brokers: kc.brokers, Topic: "unused", Transport: kc.transport}
-	kw := pc.NewKafkaWriter()
+	kw := kc.Writer()
 	defer kw.Close()
 	read := func(fn func(schemas.Message) error) error {
-		_, err := consumers.Tail(ctx, consumers.TailConfig{Brokers: kc.brokers, Dialer: kc.dialer, Topic: o.dlq, FromBeginning: true, UntilEnd: true, Idle: 30 * time.Second}, fn)
+		_, err := consumers.Tail(ctx, consumers.TailConfig{Brokers: kc.Brokers, Dialer: kc.Dialer, Topic: o.dlq, FromBeginning: true, UntilEnd: true, Idle: 30 * time.Second}, fn)
 		return err
 	}
 	res, err := producers.Redrive(ctx, read, kw, producers.RedriveConfig{DLQ: o.dlq, To: o.to, Reasons: want, Since: since, DryRun: o.dryRun})

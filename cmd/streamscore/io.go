@@ -30,13 +30,12 @@ func newBar(total int64, what string) *progress {
 
 // produceFile writes the JSONL file path to cfg.Topic over kc, with a
 // progress bar on stderr unless quiet.
-func produceFile(ctx context.Context, kc kafkaConn, path string, cfg producers.FeedConfig, quiet bool) (int64, error) {
+func produceFile(ctx context.Context, kc service.KafkaConn, path string, cfg producers.FeedConfig, quiet bool) (int64, error) {
 	total, err := rowfile.CountAs(ctx, path, rowfile.JSONL)
 	if err != nil {
 		return 0, fmt.Errorf("reading %s: %w", path, err)
 	}
-	pc := producers.Config{Brokers: kc.brokers, Topic: cfg.Topic, Transport: kc.transport}
-	w := pc.NewKafkaWriter()
+	w := kc.Writer()
 	defer w.Close()
 	if !quiet {
 		bar := newBar(total, "producing to "+cfg.Topic)
@@ -85,7 +84,7 @@ so history written back to a topic can be replayed by time range (replay
 			}
 			ctx, stop := service.SignalContext(discardLogger())
 			defer stop()
-			if err := kc.reach(ctx); err != nil {
+			if err := kc.Reach(ctx); err != nil {
 				return err
 			}
 			fc := producers.FeedConfig{Topic: topic, KeyField: keyField, Rate: rate}
@@ -159,7 +158,7 @@ offset and value instead.`,
 			}
 			ctx, stop := service.SignalContext(discardLogger())
 			defer stop()
-			if err := kc.reach(ctx); err != nil {
+			if err := kc.Reach(ctx); err != nil {
 				return err
 			}
 			out := bufio.NewWriter(cmd.OutOrStdout())
@@ -170,7 +169,7 @@ offset and value instead.`,
 			}
 			defer closeRender()
 			_, err = consumers.Tail(ctx, consumers.TailConfig{
-				Brokers: kc.brokers, Dialer: kc.dialer, Topic: topic, FromBeginning: from, Max: max, Idle: timeout,
+				Brokers: kc.Brokers, Dialer: kc.Dialer, Topic: topic, FromBeginning: from, Max: max, Idle: timeout,
 				Isolation: isolation,
 			}, func(m schemas.Message) error {
 				if render != nil {
@@ -228,20 +227,20 @@ left as they are.`,
 				return err
 			}
 			o.apply(&cfg)
-			kc, err := newKafkaConn(cfg.Brokers, &cfg.Kafka)
+			kc, err := service.NewKafkaConn(cfg.Brokers, &cfg.Kafka)
 			if err != nil {
 				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			if err := consumers.CreateTopics(ctx, kc.dialer, kc.brokers, cfg.Topics.Partitions, cfg.Topics.ReplicationFactor,
+			if err := consumers.CreateTopics(ctx, kc.Dialer, kc.Brokers, cfg.Topics.Partitions, cfg.Topics.ReplicationFactor,
 				cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ); err != nil {
 				return err
 			}
 			ready := topicsReady{Topics: []string{cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ}, Partitions: cfg.Topics.Partitions}
 			if cfg.Drift.Enabled && cfg.Drift.Topic != "" {
 				// Drift events are few; one partition keeps them in order.
-				if err := consumers.CreateTopics(ctx, kc.dialer, kc.brokers, 1, cfg.Topics.ReplicationFactor, cfg.Drift.Topic); err != nil {
+				if err := consumers.CreateTopics(ctx, kc.Dialer, kc.Brokers, 1, cfg.Topics.ReplicationFactor, cfg.Drift.Topic); err != nil {
 					return err
 				}
 				ready.DriftTopic = cfg.Drift.Topic

@@ -17,7 +17,6 @@ import (
 	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/replay"
-	"github.com/streamscore/streamscore/producers"
 )
 
 func init() { commands = append(commands, newReplayCmd) }
@@ -205,17 +204,14 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 
 // replayKafka returns the connection settings of the configured brokers.
 func replayKafka(cfg *config.Config) (replay.Kafka, error) {
-	kc, err := newKafkaConn(cfg.Brokers, &cfg.Kafka)
+	kc, err := service.NewKafkaConn(cfg.Brokers, &cfg.Kafka)
 	if err != nil {
 		return replay.Kafka{}, err
 	}
 	return replay.Kafka{
-		Brokers: kc.brokers, Dialer: kc.dialer, Transport: kc.transport, DialTimeout: kc.dialTimeout,
+		Brokers: kc.Brokers, Dialer: kc.Dialer, Transport: kc.Transport, DialTimeout: kc.DialTimeout,
 		Partitions: cfg.Topics.Partitions, ReplicationFactor: cfg.Topics.ReplicationFactor,
-		NewWriter: func(topic string) *kafka.Writer {
-			pc := producers.Config{Brokers: kc.brokers, Topic: topic, Transport: kc.transport}
-			return pc.NewKafkaWriter()
-		},
+		NewWriter: func(string) *kafka.Writer { return kc.Writer() },
 	}, nil
 }
 

@@ -82,10 +82,10 @@ func describeTopics(kf kafkaConnFlags, names []string, internal, withConfig bool
 	}
 	ctx, stop := service.SignalContext(discardLogger())
 	defer stop()
-	if err := kc.reach(ctx); err != nil {
+	if err := kc.Reach(ctx); err != nil {
 		return nil, err
 	}
-	client := consumers.Client(kc.dialer, kc.brokers, 10*time.Second)
+	client := consumers.Client(kc.Dialer, kc.Brokers, 10*time.Second)
 	ts, err := consumers.DescribeTopics(ctx, client, names, internal, withConfig)
 	return consumers.Topics(ts), err
 }

@@ -2,12 +2,17 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/producers"
 )
 
 // AwaitKafka waits (kafka.startup_timeout) for a broker to answer and checks
@@ -32,4 +37,58 @@ func AwaitKafka(ctx context.Context, cfg *config.Config, dialer *kafka.Dialer, t
 		return stopped(err)
 	}
 	return client, nil
+}
+
+// KafkaConn is how the commands that only talk to Kafka (produce, consume,
+// topics, dlq, replay) reach the brokers: the addresses, and the dialer and
+// transport that carry the TLS and SASL settings of the configuration (nil
+// for kafka-go's defaults when none are configured).
+type KafkaConn struct {
+	Brokers     []string
+	Dialer      *kafka.Dialer
+	Transport   *kafka.Transport
+	DialTimeout time.Duration
+}
+
+// NewKafkaConn validates the brokers and security settings and builds the
+// dialer and transport for them.
+func NewKafkaConn(brokers []string, sec *config.KafkaSecurityConfig) (KafkaConn, error) {
+	if len(brokers) == 0 {
+		return KafkaConn{}, errors.New("brokers: at least one host:port is required (or set STREAMSCORE_BROKERS)")
+	}
+	for _, b := range brokers {
+		if !strings.Contains(b, ":") {
+			return KafkaConn{}, fmt.Errorf("brokers: %q has no port; write host:port", b)
+		}
+	}
+	if err := sec.Validate(); err != nil {
+		return KafkaConn{}, err
+	}
+	d, err := sec.Dialer()
+	if err != nil {
+		return KafkaConn{}, err
+	}
+	t, err := sec.Transport()
+	if err != nil {
+		return KafkaConn{}, err
+	}
+	return KafkaConn{Brokers: brokers, Dialer: d, Transport: t, DialTimeout: sec.DialTimeoutOrDefault()}, nil
+}
+
+// Reach returns nil once a broker answers, or an error saying what
+// answered and what did not (within kafka.dial_timeout per address); it
+// returns at once when ctx is done, so a signal ends start-up.
+func (k KafkaConn) Reach(ctx context.Context) error {
+	if err := consumers.Reach(ctx, k.Brokers, k.Dialer, k.DialTimeout); err != nil {
+		return fmt.Errorf("connecting to Kafka (check --brokers, kafka.tls and kafka.sasl): %w", err)
+	}
+	return nil
+}
+
+// Writer returns a kafka-go Writer over the connection with the producers'
+// defaults (acks from all in-sync replicas, a short batch timeout); it names
+// no topic, so each message names its own. The caller closes it.
+func (k KafkaConn) Writer() *kafka.Writer {
+	pc := producers.Config{Brokers: k.Brokers, Transport: k.Transport}
+	return pc.NewKafkaWriter()
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
 	"github.com/streamscore/streamscore/config"
 )
 
@@ -63,5 +65,51 @@ func TestSignalContextCancelsOnTheFirstSignal(t *testing.T) {
 	case <-ctx.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatal("the context was not cancelled by SIGTERM")
+	}
+}
+
+func TestNewKafkaConn(t *testing.T) {
+	tests := []struct {
+		name    string
+		brokers []string
+		want    string // an error naming this, or "" for success
+	}{
+		{"none", nil, "STREAMSCORE_BROKERS"},
+		{"no port", []string{"localhost"}, `"localhost" has no port`},
+		{"ok", []string{"127.0.0.1:9092", "127.0.0.1:9093"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sec := config.Default().Kafka
+			kc, err := NewKafkaConn(tc.brokers, &sec)
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("NewKafkaConn = %v, want an error naming %s", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(kc.Brokers) != 2 || kc.DialTimeout <= 0 {
+				t.Fatalf("conn = %+v; want both brokers and a dial timeout", kc)
+			}
+			w := kc.Writer()
+			defer w.Close()
+			if w.Topic != "" || w.RequiredAcks != kafka.RequireAll || w.Addr.String() != "127.0.0.1:9092,127.0.0.1:9093" {
+				t.Fatalf("writer topic %q acks %v addr %v; want no topic, acks all, both brokers", w.Topic, w.RequiredAcks, w.Addr)
+			}
+		})
+	}
+}
+
+func TestKafkaConnReachStopsWithTheContext(t *testing.T) {
+	sec := config.Default().Kafka
+	kc, err := NewKafkaConn([]string{"127.0.0.1:1"}, &sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kc.Reach(t.Context()); err == nil || !strings.Contains(err.Error(), "--brokers") {
+		t.Fatalf("Reach with nothing listening = %v; want an error naming --brokers", err)
 	}
 }
