@@ -2,16 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/internal/scoring"
 	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/pipeline/features"
 	"github.com/streamscore/streamscore/schemas"
@@ -48,8 +47,8 @@ func (o *featuresTarget) register(cmd *cobra.Command) {
 	cmd.MarkFlagRequired("set")
 }
 
-// open loads the configuration, finds the feature set and connects to
-// Redis; the caller closes the client.
+// open loads the configuration with the flags' overrides, finds the
+// feature set and connects to Redis; the caller closes the client.
 func (o *featuresTarget) open(ctx context.Context) (*schemas.FeatureSet, redis.UniversalClient, config.RedisConfig, error) {
 	cfg, err := config.Load(o.config)
 	if err != nil {
@@ -61,34 +60,8 @@ func (o *featuresTarget) open(ctx context.Context) (*schemas.FeatureSet, redis.U
 	if o.schema != "" {
 		cfg.Schema = o.schema
 	}
-	if err := cfg.Redis.Validate(); err != nil {
-		return nil, nil, cfg.Redis, err
-	}
-	if !cfg.Redis.Enabled() {
-		return nil, nil, cfg.Redis, errors.New("no Redis configured: pass --redis host:port, set redis.addrs in --config, or set STREAMSCORE_REDIS")
-	}
-	if cfg.Schema == "" {
-		return nil, nil, cfg.Redis, errors.New("no schema: pass --schema FILE, or --config with a schema key")
-	}
-	spec, err := schemas.Load(cfg.Schema)
-	if err != nil {
-		return nil, nil, cfg.Redis, err
-	}
-	fs, err := features.FindSet(spec, o.set, cfg.Schema)
-	if err != nil {
-		return nil, nil, cfg.Redis, err
-	}
-	client, err := cfg.Redis.NewClient()
-	if err != nil {
-		return nil, nil, cfg.Redis, err
-	}
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := client.Ping(pctx).Err(); err != nil {
-		client.Close()
-		return nil, nil, cfg.Redis, fmt.Errorf("connecting to Redis %s: %w", strings.Join(cfg.Redis.Addrs, ","), err)
-	}
-	return fs, client, cfg.Redis, nil
+	fs, client, err := scoring.OpenFeatureSet(ctx, &cfg, o.set)
+	return fs, client, cfg.Redis, err
 }
 
 func newFeaturesLoadCmd() *cobra.Command {
