@@ -14,6 +14,7 @@ import (
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/internal/service"
+	"github.com/streamscore/streamscore/internal/wire"
 	"github.com/streamscore/streamscore/pipeline/rowfile"
 	"github.com/streamscore/streamscore/producers"
 	"github.com/streamscore/streamscore/schemas"
@@ -54,7 +55,7 @@ func newProduceCmd() *cobra.Command {
 		quiet    bool
 		keepTime bool
 		timeFld  string
-		wire     wireFlags
+		wf       wireFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "produce",
@@ -92,7 +93,7 @@ so history written back to a topic can be replayed by time range (replay
 			if keepTime {
 				fc.TimeField, fc.Untimed = timeFld, func(int64) { untimed++ }
 			}
-			encode, closeEnc, err := wire.encoder(ctx)
+			encode, closeEnc, err := wire.Encoding(wf).Encoder(ctx)
 			if err != nil {
 				return err
 			}
@@ -119,7 +120,7 @@ so history written back to a topic can be replayed by time range (replay
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	cmd.Flags().BoolVar(&keepTime, "preserve-timestamps", false, "write each record with the event's own time (--time-field) as its timestamp")
 	cmd.Flags().StringVar(&timeFld, "time-field", "ts", "event field holding the event time, RFC 3339 or epoch milliseconds (with --preserve-timestamps)")
-	wire.register(cmd, true)
+	wf.register(cmd, true)
 	return cmd
 }
 
@@ -131,7 +132,7 @@ func newConsumeCmd() *cobra.Command {
 		max     int
 		timeout time.Duration
 		headers bool
-		wire    wireFlags
+		wf      wireFlags
 		iso     string
 	)
 	cmd := &cobra.Command{
@@ -163,7 +164,7 @@ offset and value instead.`,
 			}
 			out := bufio.NewWriter(cmd.OutOrStdout())
 			defer out.Flush()
-			render, closeRender, err := wire.renderer()
+			render, closeRender, err := wire.Renderer(wf.Schema)
 			if err != nil {
 				return err
 			}
@@ -186,7 +187,7 @@ offset and value instead.`,
 	cmd.Flags().IntVar(&max, "max", 0, "stop after this many records (0: no limit)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "stop after no record arrived for this long (0: never)")
 	cmd.Flags().BoolVar(&headers, "headers", false, "print key, headers, partition and offset with each value")
-	wire.register(cmd, false)
+	wf.register(cmd, false)
 	isolationFlag(cmd, &iso, "read_committed: only committed transactions' records (what an exactly_once pipeline promises); read_uncommitted: aborted and open ones too (default: kafka-go's plain reader, which also shows transaction markers as empty records)")
 	return cmd
 }
