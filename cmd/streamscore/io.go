@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -228,25 +226,11 @@ left as they are.`,
 				return err
 			}
 			o.apply(&cfg)
-			kc, err := service.NewKafkaConn(cfg.Brokers, &cfg.Kafka)
+			ready, err := service.CreateTopics(cmd.Context(), &cfg)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			if err := consumers.CreateTopics(ctx, kc.Dialer, kc.Brokers, cfg.Topics.Partitions, cfg.Topics.ReplicationFactor,
-				cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ); err != nil {
-				return err
-			}
-			ready := topicsReady{Topics: []string{cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ}, Partitions: cfg.Topics.Partitions}
-			if cfg.Drift.Enabled && cfg.Drift.Topic != "" {
-				// Drift events are few; one partition keeps them in order.
-				if err := consumers.CreateTopics(ctx, kc.Dialer, kc.Brokers, 1, cfg.Topics.ReplicationFactor, cfg.Drift.Topic); err != nil {
-					return err
-				}
-				ready.DriftTopic = cfg.Drift.Topic
-			}
-			return ready.write(cmd.OutOrStdout(), asJSON)
+			return ready.Write(cmd.OutOrStdout(), asJSON)
 		},
 	}
 	create.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (streamscore.yaml)")
@@ -254,22 +238,4 @@ left as they are.`,
 	create.Flags().BoolVar(&asJSON, "json", false, "print the topics as JSON (snake_case keys)")
 	cmd.AddCommand(create, newTopicsListCmd(), newTopicsDescribeCmd())
 	return cmd
-}
-
-// topicsReady is what topics create made (or found).
-type topicsReady struct {
-	Topics     []string `json:"topics"`
-	Partitions int      `json:"partitions"`
-	DriftTopic string   `json:"drift_topic,omitempty"`
-}
-
-func (r topicsReady) write(w io.Writer, asJSON bool) error {
-	if asJSON {
-		return writeIndented(w, r)
-	}
-	fmt.Fprintf(w, "topics ready: %s (%d partitions)\n", strings.Join(r.Topics, ", "), r.Partitions)
-	if r.DriftTopic != "" {
-		fmt.Fprintf(w, "drift topic ready: %s\n", r.DriftTopic)
-	}
-	return nil
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -66,16 +64,6 @@ func newModelInspectCmd() *cobra.Command {
 	runtimeFlag(cmd, &lib)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (snake_case keys)")
 	return cmd
-}
-
-// writeIndented writes v as JSON indented by two spaces, and a newline.
-func writeIndented(w io.Writer, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
 }
 
 func newModelValidateCmd() *cobra.Command {

@@ -113,3 +113,28 @@ func TestKafkaConnReachStopsWithTheContext(t *testing.T) {
 		t.Fatalf("Reach with nothing listening = %v; want an error naming --brokers", err)
 	}
 }
+
+func TestTopicsReadyWrite(t *testing.T) {
+	r := TopicsReady{Topics: []string{"events", "scored", "events.dlq"}, Partitions: 6, DriftTopic: "drift"}
+	var text, js strings.Builder
+	if err := r.Write(&text, false); err != nil {
+		t.Fatal(err)
+	}
+	if want := "topics ready: events, scored, events.dlq (6 partitions)\ndrift topic ready: drift\n"; text.String() != want {
+		t.Fatalf("text %q, want %q", text.String(), want)
+	}
+	if err := r.Write(&js, true); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(js.String(), `"drift_topic": "drift"`) || !strings.HasSuffix(js.String(), "}\n") {
+		t.Fatalf("json %q; want indented snake_case keys and a newline", js.String())
+	}
+}
+
+func TestCreateTopicsChecksTheBrokers(t *testing.T) {
+	cfg := config.Default()
+	cfg.Brokers = []string{"kafka"}
+	if _, err := CreateTopics(t.Context(), &cfg); err == nil || !strings.Contains(err.Error(), "has no port") {
+		t.Fatalf("CreateTopics = %v; want an error naming the broker without a port", err)
+	}
+}
