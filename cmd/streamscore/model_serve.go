@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/internal/scoring"
 	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/ops"
@@ -45,12 +44,8 @@ SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
   curl -s localhost:8080/v1/score -d '{"event_id":"e1","user_id":"u1","f00":0.1,...}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(configPath)
+			cfg, err := loadConfig(configPath, &o)
 			if err != nil {
-				return err
-			}
-			o.apply(&cfg)
-			if err := cfg.Validate(); err != nil {
 				return err
 			}
 			if cfg.HTTP.Addr == "" {

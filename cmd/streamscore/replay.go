@@ -143,8 +143,8 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 	if o.onnxLib != "" {
 		cfg.OnnxRuntimeLib = o.onnxLib
 	}
-	if err := checkFailOn(o.failOn); err != nil {
-		return err
+	if err := replay.CheckFailOn(o.failOn); err != nil {
+		return usageErrorf("%w", err)
 	}
 	iso, err := parseIsolationFlag(o.isolation)
 	if err != nil {
@@ -244,33 +244,5 @@ func (o *replayOptions) replay(ctx context.Context, stdout io.Writer, rc replay.
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "replayed %d events in %s (%.0f events/s)\n", rep.Events, el.Round(time.Millisecond), float64(rep.Events)/el.Seconds())
-	return failOn(o.failOn, rep)
-}
-
-// checkFailOn checks the --fail-on conditions.
-func checkFailOn(conds []string) error {
-	for _, c := range conds {
-		if c != "dead-letters" && c != "unlabeled" {
-			return usageErrorf("--fail-on %q: write dead-letters or unlabeled", c)
-		}
-	}
-	return nil
-}
-
-// failOn returns a check failure (exit 3) when rep shows a --fail-on
-// condition.
-func failOn(conds []string, rep *replay.Report) error {
-	for _, c := range conds {
-		var dead int
-		for _, d := range rep.DeadLetters {
-			dead += d.Count
-		}
-		switch {
-		case c == "dead-letters" && dead > 0:
-			return checkFailedf("--fail-on dead-letters: %d of %d events were dead-lettered", dead, rep.Events)
-		case c == "unlabeled" && rep.Label != "" && rep.Labeled < rep.Scored:
-			return checkFailedf("--fail-on unlabeled: %d of %d scored rows have no readable %s", rep.Scored-rep.Labeled, rep.Scored, rep.Label)
-		}
-	}
-	return nil
+	return checkFailed(replay.FailOn(o.failOn, rep))
 }
