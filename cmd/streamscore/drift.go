@@ -34,9 +34,9 @@ type driftTarget struct {
 	config   string
 	model    string
 	version  string
-	redis    []string
-	oldModel string // --model, the deprecated spelling of --model-name
-	oldVer   string // --version, the deprecated spelling of --model-version
+	ov       overrides // --redis
+	oldModel string    // --model, the deprecated spelling of --model-name
+	oldVer   string    // --version, the deprecated spelling of --model-version
 	prefix   string
 	baseline string
 }
@@ -50,7 +50,7 @@ func (d *driftTarget) register(cmd *cobra.Command) {
 	f.StringVar(&d.oldVer, "version", "", "model version (deprecated: use --model-version)")
 	f.MarkDeprecated("model", "use --model-name instead")
 	f.MarkDeprecated("version", "use --model-version instead")
-	f.StringSliceVar(&d.redis, "redis", nil, "Redis host:port, several for a Cluster (overrides redis.addrs and STREAMSCORE_REDIS)")
+	f.StringSliceVar(&d.ov.redis, "redis", nil, "Redis host:port, several for a Cluster (overrides redis.addrs and STREAMSCORE_REDIS)")
 	f.StringVar(&d.prefix, "prefix", "", "key prefix (default: drift.prefix; a replay's own prefix to read its window)")
 	f.StringVar(&d.baseline, "baseline", "", "baseline file (default: drift.baseline)")
 }
@@ -62,9 +62,7 @@ func (d *driftTarget) open() (*scoring.DriftWindow, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(d.redis) > 0 {
-		cfg.Redis.Addrs = d.redis
-	}
+	d.ov.apply(&cfg)
 	cfg.Drift.Baseline = cmp.Or(d.baseline, cfg.Drift.Baseline)
 	cfg.Drift.Prefix = cmp.Or(d.prefix, cfg.Drift.Prefix)
 	return scoring.OpenDriftWindow(&cfg, cmp.Or(d.model, d.oldModel), cmp.Or(d.version, d.oldVer))

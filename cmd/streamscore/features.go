@@ -33,16 +33,15 @@ features streamscore run looks up in Redis by entity key before scoring.`,
 // from --config, overridden by --redis and --schema.
 type featuresTarget struct {
 	config string
-	redis  []string
-	schema string
+	ov     overrides // --redis and --schema
 	set    string
 }
 
 func (o *featuresTarget) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVarP(&o.config, "config", "c", "", "configuration file (streamscore.yaml): its redis and schema keys")
-	f.StringSliceVar(&o.redis, "redis", nil, "Redis host:port, several for a Cluster (overrides redis.addrs and STREAMSCORE_REDIS)")
-	f.StringVar(&o.schema, "schema", "", "event schema file declaring the feature set (overrides schema)")
+	f.StringSliceVar(&o.ov.redis, "redis", nil, "Redis host:port, several for a Cluster (overrides redis.addrs and STREAMSCORE_REDIS)")
+	f.StringVar(&o.ov.schema, "schema", "", "event schema file declaring the feature set (overrides schema)")
 	f.StringVar(&o.set, "set", "", "feature set name (required)")
 	cmd.MarkFlagRequired("set")
 }
@@ -54,12 +53,7 @@ func (o *featuresTarget) open(ctx context.Context) (*schemas.FeatureSet, redis.U
 	if err != nil {
 		return nil, nil, cfg.Redis, err
 	}
-	if len(o.redis) > 0 {
-		cfg.Redis.Addrs = o.redis
-	}
-	if o.schema != "" {
-		cfg.Schema = o.schema
-	}
+	o.ov.apply(&cfg)
 	fs, client, err := scoring.OpenFeatureSet(ctx, &cfg, o.set)
 	return fs, client, cfg.Redis, err
 }

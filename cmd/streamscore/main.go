@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
 	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/ops"
 )

@@ -24,31 +24,29 @@ func init() { commands = append(commands, newReplayCmd) }
 // replayOptions are the flags of `streamscore replay`.
 type replayOptions struct {
 	configPath string
-	brokers    []string
-	schema     string
-	models     []string
-	topic      string
-	from, to   string
-	in         []string
-	inOld      []string // --in, the deprecated spelling of --file
-	out        string
-	toTopic    string
-	label      string
-	task       string
-	threshold  float64
-	tolerance  float64
-	score      string
-	bins       int
-	reports    []string
-	features   string
-	batchRows  int
-	showIDs    int
-	quiet      bool
-	logLevel   string
-	redis      []string
-	onnxLib    string
-	failOn     []string
-	isolation  string
+	// ov holds --brokers, --schema, --redis and --onnxruntime-lib.
+	ov        overrides
+	models    []string
+	topic     string
+	from, to  string
+	in        []string
+	inOld     []string // --in, the deprecated spelling of --file
+	out       string
+	toTopic   string
+	label     string
+	task      string
+	threshold float64
+	tolerance float64
+	score     string
+	bins      int
+	reports   []string
+	features  string
+	batchRows int
+	showIDs   int
+	quiet     bool
+	logLevel  string
+	failOn    []string
+	isolation string
 }
 
 func newReplayCmd() *cobra.Command {
@@ -96,8 +94,8 @@ future into a backtest), or not at all (--features none: their defaults).`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.configPath, "config", "c", "", "configuration file (streamscore.yaml): brokers, schema, model, batch size, Kafka security, production topics")
-	brokersFlag(cmd, &o.brokers)
-	f.StringVar(&o.schema, "schema", "", "event schema file (overrides schema)")
+	brokersFlag(cmd, &o.ov.brokers)
+	f.StringVar(&o.ov.schema, "schema", "", "event schema file (overrides schema)")
 	f.StringArrayVar(&o.models, "model", nil, "ONNX model, [NAME=]PATH; repeat to compare (the first is the champion); default: the config's model")
 	f.StringVarP(&o.topic, "topic", "t", "", "topic to replay")
 	f.StringVar(&o.from, "from", "", "start of the time range, inclusive: RFC 3339 (2026-01-02T15:04:05Z), a date (2026-01-02, UTC) or epoch milliseconds")
@@ -119,8 +117,8 @@ future into a backtest), or not at all (--features none: their defaults).`,
 	f.IntVar(&o.showIDs, "show-ids", 20, "disagreeing row ids to print per challenger (-1: all)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar")
 	f.StringVar(&o.logLevel, "log-level", "error", "engine log level on stderr (debug, info, warn, error)")
-	f.StringSliceVar(&o.redis, "redis", nil, "Redis host:port, several for a Cluster, for --features redis (overrides redis.addrs and STREAMSCORE_REDIS)")
-	f.StringVar(&o.onnxLib, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (overrides onnxruntime_lib and ONNXRUNTIME_LIB)")
+	f.StringSliceVar(&o.ov.redis, "redis", nil, "Redis host:port, several for a Cluster, for --features redis (overrides redis.addrs and STREAMSCORE_REDIS)")
+	f.StringVar(&o.ov.onnxLib, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (overrides onnxruntime_lib and ONNXRUNTIME_LIB)")
 	f.StringSliceVar(&o.failOn, "fail-on", nil, "exit 3 when the replay shows a problem: dead-letters (any event dead-lettered), unlabeled (with --label: a row without a readable label); repeatable")
 	isolationFlag(cmd, &o.isolation, "with --topic: read_committed hides aborted and open transactions' records, read_uncommitted shows them (default: kafka-go's plain reader)")
 	return cmd
@@ -131,18 +129,7 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 	if err != nil {
 		return err
 	}
-	if len(o.brokers) > 0 {
-		cfg.Brokers = o.brokers
-	}
-	if o.schema != "" {
-		cfg.Schema = o.schema
-	}
-	if len(o.redis) > 0 {
-		cfg.Redis.Addrs = o.redis
-	}
-	if o.onnxLib != "" {
-		cfg.OnnxRuntimeLib = o.onnxLib
-	}
+	o.ov.apply(&cfg)
 	if err := replay.CheckFailOn(o.failOn); err != nil {
 		return usageErrorf("%w", err)
 	}
