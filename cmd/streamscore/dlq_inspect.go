@@ -9,6 +9,7 @@ import (
 
 	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/internal/service"
+	"github.com/streamscore/streamscore/producers"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -56,11 +57,11 @@ func (f *dlqScanFlags) scan() (consumers.LetterScan, service.KafkaConn, error) {
 	if f.max < 0 {
 		return consumers.LetterScan{}, service.KafkaConn{}, fmt.Errorf("--max: must not be negative")
 	}
-	since, err := parseSince(f.since, time.Now())
+	since, err := producers.ParseSince(f.since, time.Now())
 	if err != nil {
 		return consumers.LetterScan{}, service.KafkaConn{}, err
 	}
-	if _, err := reasonSet(f.reasons); err != nil {
+	if _, err := producers.ParseReasons(f.reasons); err != nil {
 		return consumers.LetterScan{}, service.KafkaConn{}, err
 	}
 	kc, err := f.kafka.connect()

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"time"
-
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/consumers"
@@ -82,10 +80,5 @@ func describeTopics(kf kafkaConnFlags, names []string, internal, withConfig bool
 	}
 	ctx, stop := service.SignalContext(discardLogger())
 	defer stop()
-	if err := kc.Reach(ctx); err != nil {
-		return nil, err
-	}
-	client := consumers.Client(kc.Dialer, kc.Brokers, 10*time.Second)
-	ts, err := consumers.DescribeTopics(ctx, client, names, internal, withConfig)
-	return consumers.Topics(ts), err
+	return kc.DescribeTopics(ctx, names, internal, withConfig)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/producers"
+	"github.com/streamscore/streamscore/schemas"
 )
 
 // AwaitKafka waits (kafka.startup_timeout) for a broker to answer and checks
@@ -91,4 +92,31 @@ func (k KafkaConn) Reach(ctx context.Context) error {
 func (k KafkaConn) Writer() *kafka.Writer {
 	pc := producers.Config{Brokers: k.Brokers, Transport: k.Transport}
 	return pc.NewKafkaWriter()
+}
+
+// Redrive reads the dead-letter topic rc.DLQ from its start up to its end
+// (waiting at most 30 seconds for a record) and sends the letters rc
+// selects back to their topics (see producers.Redrive).
+func (k KafkaConn) Redrive(ctx context.Context, rc producers.RedriveConfig) (producers.RedriveResult, error) {
+	if err := k.Reach(ctx); err != nil {
+		return producers.RedriveResult{}, err
+	}
+	w := k.Writer()
+	defer w.Close()
+	read := func(fn func(schemas.Message) error) error {
+		_, err := consumers.Tail(ctx, consumers.TailConfig{Brokers: k.Brokers, Dialer: k.Dialer, Topic: rc.DLQ, FromBeginning: true, UntilEnd: true, Idle: 30 * time.Second}, fn)
+		return err
+	}
+	return producers.Redrive(ctx, read, w, rc)
+}
+
+// DescribeTopics describes the named topics (all, with internal, when
+// names is empty), with their configuration when withConfig, once a broker
+// answers (see consumers.DescribeTopics).
+func (k KafkaConn) DescribeTopics(ctx context.Context, names []string, internal, withConfig bool) (consumers.Topics, error) {
+	if err := k.Reach(ctx); err != nil {
+		return nil, err
+	}
+	ts, err := consumers.DescribeTopics(ctx, consumers.Client(k.Dialer, k.Brokers, 10*time.Second), names, internal, withConfig)
+	return consumers.Topics(ts), err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/producers"
 )
 
 func TestHealthGateBeforeTheCheck(t *testing.T) {
@@ -111,6 +112,12 @@ func TestKafkaConnReachStopsWithTheContext(t *testing.T) {
 	}
 	if err := kc.Reach(t.Context()); err == nil || !strings.Contains(err.Error(), "--brokers") {
 		t.Fatalf("Reach with nothing listening = %v; want an error naming --brokers", err)
+	}
+	if _, err := kc.Redrive(t.Context(), producers.RedriveConfig{DLQ: "events.dlq"}); err == nil || !strings.Contains(err.Error(), "--brokers") {
+		t.Fatalf("Redrive with nothing listening = %v; want the reach error", err)
+	}
+	if _, err := kc.DescribeTopics(t.Context(), nil, false, false); err == nil || !strings.Contains(err.Error(), "--brokers") {
+		t.Fatalf("DescribeTopics with nothing listening = %v; want the reach error", err)
 	}
 }
 
