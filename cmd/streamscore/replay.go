@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
@@ -171,7 +170,7 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 	}
 	var k replay.Kafka
 	if plan.NeedsKafka() {
-		if k, err = replayKafka(&cfg); err != nil {
+		if k, err = service.ReplayKafka(&cfg); err != nil {
 			return err
 		}
 	}
@@ -187,19 +186,6 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 		return err
 	}
 	return o.replay(ctx, stdout, rc, count)
-}
-
-// replayKafka returns the connection settings of the configured brokers.
-func replayKafka(cfg *config.Config) (replay.Kafka, error) {
-	kc, err := service.NewKafkaConn(cfg.Brokers, &cfg.Kafka)
-	if err != nil {
-		return replay.Kafka{}, err
-	}
-	return replay.Kafka{
-		Brokers: kc.Brokers, Dialer: kc.Dialer, Transport: kc.Transport, DialTimeout: kc.DialTimeout,
-		Partitions: cfg.Topics.Partitions, ReplicationFactor: cfg.Topics.ReplicationFactor,
-		NewWriter: func(string) *kafka.Writer { return kc.Writer() },
-	}, nil
 }
 
 // replay runs it with a progress bar, and prints and writes the report.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/pipeline/replay"
 	"github.com/streamscore/streamscore/producers"
 	"github.com/streamscore/streamscore/schemas"
 )
@@ -119,4 +120,18 @@ func (k KafkaConn) DescribeTopics(ctx context.Context, names []string, internal,
 	}
 	ts, err := consumers.DescribeTopics(ctx, consumers.Client(k.Dialer, k.Brokers, 10*time.Second), names, internal, withConfig)
 	return consumers.Topics(ts), err
+}
+
+// ReplayKafka returns what a replay needs of cfg's brokers: the connection,
+// and the partitions and replication factor of a topic it creates.
+func ReplayKafka(cfg *config.Config) (replay.Kafka, error) {
+	kc, err := NewKafkaConn(cfg.Brokers, &cfg.Kafka)
+	if err != nil {
+		return replay.Kafka{}, err
+	}
+	return replay.Kafka{
+		Brokers: kc.Brokers, Dialer: kc.Dialer, Transport: kc.Transport, DialTimeout: kc.DialTimeout,
+		Partitions: cfg.Topics.Partitions, ReplicationFactor: cfg.Topics.ReplicationFactor,
+		NewWriter: func(string) *kafka.Writer { return kc.Writer() },
+	}, nil
 }

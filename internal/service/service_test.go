@@ -145,3 +145,20 @@ func TestCreateTopicsChecksTheBrokers(t *testing.T) {
 		t.Fatalf("CreateTopics = %v; want an error naming the broker without a port", err)
 	}
 }
+
+func TestReplayKafka(t *testing.T) {
+	cfg := config.Default()
+	cfg.Brokers = []string{"127.0.0.1:9092"}
+	cfg.Topics.Partitions, cfg.Topics.ReplicationFactor = 4, 1
+	k, err := ReplayKafka(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(k.Brokers) != 1 || k.Partitions != 4 || k.ReplicationFactor != 1 || k.NewWriter == nil {
+		t.Fatalf("replay.Kafka %+v; want the brokers, 4 partitions, replication 1 and a writer", k)
+	}
+	cfg.Brokers = nil
+	if _, err := ReplayKafka(&cfg); err == nil {
+		t.Fatal("no brokers: want an error")
+	}
+}
