@@ -92,6 +92,7 @@ func runBaseline(ctx context.Context, w io.Writer, o *baselineOptions) error {
 		return err
 	}
 	bc := drift.BuildConfig{Spec: spec, Files: files, Bins: o.bins, MaxCategories: o.maxCategories, Sample: o.sample, Categorical: o.categorical, Model: modelPath}
+	bc.Inherit(cfg.Drift)
 	if modelPath != "" {
 		sc, err := scoring.OpenTrainingScorer(ctx, &cfg, o.onnxLib, modelPath, spec)
 		if err != nil {
@@ -116,7 +117,7 @@ func runBaseline(ctx context.Context, w io.Writer, o *baselineOptions) error {
 	return res.WriteText(w, o.out, len(files))
 }
 
-// resolve fills the options the flags leave out from the config, checks
+// resolve fills the schema and model the flags leave out from the config, checks
 // the required ones, and returns the training files and the model to score
 // them with ("" for none).
 func (o *baselineOptions) resolve(cfg *config.Config) (files []string, modelPath string, err error) {
@@ -135,15 +136,6 @@ func (o *baselineOptions) resolve(cfg *config.Config) (files []string, modelPath
 	files, err = rowfile.Expand(o.files)
 	if err != nil {
 		return nil, "", err
-	}
-	if o.bins == 0 {
-		o.bins = cfg.Drift.Bins
-	}
-	if o.maxCategories == 0 {
-		o.maxCategories = cfg.Drift.MaxCategories
-	}
-	if o.categorical == nil {
-		o.categorical = cfg.Drift.Categorical
 	}
 	modelPath = o.model
 	if modelPath == "" && o.config != "" {
