@@ -9,9 +9,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/internal/scoring"
 	"github.com/streamscore/streamscore/pipeline/drift"
 	"github.com/streamscore/streamscore/pipeline/model"
-	"github.com/streamscore/streamscore/pipeline/replay"
 	"github.com/streamscore/streamscore/pipeline/rowfile"
 	"github.com/streamscore/streamscore/schemas"
 )
@@ -92,15 +92,16 @@ func runBaseline(ctx context.Context, w io.Writer, o *baselineOptions) error {
 		return err
 	}
 	bc := drift.BuildConfig{Spec: spec, Files: files, Bins: o.bins, MaxCategories: o.maxCategories, Sample: o.sample, Categorical: o.categorical, Model: modelPath}
+	bc.Inherit(cfg.Drift)
 	if modelPath != "" {
-		sc, err := o.openModel(ctx, &cfg, modelPath, spec)
+		sc, err := scoring.OpenTrainingScorer(ctx, &cfg, o.onnxLib, modelPath, spec)
 		if err != nil {
 			return err
 		}
 		defer sc.Close()
 		bc.Scorer = sc
 		// A typed model reads training rows as replay reads file rows.
-		bc.Events, bc.Probe = fileEvents, model.SmokeBatch
+		bc.Events, bc.Probe = scoring.FileEvents, model.SmokeBatch
 	}
 	res, err := drift.Build(ctx, bc)
 	if err != nil {
@@ -116,7 +117,7 @@ func runBaseline(ctx context.Context, w io.Writer, o *baselineOptions) error {
 	return res.WriteText(w, o.out, len(files))
 }
 
-// resolve fills the options the flags leave out from the config, checks
+// resolve fills the schema and model the flags leave out from the config, checks
 // the required ones, and returns the training files and the model to score
 // them with ("" for none).
 func (o *baselineOptions) resolve(cfg *config.Config) (files []string, modelPath string, err error) {
@@ -136,15 +137,6 @@ func (o *baselineOptions) resolve(cfg *config.Config) (files []string, modelPath
 	if err != nil {
 		return nil, "", err
 	}
-	if o.bins == 0 {
-		o.bins = cfg.Drift.Bins
-	}
-	if o.maxCategories == 0 {
-		o.maxCategories = cfg.Drift.MaxCategories
-	}
-	if o.categorical == nil {
-		o.categorical = cfg.Drift.Categorical
-	}
 	modelPath = o.model
 	if modelPath == "" && o.config != "" {
 		modelPath = cfg.Model.Path
@@ -153,36 +145,4 @@ func (o *baselineOptions) resolve(cfg *config.Config) (files []string, modelPath
 		modelPath = ""
 	}
 	return files, modelPath, nil
-}
-
-// fileEvents reads a training file as events, as replay does (a
-// drift.EventReader).
-func fileEvents(ctx context.Context, path string, out chan<- schemas.Message) error {
-	src, err := replay.NewFiles([]string{path})
-	if err != nil {
-		close(out)
-		return err
-	}
-	return src.Run(ctx, out)
-}
-
-// openModel opens the model that scores the training rows, with the
-// configured model's settings and one session.
-func (o *baselineOptions) openModel(ctx context.Context, cfg *config.Config, modelPath string, spec *schemas.Spec) (*model.Router, error) {
-	lib := o.onnxLib
-	if lib == "" {
-		lib = cfg.OnnxRuntimeLib
-	}
-	if err := model.Init(lib); err != nil {
-		return nil, err
-	}
-	mc := cfg.Model
-	mc.Path = modelPath
-	if mc.Name == "" {
-		mc.Name = model.NameFromPath(modelPath)
-	}
-	mc.Sessions = max(mc.Sessions, 1)
-	mc.IntraOpThreads = max(mc.IntraOpThreads, 1)
-	mc.InterOpThreads = max(mc.InterOpThreads, 1)
-	return model.OpenScorer(ctx, mc.Config, mc.WarmupRows, spec)
 }

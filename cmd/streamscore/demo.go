@@ -8,6 +8,7 @@ import (
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/internal/demo"
+	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/producers"
 )
@@ -26,10 +27,10 @@ and a summary. make demo runs it against a local broker it starts.`,
   streamscore demo --backlog 100000 --live 20000 --rate 5000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signalContext(discardLogger())
+			ctx, stop := service.SignalContext(discardLogger())
 			defer stop()
 			return demo.Run(ctx, cmd.OutOrStdout(), dc, demoScorer, func(ctx context.Context, brokers []string, topic, path, keyField string, rate float64) error {
-				_, err := produceFile(ctx, kafkaConn{brokers: brokers}, path, producers.FeedConfig{Topic: topic, KeyField: keyField, Rate: rate}, false)
+				_, err := produceFile(ctx, service.KafkaConn{Brokers: brokers}, path, producers.FeedConfig{Topic: topic, KeyField: keyField, Rate: rate}, false)
 				return err
 			})
 		},

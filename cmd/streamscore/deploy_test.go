@@ -24,6 +24,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/internal/servicetest"
 	"github.com/streamscore/streamscore/ops"
 	"github.com/streamscore/streamscore/schemas"
@@ -116,7 +117,7 @@ func checkArgs(t *testing.T, flags func(...string) map[string]bool, where string
 func servedPaths(t *testing.T, where string, paths ...string) {
 	t.Helper()
 	var logs servicetest.Logs
-	log, err := newLogger(&logs, "info", "json")
+	log, err := service.NewLogger(&logs, "info", "json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +268,7 @@ type deployment struct {
 	} `yaml:"spec"`
 }
 
-type service struct {
+type k8sService struct {
 	Spec struct {
 		Selector map[string]string `yaml:"selector"`
 		Ports    []struct {
@@ -623,7 +624,7 @@ func TestK8sManifestsMatchTheBinary(t *testing.T) {
 		}
 	}
 
-	var svc service
+	var svc k8sService
 	svcObj := findObject(t, objs, "Service", "", &svc)
 	if !reflect.DeepEqual(svc.Spec.Selector, subset(dep.Spec.Template.Metadata.Labels, svc.Spec.Selector)) {
 		t.Errorf("Service selector %v does not select the pods %v", svc.Spec.Selector, dep.Spec.Template.Metadata.Labels)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/producers"
 	"github.com/streamscore/streamscore/schemas"
 )
@@ -50,7 +50,7 @@ letters twice on a second run.`,
   streamscore dlq redrive --dlq-topic events.dlq --since 2026-11-24T10:00:00Z`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signalContext(discardLogger())
+			ctx, stop := service.SignalContext(discardLogger())
 			defer stop()
 			return redrive(ctx, cmd.OutOrStdout(), o)
 		},
@@ -71,11 +71,11 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 	if o.dlq == "" {
 		return fmt.Errorf("--dlq-topic is required")
 	}
-	since, err := parseSince(o.since, time.Now())
+	since, err := producers.ParseSince(o.since, time.Now())
 	if err != nil {
 		return err
 	}
-	want, err := reasonSet(o.reasons)
+	want, err := producers.ParseReasons(o.reasons)
 	if err != nil {
 		return err
 	}
@@ -83,17 +83,7 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := kc.reach(ctx); err != nil {
-		return err
-	}
-	pc := producers.Config{Brokers: kc.brokers, Topic: "unused", Transport: kc.transport}
-	kw := pc.NewKafkaWriter()
-	defer kw.Close()
-	read := func(fn func(schemas.Message) error) error {
-		_, err := consumers.Tail(ctx, consumers.TailConfig{Brokers: kc.brokers, Dialer: kc.dialer, Topic: o.dlq, FromBeginning: true, UntilEnd: true, Idle: 30 * time.Second}, fn)
-		return err
-	}
-	res, err := producers.Redrive(ctx, read, kw, producers.RedriveConfig{DLQ: o.dlq, To: o.to, Reasons: want, Since: since, DryRun: o.dryRun})
+	res, err := kc.Redrive(ctx, producers.RedriveConfig{DLQ: o.dlq, To: o.to, Reasons: want, Since: since, DryRun: o.dryRun})
 	if err != nil {
 		return err
 	}
@@ -109,9 +99,3 @@ func redrive(ctx context.Context, w io.Writer, o redriveOptions) error {
 	}
 	return nil
 }
-
-// parseSince reads --since (see producers.ParseSince).
-func parseSince(s string, now time.Time) (time.Time, error) { return producers.ParseSince(s, now) }
-
-// reasonSet checks --reason values (see producers.ParseReasons).
-func reasonSet(reasons []string) (map[string]bool, error) { return producers.ParseReasons(reasons) }

@@ -8,6 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/internal/service"
+	"github.com/streamscore/streamscore/producers"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -39,34 +41,34 @@ func (f *dlqScanFlags) read(set func(*consumers.LetterScan)) (*consumers.LetterS
 		return nil, err
 	}
 	set(&s)
-	ctx, stop := signalContext(discardLogger())
+	ctx, stop := service.SignalContext(discardLogger())
 	defer stop()
-	if err := kc.reach(ctx); err != nil {
+	if err := kc.Reach(ctx); err != nil {
 		return nil, err
 	}
 	return consumers.ScanLetters(ctx, s)
 }
 
 // scan checks the flags and returns the scan they describe.
-func (f *dlqScanFlags) scan() (consumers.LetterScan, kafkaConn, error) {
+func (f *dlqScanFlags) scan() (consumers.LetterScan, service.KafkaConn, error) {
 	if f.topic == "" {
-		return consumers.LetterScan{}, kafkaConn{}, fmt.Errorf("--dlq-topic is required")
+		return consumers.LetterScan{}, service.KafkaConn{}, fmt.Errorf("--dlq-topic is required")
 	}
 	if f.max < 0 {
-		return consumers.LetterScan{}, kafkaConn{}, fmt.Errorf("--max: must not be negative")
+		return consumers.LetterScan{}, service.KafkaConn{}, fmt.Errorf("--max: must not be negative")
 	}
-	since, err := parseSince(f.since, time.Now())
+	since, err := producers.ParseSince(f.since, time.Now())
 	if err != nil {
-		return consumers.LetterScan{}, kafkaConn{}, err
+		return consumers.LetterScan{}, service.KafkaConn{}, err
 	}
-	if _, err := reasonSet(f.reasons); err != nil {
-		return consumers.LetterScan{}, kafkaConn{}, err
+	if _, err := producers.ParseReasons(f.reasons); err != nil {
+		return consumers.LetterScan{}, service.KafkaConn{}, err
 	}
 	kc, err := f.kafka.connect()
 	if err != nil {
-		return consumers.LetterScan{}, kafkaConn{}, err
+		return consumers.LetterScan{}, service.KafkaConn{}, err
 	}
-	return consumers.LetterScan{Brokers: kc.brokers, Dialer: kc.dialer, Topic: f.topic, Since: since, Reasons: f.reasons, Max: f.max}, kc, nil
+	return consumers.LetterScan{Brokers: kc.Brokers, Dialer: kc.Dialer, Topic: f.topic, Since: since, Reasons: f.reasons, Max: f.max}, kc, nil
 }
 
 func newDLQInspectCmd() *cobra.Command {

@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/internal/scoring"
 	"github.com/streamscore/streamscore/pipeline/drift"
-	"github.com/streamscore/streamscore/pipeline/model"
 )
 
 func init() { commands = append(commands, newDriftCmd) }
@@ -35,9 +34,9 @@ type driftTarget struct {
 	config   string
 	model    string
 	version  string
-	redis    []string
-	oldModel string // --model, the deprecated spelling of --model-name
-	oldVer   string // --version, the deprecated spelling of --model-version
+	ov       overrides // --redis
+	oldModel string    // --model, the deprecated spelling of --model-name
+	oldVer   string    // --version, the deprecated spelling of --model-version
 	prefix   string
 	baseline string
 }
@@ -51,67 +50,22 @@ func (d *driftTarget) register(cmd *cobra.Command) {
 	f.StringVar(&d.oldVer, "version", "", "model version (deprecated: use --model-version)")
 	f.MarkDeprecated("model", "use --model-name instead")
 	f.MarkDeprecated("version", "use --model-version instead")
-	f.StringSliceVar(&d.redis, "redis", nil, "Redis host:port, several for a Cluster (overrides redis.addrs and STREAMSCORE_REDIS)")
+	f.StringSliceVar(&d.ov.redis, "redis", nil, "Redis host:port, several for a Cluster (overrides redis.addrs and STREAMSCORE_REDIS)")
 	f.StringVar(&d.prefix, "prefix", "", "key prefix (default: drift.prefix; a replay's own prefix to read its window)")
 	f.StringVar(&d.baseline, "baseline", "", "baseline file (default: drift.baseline)")
 }
 
-// open loads the configuration, the baseline and a Redis client. The caller
-// closes the client.
-func (d *driftTarget) open() (*drift.Baseline, drift.Namespace, drift.Config, redis.UniversalClient, error) {
-	var none drift.Namespace
+// open loads the configuration with the flags' overrides, the baseline and
+// a Redis client. The caller closes the client.
+func (d *driftTarget) open() (*scoring.DriftWindow, error) {
 	cfg, err := config.Load(d.config)
 	if err != nil {
-		return nil, none, drift.Config{}, nil, err
+		return nil, err
 	}
-	if len(d.redis) > 0 {
-		cfg.Redis.Addrs = d.redis
-	}
-	d.model, d.version = cmp.Or(d.model, d.oldModel), cmp.Or(d.version, d.oldVer)
-	dc := &cfg.Drift
-	if d.baseline != "" {
-		dc.Baseline = d.baseline
-	}
-	if d.prefix != "" {
-		dc.Prefix = d.prefix
-	}
-	if dc.Baseline == "" {
-		return nil, none, drift.Config{}, nil, errors.New("no baseline: set drift.baseline in --config or pass --baseline")
-	}
-	if err := dc.Validate(); err != nil {
-		return nil, none, drift.Config{}, nil, config.InSection("drift", err)
-	}
-	if err := cfg.Redis.Validate(); err != nil {
-		return nil, none, drift.Config{}, nil, err
-	}
-	if !cfg.Redis.Enabled() {
-		return nil, none, drift.Config{}, nil, errors.New("no Redis: pass --redis, set redis.addrs in --config, or set STREAMSCORE_REDIS")
-	}
-	base, err := drift.LoadBaseline(dc.Baseline)
-	if err != nil {
-		return nil, none, drift.Config{}, nil, err
-	}
-	mc := dc.WithDefaults()
-	name := d.model
-	if name == "" {
-		name = cfg.Model.Name
-	}
-	if name == "" && cfg.Model.Path != "" {
-		name = model.NameFromPath(cfg.Model.Path)
-	}
-	if name == "" {
-		return nil, none, drift.Config{}, nil, errors.New("no model name: set model.name (or model.path) in --config or pass --model-name")
-	}
-	version := d.version
-	if version == "" {
-		version = cfg.Model.Version
-	}
-	client, err := cfg.Redis.NewClient()
-	if err != nil {
-		return nil, none, drift.Config{}, nil, err
-	}
-	ns := drift.Namespace{Prefix: mc.Prefix, Model: name, Version: version, Baseline: base.ID()}
-	return base, ns, mc, client, nil
+	d.ov.apply(&cfg)
+	cfg.Drift.Baseline = cmp.Or(d.baseline, cfg.Drift.Baseline)
+	cfg.Drift.Prefix = cmp.Or(d.prefix, cfg.Drift.Prefix)
+	return scoring.OpenDriftWindow(&cfg, cmp.Or(d.model, d.oldModel), cmp.Or(d.version, d.oldVer))
 }
 
 func newDriftStatusCmd() *cobra.Command {
@@ -132,14 +86,14 @@ exits 3 while a column is in drift, so a script can gate on it.`,
   streamscore drift status --config streamscore.yaml --model-version 4 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			base, ns, mc, client, err := t.open()
+			w, err := t.open()
 			if err != nil {
 				return err
 			}
-			defer client.Close()
+			defer w.Client.Close()
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			st, err := drift.ReadStatus(ctx, drift.NewRedisStore(client), base, ns, mc, time.Now())
+			st, err := drift.ReadStatus(ctx, drift.NewRedisStore(w.Client), w.Baseline, w.Namespace, w.Config, time.Now())
 			if err != nil {
 				return err
 			}
@@ -182,14 +136,14 @@ the page loads nothing and runs no script.`,
 			if out == "" {
 				return errors.New("--out is required (the HTML file to write)")
 			}
-			base, ns, mc, client, err := t.open()
+			w, err := t.open()
 			if err != nil {
 				return err
 			}
-			defer client.Close()
+			defer w.Client.Close()
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			st, err := drift.WriteReportFile(ctx, out, drift.NewRedisStore(client), base, ns, mc, time.Now())
+			st, err := drift.WriteReportFile(ctx, out, drift.NewRedisStore(w.Client), w.Baseline, w.Namespace, w.Config, time.Now())
 			if err != nil {
 				return err
 			}

@@ -2,16 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/internal/scoring"
+	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/pipeline/features"
 	"github.com/streamscore/streamscore/schemas"
 )
@@ -33,61 +33,29 @@ features streamscore run looks up in Redis by entity key before scoring.`,
 // from --config, overridden by --redis and --schema.
 type featuresTarget struct {
 	config string
-	redis  []string
-	schema string
+	ov     overrides // --redis and --schema
 	set    string
 }
 
 func (o *featuresTarget) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVarP(&o.config, "config", "c", "", "configuration file (streamscore.yaml): its redis and schema keys")
-	f.StringSliceVar(&o.redis, "redis", nil, "Redis host:port, several for a Cluster (overrides redis.addrs and STREAMSCORE_REDIS)")
-	f.StringVar(&o.schema, "schema", "", "event schema file declaring the feature set (overrides schema)")
+	f.StringSliceVar(&o.ov.redis, "redis", nil, "Redis host:port, several for a Cluster (overrides redis.addrs and STREAMSCORE_REDIS)")
+	f.StringVar(&o.ov.schema, "schema", "", "event schema file declaring the feature set (overrides schema)")
 	f.StringVar(&o.set, "set", "", "feature set name (required)")
 	cmd.MarkFlagRequired("set")
 }
 
-// open loads the configuration, finds the feature set and connects to
-// Redis; the caller closes the client.
+// open loads the configuration with the flags' overrides, finds the
+// feature set and connects to Redis; the caller closes the client.
 func (o *featuresTarget) open(ctx context.Context) (*schemas.FeatureSet, redis.UniversalClient, config.RedisConfig, error) {
 	cfg, err := config.Load(o.config)
 	if err != nil {
 		return nil, nil, cfg.Redis, err
 	}
-	if len(o.redis) > 0 {
-		cfg.Redis.Addrs = o.redis
-	}
-	if o.schema != "" {
-		cfg.Schema = o.schema
-	}
-	if err := cfg.Redis.Validate(); err != nil {
-		return nil, nil, cfg.Redis, err
-	}
-	if !cfg.Redis.Enabled() {
-		return nil, nil, cfg.Redis, errors.New("no Redis configured: pass --redis host:port, set redis.addrs in --config, or set STREAMSCORE_REDIS")
-	}
-	if cfg.Schema == "" {
-		return nil, nil, cfg.Redis, errors.New("no schema: pass --schema FILE, or --config with a schema key")
-	}
-	spec, err := schemas.Load(cfg.Schema)
-	if err != nil {
-		return nil, nil, cfg.Redis, err
-	}
-	fs, err := features.FindSet(spec, o.set, cfg.Schema)
-	if err != nil {
-		return nil, nil, cfg.Redis, err
-	}
-	client, err := cfg.Redis.NewClient()
-	if err != nil {
-		return nil, nil, cfg.Redis, err
-	}
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := client.Ping(pctx).Err(); err != nil {
-		client.Close()
-		return nil, nil, cfg.Redis, fmt.Errorf("connecting to Redis %s: %w", strings.Join(cfg.Redis.Addrs, ","), err)
-	}
-	return fs, client, cfg.Redis, nil
+	o.ov.apply(&cfg)
+	fs, client, err := scoring.OpenFeatureSet(ctx, &cfg, o.set)
+	return fs, client, cfg.Redis, err
 }
 
 func newFeaturesLoadCmd() *cobra.Command {
@@ -115,7 +83,7 @@ Every key gets the same write time, so a set's max_age counts from the load.`,
   streamscore features load --redis 127.0.0.1:6379 --schema schema.yaml --set user_stats --file stats.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signalContext(discardLogger())
+			ctx, stop := service.SignalContext(discardLogger())
 			defer stop()
 			return loadFeatures(ctx, cmd.OutOrStdout(), &o, path, ttl, batch, quiet)
 		},
@@ -185,7 +153,7 @@ their defaults are shown). It exits 1 when the entity is absent.`,
   streamscore features get --redis 127.0.0.1:6379 --schema schema.yaml --set user_stats --json user:42`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signalContext(discardLogger())
+			ctx, stop := service.SignalContext(discardLogger())
 			defer stop()
 			fs, client, _, err := o.open(ctx)
 			if err != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/internal/scoring"
 	"github.com/streamscore/streamscore/internal/servicetest"
 	"github.com/streamscore/streamscore/schemas"
 )
@@ -438,7 +439,7 @@ redis: {username: alice, %s, tls: true, tls_insecure_skip_verify: true}
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = setupFeatures(t.Context(), &cfg, spec, discardLogger(), nil)
+	_, _, err = scoring.OpenFeatures(t.Context(), &cfg, spec, discardLogger(), nil)
 	if err == nil || !strings.Contains(err.Error(), "redis.password") || strings.Contains(err.Error(), "not-alice-x9") {
 		t.Fatalf("setup with a wrong password: %v; want an error naming redis.password, without the password", err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/pipeline/features"
-	"github.com/streamscore/streamscore/schemas"
 )
 
 func TestFeaturesConfigFromYAML(t *testing.T) {
@@ -49,34 +48,4 @@ func TestFeaturesConfigErrorsNameTheKey(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestSetupFeatures(t *testing.T) {
-	plain, err := schemas.Load("../../testdata/linear.schema.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	withSets, err := schemas.Load("../../testdata/features/linear_fs.schema.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	store, closeStore, err := setupFeatures(t.Context(), &cfg, plain, discardLogger(), nil)
-	if err != nil || store != nil {
-		t.Fatalf("schema without feature sets: store %v, err %v; want none", store, err)
-	}
-	closeStore()
-
-	_, _, err = setupFeatures(t.Context(), &cfg, withSets, discardLogger(), nil)
-	if err == nil || !strings.Contains(err.Error(), "redis.addrs") || !strings.Contains(err.Error(), "STREAMSCORE_REDIS") || !strings.Contains(err.Error(), "user_stats") {
-		t.Fatalf("feature sets without Redis: %v; want an error naming redis.addrs, STREAMSCORE_REDIS and the set", err)
-	}
-
-	// Redis not answering at start-up is left to the policy: run starts.
-	cfg.Redis.Addrs = []string{"127.0.0.1:1"}
-	store, closeStore, err = setupFeatures(t.Context(), &cfg, withSets, discardLogger(), nil)
-	if err != nil || store == nil {
-		t.Fatalf("unreachable Redis: store %v, err %v; want a store", store, err)
-	}
-	closeStore()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/internal/sample"
+	"github.com/streamscore/streamscore/internal/wire"
 	"github.com/streamscore/streamscore/schemas"
 )
 
@@ -176,8 +177,7 @@ func (g *genBinary) encoder(ctx context.Context, cfg sample.Config) (*schemas.Wi
 		enc, err := schemas.NewWireEncoder(ctx, sampleSchema(text), schemas.FormatAvro, id, "")
 		return enc, text, func() {}, err
 	}
-	w := wireFlags{format: string(g.format), schema: g.schema, schemaID: g.schemaID, message: g.message}
-	spec, closeReg, err := w.spec()
+	spec, closeReg, err := wire.LoadSpec(g.schema)
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("--schema: %w", err)
 	}

@@ -182,12 +182,12 @@ func TestReplayFailOn(t *testing.T) {
 		{[]string{"dead-letters"}, exitProblem},
 		{[]string{"unlabeled"}, exitProblem},
 	} {
-		if got := exitCode(failOn(tc.conds, rep)); got != tc.code {
+		if got := exitCode(checkFailed(replay.FailOn(tc.conds, rep))); got != tc.code {
 			t.Errorf("--fail-on %v: exit %d, want %d", tc.conds, got, tc.code)
 		}
 	}
 	clean := &replay.Report{Events: 10, Scored: 10, Label: "is_fraud", Labeled: 10, DeadLetters: []replay.ReasonCount{}}
-	if err := failOn([]string{"dead-letters", "unlabeled"}, clean); err != nil {
+	if err := replay.FailOn([]string{"dead-letters", "unlabeled"}, clean); err != nil {
 		t.Errorf("a clean replay failed: %v", err)
 	}
 }

@@ -4,15 +4,15 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/internal/service"
+	"github.com/streamscore/streamscore/internal/wire"
 	"github.com/streamscore/streamscore/pipeline/rowfile"
 	"github.com/streamscore/streamscore/producers"
 	"github.com/streamscore/streamscore/schemas"
@@ -29,13 +29,12 @@ func newBar(total int64, what string) *progress {
 
 // produceFile writes the JSONL file path to cfg.Topic over kc, with a
 // progress bar on stderr unless quiet.
-func produceFile(ctx context.Context, kc kafkaConn, path string, cfg producers.FeedConfig, quiet bool) (int64, error) {
+func produceFile(ctx context.Context, kc service.KafkaConn, path string, cfg producers.FeedConfig, quiet bool) (int64, error) {
 	total, err := rowfile.CountAs(ctx, path, rowfile.JSONL)
 	if err != nil {
 		return 0, fmt.Errorf("reading %s: %w", path, err)
 	}
-	pc := producers.Config{Brokers: kc.brokers, Topic: cfg.Topic, Transport: kc.transport}
-	w := pc.NewKafkaWriter()
+	w := kc.Writer()
 	defer w.Close()
 	if !quiet {
 		bar := newBar(total, "producing to "+cfg.Topic)
@@ -54,7 +53,7 @@ func newProduceCmd() *cobra.Command {
 		quiet    bool
 		keepTime bool
 		timeFld  string
-		wire     wireFlags
+		wf       wireFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "produce",
@@ -82,9 +81,9 @@ so history written back to a topic can be replayed by time range (replay
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext(discardLogger())
+			ctx, stop := service.SignalContext(discardLogger())
 			defer stop()
-			if err := kc.reach(ctx); err != nil {
+			if err := kc.Reach(ctx); err != nil {
 				return err
 			}
 			fc := producers.FeedConfig{Topic: topic, KeyField: keyField, Rate: rate}
@@ -92,7 +91,7 @@ so history written back to a topic can be replayed by time range (replay
 			if keepTime {
 				fc.TimeField, fc.Untimed = timeFld, func(int64) { untimed++ }
 			}
-			encode, closeEnc, err := wire.encoder(ctx)
+			encode, closeEnc, err := wire.Encoding(wf).Encoder(ctx)
 			if err != nil {
 				return err
 			}
@@ -119,7 +118,7 @@ so history written back to a topic can be replayed by time range (replay
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	cmd.Flags().BoolVar(&keepTime, "preserve-timestamps", false, "write each record with the event's own time (--time-field) as its timestamp")
 	cmd.Flags().StringVar(&timeFld, "time-field", "ts", "event field holding the event time, RFC 3339 or epoch milliseconds (with --preserve-timestamps)")
-	wire.register(cmd, true)
+	wf.register(cmd, true)
 	return cmd
 }
 
@@ -131,7 +130,7 @@ func newConsumeCmd() *cobra.Command {
 		max     int
 		timeout time.Duration
 		headers bool
-		wire    wireFlags
+		wf      wireFlags
 		iso     string
 	)
 	cmd := &cobra.Command{
@@ -156,20 +155,20 @@ offset and value instead.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext(discardLogger())
+			ctx, stop := service.SignalContext(discardLogger())
 			defer stop()
-			if err := kc.reach(ctx); err != nil {
+			if err := kc.Reach(ctx); err != nil {
 				return err
 			}
 			out := bufio.NewWriter(cmd.OutOrStdout())
 			defer out.Flush()
-			render, closeRender, err := wire.renderer()
+			render, closeRender, err := wire.Renderer(wf.Schema)
 			if err != nil {
 				return err
 			}
 			defer closeRender()
 			_, err = consumers.Tail(ctx, consumers.TailConfig{
-				Brokers: kc.brokers, Dialer: kc.dialer, Topic: topic, FromBeginning: from, Max: max, Idle: timeout,
+				Brokers: kc.Brokers, Dialer: kc.Dialer, Topic: topic, FromBeginning: from, Max: max, Idle: timeout,
 				Isolation: isolation,
 			}, func(m schemas.Message) error {
 				if render != nil {
@@ -186,7 +185,7 @@ offset and value instead.`,
 	cmd.Flags().IntVar(&max, "max", 0, "stop after this many records (0: no limit)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "stop after no record arrived for this long (0: never)")
 	cmd.Flags().BoolVar(&headers, "headers", false, "print key, headers, partition and offset with each value")
-	wire.register(cmd, false)
+	wf.register(cmd, false)
 	isolationFlag(cmd, &iso, "read_committed: only committed transactions' records (what an exactly_once pipeline promises); read_uncommitted: aborted and open ones too (default: kafka-go's plain reader, which also shows transaction markers as empty records)")
 	return cmd
 }
@@ -227,25 +226,11 @@ left as they are.`,
 				return err
 			}
 			o.apply(&cfg)
-			kc, err := newKafkaConn(cfg.Brokers, &cfg.Kafka)
+			ready, err := service.CreateTopics(cmd.Context(), &cfg)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			if err := consumers.CreateTopics(ctx, kc.dialer, kc.brokers, cfg.Topics.Partitions, cfg.Topics.ReplicationFactor,
-				cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ); err != nil {
-				return err
-			}
-			ready := topicsReady{Topics: []string{cfg.Topics.Input, cfg.Topics.Output, cfg.Topics.DLQ}, Partitions: cfg.Topics.Partitions}
-			if cfg.Drift.Enabled && cfg.Drift.Topic != "" {
-				// Drift events are few; one partition keeps them in order.
-				if err := consumers.CreateTopics(ctx, kc.dialer, kc.brokers, 1, cfg.Topics.ReplicationFactor, cfg.Drift.Topic); err != nil {
-					return err
-				}
-				ready.DriftTopic = cfg.Drift.Topic
-			}
-			return ready.write(cmd.OutOrStdout(), asJSON)
+			return ready.Write(cmd.OutOrStdout(), asJSON)
 		},
 	}
 	create.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (streamscore.yaml)")
@@ -253,22 +238,4 @@ left as they are.`,
 	create.Flags().BoolVar(&asJSON, "json", false, "print the topics as JSON (snake_case keys)")
 	cmd.AddCommand(create, newTopicsListCmd(), newTopicsDescribeCmd())
 	return cmd
-}
-
-// topicsReady is what topics create made (or found).
-type topicsReady struct {
-	Topics     []string `json:"topics"`
-	Partitions int      `json:"partitions"`
-	DriftTopic string   `json:"drift_topic,omitempty"`
-}
-
-func (r topicsReady) write(w io.Writer, asJSON bool) error {
-	if asJSON {
-		return writeIndented(w, r)
-	}
-	fmt.Fprintf(w, "topics ready: %s (%d partitions)\n", strings.Join(r.Topics, ", "), r.Partitions)
-	if r.DriftTopic != "" {
-		fmt.Fprintf(w, "drift topic ready: %s\n", r.DriftTopic)
-	}
-	return nil
 }

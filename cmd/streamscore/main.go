@@ -11,6 +11,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/ops"
 )
 
@@ -46,7 +48,7 @@ prints the data as JSON with snake_case keys.
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(*cobra.Command, []string) {
-			useRedisLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+			service.UseRedisLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 		},
 	}
 	root.AddCommand(
@@ -81,3 +83,6 @@ func newVersionCmd() *cobra.Command {
 		},
 	}
 }
+
+// discardLogger is the logger of commands that log nothing.
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -66,16 +64,6 @@ func newModelInspectCmd() *cobra.Command {
 	runtimeFlag(cmd, &lib)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (snake_case keys)")
 	return cmd
-}
-
-// writeIndented writes v as JSON indented by two spaces, and a newline.
-func writeIndented(w io.Writer, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
 }
 
 func newModelValidateCmd() *cobra.Command {
@@ -181,10 +169,10 @@ of the same kind.`,
 
 func newModelRegisterCmd() *cobra.Command {
 	var (
-		root, name, version, schemaPath, golden, description string
-		tolerance, threshold                                 float64
-		meanings                                             []string
-		activate                                             bool
+		root, schemaPath string
+		nv               model.NewVersion
+		threshold        float64
+		activate         bool
 	)
 	cmd := &cobra.Command{
 		Use:   "register FILE",
@@ -206,41 +194,34 @@ never sees half a version. Versions are immutable.`,
 			if err != nil {
 				return err
 			}
-			man := model.Manifest{Name: name, Version: version, Description: description, Schema: spec.String(), Binding: model.BindingFor(spec)}
-			if err := man.SetMeanings(meanings); err != nil {
-				return err
-			}
 			if cmd.Flags().Changed("threshold") {
-				man.Threshold = &threshold
-			}
-			if golden != "" {
-				man.Golden = &model.GoldenRef{File: golden, Tolerance: tolerance}
+				nv.Threshold = &threshold
 			}
 			reg := model.Registry{Root: root}
-			dir, err := reg.Register(args[0], man)
+			dir, err := reg.RegisterVersion(args[0], spec, nv)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "registered %s version %s in %s\n", name, version, dir)
+			fmt.Fprintf(cmd.OutOrStdout(), "registered %s version %s in %s\n", nv.Name, nv.Version, dir)
 			if activate {
-				if err := reg.SetActive(name, version); err != nil {
+				if err := reg.SetActive(nv.Name, nv.Version); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s/%s/%s now names version %s\n", root, name, model.ActiveFile, version)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s/%s/%s now names version %s\n", root, nv.Name, model.ActiveFile, nv.Version)
 			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&root, "registry", "models", "registry folder")
-	f.StringVar(&name, "name", "", "model name (required)")
-	f.StringVar(&version, "version", "", "version (required; numbers sort numerically)")
+	f.StringVar(&nv.Name, "name", "", "model name (required)")
+	f.StringVar(&nv.Version, "version", "", "version (required; numbers sort numerically)")
 	f.StringVar(&schemaPath, "schema", "", "event schema the model binds to (required)")
-	f.StringArrayVar(&meanings, "meaning", nil, "what an output means, as output=text (repeatable)")
+	f.StringArrayVar(&nv.Meanings, "meaning", nil, "what an output means, as output=text (repeatable)")
 	f.Float64Var(&threshold, "threshold", 0, "decision threshold on the first output")
-	f.StringVar(&golden, "golden", "", "golden file of inputs and expected outputs, checked at every load")
-	f.Float64Var(&tolerance, "tolerance", 0, "golden tolerance (default 1e-5)")
-	f.StringVar(&description, "description", "", "free text: training data, owner, ticket")
+	f.StringVar(&nv.Golden, "golden", "", "golden file of inputs and expected outputs, checked at every load")
+	f.Float64Var(&nv.Tolerance, "tolerance", 0, "golden tolerance (default 1e-5)")
+	f.StringVar(&nv.Description, "description", "", "free text: training data, owner, ticket")
 	f.BoolVar(&activate, "activate", false, "also make it the active version")
 	cmd.MarkFlagRequired("name")
 	cmd.MarkFlagRequired("version")

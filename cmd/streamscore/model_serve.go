@@ -7,7 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/internal/scoring"
+	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/ops"
 	"github.com/streamscore/streamscore/pipeline/model"
 )
@@ -43,34 +44,30 @@ SIGINT or SIGTERM stops: requests in flight are answered, then it exits.`,
   curl -s localhost:8080/v1/score -d '{"event_id":"e1","user_id":"u1","f00":0.1,...}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(configPath)
+			cfg, err := loadConfig(configPath, &o)
 			if err != nil {
-				return err
-			}
-			o.apply(&cfg)
-			if err := cfg.Validate(); err != nil {
 				return err
 			}
 			if cfg.HTTP.Addr == "" {
 				return errors.New("http.addr: serve needs an address to listen on (or pass --http-addr)")
 			}
 			cfg.Model.Serve.Enabled = true
-			log, err := newLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+			log, err := service.NewLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext(log)
+			ctx, stop := service.SignalContext(log)
 			defer stop()
 			if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
 				return err
 			}
 			reg := ops.NewRegistry(version, commit)
-			path, err := buildScoringPath(ctx, &cfg, pathParts{features: true, models: true, tracing: true}, log, reg)
+			path, err := scoring.Build(ctx, &cfg, scoring.Parts{Features: true, Models: true, Tracing: true, Version: version}, log, reg)
 			if err != nil {
 				return err
 			}
 			defer path.Close()
-			stopOps, err := startOps(ctx, &cfg, opsEndpoint{command: "serve", routes: path.routes}, reg, log)
+			stopOps, err := service.StartOps(ctx, &cfg, service.OpsEndpoint{Command: "serve", Routes: path.Routes}, reg, log)
 			if err != nil {
 				return err
 			}

@@ -9,13 +9,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/internal/scoring"
+	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/replay"
-	"github.com/streamscore/streamscore/producers"
 )
 
 func init() { commands = append(commands, newReplayCmd) }
@@ -23,31 +23,29 @@ func init() { commands = append(commands, newReplayCmd) }
 // replayOptions are the flags of `streamscore replay`.
 type replayOptions struct {
 	configPath string
-	brokers    []string
-	schema     string
-	models     []string
-	topic      string
-	from, to   string
-	in         []string
-	inOld      []string // --in, the deprecated spelling of --file
-	out        string
-	toTopic    string
-	label      string
-	task       string
-	threshold  float64
-	tolerance  float64
-	score      string
-	bins       int
-	reports    []string
-	features   string
-	batchRows  int
-	showIDs    int
-	quiet      bool
-	logLevel   string
-	redis      []string
-	onnxLib    string
-	failOn     []string
-	isolation  string
+	// ov holds --brokers, --schema, --redis and --onnxruntime-lib.
+	ov        overrides
+	models    []string
+	topic     string
+	from, to  string
+	in        []string
+	inOld     []string // --in, the deprecated spelling of --file
+	out       string
+	toTopic   string
+	label     string
+	task      string
+	threshold float64
+	tolerance float64
+	score     string
+	bins      int
+	reports   []string
+	features  string
+	batchRows int
+	showIDs   int
+	quiet     bool
+	logLevel  string
+	failOn    []string
+	isolation string
 }
 
 func newReplayCmd() *cobra.Command {
@@ -95,8 +93,8 @@ future into a backtest), or not at all (--features none: their defaults).`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.configPath, "config", "c", "", "configuration file (streamscore.yaml): brokers, schema, model, batch size, Kafka security, production topics")
-	brokersFlag(cmd, &o.brokers)
-	f.StringVar(&o.schema, "schema", "", "event schema file (overrides schema)")
+	brokersFlag(cmd, &o.ov.brokers)
+	f.StringVar(&o.ov.schema, "schema", "", "event schema file (overrides schema)")
 	f.StringArrayVar(&o.models, "model", nil, "ONNX model, [NAME=]PATH; repeat to compare (the first is the champion); default: the config's model")
 	f.StringVarP(&o.topic, "topic", "t", "", "topic to replay")
 	f.StringVar(&o.from, "from", "", "start of the time range, inclusive: RFC 3339 (2026-01-02T15:04:05Z), a date (2026-01-02, UTC) or epoch milliseconds")
@@ -118,8 +116,8 @@ future into a backtest), or not at all (--features none: their defaults).`,
 	f.IntVar(&o.showIDs, "show-ids", 20, "disagreeing row ids to print per challenger (-1: all)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar")
 	f.StringVar(&o.logLevel, "log-level", "error", "engine log level on stderr (debug, info, warn, error)")
-	f.StringSliceVar(&o.redis, "redis", nil, "Redis host:port, several for a Cluster, for --features redis (overrides redis.addrs and STREAMSCORE_REDIS)")
-	f.StringVar(&o.onnxLib, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (overrides onnxruntime_lib and ONNXRUNTIME_LIB)")
+	f.StringSliceVar(&o.ov.redis, "redis", nil, "Redis host:port, several for a Cluster, for --features redis (overrides redis.addrs and STREAMSCORE_REDIS)")
+	f.StringVar(&o.ov.onnxLib, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (overrides onnxruntime_lib and ONNXRUNTIME_LIB)")
 	f.StringSliceVar(&o.failOn, "fail-on", nil, "exit 3 when the replay shows a problem: dead-letters (any event dead-lettered), unlabeled (with --label: a row without a readable label); repeatable")
 	isolationFlag(cmd, &o.isolation, "with --topic: read_committed hides aborted and open transactions' records, read_uncommitted shows them (default: kafka-go's plain reader)")
 	return cmd
@@ -130,20 +128,9 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 	if err != nil {
 		return err
 	}
-	if len(o.brokers) > 0 {
-		cfg.Brokers = o.brokers
-	}
-	if o.schema != "" {
-		cfg.Schema = o.schema
-	}
-	if len(o.redis) > 0 {
-		cfg.Redis.Addrs = o.redis
-	}
-	if o.onnxLib != "" {
-		cfg.OnnxRuntimeLib = o.onnxLib
-	}
-	if err := checkFailOn(o.failOn); err != nil {
-		return err
+	o.ov.apply(&cfg)
+	if err := replay.CheckFailOn(o.failOn); err != nil {
+		return usageErrorf("%w", err)
 	}
 	iso, err := parseIsolationFlag(o.isolation)
 	if err != nil {
@@ -161,20 +148,20 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 	if err != nil {
 		return fmt.Errorf("--score: %w", err)
 	}
-	log, err := newLogger(os.Stderr, o.logLevel, "text")
+	log, err := service.NewLogger(os.Stderr, o.logLevel, "text")
 	if err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	ctx, stop := signalContext(log)
+	ctx, stop := service.SignalContext(log)
 	defer stop()
-	path, err := buildScoringPath(ctx, &cfg, pathParts{features: plan.Features == replay.FeaturesRedis, compare: o.models, comparing: true, jsonRows: len(plan.Files) > 0}, log, prometheus.NewRegistry())
+	path, err := scoring.Build(ctx, &cfg, scoring.Parts{Features: plan.Features == replay.FeaturesRedis, Compare: o.models, Comparing: true, JSONRows: len(plan.Files) > 0}, log, prometheus.NewRegistry())
 	if err != nil {
 		return err
 	}
 	defer path.Close()
 	rc := replay.Config{
-		Spec: path.spec, Models: path.compared, Label: o.label, Task: replay.Task(o.task), Score: sel,
-		Threshold: o.threshold, Tolerance: o.tolerance, Bins: o.bins, Features: plan.Features, Store: path.features,
+		Spec: path.Spec, Models: path.Compared, Label: o.label, Task: replay.Task(o.task), Score: sel,
+		Threshold: o.threshold, Tolerance: o.tolerance, Bins: o.bins, Features: plan.Features, Store: path.Features,
 		Policy: pipeline.Policy{MaxRows: cfg.Batch.MaxRows, MaxBytes: cfg.Batch.MaxBytes},
 		Log:    log,
 	}
@@ -183,7 +170,7 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 	}
 	var k replay.Kafka
 	if plan.NeedsKafka() {
-		if k, err = replayKafka(&cfg); err != nil {
+		if k, err = service.ReplayKafka(&cfg); err != nil {
 			return err
 		}
 	}
@@ -199,22 +186,6 @@ func runReplay(stdout io.Writer, o *replayOptions) error {
 		return err
 	}
 	return o.replay(ctx, stdout, rc, count)
-}
-
-// replayKafka returns the connection settings of the configured brokers.
-func replayKafka(cfg *config.Config) (replay.Kafka, error) {
-	kc, err := newKafkaConn(cfg.Brokers, &cfg.Kafka)
-	if err != nil {
-		return replay.Kafka{}, err
-	}
-	return replay.Kafka{
-		Brokers: kc.brokers, Dialer: kc.dialer, Transport: kc.transport, DialTimeout: kc.dialTimeout,
-		Partitions: cfg.Topics.Partitions, ReplicationFactor: cfg.Topics.ReplicationFactor,
-		NewWriter: func(topic string) *kafka.Writer {
-			pc := producers.Config{Brokers: kc.brokers, Topic: topic, Transport: kc.transport}
-			return pc.NewKafkaWriter()
-		},
-	}, nil
 }
 
 // replay runs it with a progress bar, and prints and writes the report.
@@ -246,33 +217,5 @@ func (o *replayOptions) replay(ctx context.Context, stdout io.Writer, rc replay.
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "replayed %d events in %s (%.0f events/s)\n", rep.Events, el.Round(time.Millisecond), float64(rep.Events)/el.Seconds())
-	return failOn(o.failOn, rep)
-}
-
-// checkFailOn checks the --fail-on conditions.
-func checkFailOn(conds []string) error {
-	for _, c := range conds {
-		if c != "dead-letters" && c != "unlabeled" {
-			return usageErrorf("--fail-on %q: write dead-letters or unlabeled", c)
-		}
-	}
-	return nil
-}
-
-// failOn returns a check failure (exit 3) when rep shows a --fail-on
-// condition.
-func failOn(conds []string, rep *replay.Report) error {
-	for _, c := range conds {
-		var dead int
-		for _, d := range rep.DeadLetters {
-			dead += d.Count
-		}
-		switch {
-		case c == "dead-letters" && dead > 0:
-			return checkFailedf("--fail-on dead-letters: %d of %d events were dead-lettered", dead, rep.Events)
-		case c == "unlabeled" && rep.Label != "" && rep.Labeled < rep.Scored:
-			return checkFailedf("--fail-on unlabeled: %d of %d scored rows have no readable %s", rep.Scored-rep.Labeled, rep.Scored, rep.Label)
-		}
-	}
-	return nil
+	return checkFailed(replay.FailOn(o.failOn, rep))
 }

@@ -2,13 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +13,8 @@ import (
 
 	"github.com/streamscore/streamscore/config"
 	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/internal/scoring"
+	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/ops"
 	"github.com/streamscore/streamscore/pipeline"
 	"github.com/streamscore/streamscore/pipeline/model"
@@ -134,11 +132,11 @@ stops at once; what was in flight is scored again after a restart.`,
 			if err != nil {
 				return err
 			}
-			log, err := newLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+			log, err := service.NewLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
 			if err != nil {
 				return err
 			}
-			ctx, abort := signalContext(log)
+			ctx, abort := service.SignalContext(log)
 			defer abort()
 			return runScorer(ctx, cfg, log, nil)
 		},
@@ -146,31 +144,6 @@ stops at once; what was in flight is scored again after a restart.`,
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (streamscore.yaml)")
 	o.register(cmd)
 	return cmd
-}
-
-// signalContext returns a context cancelled by the first SIGINT or SIGTERM;
-// the second one exits the process at once with status 130.
-func signalContext(log *slog.Logger) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		s, ok := <-ch
-		if !ok {
-			return
-		}
-		log.Info("signal received: draining (send it again to stop at once)", "signal", s.String())
-		cancel()
-		if s, ok = <-ch; ok {
-			log.Warn("second signal: stopping at once; uncommitted events will be scored again after a restart", "signal", s.String())
-			os.Exit(130)
-		}
-	}()
-	return ctx, func() {
-		signal.Stop(ch)
-		close(ch)
-		cancel()
-	}
 }
 
 // runHooks lets the demo observe a running scorer.
@@ -181,7 +154,7 @@ type runHooks struct {
 // runScorer wires the adapters into the engine and runs it until ctx is
 // done (then drains) or it fails.
 func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *runHooks) error {
-	useRedisLogger(log)
+	service.UseRedisLogger(log)
 	if err := model.Init(cfg.OnnxRuntimeLib); err != nil {
 		return err
 	}
@@ -215,41 +188,28 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 		settle = txn.Settle
 	}
 	defer sink.Close()
-	path, err := buildScoringPath(ctx, &cfg, allParts, log, reg)
+	path, err := scoring.Build(ctx, &cfg, scoring.Parts{Features: true, Models: true, Drift: true, Tracing: true, Version: version}, log, reg)
 	if err != nil {
 		return err
 	}
 	defer path.Close()
-	engCfg := path.engineConfig(&cfg)
-	if engCfg.Encoder, err = cfg.OutputEncoder(ctx, path.spec); err != nil {
+	engCfg := path.EngineConfig(&cfg)
+	if engCfg.Encoder, err = cfg.OutputEncoder(ctx, path.Spec); err != nil {
 		return err
 	}
-	eng, err := pipeline.New(engCfg, src, path.router, sink, log, reg)
+	eng, err := pipeline.New(engCfg, src, path.Router, sink, log, reg)
 	if err != nil {
 		return err
 	}
 	// The operations endpoint answers from here on: 503 with the reason
 	// until the brokers answer and the health check passes.
-	var health atomic.Pointer[consumers.Health]
-	ready := func() error {
-		h := health.Load()
-		if h == nil {
-			return errors.New("starting: waiting for a Kafka broker to answer (kafka.startup_timeout)")
-		}
-		return h.Ready()
-	}
-	healthy := func() error {
-		if h := health.Load(); h != nil {
-			return h.Healthy()
-		}
-		return nil
-	}
-	stopOps, err := startOps(ctx, &cfg, opsEndpoint{command: "run", ready: ready, healthy: healthy, pprof: cfg.HTTP.Pprof, routes: path.routes}, reg, log)
+	var health service.HealthGate
+	stopOps, err := service.StartOps(ctx, &cfg, service.OpsEndpoint{Command: "run", Ready: health.Ready, Healthy: health.Healthy, Pprof: cfg.HTTP.Pprof, Routes: path.Routes}, reg, log)
 	if err != nil {
 		return err
 	}
 	defer stopOps(2 * time.Second)
-	client, err := awaitKafka(ctx, &cfg, dialer, transport, log)
+	client, err := service.AwaitKafka(ctx, &cfg, dialer, transport, log)
 	if err != nil || client == nil {
 		return err
 	}
@@ -267,9 +227,9 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 	healthCtx, stopHealth := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHealth()
 	go h.Run(healthCtx)
-	health.Store(h)
+	health.Set(h)
 	log.Info("scoring", "input", cfg.Topics.Input, "output", cfg.Topics.Output, "dlq", cfg.Topics.DLQ,
-		"group", cfg.Group, "model", cfg.Model.Path, "model_version", cfg.Model.Version, "schema", path.spec.String(),
+		"group", cfg.Group, "model", cfg.Model.Path, "model_version", cfg.Model.Version, "schema", path.Spec.String(),
 		"max_rows", cfg.Batch.MaxRows, "max_wait", cfg.Batch.MaxWait)
 	if hooks != nil && hooks.started != nil {
 		hooks.started(eng)
@@ -305,28 +265,4 @@ func newSink(cfg *config.Config, transport *kafka.Transport, src *consumers.Grou
 	log.Info("exactly-once delivery: results and offsets commit in Kafka transactions", "transactional_id", tc.Delivery.TransactionalID,
 		"batches_per_transaction", tc.Delivery.BatchesPerTransaction, "transaction_interval", tc.Delivery.TransactionInterval, "isolation", cfg.Isolation())
 	return txn, txn, nil
-}
-
-// awaitKafka waits (kafka.startup_timeout) for a broker to answer and checks
-// that the output and dead-letter topics exist, and returns the client the
-// health check uses. A nil client and error mean ctx ended first.
-func awaitKafka(ctx context.Context, cfg *config.Config, dialer *kafka.Dialer, transport *kafka.Transport, log *slog.Logger) (*kafka.Client, error) {
-	stopped := func(err error) (*kafka.Client, error) {
-		if ctx.Err() != nil {
-			log.Info("stopped during start-up, before consuming anything")
-			return nil, nil
-		}
-		return nil, err
-	}
-	if err := consumers.WaitForBrokers(ctx, cfg.Brokers, dialer, cfg.Kafka.DialTimeoutOrDefault(), cfg.Kafka.StartupTimeout, log); err != nil {
-		return stopped(err)
-	}
-	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: cfg.Kafka.DialTimeoutOrDefault()}
-	if transport != nil {
-		client.Transport = transport
-	}
-	if err := consumers.CheckOutputTopics(ctx, client, cfg.Topics.Output, cfg.Topics.DLQ); err != nil {
-		return stopped(err)
-	}
-	return client, nil
 }

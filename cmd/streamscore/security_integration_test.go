@@ -26,6 +26,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl/scram"
 
 	"github.com/streamscore/streamscore/config"
+	"github.com/streamscore/streamscore/internal/service"
 	"github.com/streamscore/streamscore/internal/servicetest"
 )
 
@@ -385,7 +386,7 @@ func TestSASLPasswordIsRedacted(t *testing.T) {
 	cfg := config.Default()
 	cfg.Kafka.SASL = config.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: "alice", Password: secret}
 	var logs servicetest.Logs
-	log, err := newLogger(&logs, "debug", "json")
+	log, err := service.NewLogger(&logs, "debug", "json")
 	if err != nil {
 		t.Fatal(err)
 	}

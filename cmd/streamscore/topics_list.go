@@ -1,11 +1,10 @@
 package main
 
 import (
-	"time"
-
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/consumers"
+	"github.com/streamscore/streamscore/internal/service"
 )
 
 func newTopicsListCmd() *cobra.Command {
@@ -79,12 +78,7 @@ func describeTopics(kf kafkaConnFlags, names []string, internal, withConfig bool
 	if err != nil {
 		return nil, err
 	}
-	ctx, stop := signalContext(discardLogger())
+	ctx, stop := service.SignalContext(discardLogger())
 	defer stop()
-	if err := kc.reach(ctx); err != nil {
-		return nil, err
-	}
-	client := consumers.Client(kc.dialer, kc.brokers, 10*time.Second)
-	ts, err := consumers.DescribeTopics(ctx, client, names, internal, withConfig)
-	return consumers.Topics(ts), err
+	return kc.DescribeTopics(ctx, names, internal, withConfig)
 }

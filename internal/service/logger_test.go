@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ func TestLoggerWritesDurationsAsText(t *testing.T) {
 	for _, format := range []string{"json", "text"} {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
-			log, err := newLogger(&buf, "info", format)
+			log, err := NewLogger(&buf, "info", format)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package main
+package scoring
 
 import (
 	"context"
@@ -13,11 +13,11 @@ import (
 	"github.com/streamscore/streamscore/schemas"
 )
 
-// setupFeatures returns the feature store for run (nil when the schema has
+// OpenFeatures returns the feature store of the scoring path (nil when the schema has
 // no feature sets) and a function that closes it. Redis being unreachable
 // at start-up is not an error (the policy covers it, and fail_closed waits
 // for it); refused credentials are.
-func setupFeatures(ctx context.Context, cfg *config.Config, spec *schemas.Spec, log *slog.Logger, reg prometheus.Registerer) (pipeline.FeatureStore, func(), error) {
+func OpenFeatures(ctx context.Context, cfg *config.Config, spec *schemas.Spec, log *slog.Logger, reg prometheus.Registerer) (pipeline.FeatureStore, func(), error) {
 	if len(spec.FeatureSets) == 0 {
 		return nil, func() {}, nil
 	}

@@ -1,4 +1,4 @@
-package main
+package scoring
 
 import (
 	"context"
@@ -17,11 +17,11 @@ import (
 	"github.com/streamscore/streamscore/schemas"
 )
 
-// setupDrift returns the drift observer for run, and a function that stops
+// OpenDrift returns the drift observer of the scoring path, and a function that stops
 // it (flushing what it holds), or nil when drift is off. The monitor runs
 // on its own goroutine until the stop function is called, so batches the
 // engine drains after a signal are still counted.
-func setupDrift(ctx context.Context, cfg *config.Config, spec *schemas.Spec, log *slog.Logger, reg prometheus.Registerer) (pipeline.Observer, func(), error) {
+func OpenDrift(ctx context.Context, cfg *config.Config, spec *schemas.Spec, log *slog.Logger, reg prometheus.Registerer) (pipeline.Observer, func(), error) {
 	dc := &cfg.Drift
 	if !dc.Enabled {
 		return nil, func() {}, nil

@@ -1,17 +1,21 @@
-package main
+package service
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/term"
 )
 
-// newLogger returns a logger writing to w: JSON, text, or (auto) text on a
-// terminal and JSON otherwise.
-func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+// NewLogger returns a logger writing to w at level (debug, info, warn,
+// error) in format: json, text, or auto (text on a terminal, else json).
+// Durations are written as text ("1.5s"), in both formats. An unknown level
+// or format is an error naming log.level or log.format.
+func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("log.level: %q is not one of debug, info, warn, error", level)
@@ -43,4 +47,17 @@ func durationsAsText(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+// redisLogger routes go-redis's internal messages (dial failures during an
+// outage) into our structured log instead of raw lines on stderr.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
+	l.log.Warn(fmt.Sprintf(format, v...), "component", "go-redis")
+}
+
+// UseRedisLogger installs log as go-redis's process-wide logger. The root
+// command installs a plain one for every subcommand; run replaces it with
+// its configured logger.
+func UseRedisLogger(log *slog.Logger) {
+	redis.SetLogger(redisLogger{log: log})
+}
