@@ -117,6 +117,9 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeAvro$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeProtobuf$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
 	$(GO) test -run='^$$' -fuzz='^FuzzWireJSON$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeTypedAvro$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeTypedProtobuf$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./schemas
+	$(GO) test -run='^$$' -fuzz='^FuzzAvroRecords$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./pipeline/rowfile
 
 test-fuzz-short:
 	$(MAKE) --no-print-directory fuzz FUZZTIME=50000x

@@ -48,11 +48,18 @@ type FeedConfig struct {
 	// are still read from the line. A line it refuses stops the feed,
 	// naming the line.
 	Encode func(line []byte) ([]byte, error)
+	// Values, if set, yields the record values to write in place of the
+	// file's lines (values that are not text, such as length-prefixed
+	// binary frames), each as is: unkeyed, with the time of writing, and
+	// KeyField, TimeField and Encode do not apply. fn's slice may be reused
+	// after fn returns.
+	Values func(ctx context.Context, fn func(n int64, value []byte) error) error
 }
 
 // FeedFile writes every line of the JSONL file path that holds more than
-// whitespace (trimmed of it; read by rowfile.Lines) as one record to
-// cfg.Topic through w, in order, and returns how many it wrote. It blocks
+// whitespace (trimmed of it; read by rowfile.Lines), or each value
+// cfg.Values yields, as one record to cfg.Topic through w, in order, and
+// returns how many it wrote. It blocks
 // until all are acknowledged or ctx is done.
 func FeedFile(ctx context.Context, w *kafka.Writer, path string, cfg FeedConfig) (int64, error) {
 	if cfg.Topic == "" {
@@ -100,6 +107,19 @@ func FeedFile(ctx context.Context, w *kafka.Writer, path string, cfg FeedConfig)
 			}
 		}
 		return nil
+	}
+	if cfg.Values != nil {
+		err := cfg.Values(ctx, func(_ int64, v []byte) error {
+			msgs = append(msgs, kafka.Message{Topic: cfg.Topic, Value: append([]byte(nil), v...)})
+			if len(msgs) >= batch {
+				return flush()
+			}
+			return nil
+		})
+		if err != nil {
+			return written, err
+		}
+		return written, flush()
 	}
 	err := rowfile.Lines(ctx, path, maxLine, func(lineNo int64, line []byte) error {
 		value := append([]byte(nil), line...)

@@ -30,7 +30,7 @@ and a summary. make demo runs it against a local broker it starts.`,
 			ctx, stop := service.SignalContext(discardLogger())
 			defer stop()
 			return demo.Run(ctx, cmd.OutOrStdout(), dc, demoScorer, func(ctx context.Context, brokers []string, topic, path, keyField string, rate float64) error {
-				_, err := produceFile(ctx, service.KafkaConn{Brokers: brokers}, path, producers.FeedConfig{Topic: topic, KeyField: keyField, Rate: rate}, false)
+				_, err := produceFile(ctx, service.KafkaConn{Brokers: brokers}, path, producers.FeedConfig{Topic: topic, KeyField: keyField, Rate: rate}, false, false)
 				return err
 			})
 		},

@@ -1,23 +1,14 @@
 package main
 
 import (
-	"bufio"
-	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 
-	"github.com/hamba/avro/v2/ocf"
 	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/internal/sample"
-	"github.com/streamscore/streamscore/internal/wire"
-	"github.com/streamscore/streamscore/schemas"
 )
 
 func newGenCmd() *cobra.Command {
@@ -26,7 +17,7 @@ func newGenCmd() *cobra.Command {
 		out          string
 		featuresOut  string
 		featureNames []string
-		bin          genBinary
+		bin          sample.Output
 	)
 	cmd := &cobra.Command{
 		Use:   "gen",
@@ -66,7 +57,7 @@ compressed with --codec. The writer schema is the sample events' own, or
 			if cfg.N < 0 || cfg.BadRatio < 0 || cfg.BadRatio > 1 {
 				return fmt.Errorf("--n must not be negative and --bad-ratio must be within [0, 1]")
 			}
-			if err := bin.validate(out, cfg); err != nil {
+			if err := bin.Validate(out, cfg); err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
@@ -77,10 +68,10 @@ compressed with --codec. The writer schema is the sample events' own, or
 				}
 				defer f.Close()
 				w = f
-			} else if bin.format.Binary() && isTerminal(w) {
-				return fmt.Errorf("--format %s writes binary values: redirect the output or name a file with --out", bin.format)
+			} else if bin.Format.Binary() && isTerminal(w) {
+				return fmt.Errorf("--format %s writes binary values: redirect the output or name a file with --out", bin.Format)
 			}
-			bad, err := bin.write(cmd.Context(), w, out, cfg)
+			bad, err := bin.Write(cmd.Context(), w, out, cfg)
 			if err != nil {
 				return err
 			}
@@ -105,151 +96,12 @@ compressed with --codec. The writer schema is the sample events' own, or
 	cmd.Flags().StringArrayVar(&cfg.StringFeatures, "string-feature", nil, "add a string field of this name (ten values); repeatable")
 	cmd.Flags().StringVar(&featuresOut, "features-out", "", "also write one feature row per user key to this JSONL file")
 	cmd.Flags().StringSliceVar(&featureNames, "feature-names", []string{"f28", "f29", "f30", "f31"}, "features of each --features-out row")
-	cmd.Flags().StringVar((*string)(&bin.format), "format", "json", "event format: json (JSONL), avro or protobuf (length-prefixed Confluent wire-format values); --out *.avro writes an Avro container file")
-	cmd.Flags().IntVar(&bin.schemaID, "schema-id", 0, "writer schema id: written into each binary value, and found in --schema's registry section")
-	cmd.Flags().StringVar(&bin.schema, "schema", "", "event schema YAML whose registry section holds the writer schema (--format protobuf needs it; avro defaults to the sample events' schema)")
-	cmd.Flags().StringVar(&bin.message, "message", "", "Protobuf message name to write (default: the schema's first message)")
-	cmd.Flags().StringVar(&bin.codec, "codec", "deflate", "block codec of an --out *.avro file: null, deflate, snappy or zstandard")
+	cmd.Flags().StringVar((*string)(&bin.Format), "format", "json", "event format: json (JSONL), avro or protobuf (length-prefixed Confluent wire-format values); --out *.avro writes an Avro container file")
+	cmd.Flags().IntVar(&bin.SchemaID, "schema-id", 0, "writer schema id: written into each binary value, and found in --schema's registry section")
+	cmd.Flags().StringVar(&bin.Schema, "schema", "", "event schema YAML whose registry section holds the writer schema (--format protobuf needs it; avro defaults to the sample events' schema)")
+	cmd.Flags().StringVar(&bin.Message, "message", "", "Protobuf message name to write (default: the schema's first message)")
+	cmd.Flags().StringVar(&bin.Codec, "codec", "deflate", "block codec of an --out *.avro file: null, deflate, snappy or zstandard")
 	return cmd
-}
-
-// genBinary is gen's Avro and Protobuf output.
-type genBinary struct {
-	format   schemas.Format
-	schemaID int
-	schema   string
-	message  string
-	codec    string
-}
-
-// avroContainer reports whether out names an Avro container file.
-func avroContainer(out string) bool { return strings.EqualFold(filepath.Ext(out), ".avro") }
-
-// validate checks the flags against --out before anything is written.
-func (g *genBinary) validate(out string, cfg sample.Config) error {
-	switch g.format {
-	case schemas.FormatJSON, schemas.FormatAvro, schemas.FormatProtobuf:
-	default:
-		return fmt.Errorf("--format: %q is not json, avro or protobuf", g.format)
-	}
-	if avroContainer(out) {
-		switch {
-		case g.format == schemas.FormatProtobuf:
-			return fmt.Errorf("--out %s is an Avro container file: use --format avro (or json), or name a file that does not end in .avro", out)
-		case cfg.BadRatio > 0:
-			return errors.New("--bad-ratio: an Avro container file cannot hold malformed rows; drop --bad-ratio, or write JSONL or wire-format values")
-		case !slices.Contains([]string{"null", "deflate", "snappy", "zstandard"}, g.codec):
-			return fmt.Errorf("--codec: %q is not null, deflate, snappy or zstandard", g.codec)
-		case g.schema != "" && g.schemaID <= 0:
-			return errors.New("--schema needs --schema-id N: the id of the writer schema in its registry section")
-		}
-		g.format = schemas.FormatAvro
-		return nil
-	}
-	if !g.format.Binary() {
-		if g.schema != "" || g.schemaID != 0 {
-			return errors.New("--schema and --schema-id go with --format avro|protobuf or --out *.avro")
-		}
-		return nil
-	}
-	if g.schemaID <= 0 {
-		return fmt.Errorf("--format %s needs --schema-id N (a positive id, written into each value)", g.format)
-	}
-	if g.format == schemas.FormatProtobuf && g.schema == "" {
-		return errors.New("--format protobuf needs --schema FILE: an event schema YAML whose registry section holds --schema-id's FileDescriptorSet")
-	}
-	return nil
-}
-
-// sampleSchema is a SchemaSource holding one Avro schema under any id.
-type sampleSchema string
-
-func (s sampleSchema) Schema(_ context.Context, id int) (schemas.WriterSchema, error) {
-	return schemas.WriterSchema{ID: id, Type: schemas.SchemaTypeAvro, Text: string(s)}, nil
-}
-
-// encoder returns the wire encoder of the writer schema and its Avro text
-// ("" for Protobuf).
-func (g *genBinary) encoder(ctx context.Context, cfg sample.Config) (*schemas.WireEncoder, string, func(), error) {
-	if g.schema == "" {
-		text := sample.AvroSchema(cfg)
-		id := max(g.schemaID, 1)
-		enc, err := schemas.NewWireEncoder(ctx, sampleSchema(text), schemas.FormatAvro, id, "")
-		return enc, text, func() {}, err
-	}
-	spec, closeReg, err := wire.LoadSpec(g.schema)
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("--schema: %w", err)
-	}
-	ws, err := spec.SchemaSource().Schema(ctx, g.schemaID)
-	if err == nil {
-		var enc *schemas.WireEncoder
-		if enc, err = schemas.NewWireEncoder(ctx, spec.SchemaSource(), g.format, g.schemaID, g.message); err == nil {
-			return enc, ws.Text, closeReg, nil
-		}
-	}
-	closeReg()
-	return nil, "", nil, fmt.Errorf("--schema-id %d: %w", g.schemaID, err)
-}
-
-// write writes cfg's events to w as --format and --out ask, and returns
-// how many are malformed on purpose.
-func (g *genBinary) write(ctx context.Context, w io.Writer, out string, cfg sample.Config) (int, error) {
-	if !g.format.Binary() {
-		return sample.Write(w, cfg)
-	}
-	enc, text, done, err := g.encoder(ctx, cfg)
-	if err != nil {
-		return 0, err
-	}
-	defer done()
-	var value []byte
-	encode := func(line []byte) ([]byte, error) {
-		v, err := enc.Encode(value[:0], line)
-		if err != nil {
-			return nil, fmt.Errorf("encoding a sample event with schema %d: %w (does the writer schema have the sample events' fields?)", g.schemaID, err)
-		}
-		value = v
-		return v, nil
-	}
-	if avroContainer(out) {
-		oe, err := ocf.NewEncoder(text, w, ocf.WithCodec(ocf.CodecName(g.codec)))
-		if err != nil {
-			return 0, fmt.Errorf("writing %s: %w", out, err)
-		}
-		_, err = sample.Events(cfg, func(line []byte, _ bool) error {
-			v, err := encode(line)
-			if err != nil {
-				return err
-			}
-			_, body, _ := schemas.ParseFrame(v)
-			_, err = oe.Write(body)
-			return err
-		})
-		if cerr := oe.Close(); err == nil {
-			err = cerr
-		}
-		return 0, err
-	}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	var size [4]byte
-	bad, err := sample.Events(cfg, func(line []byte, bad bool) error {
-		v := line // a malformed event: its JSON bytes, dead-lettered as malformed
-		if !bad {
-			var err error
-			if v, err = encode(line); err != nil {
-				return err
-			}
-		}
-		binary.BigEndian.PutUint32(size[:], uint32(len(v)))
-		bw.Write(size[:])
-		_, err := bw.Write(v)
-		return err
-	})
-	if err != nil {
-		return bad, err
-	}
-	return bad, bw.Flush()
 }
 
 // isTerminal reports whether w is a terminal.

@@ -29,8 +29,15 @@ func newBar(total int64, what string) *progress {
 
 // produceFile writes the JSONL file path to cfg.Topic over kc, with a
 // progress bar on stderr unless quiet.
-func produceFile(ctx context.Context, kc service.KafkaConn, path string, cfg producers.FeedConfig, quiet bool) (int64, error) {
-	total, err := rowfile.CountAs(ctx, path, rowfile.JSONL)
+func produceFile(ctx context.Context, kc service.KafkaConn, path string, cfg producers.FeedConfig, framed, quiet bool) (int64, error) {
+	var total int64
+	var err error
+	if framed {
+		cfg.Values = func(ctx context.Context, fn func(int64, []byte) error) error { return readFrames(path, fn) }
+		err = readFrames(path, func(int64, []byte) error { total++; return nil })
+	} else {
+		total, err = rowfile.CountAs(ctx, path, rowfile.JSONL)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("reading %s: %w", path, err)
 	}
@@ -53,6 +60,7 @@ func newProduceCmd() *cobra.Command {
 		quiet    bool
 		keepTime bool
 		timeFld  string
+		framed   bool
 		wf       wireFlags
 	)
 	cmd := &cobra.Command{
@@ -65,14 +73,22 @@ progress on stderr.
 With --preserve-timestamps each record carries the event's own time (read
 from --time-field: RFC 3339 or epoch milliseconds) as its Kafka timestamp,
 so history written back to a topic can be replayed by time range (replay
---from/--to). An event without a readable time gets the time of writing.`,
+--from/--to). An event without a readable time gets the time of writing.
+
+With --framed the file holds binary values each preceded by its length as
+a 4-byte big-endian integer (what gen --format avro|protobuf writes); each
+is written as is, unkeyed.`,
 		Example: `  streamscore produce --brokers 127.0.0.1:9092 --topic events --file events.jsonl --key user_id
   streamscore produce --topic events --file events.jsonl --rate 5000
-  streamscore produce --topic history --file history.jsonl --key user_id --preserve-timestamps --time-field ts`,
+  streamscore produce --topic history --file history.jsonl --key user_id --preserve-timestamps --time-field ts
+  streamscore produce --topic events-avro --file events.frames --framed`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if topic == "" || file == "" {
 				return fmt.Errorf("--topic and --file are required")
+			}
+			if framed && (keyField != "" || keepTime || wf.Format != "json") {
+				return fmt.Errorf("--framed writes the file's values as they are: --key, --preserve-timestamps and --format read JSONL lines")
 			}
 			if rate < 0 {
 				return fmt.Errorf("--rate: must not be negative")
@@ -98,7 +114,7 @@ so history written back to a topic can be replayed by time range (replay
 			defer closeEnc()
 			fc.Encode = encode
 			start := time.Now()
-			n, err := produceFile(ctx, kc, file, fc, quiet)
+			n, err := produceFile(ctx, kc, file, fc, framed, quiet)
 			if err != nil {
 				return err
 			}
@@ -118,6 +134,7 @@ so history written back to a topic can be replayed by time range (replay
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	cmd.Flags().BoolVar(&keepTime, "preserve-timestamps", false, "write each record with the event's own time (--time-field) as its timestamp")
 	cmd.Flags().StringVar(&timeFld, "time-field", "ts", "event field holding the event time, RFC 3339 or epoch milliseconds (with --preserve-timestamps)")
+	cmd.Flags().BoolVar(&framed, "framed", false, "the file holds length-prefixed binary values (gen --format avro|protobuf), written as they are")
 	wf.register(cmd, true)
 	return cmd
 }
@@ -238,4 +255,15 @@ left as they are.`,
 	create.Flags().BoolVar(&asJSON, "json", false, "print the topics as JSON (snake_case keys)")
 	cmd.AddCommand(create, newTopicsListCmd(), newTopicsDescribeCmd())
 	return cmd
+}
+
+// readFrames calls fn with each length-prefixed value of the file at path.
+func readFrames(path string, fn func(int64, []byte) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var n int64
+	return wire.ReadFrames(f, func(v []byte) error { n++; return fn(n, v) })
 }
