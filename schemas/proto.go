@@ -336,10 +336,7 @@ func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
 		return d.wireFail(e.Reason, e.Field, e.Msg)
 	}
 	row, seen := d.row, d.seen
-	for _, i := range p.zeroF32 {
-		row[i] = 0
-		seen[i] = true
-	}
+	zeroFeatures(p.zeroF32, row, seen)
 	for _, op := range p.zero {
 		d.protoZero(op)
 	}
@@ -354,6 +351,11 @@ func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
 	// float feature it reads.
 	f32, tc := p.f32, d.tc
 	for pos := 0; pos < len(b); {
+		if tc == nil {
+			if pos = protoFloats(b, pos, f32, row, seen); pos == len(b) {
+				break
+			}
+		}
 		var (
 			num protowire.Number
 			typ protowire.Type
@@ -416,6 +418,47 @@ func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
 		}
 	}
 	return true
+}
+
+// zeroFeatures sets features idx to zero, seen.
+func zeroFeatures(idx []int32, row []float32, seen []bool) {
+	for _, i := range idx {
+		row[i] = 0
+		seen[i] = true
+	}
+}
+
+// protoFloats reads, from b[pos:], the run of fields that are finite
+// float32 values of the features f32 names, as protoRow would, and returns
+// where the first other field starts. It is a leaf, which keeps its
+// variables in registers: most of a standard event is such a run.
+func protoFloats(b []byte, pos int, f32 []int32, row []float32, seen []bool) int {
+	for pos+5 <= len(b) {
+		tag := uint32(b[pos])
+		k := pos + 1
+		if tag >= 0x80 {
+			c := uint32(b[k])
+			if c >= 0x80 || k+5 > len(b) {
+				return pos
+			}
+			tag = tag&0x7f | c<<7
+			k++
+		}
+		num := uint(tag >> 3)
+		if protowire.Type(tag&7) != protowire.Fixed32Type || num >= uint(len(f32)) {
+			return pos
+		}
+		i := f32[num]
+		w := b[k : k+4 : k+4]
+		bits := uint32(w[0]) | uint32(w[1])<<8 | uint32(w[2])<<16 | uint32(w[3])<<24
+		if i < 0 || bits&0x7f800000 == 0x7f800000 {
+			return pos
+		}
+		row[i] = math.Float32frombits(bits)
+		seen[i] = true
+		pos = k + 4
+	}
+	return pos
 }
 
 // protoZero sets a field without presence to its zero value.
