@@ -28,6 +28,9 @@ type protoSchema struct {
 	file  protoreflect.FileDescriptor
 	progs map[string]*protoProgram
 	errs  map[string]*DecodeError
+	// first is the reader of message-index list [0], the single byte 0
+	// nearly every event starts with, once it compiled.
+	first *protoProgram
 }
 
 // protoOp reads one field of a message.
@@ -326,14 +329,26 @@ func protoFitsTyped(op *protoOp, f *Feature) string {
 // protoRow reads one framed Protobuf body (message indexes, then the
 // message) into the decoder's row scratch.
 func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
-	idx, b, err := ParseMessageIndexes(d.wire.idx[:0], body)
-	d.wire.idx = idx
-	if err != nil {
-		return d.wireFail(ReasonMalformed, "", err.Error())
-	}
-	p, e := d.protoProgram(s, idx)
-	if e != nil {
-		return d.wireFail(e.Reason, e.Field, e.Msg)
+	var (
+		p *protoProgram
+		b []byte
+	)
+	if len(body) > 0 && body[0] == 0 && s.first != nil {
+		p, b = s.first, body[1:]
+	} else {
+		idx, rest, err := ParseMessageIndexes(d.wire.idx[:0], body)
+		d.wire.idx = idx
+		if err != nil {
+			return d.wireFail(ReasonMalformed, "", err.Error())
+		}
+		var e *DecodeError
+		if p, e = d.protoProgram(s, idx); e != nil {
+			return d.wireFail(e.Reason, e.Field, e.Msg)
+		}
+		if len(idx) == 1 && idx[0] == 0 {
+			s.first = p
+		}
+		b = rest
 	}
 	row, seen := d.row, d.seen
 	zeroFeatures(p.zeroF32, row, seen)
