@@ -28,6 +28,9 @@ type protoSchema struct {
 	file  protoreflect.FileDescriptor
 	progs map[string]*protoProgram
 	errs  map[string]*DecodeError
+	// first is the reader of message-index list [0], the single byte 0
+	// nearly every event starts with, once it compiled.
+	first *protoProgram
 }
 
 // protoOp reads one field of a message.
@@ -60,6 +63,13 @@ type protoProgram struct {
 	lists []*protoOp
 	// arrays are the repeated fields read into typed array features.
 	arrays []*protoOp
+	// f32 is indexed by field number below maxDenseField: the feature a
+	// float field fills when it is read inline (op.float32), else -1. It
+	// keeps the common field out of the wider ops table.
+	f32 []int32
+	// zeroF32 are the features of the float32 fields without presence,
+	// which start each event at zero (the rest of zero, set directly).
+	zeroF32 []int32
 }
 
 const maxDenseField = 1024
@@ -194,13 +204,18 @@ func (d *Decoder) compileMessage(md protoreflect.MessageDescriptor) (*protoProgr
 		}
 	}
 	// Pointers into p.ops are taken once it stops growing.
+	p.f32 = make([]int32, len(p.ops))
 	for i := range p.ops {
+		p.f32[i] = -1
 		if op := &p.ops[i]; op.known {
-			p.collect(op)
+			if op.float32 {
+				p.f32[i] = int32(op.sl.idx)
+			}
+			p.collect(op, d.tc == nil)
 		}
 	}
 	for _, op := range p.sparse {
-		p.collect(op)
+		p.collect(op, d.tc == nil)
 	}
 	if e := d.checkRequired(have); e != nil {
 		return nil, e
@@ -208,12 +223,19 @@ func (d *Decoder) compileMessage(md protoreflect.MessageDescriptor) (*protoProgr
 	return p, nil
 }
 
-func (p *protoProgram) collect(op *protoOp) {
-	if op.array {
+// collect files op among the fields each event starts with; plain says
+// the decoder reads no typed features, where a float32 field's zero is a
+// plain store.
+func (p *protoProgram) collect(op *protoOp, plain bool) {
+	switch {
+	case op.array:
 		p.arrays = append(p.arrays, op)
-	} else if op.list {
+	case op.list:
 		p.lists = append(p.lists, op)
-	} else if !op.presence {
+	case op.presence:
+	case op.float32 && plain:
+		p.zeroF32 = append(p.zeroF32, int32(op.sl.idx))
+	default:
 		p.zero = append(p.zero, op)
 	}
 }
@@ -307,15 +329,29 @@ func protoFitsTyped(op *protoOp, f *Feature) string {
 // protoRow reads one framed Protobuf body (message indexes, then the
 // message) into the decoder's row scratch.
 func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
-	idx, b, err := ParseMessageIndexes(d.wire.idx[:0], body)
-	d.wire.idx = idx
-	if err != nil {
-		return d.wireFail(ReasonMalformed, "", err.Error())
+	var (
+		p *protoProgram
+		b []byte
+	)
+	if len(body) > 0 && body[0] == 0 && s.first != nil {
+		p, b = s.first, body[1:]
+	} else {
+		idx, rest, err := ParseMessageIndexes(d.wire.idx[:0], body)
+		d.wire.idx = idx
+		if err != nil {
+			return d.wireFail(ReasonMalformed, "", err.Error())
+		}
+		var e *DecodeError
+		if p, e = d.protoProgram(s, idx); e != nil {
+			return d.wireFail(e.Reason, e.Field, e.Msg)
+		}
+		if len(idx) == 1 && idx[0] == 0 {
+			s.first = p
+		}
+		b = rest
 	}
-	p, e := d.protoProgram(s, idx)
-	if e != nil {
-		return d.wireFail(e.Reason, e.Field, e.Msg)
-	}
+	row, seen := d.row, d.seen
+	zeroFeatures(p.zeroF32, row, seen)
 	for _, op := range p.zero {
 		d.protoZero(op)
 	}
@@ -326,49 +362,63 @@ func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
 	for _, op := range p.arrays {
 		d.tc.startArray(op.sl.idx)
 	}
-	for len(b) > 0 {
+	// The loop walks b by index: reslicing b per field costs more than the
+	// float feature it reads.
+	f32, tc := p.f32, d.tc
+	for pos := 0; pos < len(b); {
+		if tc == nil {
+			if pos = protoFloats(b, pos, f32, row, seen); pos == len(b) {
+				break
+			}
+		}
 		var (
 			num protowire.Number
 			typ protowire.Type
-			n   int
 		)
-		if c := b[0]; c < 0x80 {
-			num, typ, n = protowire.Number(c>>3), protowire.Type(c&7), 1
-		} else if len(b) > 1 && b[1] < 0x80 {
-			v := uint64(c&0x7f) | uint64(b[1])<<7
-			num, typ, n = protowire.Number(v>>3), protowire.Type(v&7), 2
-		} else if num, typ, n = protowire.ConsumeTag(b); n < 0 {
-			return d.wireFail(ReasonMalformed, "", "bad field tag: "+protowire.ParseError(n).Error())
+		if c := b[pos]; c < 0x80 {
+			num, typ = protowire.Number(c>>3), protowire.Type(c&7)
+			pos++
+		} else if pos+1 < len(b) && b[pos+1] < 0x80 {
+			v := uint32(c&0x7f) | uint32(b[pos+1])<<7
+			num, typ = protowire.Number(v>>3), protowire.Type(v&7)
+			pos += 2
+		} else {
+			var n int
+			if num, typ, n = protowire.ConsumeTag(b[pos:]); n < 0 {
+				return d.wireFail(ReasonMalformed, "", "bad field tag: "+protowire.ParseError(n).Error())
+			}
+			pos += n
+		}
+		// f32[0] is -1: field number 0 fails below.
+		if typ == protowire.Fixed32Type && uint(num) < uint(len(f32)) && pos+4 <= len(b) {
+			if i := f32[num]; i >= 0 {
+				w := b[pos : pos+4 : pos+4]
+				bits := uint32(w[0]) | uint32(w[1])<<8 | uint32(w[2])<<16 | uint32(w[3])<<24
+				if bits&0x7f800000 != 0x7f800000 { // finite
+					v := math.Float32frombits(bits)
+					row[i] = v
+					seen[i] = true
+					if tc != nil {
+						tc.feats[i].f64 = float64(v)
+					}
+					pos += 4
+					continue
+				}
+			}
 		}
 		if num == 0 {
 			return d.wireFail(ReasonMalformed, "", "field number 0")
 		}
-		b = b[n:]
 		op := p.op(num)
-		if op != nil && op.float32 && typ == protowire.Fixed32Type && len(b) >= 4 {
-			bits := binary.LittleEndian.Uint32(b)
-			if bits&0x7f800000 != 0x7f800000 { // finite
-				v := math.Float32frombits(bits)
-				d.row[op.sl.idx] = v
-				d.seen[op.sl.idx] = true
-				if d.tc != nil {
-					d.tc.feats[op.sl.idx].f64 = float64(v)
-				}
-				b = b[4:]
-				continue
-			}
-		}
+		var n int
 		if op == nil {
-			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+			if n = protowire.ConsumeFieldValue(num, typ, b[pos:]); n < 0 {
 				return d.wireFail(ReasonMalformed, "", "field "+strconv.Itoa(int(num))+": "+protowire.ParseError(n).Error())
 			}
-			b = b[n:]
-			continue
-		}
-		if n = d.protoValue(op, typ, b); n < 0 {
+		} else if n = d.protoValue(op, typ, b[pos:]); n < 0 {
 			return false
 		}
-		b = b[n:]
+		pos += n
 	}
 	for _, op := range p.lists {
 		buf := &d.wire.passBufs[op.sl.idx]
@@ -383,6 +433,47 @@ func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
 		}
 	}
 	return true
+}
+
+// zeroFeatures sets features idx to zero, seen.
+func zeroFeatures(idx []int32, row []float32, seen []bool) {
+	for _, i := range idx {
+		row[i] = 0
+		seen[i] = true
+	}
+}
+
+// protoFloats reads, from b[pos:], the run of fields that are finite
+// float32 values of the features f32 names, as protoRow would, and returns
+// where the first other field starts. It is a leaf, which keeps its
+// variables in registers: most of a standard event is such a run.
+func protoFloats(b []byte, pos int, f32 []int32, row []float32, seen []bool) int {
+	for pos+5 <= len(b) {
+		tag := uint32(b[pos])
+		k := pos + 1
+		if tag >= 0x80 {
+			c := uint32(b[k])
+			if c >= 0x80 || k+5 > len(b) {
+				return pos
+			}
+			tag = tag&0x7f | c<<7
+			k++
+		}
+		num := uint(tag >> 3)
+		if protowire.Type(tag&7) != protowire.Fixed32Type || num >= uint(len(f32)) {
+			return pos
+		}
+		i := f32[num]
+		w := b[k : k+4 : k+4]
+		bits := uint32(w[0]) | uint32(w[1])<<8 | uint32(w[2])<<16 | uint32(w[3])<<24
+		if i < 0 || bits&0x7f800000 == 0x7f800000 {
+			return pos
+		}
+		row[i] = math.Float32frombits(bits)
+		seen[i] = true
+		pos = k + 4
+	}
+	return pos
 }
 
 // protoZero sets a field without presence to its zero value.
