@@ -211,8 +211,11 @@ func (f *avroFile) nextBlock(skipData bool) (rows int64, data []byte, err error)
 			return 0, nil, f.corrupt("block %d: %d bytes announced, the file ends before them (a truncated file?)", f.block, size)
 		}
 	} else {
-		raw := make([]byte, size)
-		if _, err := io.ReadFull(f.r, raw); err != nil {
+		// Read what is there rather than allocate what the header
+		// claims: a cut or corrupt file announcing a large block costs
+		// no more than its own bytes.
+		raw, err := io.ReadAll(io.LimitReader(f.r, size))
+		if err != nil || int64(len(raw)) != size {
 			return 0, nil, f.corrupt("block %d: %d bytes announced, the file ends before them (a truncated file?)", f.block, size)
 		}
 		if data, err = f.decompress(raw); err != nil {
