@@ -27,8 +27,9 @@ func newBar(total int64, what string) *progress {
 	return newStderrProgress(total, what, "events")
 }
 
-// produceFile writes the JSONL file path to cfg.Topic over kc, with a
-// progress bar on stderr unless quiet.
+// produceFile writes the JSONL file path (or, framed, its length-prefixed
+// binary values) to cfg.Topic over kc, with a progress bar on stderr unless
+// quiet.
 func produceFile(ctx context.Context, kc service.KafkaConn, path string, cfg producers.FeedConfig, framed, quiet bool) (int64, error) {
 	var total int64
 	var err error

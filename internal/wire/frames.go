@@ -39,7 +39,10 @@ func ReadFrames(r io.Reader, fn func(v []byte) error) error {
 		if l > MaxFrame {
 			return fmt.Errorf("frame %d: length %d is over %d bytes: is this gen --format output?", n, l, MaxFrame)
 		}
-		buf = append(buf[:0], make([]byte, l)...)
+		if cap(buf) < int(l) {
+			buf = make([]byte, l)
+		}
+		buf = buf[:l]
 		if _, err := io.ReadFull(br, buf); err != nil {
 			return fmt.Errorf("frame %d: %d-byte value cut short", n, l)
 		}
