@@ -104,6 +104,7 @@ demo:
 BENCH_SECTIONS ?= standard,delivery,formats
 
 bench:
+	$(WITH_SERVICES) env STREAMSCORE_HARNESS_TEST=1 $(GO) test -count=1 -tags integration -run '^TestDeliveryAndFormatsSections$$' ./bench/cmd/harness
 	$(WITH_SERVICES) $(GO) run ./bench/cmd/harness --sections $(BENCH_SECTIONS)
 	$(GO) test -run '^$$' -bench Enrich -benchmem -count 6 ./pipeline/features
 
