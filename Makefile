@@ -58,7 +58,7 @@ vet:
 test-unit:
 	$(GO) test -race -count=1 ./...
 
-# test-integration runs the unit and the integration tests together, in four
+# test-integration runs the unit and the integration tests together, in three
 # processes at once (see deployments/local/integration.sh). It needs the variables
 # of .run/env: run it through make test, or after make up with .run/env sourced.
 test-integration:
