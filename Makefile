@@ -126,7 +126,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzAvroRecords$$' -fuzztime=$(FUZZTIME_OCF) -fuzzminimizetime=5s ./pipeline/rowfile
 
 test-fuzz-short:
-	$(MAKE) --no-print-directory fuzz FUZZTIME=50000x FUZZTIME_OCF=300x
+	$(MAKE) --no-print-directory fuzz FUZZTIME=25000x FUZZTIME_OCF=300x
 
 models:
 	py="$$($(LOCAL)/python.sh)" && "$$py" testdata/models/make_models.py
