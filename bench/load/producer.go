@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -117,45 +116,31 @@ type RateResult struct {
 	Elapsed      time.Duration
 }
 
-// tick is how often the open-loop producer wakes to send what is due;
-// rateBatchSize caps the records of one produce request per partition
-// (kafka-go allocates that many per batch, so it is kept near what a
-// partition gets in one batch timeout).
-const (
-	tick          = time.Millisecond
-	rateBatchSize = 64
-)
+// tick is how often the open-loop producer wakes to send what is due.
+const tick = time.Millisecond
 
 // Rate writes standard events to topic at a fixed rate (events per second)
 // for d, open loop: event i is due at start + i/rate whatever happened to
 // the ones before it, and carries that due time as its send time, so a
 // producer that falls behind shows up as latency rather than as a lower
-// rate. The writer is asynchronous (kafka-go Async) with a 1 ms batch
-// timeout. Rate blocks until d has passed and every event is acknowledged or
-// has failed, or ctx is done.
+// rate. Each partition has one produce request in flight at a time, and
+// what comes due meanwhile goes in its next one (see openLoop). Rate blocks
+// until d has passed and every event is acknowledged or has failed, or ctx
+// is done.
 func Rate(ctx context.Context, brokers []string, topic string, rate float64, d time.Duration, ev *Events) (RateResult, error) {
 	if rate <= 0 {
 		return RateResult{}, errors.New("rate: must be positive")
 	}
-	pc := producers.Config{Brokers: brokers, Topic: topic, BatchTimeout: time.Millisecond, BatchSize: rateBatchSize, Transport: newTransport()}
-	defer pc.Transport.CloseIdleConnections()
-	w := pc.NewKafkaWriter()
-	w.Async = true
-	var failed atomic.Int64
-	var firstErr error
-	var errOnce sync.Once
-	w.Completion = func(msgs []kafka.Message, err error) {
-		if err != nil {
-			failed.Add(int64(len(msgs)))
-			errOnce.Do(func() { firstErr = err })
-		}
+	w, err := newOpenLoop(ctx, brokers, topic)
+	if err != nil {
+		return RateResult{}, err
 	}
+	defer w.client.Transport.(*kafka.Transport).CloseIdleConnections()
 	res := RateResult{Start: time.Now()}
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	total := int64(rate * d.Seconds())
 	interval := float64(time.Second) / rate
-	var err error
 loop:
 	for res.Sent < total {
 		select {
@@ -172,20 +157,14 @@ loop:
 		msgs := ev.Messages(topic, int(due-first), func(i int) time.Time {
 			return res.Start.Add(time.Duration(float64(first+int64(i)) * interval))
 		})
-		if werr := w.WriteMessages(ctx, msgs...); werr != nil {
-			err = werr
-			break
-		}
+		w.add(msgs)
 		res.Sent += int64(len(msgs))
 	}
-	cerr := w.Close() // flushes what is buffered
+	var werr error
+	res.Failed, werr = w.close()
 	res.Elapsed = time.Since(res.Start)
-	res.Failed = failed.Load()
-	if err == nil && firstErr != nil {
-		err = fmt.Errorf("writing to %s: %d events failed: %w", topic, res.Failed, firstErr)
-	}
-	if err == nil && cerr != nil {
-		err = cerr
+	if err == nil && werr != nil {
+		err = fmt.Errorf("writing to %s: %d events failed: %w", topic, res.Failed, werr)
 	}
 	return res, err
 }
