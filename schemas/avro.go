@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unsafe"
 
 	"github.com/hamba/avro/v2"
 )
@@ -189,6 +190,10 @@ type avroOp struct {
 	// branch index as its one-byte zigzag varint.
 	float32, optFloat bool
 	floatBranch       byte
+	// run counts the ops from this one on that read the same way (all
+	// float32, or all optFloat with the same branch) into consecutive
+	// features; avroRow reads such a run in one loop.
+	run int
 }
 
 // avroProgram reads the events of one writer schema.
@@ -233,10 +238,66 @@ func (d *Decoder) compileAvro(text string) (*avroProgram, *DecodeError) {
 		}
 		p.ops = append(p.ops, op)
 	}
+	for i := len(p.ops) - 1; i >= 0; i-- {
+		op := &p.ops[i]
+		if !op.float32 && !op.optFloat {
+			continue
+		}
+		op.run = 1
+		if i+1 < len(p.ops) {
+			next := &p.ops[i+1]
+			if next.float32 == op.float32 && next.optFloat == op.optFloat && next.floatBranch == op.floatBranch && next.sl.idx == op.sl.idx+1 {
+				op.run = next.run + 1
+			}
+		}
+	}
 	if e := d.checkRequired(have); e != nil {
 		return nil, e
 	}
 	return p, nil
+}
+
+// avroFloats reads, from r.i on, up to len(row) Avro floats into row,
+// marking them seen, and returns how many it read: it stops short at the
+// end of the body or at a value that is not finite, which the caller reads
+// one by one. With optional set, each float follows its union branch byte
+// branch, and it stops at another branch too.
+func avroFloats(r *avroReader, row []float32, seen []bool, optional bool, branch byte) int {
+	size := 4
+	if optional {
+		size = 5
+	}
+	b := r.b[r.i:]
+	n := min(len(row), len(b)/size)
+	if n == 0 {
+		return 0
+	}
+	// Bounds are checked once above: b holds n values of size bytes, row
+	// and seen n entries each.
+	src, dst, set := unsafe.Pointer(unsafe.SliceData(b)), unsafe.SliceData(row), unsafe.SliceData(seen)
+	j := 0
+	if !optional {
+		for ; j < n; j++ {
+			bits := binary.LittleEndian.Uint32((*[4]byte)(unsafe.Add(src, 4*j))[:])
+			if bits&0x7f800000 == 0x7f800000 {
+				break
+			}
+			*(*float32)(unsafe.Add(unsafe.Pointer(dst), 4*j)) = math.Float32frombits(bits)
+			*(*bool)(unsafe.Add(unsafe.Pointer(set), j)) = true
+		}
+	} else {
+		for ; j < n; j++ {
+			p := unsafe.Add(src, 5*j)
+			bits := binary.LittleEndian.Uint32((*[4]byte)(unsafe.Add(p, 1))[:])
+			if *(*byte)(p) != branch || bits&0x7f800000 == 0x7f800000 {
+				break
+			}
+			*(*float32)(unsafe.Add(unsafe.Pointer(dst), 4*j)) = math.Float32frombits(bits)
+			*(*bool)(unsafe.Add(unsafe.Pointer(set), j)) = true
+		}
+	}
+	r.i += j * size
+	return j
 }
 
 // checkRequired reports the first field the spec must read that a writer
@@ -524,8 +585,17 @@ func decimalValue(b []byte, scale int) float64 {
 func (d *Decoder) avroRow(p *avroProgram, body []byte) bool {
 	r := &d.wire.ar
 	r.b, r.i, r.err = body, 0, ""
-	for i := range p.ops {
+	for i := 0; i < len(p.ops); i++ {
 		op := &p.ops[i]
+		if op.run > 1 && d.tc == nil {
+			// A run of floats into consecutive features: one loop; what
+			// it leaves (a null, a value not finite) goes one by one.
+			k := op.sl.idx
+			if n := avroFloats(r, d.row[k:k+op.run], d.seen[k:k+op.run], op.optFloat, op.floatBranch); n > 0 {
+				i += n - 1
+				continue
+			}
+		}
 		if op.float32 && r.i+4 <= len(r.b) {
 			bits := binary.LittleEndian.Uint32(r.b[r.i:])
 			if bits&0x7f800000 != 0x7f800000 { // finite

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -67,12 +68,27 @@ type protoProgram struct {
 	// float field fills when it is read inline (op.float32), else -1. It
 	// keeps the common field out of the wider ops table.
 	f32 []int32
+	// floats lists the float32 fields in field-number order, the order
+	// writers put them on the wire, and floatAt is indexed by field number
+	// below maxDenseField: a field's place in floats, else -1.
+	floats  []protoFloat
+	floatAt []int32
 	// zeroF32 are the features of the float32 fields without presence,
 	// which start each event at zero (the rest of zero, set directly).
 	zeroF32 []int32
 }
 
 const maxDenseField = 1024
+
+// protoFloat is a float32 field as protoFloats expects it: its tag's
+// bytes (one or two: field numbers stay below maxDenseField) in the low
+// bytes of tag, mask covering them, shift their length in bits, size the
+// field's length on the wire, and the feature it fills.
+type protoFloat struct {
+	tag, mask   uint64
+	shift, size uint8
+	idx         int32
+}
 
 func (p *protoProgram) op(n protowire.Number) *protoOp {
 	if int(n) < len(p.ops) {
@@ -216,6 +232,21 @@ func (d *Decoder) compileMessage(md protoreflect.MessageDescriptor) (*protoProgr
 	}
 	for _, op := range p.sparse {
 		p.collect(op, d.tc == nil)
+	}
+	p.floatAt = make([]int32, len(p.f32))
+	for n, i := range p.f32 {
+		p.floatAt[n] = -1
+		if i < 0 {
+			continue
+		}
+		p.floatAt[n] = int32(len(p.floats))
+		tag := protowire.AppendTag(nil, protowire.Number(n), protowire.Fixed32Type)
+		f := protoFloat{shift: uint8(8 * len(tag)), size: uint8(len(tag) + 4), idx: i}
+		for j, c := range tag {
+			f.tag |= uint64(c) << (8 * j)
+			f.mask |= 0xff << (8 * j)
+		}
+		p.floats = append(p.floats, f)
 	}
 	if e := d.checkRequired(have); e != nil {
 		return nil, e
@@ -367,7 +398,7 @@ func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
 	f32, tc := p.f32, d.tc
 	for pos := 0; pos < len(b); {
 		if tc == nil {
-			if pos = protoFloats(b, pos, f32, row, seen); pos == len(b) {
+			if pos = protoFloats(b, pos, p, row, seen); pos == len(b) {
 				break
 			}
 		}
@@ -447,7 +478,51 @@ func zeroFeatures(idx []int32, row []float32, seen []bool) {
 // float32 values of the features f32 names, as protoRow would, and returns
 // where the first other field starts. It is a leaf, which keeps its
 // variables in registers: most of a standard event is such a run.
-func protoFloats(b []byte, pos int, f32 []int32, row []float32, seen []bool) int {
+func protoFloats(b []byte, pos int, p *protoProgram, row []float32, seen []bool) int {
+	// The fields in the order writers put them (by number), read by
+	// floatRun; where a field is left out (null, or proto3's zero), the
+	// next one's place is looked up.
+	for pos+8 <= len(b) {
+		w := le64(b, pos)
+		num := uint(w&0x7f) >> 3
+		if w&0x80 != 0 {
+			num = uint(w&0x7f|(w>>8&0x7f)<<7) >> 3
+		}
+		if num >= uint(len(p.floatAt)) || p.floatAt[num] < 0 {
+			break
+		}
+		next := floatRun(b, pos, p.floats, int(p.floatAt[num]), row, seen)
+		if next == pos {
+			break
+		}
+		pos = next
+	}
+	// Any order: eight bytes at a time while they are there (a tag of one
+	// or two bytes and its value are inside one word), then the rest.
+	f32 := p.f32
+	for pos+8 <= len(b) {
+		w := le64(b, pos)
+		tag, k := uint32(w&0x7f), uint(1)
+		if w&0x80 != 0 {
+			c := uint32(w>>8) & 0xff
+			if c >= 0x80 {
+				return pos
+			}
+			tag, k = tag|c<<7, 2
+		}
+		num := uint(tag >> 3)
+		if protowire.Type(tag&7) != protowire.Fixed32Type || num >= uint(len(f32)) {
+			return pos
+		}
+		i := f32[num]
+		bits := uint32(w >> (8 * k & 63))
+		if i < 0 || bits&0x7f800000 == 0x7f800000 {
+			return pos
+		}
+		row[i] = math.Float32frombits(bits)
+		seen[i] = true
+		pos += int(k) + 4
+	}
 	for pos+5 <= len(b) {
 		tag := uint32(b[pos])
 		k := pos + 1
@@ -472,6 +547,29 @@ func protoFloats(b []byte, pos int, f32 []int32, row []float32, seen []bool) int
 		row[i] = math.Float32frombits(bits)
 		seen[i] = true
 		pos = k + 4
+	}
+	return pos
+}
+
+// floatRun reads, from b[pos:], fields floats[t], floats[t+1], … for as
+// long as each is next on the wire with a finite value, and returns where
+// it stopped. Each field's tag is matched with one comparison and its
+// value read from the same word. A leaf with few live values, so that the
+// loop keeps them in registers; every floats[i].idx is below len(row) and
+// len(seen) (compileMessage makes them from the spec's features).
+func floatRun(b []byte, pos int, floats []protoFloat, t int, row []float32, seen []bool) int {
+	_ = row[len(seen)-1]
+	fp, rp, sp := unsafe.Pointer(unsafe.SliceData(floats)), unsafe.Pointer(unsafe.SliceData(row)), unsafe.Pointer(unsafe.SliceData(seen))
+	for ; pos+8 <= len(b) && uint(t) < uint(len(floats)); t++ {
+		f := (*protoFloat)(unsafe.Add(fp, uintptr(t)*unsafe.Sizeof(protoFloat{})))
+		w := le64(b, pos)
+		bits := uint32(w >> (f.shift & 63))
+		if w&f.mask != f.tag || bits&0x7f800000 == 0x7f800000 {
+			break
+		}
+		*(*float32)(unsafe.Add(rp, 4*uintptr(f.idx))) = math.Float32frombits(bits)
+		*(*bool)(unsafe.Add(sp, uintptr(f.idx))) = true
+		pos += int(f.size)
 	}
 	return pos
 }

@@ -87,6 +87,23 @@ func TestProtobufFloatFields(t *testing.T) {
 		}
 	}
 
+	// Optional features left out between present ones (f25, f27, f28,
+	// f30): the reader finds its place again after each gap.
+	gaps := decodeMsgs(t, spec, []schemas.Message{frame(protoPayment(append(slices.Clone(inOrder), 24, 26, 29, 31), val, nil))})
+	if len(gaps.Errors) != 0 {
+		t.Fatal(gaps.Errors)
+	}
+	row := gaps.features(0)
+	for f := range 32 {
+		want := float32(f) + 0.25
+		if f == 25 || f == 27 || f == 28 || f == 30 {
+			want = 0
+		}
+		if row[f] != want {
+			t.Fatalf("with gaps: f%02d = %v, want %v", f, row[f], want)
+		}
+	}
+
 	nan := protoPayment(inOrder, func(f int) uint32 {
 		if f == 5 {
 			return 0x7fc00000

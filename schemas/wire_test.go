@@ -1,9 +1,12 @@
 package schemas_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"regexp"
@@ -398,5 +401,40 @@ func TestFrame(t *testing.T) {
 	}
 	if !errors.Is(func() error { _, err := (&schemas.FileSource{}).Schema(context.Background(), 1); return err }(), schemas.ErrUnknownSchema) {
 		t.Fatal("an empty FileSource found a schema")
+	}
+}
+
+// TestAvroNonFiniteInARun puts a NaN and an infinity in the middle of the
+// run of float features (read in one loop) and a NaN in the optional ones:
+// each is a non_finite dead letter naming its feature, and the event
+// around them decodes when they are finite.
+func TestAvroNonFiniteInARun(t *testing.T) {
+	spec := loadSpec(t, "../testdata/formats/payments.avro.yaml")
+	ev := paymentEvents(1)[0]
+	marker := float32(1234.5)
+	for _, tc := range []struct {
+		feature string
+		bits    uint32
+	}{
+		{"f05", 0x7fc00000},
+		{"f17", math.Float32bits(float32(math.Inf(1)))},
+		{"f26", 0x7fc00001},
+	} {
+		js := strings.Replace(ev, `"`+tc.feature+`":`, `"`+tc.feature+`":1234.5,"x`+tc.feature+`":`, 1)
+		msg := encodeAll(t, spec, idPayments, []string{js})[0]
+		var want [4]byte
+		binary.LittleEndian.PutUint32(want[:], math.Float32bits(marker))
+		at := bytes.Index(msg.Value, want[:])
+		if at < 0 {
+			t.Fatalf("%s: the marker value is not in the encoded event", tc.feature)
+		}
+		if got := decodeMsgs(t, spec, []schemas.Message{msg}); len(got.Errors) != 0 {
+			t.Fatalf("%s: finite event: %v", tc.feature, got.Errors)
+		}
+		binary.LittleEndian.PutUint32(msg.Value[at:], tc.bits)
+		got := decodeMsgs(t, spec, []schemas.Message{msg})
+		if len(got.Errors) != 1 || got.Errors[0].Reason != schemas.ReasonNonFinite || got.Errors[0].Field != tc.feature {
+			t.Fatalf("%s: errors %v, want one non_finite for it", tc.feature, got.Errors)
+		}
 	}
 }

@@ -143,8 +143,12 @@ func (d *Decoder) finishRow() (tsMillis int64, defaulted int, ok bool) {
 			return 0, 0, d.wireFail(ReasonMissingField, d.lookups[i], "a feature-set key field is missing")
 		}
 	}
-	for i, seen := range d.seen {
-		if seen {
+	for i := 0; i < len(d.seen); i++ {
+		if i+8 <= len(d.seen) && allSeen8(d.seen, i) {
+			i += 7
+			continue
+		}
+		if d.seen[i] {
 			continue
 		}
 		if d.required[i] {

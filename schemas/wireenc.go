@@ -121,7 +121,10 @@ func (e *WireEncoder) Encode(dst, js []byte) ([]byte, error) {
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, m); err != nil {
 		return dst, fmt.Errorf("encoding %s: %w", e.proto.FullName(), err)
 	}
-	return proto.MarshalOptions{}.MarshalAppend(dst, m)
+	// Deterministic writes the fields by number, as generated code and
+	// the other languages' runtimes do (a dynamic message otherwise writes
+	// them in map order, different per process).
+	return proto.MarshalOptions{Deterministic: true}.MarshalAppend(dst, m)
 }
 
 // fixTimestamps rewrites epoch-millisecond numbers of Timestamp fields as
