@@ -103,7 +103,7 @@ func (c *Config) OutputEncoder(ctx context.Context, spec *schemas.Spec) (schemas
 			reg, key = spec.Registry, "the schema's registry"
 		}
 		if reg.URL == "" {
-			return nil, errors.New("topics.output_format: avro scored events need their schema's id: set topics.output_registry.url (or the event schema's registry.url) to register it, or register it yourself and set topics.output_schema_id")
+			return nil, errors.New("topics.output_format: avro scored events need their schema's id: set topics.output_registry.url (or the event schema's registry.url) to register it, or register it yourself (streamscore topics schema prints it) and set topics.output_schema_id")
 		}
 		client, err := registry.New(reg)
 		if err != nil {

@@ -254,7 +254,7 @@ left as they are.`,
 	create.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (streamscore.yaml)")
 	o.registerTopics(create)
 	create.Flags().BoolVar(&asJSON, "json", false, "print the topics as JSON (snake_case keys)")
-	cmd.AddCommand(create, newTopicsListCmd(), newTopicsDescribeCmd())
+	cmd.AddCommand(create, newTopicsListCmd(), newTopicsDescribeCmd(), newTopicsSchemaCmd())
 	return cmd
 }
 
