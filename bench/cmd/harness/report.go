@@ -192,6 +192,9 @@ func (r *Results) markdown(svg func(name string) string) string {
 		if run.StartUp {
 			note += " (done within its warm-up: start-up included, too few events)"
 		}
+		if run.Seconds > 0 && run.Seconds < minWindow.Seconds() {
+			note += fmt.Sprintf(" (measured over %.1f s, under %.0f s: too short to trust, use more events)", run.Seconds, minWindow.Seconds())
+		}
 		w("| %s | %s | %.1f | %.1f | %s | %s |\n", label, thousands(run.Rate), run.CPUMicros, run.BrokerCPUMicros, mib(run.PeakRSS), note)
 	}
 	row("kafka-go pass-through (no work)", r.Raw.PassThrough)

@@ -86,3 +86,18 @@ func TestSectionsReport(t *testing.T) {
 		}
 	}
 }
+
+// TestShortWindowFlagged: a backlog run measured over less than minWindow
+// is marked in the throughput table, one over it is not.
+func TestShortWindowFlagged(t *testing.T) {
+	r := &Results{}
+	r.Raw.PassThrough = Run{Name: "passthrough", Rate: 245000, Rates: []float64{245000}, Events: 120000, Seconds: 0.5, Complete: true, CPUMicros: 5}
+	r.Scorer.Max = Run{Name: "streamscore", Rate: 150000, Rates: []float64{150000}, Events: 900000, Seconds: 6, Complete: true, CPUMicros: 7}
+	md := r.markdown(func(name string) string { return name + ".svg" })
+	if !strings.Contains(md, "measured over 0.5 s, under 5 s") {
+		t.Errorf("the 0.5 s window is not flagged:\n%s", md)
+	}
+	if strings.Count(md, "too short to trust") != 1 {
+		t.Errorf("want exactly one flagged run:\n%s", md)
+	}
+}
