@@ -170,7 +170,7 @@ func Default() Config {
 			QueueCapacity: 1000, CommitInterval: 100 * time.Millisecond, RevokeTimeout: 10 * time.Second,
 			SessionTimeout: 30 * time.Second, RebalanceTimeout: 30 * time.Second, HeartbeatInterval: 3 * time.Second,
 		},
-		Producer: ProducerConfig{BatchTimeout: 100 * time.Microsecond, BatchSize: 1024, BatchBytes: 1000000, MaxMessageBytes: producers.DefaultMaxMessageBytes, Compression: "none", WriteTimeout: 10 * time.Second},
+		Producer: ProducerConfig{BatchTimeout: 100 * time.Microsecond, BatchBytes: 1000000, MaxMessageBytes: producers.DefaultMaxMessageBytes, Compression: "none", WriteTimeout: 10 * time.Second},
 		Delivery: producers.DefaultDelivery(),
 		Health:   consumers.DefaultHealth(),
 		Kafka:    KafkaSecurityConfig{DialTimeout: 10 * time.Second, StartupTimeout: time.Minute},
@@ -500,10 +500,27 @@ func (c *Config) TxnConfig() producers.TxnConfig {
 	return producers.TxnConfig{Config: c.ProducerConfig(), Delivery: d, GroupID: c.Group}
 }
 
+// producerBatchSize is producer.batch_size, or when it is unset (0) twice
+// a partition's share of a full batch (batch.max_rows over
+// topics.partitions), at least 64 and at most batch.max_rows. kafka-go
+// allocates that many message slots (about 150 bytes each) for every
+// partition batch it opens, however few messages the batch gets, so a
+// fixed 1024 cost every publish 8 × 150 KiB over 8 partitions, most of the
+// scorer's garbage at low rates; a share fits a partition's part of a
+// batch in one produce request all the same.
+func (c *Config) producerBatchSize() int {
+	if c.Producer.BatchSize > 0 {
+		return c.Producer.BatchSize
+	}
+	rows, parts := max(c.Batch.MaxRows, 1), max(c.Topics.Partitions, 1)
+	share := (rows + parts - 1) / parts
+	return min(rows, max(64, 2*share))
+}
+
 func (c *Config) ProducerConfig() producers.Config {
 	return producers.Config{
 		Brokers: c.Brokers, Topic: c.Topics.Output, DLQTopic: c.Topics.DLQ,
-		BatchTimeout: c.Producer.BatchTimeout, BatchSize: c.Producer.BatchSize, BatchBytes: c.Producer.BatchBytes,
+		BatchTimeout: c.Producer.BatchTimeout, BatchSize: c.producerBatchSize(), BatchBytes: c.Producer.BatchBytes,
 		Compression: c.Producer.Compression, WriteTimeout: c.Producer.WriteTimeout,
 		MaxMessageBytes: c.Producer.MaxMessageBytes,
 	}

@@ -152,3 +152,23 @@ func TestDeliveryDefaults(t *testing.T) {
 		t.Fatal("the default is not at_least_once with kafka-go's reader")
 	}
 }
+
+// TestProducerBatchSize: unset, producer.batch_size is twice a partition's
+// share of batch.max_rows (64 at least, max_rows at most); set, it is kept.
+func TestProducerBatchSize(t *testing.T) {
+	for _, tc := range []struct{ set, rows, parts, want int }{
+		{0, 1024, 8, 256},
+		{0, 1024, 1, 1024},
+		{0, 1024, 2, 1024},
+		{0, 1024, 64, 64},
+		{0, 16, 8, 16},
+		{0, 4096, 16, 512},
+		{2000, 1024, 8, 2000},
+	} {
+		c := Default()
+		c.Producer.BatchSize, c.Batch.MaxRows, c.Topics.Partitions = tc.set, tc.rows, tc.parts
+		if got := c.ProducerConfig().BatchSize; got != tc.want {
+			t.Errorf("batch_size %d, max_rows %d, partitions %d: got %d, want %d", tc.set, tc.rows, tc.parts, got, tc.want)
+		}
+	}
+}

@@ -88,6 +88,7 @@ type options struct {
 	keepWorkDir  bool
 	pythonBinary string
 	profile      string
+	latProfile   string
 	baseline     string
 	tryYAML      []string
 	commit       string
@@ -136,6 +137,7 @@ func parseArgs(args []string) options {
 	fs.BoolVar(&o.keepWorkDir, "keep", false, "keep the work folder (configs and logs of every process)")
 	fs.StringVar(&o.pythonBinary, "python", "python3", "the Python that creates the peers' virtualenv")
 	fs.StringVar(&o.profile, "profile", "", "write a 4 s CPU profile of streamscore's first backlog run to this file")
+	fs.StringVar(&o.latProfile, "latency-profile", "", "write a CPU profile of streamscore during its first (lowest) latency load to this file")
 	fs.StringVar(&o.baseline, "baseline-binary", "", "also run this streamscore binary over the backlog, alternating with the current one (before/after a change)")
 	fs.Func("try-yaml", "also run the current streamscore with this YAML appended to its configuration (a tuning experiment; repeatable)", func(v string) error {
 		o.tryYAML = append(o.tryYAML, v)
@@ -264,7 +266,7 @@ func run(ctx context.Context, o options) error {
 		brokers: strings.Split(brokers, ","), root: root, work: work,
 		schema: filepath.Join(root, "bench/testdata/standard.schema.yaml"), model: filepath.Join(root, "testdata/models/mlp_score.onnx"),
 		kafkaPid: kafkaPid(), prefix: fmt.Sprintf("bench.%d", started.Unix()), events: o.events, partitions: o.partitions,
-		maxRows: o.maxRows, maxWait: o.maxWait, profile: o.profile,
+		maxRows: o.maxRows, maxWait: o.maxWait, profile: o.profile, latProfile: o.latProfile,
 	}
 	res.Config = b.scorerConfig("GROUP", "INPUT", "OUTPUT").YAML()
 

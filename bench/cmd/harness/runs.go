@@ -35,6 +35,7 @@ type bench struct {
 	backlog     string
 	runs        int    // runs so far, to name topics and groups
 	profile     string // if set, a CPU profile of the first streamscore backlog run goes here
+	latProfile  string // if set, a CPU profile of streamscore during its first latency load goes here
 	// pin, if set, is the CPU list (taskset -c) every process under test
 	// is pinned to once started.
 	pin string
@@ -210,7 +211,7 @@ func (b *bench) scorerConfig(group, input, out string) load.ScorerConfig {
 func (b *bench) scorer(rows int) starter {
 	return func(ctx context.Context, name, group, in, out string) (*load.Process, error) {
 		cfg := b.scorerConfig(group, in, out)
-		cfg.Pprof = b.profile != ""
+		cfg.Pprof = b.profile != "" || b.latProfile != ""
 		if rows > 0 {
 			cfg.MaxRows = rows
 			cfg.MaxBytes = max(1<<20, rows*1024)
@@ -328,6 +329,17 @@ func (b *bench) latency(ctx context.Context, name string, start starter, maxRate
 	const settle = time.Second // of each load, not measured
 	for i, l := range loads {
 		rate := l * maxRate
+		if i == 0 && name == "streamscore-latency" && b.latProfile != "" && d > 3*time.Second {
+			path := b.latProfile
+			go func() {
+				time.Sleep(time.Second)
+				if err := load.Profile(ctx, p, d-2*time.Second, path); err != nil {
+					logf("%v", err)
+				} else {
+					logf("CPU profile of %s at load %.0f%%: %s", name, l*100, path)
+				}
+			}()
+		}
 		before := b.usage(p)
 		res, err := load.Rate(ctx, b.brokers, in, rate, d, ev)
 		if err != nil {
