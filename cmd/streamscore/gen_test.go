@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/spf13/cobra"
 
 	"github.com/streamscore/streamscore/pipeline/rowfile"
 	"github.com/streamscore/streamscore/schemas"
@@ -19,8 +20,13 @@ import (
 // runGen runs `streamscore gen args...` and returns its standard output.
 func runGen(t *testing.T, args ...string) ([]byte, error) {
 	t.Helper()
+	return runCommand(newGenCmd(), args...)
+}
+
+// runCommand runs cmd with args in process and returns what it printed
+// (standard output and error together).
+func runCommand(cmd *cobra.Command, args ...string) ([]byte, error) {
 	var out bytes.Buffer
-	cmd := newGenCmd()
 	cmd.SetOut(&out)
 	cmd.SetErr(&out)
 	cmd.SetArgs(args)

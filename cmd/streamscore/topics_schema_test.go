@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,13 +15,8 @@ import (
 // saying what to give.
 func TestTopicsSchema(t *testing.T) {
 	run := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		cmd := newTopicsSchemaCmd()
-		cmd.SetOut(&out)
-		cmd.SetErr(&out)
-		cmd.SetArgs(args)
-		err := cmd.Execute()
-		return out.String(), err
+		out, err := runCommand(newTopicsSchemaCmd(), args...)
+		return string(out), err
 	}
 	root, err := filepath.Abs("../..")
 	if err != nil {
