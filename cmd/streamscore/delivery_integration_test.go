@@ -31,7 +31,8 @@ type collector struct {
 	reasons map[string]string // id -> dead-letter reason
 	records int
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	// wait waits for the readers to stop.
+	wait func()
 }
 
 var idInValue = regexp.MustCompile(`"event_id":"([^"]+)"`)
@@ -47,52 +48,31 @@ func newCollectorWith(t *testing.T, brokers []string, out, dlq string, iso consu
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &collector{scored: map[string]int{}, dead: map[string]int{}, reasons: map[string]string{}, cancel: cancel}
+	var waits []func()
 	for _, topic := range []string{out, dlq} {
-		conn, err := kafka.Dial("tcp", brokers[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		parts, err := conn.ReadPartitions(topic)
-		conn.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range parts {
-			c.wg.Go(func() {
-				r, err := consumers.OpenPartition(consumers.PartitionReaderConfig{Brokers: brokers, Topic: topic, Partition: p.ID, Offset: kafka.FirstOffset, MaxWait: time.Second, Isolation: iso})
-				if err != nil {
-					t.Error(err)
-					return
+		waits = append(waits, readPartitions(ctx, t, brokers, topic, iso, time.Second, 0, func(m kafka.Message) {
+			id := ""
+			if sm := idInValue.FindSubmatch(m.Value); sm != nil {
+				id = string(sm[1])
+			}
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.records++
+			if topic == out {
+				c.scored[id]++
+				return
+			}
+			c.dead[id]++
+			for _, h := range m.Headers {
+				if h.Key == "streamscore.reason" {
+					c.reasons[id] = string(h.Value)
 				}
-				defer r.Close()
-				for {
-					m, err := r.FetchMessage(ctx)
-					if err != nil {
-						if ctx.Err() != nil {
-							return
-						}
-						time.Sleep(100 * time.Millisecond)
-						continue
-					}
-					id := ""
-					if sm := idInValue.FindSubmatch(m.Value); sm != nil {
-						id = string(sm[1])
-					}
-					c.mu.Lock()
-					c.records++
-					if topic == out {
-						c.scored[id]++
-					} else {
-						c.dead[id]++
-						for _, h := range m.Headers {
-							if h.Key == "streamscore.reason" {
-								c.reasons[id] = string(h.Value)
-							}
-						}
-					}
-					c.mu.Unlock()
-				}
-			})
+			}
+		}))
+	}
+	c.wait = func() {
+		for _, w := range waits {
+			w()
 		}
 	}
 	t.Cleanup(c.stop)
@@ -101,7 +81,7 @@ func newCollectorWith(t *testing.T, brokers []string, out, dlq string, iso consu
 
 func (c *collector) stop() {
 	c.cancel()
-	c.wg.Wait()
+	c.wait()
 }
 
 // distinct returns how many ids have at least one outcome.

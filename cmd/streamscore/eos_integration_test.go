@@ -437,62 +437,34 @@ var inputAt = regexp.MustCompile(`"partition":(\d+),"offset":(\d+)`)
 // dead letter came from; without, the record's own partition@offset.
 func readCopies(t *testing.T, brokers []string, topic string, outcome bool) map[string][]string {
 	t.Helper()
-	conn, err := kafka.Dial("tcp", brokers[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts, err := conn.ReadPartitions(topic)
-	conn.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 	copies := map[string][]string{}
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, p := range parts {
-		wg.Go(func() {
-			r, err := consumers.OpenPartition(consumers.PartitionReaderConfig{Brokers: brokers, Topic: topic, Partition: p.ID, Offset: kafka.FirstOffset, MaxWait: 200 * time.Millisecond, Isolation: consumers.ReadCommitted})
-			if err != nil {
-				t.Error(err)
-				return
+	readPartitions(t.Context(), t, brokers, topic, consumers.ReadCommitted, 200*time.Millisecond, 2*time.Second, func(m kafka.Message) {
+		sm := idInValue.FindSubmatch(m.Value)
+		if sm == nil {
+			return
+		}
+		loc := fmt.Sprintf("%d@%d", m.Partition, m.Offset)
+		var sp, so string
+		for _, h := range m.Headers {
+			switch h.Key {
+			case schemas.HeaderSourcePartition:
+				sp = string(h.Value)
+			case schemas.HeaderSourceOffset:
+				so = string(h.Value)
 			}
-			defer r.Close()
-			for {
-				// Everything is written: a reader idle for 2 s is at the end.
-				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-				m, err := r.FetchMessage(ctx)
-				cancel()
-				if err != nil {
-					return
-				}
-				sm := idInValue.FindSubmatch(m.Value)
-				if sm == nil {
-					continue
-				}
-				loc := fmt.Sprintf("%d@%d", m.Partition, m.Offset)
-				var sp, so string
-				for _, h := range m.Headers {
-					switch h.Key {
-					case schemas.HeaderSourcePartition:
-						sp = string(h.Value)
-					case schemas.HeaderSourceOffset:
-						so = string(h.Value)
-					}
-				}
-				switch in := inputAt.FindSubmatch(m.Value); {
-				case !outcome:
-				case sp != "" && so != "":
-					loc = sp + "@" + so
-				case in != nil:
-					loc = string(in[1]) + "@" + string(in[2])
-				}
-				mu.Lock()
-				copies[string(sm[1])] = append(copies[string(sm[1])], loc)
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+		}
+		switch in := inputAt.FindSubmatch(m.Value); {
+		case !outcome:
+		case sp != "" && so != "":
+			loc = sp + "@" + so
+		case in != nil:
+			loc = string(in[1]) + "@" + string(in[2])
+		}
+		mu.Lock()
+		copies[string(sm[1])] = append(copies[string(sm[1])], loc)
+		mu.Unlock()
+	})()
 	return copies
 }
 
@@ -506,47 +478,22 @@ var inputTS = regexp.MustCompile(`"input_ts":(\d+)`)
 type latencies struct {
 	mu sync.Mutex
 	d  []time.Duration
-	wg sync.WaitGroup
+	// wait waits for the readers to stop (once ctx is done).
+	wait func()
 }
 
 func readLatencies(ctx context.Context, t *testing.T, brokers []string, topic string) *latencies {
 	t.Helper()
-	conn, err := kafka.Dial("tcp", brokers[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts, err := conn.ReadPartitions(topic)
-	conn.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 	l := &latencies{}
-	for _, p := range parts {
-		l.wg.Go(func() {
-			r, err := consumers.OpenPartition(consumers.PartitionReaderConfig{Brokers: brokers, Topic: topic, Partition: p.ID, Offset: kafka.FirstOffset, MaxWait: 50 * time.Millisecond, Isolation: consumers.ReadCommitted})
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer r.Close()
-			for {
-				m, err := r.FetchMessage(ctx)
-				if err != nil {
-					if ctx.Err() != nil {
-						return
-					}
-					continue
-				}
-				now := time.Now()
-				if sm := inputTS.FindSubmatch(m.Value); sm != nil {
-					ms, _ := strconv.ParseInt(string(sm[1]), 10, 64)
-					l.mu.Lock()
-					l.d = append(l.d, now.Sub(time.UnixMilli(ms)))
-					l.mu.Unlock()
-				}
-			}
-		})
-	}
+	l.wait = readPartitions(ctx, t, brokers, topic, consumers.ReadCommitted, 50*time.Millisecond, 0, func(m kafka.Message) {
+		now := time.Now()
+		if sm := inputTS.FindSubmatch(m.Value); sm != nil {
+			ms, _ := strconv.ParseInt(string(sm[1]), 10, 64)
+			l.mu.Lock()
+			l.d = append(l.d, now.Sub(time.UnixMilli(ms)))
+			l.mu.Unlock()
+		}
+	})
 	return l
 }
 
@@ -615,7 +562,7 @@ func TestExactlyOnceLatency(t *testing.T) {
 		}
 		time.Sleep(time.Second) // any duplicate arrives
 		cancel()
-		lat.wg.Wait()
+		lat.wait()
 		cmd.Process.Signal(syscall.SIGTERM)
 		if err := cmd.Wait(); err != nil {
 			t.Errorf("%s: run did not exit 0 on SIGTERM: %v", m.name, err)
