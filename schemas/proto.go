@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +50,9 @@ type protoOp struct {
 	float32 bool
 	// array is set for a repeated field read into a typed array feature.
 	array bool
+	// text is set for a string field that is only the event id, the key
+	// or a feature-set key field: its bytes are the text, read inline.
+	text bool
 }
 
 // protoProgram reads the events of one message type of a writer schema.
@@ -74,9 +78,16 @@ type protoProgram struct {
 	floats  []protoFloat
 	floatAt []int32
 	// zeroF32 are the features of the float32 fields without presence,
-	// which start each event at zero (the rest of zero, set directly).
-	zeroF32 []int32
+	// which start each event at zero (the rest of zero, set directly), as
+	// runs of consecutive features; trues is as long as the longest run
+	// and all true, copied over the run's seen flags.
+	zeroF32  []int32
+	zeroRuns []featureRun
+	trues    []bool
 }
+
+// featureRun is the features lo to hi-1.
+type featureRun struct{ lo, hi int32 }
 
 const maxDenseField = 1024
 
@@ -207,6 +218,7 @@ func (d *Decoder) compileMessage(md protoreflect.MessageDescriptor) (*protoProgr
 		}
 		have[name] = true
 		op.array = op.list && sl.kinds&slotFeature != 0
+		op.text = !op.list && op.kind == protoreflect.StringKind && sl.kinds&^(slotID|slotKey|slotLookup) == 0
 		op.float32 = !op.list && op.kind == protoreflect.FloatKind && sl.kinds == slotFeature && d.kinds[sl.idx] <= kindFloat64
 		n := f.Number()
 		if int(n) < maxDenseField {
@@ -232,6 +244,21 @@ func (d *Decoder) compileMessage(md protoreflect.MessageDescriptor) (*protoProgr
 	}
 	for _, op := range p.sparse {
 		p.collect(op, d.tc == nil)
+	}
+	zero := slices.Sorted(slices.Values(p.zeroF32))
+	for j := 0; j < len(zero); {
+		k := j + 1
+		for k < len(zero) && zero[k] == zero[k-1]+1 {
+			k++
+		}
+		p.zeroRuns = append(p.zeroRuns, featureRun{zero[j], zero[k-1] + 1})
+		if n := k - j; n > len(p.trues) {
+			p.trues = make([]bool, n)
+			for t := range p.trues {
+				p.trues[t] = true
+			}
+		}
+		j = k
 	}
 	p.floatAt = make([]int32, len(p.f32))
 	for n, i := range p.f32 {
@@ -382,7 +409,10 @@ func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
 		b = rest
 	}
 	row, seen := d.row, d.seen
-	zeroFeatures(p.zeroF32, row, seen)
+	for _, r := range p.zeroRuns {
+		clear(row[r.lo:r.hi])
+		copy(seen[r.lo:r.hi], p.trues)
+	}
 	for _, op := range p.zero {
 		d.protoZero(op)
 	}
@@ -441,6 +471,13 @@ func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
 			return d.wireFail(ReasonMalformed, "", "field number 0")
 		}
 		op := p.op(num)
+		if op != nil && op.text && typ == protowire.BytesType && pos < len(b) && b[pos] < 0x80 && pos+1+int(b[pos]) <= len(b) {
+			// An id or key of under 128 bytes: its text, at once.
+			end := pos + 1 + int(b[pos])
+			d.setText(op.sl, b[pos+1:end])
+			pos = end
+			continue
+		}
 		var n int
 		if op == nil {
 			if n = protowire.ConsumeFieldValue(num, typ, b[pos:]); n < 0 {
@@ -464,14 +501,6 @@ func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
 		}
 	}
 	return true
-}
-
-// zeroFeatures sets features idx to zero, seen.
-func zeroFeatures(idx []int32, row []float32, seen []bool) {
-	for _, i := range idx {
-		row[i] = 0
-		seen[i] = true
-	}
 }
 
 // protoFloats reads, from b[pos:], the run of fields that are finite

@@ -261,14 +261,43 @@ func TestReplayTimeRangeOnBroker(t *testing.T) {
 		if len(msgs) != len(want) {
 			t.Fatalf("%d records on %s, want %d", len(msgs), out, len(want))
 		}
-		lines := map[string]bool{}
+		// Each record is the file output's line for its event, byte for
+		// byte, or but for a score's last float32 digits (another batch
+		// shape, as between the two file replays above).
+		lines := map[string][]byte{}
 		for _, line := range bytes.Split(bytes.TrimSpace(abytes), []byte("\n")) {
-			lines[string(line)] = true
-		}
-		for _, m := range msgs {
-			if !lines[string(m.Value)] {
-				t.Fatalf("record on %s is not a line of the file output: %s", out, m.Value)
+			var ev struct {
+				ID string `json:"event_id"`
 			}
+			if err := json.Unmarshal(line, &ev); err != nil {
+				t.Fatal(err)
+			}
+			lines[ev.ID] = line
+		}
+		rounded := 0
+		for _, m := range msgs {
+			var x, y any
+			if err := json.Unmarshal(m.Value, &x); err != nil {
+				t.Fatalf("record on %s is not JSON: %s", out, m.Value)
+			}
+			id, _ := x.(map[string]any)["event_id"].(string)
+			line, ok := lines[id]
+			if !ok {
+				t.Fatalf("record on %s is not an event of the file output: %s", out, m.Value)
+			}
+			if bytes.Equal(line, m.Value) {
+				continue
+			}
+			if err := json.Unmarshal(line, &y); err != nil {
+				t.Fatal(err)
+			}
+			if path, ok := sameWithinRounding(x, y, ""); !ok {
+				t.Fatalf("record on %s differs from the file output at %s:\n%s\n%s", out, path, m.Value, line)
+			}
+			rounded++
+		}
+		if rounded > 0 {
+			t.Logf("%d of %d records differ from the file output in a score's last float32 digits", rounded, len(msgs))
 		}
 	})
 
