@@ -25,7 +25,7 @@ FUZZTIME ?= 3000000x
 # hundreds of executions a second), so it gets a count of its own.
 FUZZTIME_OCF ?= 100000x
 SOAK_TIMEOUT ?= 2h
-# CHAOS_DURATION is how long make chaos injects faults (make test runs 40s).
+# CHAOS_DURATION is how long make chaos injects faults (make test runs 30s).
 CHAOS_DURATION ?= 10m
 
 .PHONY: build up down test vet test-unit test-fuzz-short test-integration test-broker-restart chaos chaos-eos demo bench soak fuzz models clean
@@ -69,7 +69,7 @@ test-integration:
 # that no other package's tests run while the broker is down. -v prints the recovery
 # times, duplicate counts and the chaos run's schedule and accounting. The chaos run
 # lasts TEST_CHAOS_DURATION here (a few faults); make chaos runs the long one.
-TEST_CHAOS_DURATION ?= 40s
+TEST_CHAOS_DURATION ?= 30s
 test-broker-restart:
 	@test -n "$${STREAMSCORE_KAFKA_SCRIPT:-}" || { echo "test-broker-restart: STREAMSCORE_KAFKA_SCRIPT is not set; run 'make test', or 'make up && source .run/env' first" >&2; exit 1; }
 	STREAMSCORE_ALLOW_BROKER_RESTART=1 STREAMSCORE_CHAOS_DURATION=$(TEST_CHAOS_DURATION) \

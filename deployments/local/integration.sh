@@ -18,9 +18,10 @@ cd "$(dirname "$0")/../.."
 
 GO=${GO:-go}
 TIMEOUT=${INTEGRATION_TIMEOUT:-20m}
-# Shard A: the delivery, exactly-once, drift and deployment tests (about half
-# of cmd/streamscore's test time). Shard B: the rest.
-SHARD_A='^(TestCrash.*|TestRebalance.*|TestSIGTERM.*|TestBadInput.*|TestExactlyOnce.*|TestDrift.*|Test.*MatchesTheBinary.*|TestConsoleInBrowser)$'
+# Shard A: the delivery, exactly-once, drift, readiness and deployment tests
+# (about half of cmd/streamscore's test time). Shard B: the rest. The shards
+# run with -v, so each test's time is in its log for rebalancing them.
+SHARD_A='^(TestCrash.*|TestRebalance.*|TestSIGTERM.*|TestBadInput.*|TestExactlyOnce.*|TestDrift.*|Test.*MatchesTheBinary.*|TestConsoleInBrowser|TestReadinessTellsTheTruth)$'
 
 if [ -z "${STREAMSCORE_BROKERS:-}" ]; then
 	echo "integration.sh: STREAMSCORE_BROKERS is not set; run 'make test', or 'make up && source .run/env' first" >&2
@@ -37,9 +38,9 @@ declare -A names
 # shellcheck disable=SC2086
 $GO test -race -count=1 -tags integration -timeout "$TIMEOUT" $pkgs >"$out/packages.log" 2>&1 &
 names[$!]=packages
-$GO test -race -count=1 -tags integration -timeout "$TIMEOUT" -run "$SHARD_A" ./cmd/streamscore >"$out/cmd-a.log" 2>&1 &
+$GO test -race -count=1 -v -tags integration -timeout "$TIMEOUT" -run "$SHARD_A" ./cmd/streamscore >"$out/cmd-a.log" 2>&1 &
 names[$!]=cmd-a
-$GO test -race -count=1 -tags integration -timeout "$TIMEOUT" -skip "$SHARD_A" ./cmd/streamscore >"$out/cmd-b.log" 2>&1 &
+$GO test -race -count=1 -v -tags integration -timeout "$TIMEOUT" -skip "$SHARD_A" ./cmd/streamscore >"$out/cmd-b.log" 2>&1 &
 names[$!]=cmd-b
 echo "integration: running packages, cmd-a and cmd-b at once (logs in $out)"
 
@@ -57,7 +58,7 @@ for _ in 1 2 3; do
 	fi
 done
 
-grep -hE '^(ok|FAIL|---|panic)' "$out"/packages.log "$out"/cmd-a.log "$out"/cmd-b.log | grep -v '^--- PASS' || true
+grep -hE '^(ok|FAIL|---|panic)' "$out"/packages.log "$out"/cmd-a.log "$out"/cmd-b.log | grep -vE '^--- (PASS|SKIP)' || true
 for name in "${failed[@]}"; do
 	echo "===== $name: $out/$name.log"
 	cat "$out/$name.log"
