@@ -163,7 +163,7 @@ func (r *Results) formatsMarkdown(w func(string, ...any), svg string) {
 	base := f.Runs[0].Backlog
 	w("## Formats: JSON, Avro and Protobuf\n\n")
 	w("The standard events in each format: Avro and Protobuf in the Confluent wire format (magic byte, schema id, and Protobuf's message indexes), encoded from the JSON events by the encoder `streamscore produce --format` uses, with writer schemas from local files keyed by id (testdata/formats; no registry). ")
-	w("Each backlog holds %s events cycling through the same %s distinct events in every format; every format passes through merchant only. Decode is in process, one goroutine, 1024 events per batch; CPU is the thread's. End to end is `streamscore run` over each backlog, the formats alternating (best of %d runs).\n\n",
+	w("Each backlog holds %s events cycling through the same %s distinct events in every format; every format passes through merchant only. Decode is in process, one goroutine, 1024 events per batch, the best of three windows; CPU is the thread's. End to end is `streamscore run` over each backlog, the formats alternating (best of %d runs).\n\n",
 		thousands(float64(r.Workload.Events)), thousands(float64(f.Pool)), max(1, len(base.Rates)))
 	w("| format | bytes/event | decode µs CPU/event | decode µs wall/event | target | met | events/s | vs JSON | CPU µs/event | broker CPU µs/event | all runs |\n")
 	w("| --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | --- |\n")

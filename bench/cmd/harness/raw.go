@@ -54,6 +54,27 @@ func decoderInput(km []kafka.Message, now time.Time) []schemas.Message {
 // decodeRate measures decoding msgs alone, one batch per call, on one
 // goroutine locked to its thread.
 func decodeRate(spec *schemas.Spec, msgs []schemas.Message, d time.Duration) (Rate, error) {
+	// The best of decodeWindows windows: on a shared machine one window of
+	// a second differs from the next by up to 1.5× (other processes, the
+	// collector's pacing); the least CPU per row is the decoder's own.
+	var best Rate
+	for i := range decodeWindows {
+		r, err := decodeWindow(spec, msgs, d)
+		if err != nil {
+			return r, err
+		}
+		if i == 0 || r.CPUNsPerRow < best.CPUNsPerRow {
+			best = r
+		}
+	}
+	return best, nil
+}
+
+// decodeWindows is how many windows decodeRate measures.
+const decodeWindows = 3
+
+// decodeWindow measures decoding msgs for d.
+func decodeWindow(spec *schemas.Spec, msgs []schemas.Message, d time.Duration) (Rate, error) {
 	dec := schemas.NewDecoder(spec, memory.NewGoAllocator())
 	// The thread's CPU time as well as the wall time: on a shared machine
 	// the wall time also counts the time spent waiting for a core.
