@@ -587,7 +587,6 @@ func protoFloats(b []byte, pos int, p *protoProgram, row []float32, seen []bool)
 // loop keeps them in registers; every floats[i].idx is below len(row) and
 // len(seen) (compileMessage makes them from the spec's features).
 func floatRun(b []byte, pos int, floats []protoFloat, t int, row []float32, seen []bool) int {
-	_ = row[len(seen)-1]
 	fp, rp, sp := unsafe.Pointer(unsafe.SliceData(floats)), unsafe.Pointer(unsafe.SliceData(row)), unsafe.Pointer(unsafe.SliceData(seen))
 	for ; pos+8 <= len(b) && uint(t) < uint(len(floats)); t++ {
 		f := (*protoFloat)(unsafe.Add(fp, uintptr(t)*unsafe.Sizeof(protoFloat{})))
