@@ -34,7 +34,7 @@ type openLoop struct {
 	client *kafka.Client
 	topic  string
 	parts  []int
-	queues []*partQueue
+	queues map[int]*partQueue // by partition
 	ctx    context.Context
 	wg     sync.WaitGroup
 
@@ -62,11 +62,11 @@ func newOpenLoop(ctx context.Context, brokers []string, topic string) (*openLoop
 	}
 	o := &openLoop{
 		client: &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: newTransport()},
-		topic:  topic, parts: parts, ctx: ctx,
+		topic:  topic, parts: parts, ctx: ctx, queues: map[int]*partQueue{},
 	}
 	for _, p := range parts {
 		q := &partQueue{wake: make(chan struct{}, 1)}
-		o.queues = append(o.queues, q)
+		o.queues[p] = q
 		o.wg.Go(func() { o.send(p, q) })
 	}
 	return o, nil
@@ -77,8 +77,7 @@ func newOpenLoop(ctx context.Context, brokers []string, topic string) (*openLoop
 func (o *openLoop) add(msgs []kafka.Message) {
 	for i := range msgs {
 		m := &msgs[i]
-		qi := o.balancer.Balance(*m, o.parts...)
-		q := o.queues[qi]
+		q := o.queues[o.balancer.Balance(*m, o.parts...)]
 		q.mu.Lock()
 		q.pending = append(q.pending, kafka.Record{Key: kafka.NewBytes(m.Key), Value: kafka.NewBytes(m.Value)})
 		q.mu.Unlock()
