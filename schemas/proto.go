@@ -504,9 +504,9 @@ func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
 }
 
 // protoFloats reads, from b[pos:], the run of fields that are finite
-// float32 values of the features f32 names, as protoRow would, and returns
-// where the first other field starts. It is a leaf, which keeps its
-// variables in registers: most of a standard event is such a run.
+// float32 values of the features p.f32 names, in any order, as protoRow
+// would, and returns where the first other field starts: most of a
+// standard event is such a run.
 func protoFloats(b []byte, pos int, p *protoProgram, row []float32, seen []bool) int {
 	// The fields in the order writers put them (by number), read by
 	// floatRun; where a field is left out (null, or proto3's zero), the
@@ -526,32 +526,9 @@ func protoFloats(b []byte, pos int, p *protoProgram, row []float32, seen []bool)
 		}
 		pos = next
 	}
-	// Any order: eight bytes at a time while they are there (a tag of one
-	// or two bytes and its value are inside one word), then the rest.
+	// The last fields, fewer than eight bytes from the end (or the field
+	// that stopped the loop above, which fails here too).
 	f32 := p.f32
-	for pos+8 <= len(b) {
-		w := le64(b, pos)
-		tag, k := uint32(w&0x7f), uint(1)
-		if w&0x80 != 0 {
-			c := uint32(w>>8) & 0xff
-			if c >= 0x80 {
-				return pos
-			}
-			tag, k = tag|c<<7, 2
-		}
-		num := uint(tag >> 3)
-		if protowire.Type(tag&7) != protowire.Fixed32Type || num >= uint(len(f32)) {
-			return pos
-		}
-		i := f32[num]
-		bits := uint32(w >> (8 * k & 63))
-		if i < 0 || bits&0x7f800000 == 0x7f800000 {
-			return pos
-		}
-		row[i] = math.Float32frombits(bits)
-		seen[i] = true
-		pos += int(k) + 4
-	}
 	for pos+5 <= len(b) {
 		tag := uint32(b[pos])
 		k := pos + 1
