@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -174,4 +176,37 @@ func topicConfigs(ctx context.Context, c *kafka.Client, ts []TopicInfo) {
 			t.Config[e.ConfigName] = e.ConfigValue
 		}
 	}
+}
+
+// Retention returns a topic's effective retention.ms (its own setting or
+// the broker's default) as a duration; a negative one means records are
+// kept however old they are. Kafka deletes a segment once its newest
+// timestamp is older than now minus the retention, so history written with
+// its original timestamps can vanish at the broker's next retention check.
+func Retention(ctx context.Context, c *kafka.Client, topic string) (time.Duration, error) {
+	res, err := c.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{{
+		ResourceType: kafka.ResourceTypeTopic, ResourceName: topic, ConfigNames: []string{"retention.ms"},
+	}}})
+	if err != nil {
+		return 0, fmt.Errorf("reading %s's retention.ms: %w", topic, err)
+	}
+	for _, r := range res.Resources {
+		if r.Error != nil {
+			return 0, fmt.Errorf("reading %s's retention.ms: %w", topic, r.Error)
+		}
+		for _, e := range r.ConfigEntries {
+			if e.ConfigName != "retention.ms" {
+				continue
+			}
+			ms, err := strconv.ParseInt(e.ConfigValue, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("%s's retention.ms %q: %w", topic, e.ConfigValue, err)
+			}
+			if ms < 0 {
+				return -1, nil
+			}
+			return time.Duration(ms) * time.Millisecond, nil
+		}
+	}
+	return 0, fmt.Errorf("reading %s's retention.ms: the broker returned none", topic)
 }

@@ -43,6 +43,8 @@ type FeedConfig struct {
 	// written without its time because TimeField is absent or unreadable;
 	// such a record gets the time of writing.
 	Untimed func(line int64)
+	// Timed, if set, is called with each time read from TimeField.
+	Timed func(t time.Time)
 	// Encode, if set, turns each line into the record value (Avro or
 	// Protobuf in the wire format, schemas.WireEncoder); the key and time
 	// are still read from the line. A line it refuses stops the feed,
@@ -141,6 +143,9 @@ func FeedFile(ctx context.Context, w *kafka.Writer, path string, cfg FeedConfig)
 				var ok bool
 				if err == nil {
 					m.Time, ok = eventTime(v.Get(cfg.TimeField))
+				}
+				if ok && cfg.Timed != nil {
+					cfg.Timed(m.Time)
 				}
 				if !ok && cfg.Untimed != nil {
 					cfg.Untimed(lineNo)

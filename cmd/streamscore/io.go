@@ -75,6 +75,9 @@ With --preserve-timestamps each record carries the event's own time (read
 from --time-field: RFC 3339 or epoch milliseconds) as its Kafka timestamp,
 so history written back to a topic can be replayed by time range (replay
 --from/--to). An event without a readable time gets the time of writing.
+The broker deletes records older than the topic's retention.ms (7 days by
+default) at its next retention check, whatever their offsets: produce warns
+when it writes such events; give a history topic retention.ms=-1 first.
 
 With --framed the file holds binary values each preceded by its length as
 a 4-byte big-endian integer (what gen --format avro|protobuf writes); each
@@ -104,9 +107,22 @@ is written as is, unkeyed.`,
 				return err
 			}
 			fc := producers.FeedConfig{Topic: topic, KeyField: keyField, Rate: rate}
-			var untimed int64
+			var untimed, expired int64
+			var retention time.Duration
 			if keepTime {
 				fc.TimeField, fc.Untimed = timeFld, func(int64) { untimed++ }
+				// History older than the topic's retention is deleted
+				// at the broker's next retention check: count it.
+				if retention, err = kc.Retention(ctx, topic); err != nil {
+					fmt.Fprintf(os.Stderr, "warning: %v (events older than the topic's retention.ms are deleted by the broker)\n", err)
+				} else if retention >= 0 {
+					horizon := time.Now().Add(-retention)
+					fc.Timed = func(t time.Time) {
+						if t.Before(horizon) {
+							expired++
+						}
+					}
+				}
 			}
 			encode, closeEnc, err := wire.Encoding(wf).Encoder(ctx)
 			if err != nil {
@@ -123,6 +139,12 @@ is written as is, unkeyed.`,
 			fmt.Fprintf(os.Stderr, "produced %d events to %s in %s (%.0f events/s)\n", n, topic, el.Round(time.Millisecond), float64(n)/el.Seconds())
 			if untimed > 0 {
 				fmt.Fprintf(os.Stderr, "%d events had no readable %q and carry the time of writing\n", untimed, timeFld)
+			}
+			if expired > 0 {
+				fmt.Fprintf(os.Stderr, "warning: %d events are older than %s's retention.ms (%s): the broker deletes them at its next retention check,\n"+
+					"  so a replay may not find them. For history, keep it forever before producing:\n"+
+					"  kafka-configs.sh --bootstrap-server %s --alter --entity-type topics --entity-name %s --add-config retention.ms=-1\n",
+					expired, topic, retention, kc.Brokers[0], topic)
 			}
 			return nil
 		},

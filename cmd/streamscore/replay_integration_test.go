@@ -160,7 +160,39 @@ func TestReplayTimeRangeOnBroker(t *testing.T) {
 	const n = 3000
 	hist := filepath.Join(dir, "history.jsonl")
 	evs := writeHistory(t, hist, n, base, 1)
-	streamscore(t, "produce", "--brokers", brokers[0], "--topic", topic, "--file", hist, "--key", "user_id", "--preserve-timestamps", "--time-field", "ts", "-q")
+	// History older than the topic's retention.ms (7 days by default) is
+	// deleted at the broker's next retention check (every 30 s here), and
+	// once a newer record rolls its segment: produce says so, and the
+	// history topic keeps records forever.
+	produceHistory := func(topic, file string) string {
+		t.Helper()
+		b, err := exec.Command(binPath, "produce", "--brokers", brokers[0], "--topic", topic, "--file", file,
+			"--key", "user_id", "--preserve-timestamps", "--time-field", "ts", "-q").CombinedOutput()
+		if err != nil {
+			t.Fatalf("produce: %v\n%s", err, b)
+		}
+		return string(b)
+	}
+	short := topic + ".week"
+	if err := consumers.CreateTopics(ctx, nil, brokers, 1, 1, short); err != nil {
+		t.Fatal(err)
+	}
+	head := filepath.Join(dir, "head.jsonl")
+	all, err := os.ReadFile(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(head, bytes.Join(bytes.SplitAfter(all, []byte("\n"))[:5], nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if said := produceHistory(short, head); !strings.Contains(said, "warning: 5 events are older than "+short+"'s retention.ms (168h0m0s)") ||
+		!strings.Contains(said, "--add-config retention.ms=-1") {
+		t.Fatalf("produce of old history into a topic with the default retention does not warn:\n%s", said)
+	}
+	setTopicConfig(t, brokers, topic, "retention.ms", "-1")
+	if said := produceHistory(topic, hist); strings.Contains(said, "retention") {
+		t.Fatalf("produce warns about retention on a topic that keeps records forever:\n%s", said)
+	}
 
 	groupsBefore := listGroups(t, brokers)
 	from := base.Add(1000 * time.Second)
@@ -333,17 +365,25 @@ func TestReplayTimeRangeOnBroker(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 		out := filepath.Join(dir, "open.jsonl")
 		start := time.Now()
-		streamscore(t, "replay", "--brokers", brokers[0], "--schema", filepath.Join(root, "testdata/linear.schema.yaml"),
-			"--model", filepath.Join(root, "testdata/models/linear.onnx"), "--topic", topic, "--from", from.Format(time.RFC3339), "-q", "--out", out)
+		said := streamscore(t, "replay", "--brokers", brokers[0], "--schema", filepath.Join(root, "testdata/linear.schema.yaml"),
+			"--model", filepath.Join(root, "testdata/models/linear.onnx"), "--topic", topic, "--from", from.Format(time.RFC3339), "--out", out)
 		rows, _ := readReplayRows(t, out)
 		var ids []string
 		for _, r := range rows {
 			ids = append(ids, r.ID)
 		}
+		var missing []string
 		for _, e := range evs[1000:] {
 			if !slices.Contains(ids, e.id) {
-				t.Fatalf("open-ended replay lacks %s", e.id)
+				missing = append(missing, e.id)
 			}
+		}
+		if len(missing) > 0 {
+			var first []string
+			for _, r := range rows[:min(5, len(rows))] {
+				first = append(first, fmt.Sprintf("%s p%d o%d t%d", r.ID, r.Partition, r.Offset, r.EventTime))
+			}
+			t.Fatalf("open-ended replay lacks %d: %v; %d rows, first %v\n%s", len(missing), missing[:min(10, len(missing))], len(rows), first, said)
 		}
 		t.Logf("open-ended replay ended in %s with %d rows", time.Since(start).Round(time.Millisecond), len(rows))
 	})

@@ -122,6 +122,12 @@ func (k KafkaConn) DescribeTopics(ctx context.Context, names []string, internal,
 	return consumers.Topics(ts), err
 }
 
+// Retention returns the topic's effective retention.ms, negative when
+// records are kept however old (see consumers.Retention).
+func (k KafkaConn) Retention(ctx context.Context, topic string) (time.Duration, error) {
+	return consumers.Retention(ctx, consumers.Client(k.Dialer, k.Brokers, 10*time.Second), topic)
+}
+
 // ReplayKafka returns what a replay needs of cfg's brokers: the connection,
 // and the partitions and replication factor of a topic it creates.
 func ReplayKafka(cfg *config.Config) (replay.Kafka, error) {
