@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -107,22 +108,12 @@ is written as is, unkeyed.`,
 				return err
 			}
 			fc := producers.FeedConfig{Topic: topic, KeyField: keyField, Rate: rate}
-			var untimed, expired int64
-			var retention time.Duration
+			var untimed int64
+			var old *retentionWatch
 			if keepTime {
 				fc.TimeField, fc.Untimed = timeFld, func(int64) { untimed++ }
-				// History older than the topic's retention is deleted
-				// at the broker's next retention check: count it.
-				if retention, err = kc.Retention(ctx, topic); err != nil {
-					fmt.Fprintf(os.Stderr, "warning: %v (events older than the topic's retention.ms are deleted by the broker)\n", err)
-				} else if retention >= 0 {
-					horizon := time.Now().Add(-retention)
-					fc.Timed = func(t time.Time) {
-						if t.Before(horizon) {
-							expired++
-						}
-					}
-				}
+				old = watchRetention(ctx, kc, topic)
+				fc.Timed = old.see
 			}
 			encode, closeEnc, err := wire.Encoding(wf).Encoder(ctx)
 			if err != nil {
@@ -140,12 +131,7 @@ is written as is, unkeyed.`,
 			if untimed > 0 {
 				fmt.Fprintf(os.Stderr, "%d events had no readable %q and carry the time of writing\n", untimed, timeFld)
 			}
-			if expired > 0 {
-				fmt.Fprintf(os.Stderr, "warning: %d events are older than %s's retention.ms (%s): the broker deletes them at its next retention check,\n"+
-					"  so a replay may not find them. For history, keep it forever before producing:\n"+
-					"  kafka-configs.sh --bootstrap-server %s --alter --entity-type topics --entity-name %s --add-config retention.ms=-1\n",
-					expired, topic, retention, kc.Brokers[0], topic)
-			}
+			old.report(os.Stderr, kc.Brokers[0])
 			return nil
 		},
 	}
@@ -160,6 +146,47 @@ is written as is, unkeyed.`,
 	cmd.Flags().BoolVar(&framed, "framed", false, "the file holds length-prefixed binary values (gen --format avro|protobuf), written as they are")
 	wf.register(cmd, true)
 	return cmd
+}
+
+// retentionWatch counts the events produce writes with timestamps older
+// than the topic's retention.ms: the broker deletes those at its next
+// retention check, so history written back with its own times needs a
+// topic that keeps records forever.
+type retentionWatch struct {
+	topic     string
+	retention time.Duration
+	horizon   time.Time
+	expired   int64
+}
+
+// watchRetention reads the topic's retention; when it cannot, it says so
+// on stderr and the watch counts nothing.
+func watchRetention(ctx context.Context, kc service.KafkaConn, topic string) *retentionWatch {
+	w := &retentionWatch{topic: topic, retention: -1}
+	r, err := kc.Retention(ctx, topic)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "warning: %v (the broker deletes events older than the topic's retention.ms)\n", err)
+		return w
+	}
+	w.retention, w.horizon = r, time.Now().Add(-r)
+	return w
+}
+
+func (w *retentionWatch) see(t time.Time) {
+	if w.retention >= 0 && t.Before(w.horizon) {
+		w.expired++
+	}
+}
+
+// report warns, with the count and the fix, when any event was too old.
+func (w *retentionWatch) report(out io.Writer, broker string) {
+	if w == nil || w.expired == 0 {
+		return
+	}
+	fmt.Fprintf(out, "warning: %d events are older than %s's retention.ms (%s): the broker deletes them at its next retention check,\n"+
+		"  so a replay may not find them. For history, keep it forever before producing:\n"+
+		"  kafka-configs.sh --bootstrap-server %s --alter --entity-type topics --entity-name %s --add-config retention.ms=-1\n",
+		w.expired, w.topic, w.retention, broker, w.topic)
 }
 
 func newConsumeCmd() *cobra.Command {
