@@ -137,10 +137,15 @@ func (p *Path) Close() {
 }
 
 // EngineConfig returns the engine's configuration for this path, with the
-// batch, pipeline and tracing settings of cfg.
+// batch, pipeline and tracing settings of cfg. Batches are decoded into a
+// schemas.BufferPool: every stage of this path copies what it keeps past
+// the batch (the feature cache its keys, the encoder the scored events),
+// so a released batch's buffers serve the next one instead of the garbage
+// collector.
 func (p *Path) EngineConfig(cfg *config.Config) pipeline.Config {
 	return pipeline.Config{
 		Spec:          p.Spec,
+		Mem:           schemas.NewBufferPool(0),
 		Policy:        cfg.Batch.Policy(),
 		InFlight:      cfg.Pipeline.InFlight,
 		Publishes:     cfg.Pipeline.Publishes,

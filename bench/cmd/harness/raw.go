@@ -75,7 +75,9 @@ const decodeWindows = 3
 
 // decodeWindow measures decoding msgs for d.
 func decodeWindow(spec *schemas.Spec, msgs []schemas.Message, d time.Duration) (Rate, error) {
-	dec := schemas.NewDecoder(spec, memory.NewGoAllocator())
+	// Into a buffer pool, as run decodes: each batch reuses the buffers of
+	// the one released before it.
+	dec := schemas.NewDecoder(spec, schemas.NewBufferPool(0))
 	// The thread's CPU time as well as the wall time: on a shared machine
 	// the wall time also counts the time spent waiting for a core.
 	runtime.LockOSThread()
@@ -158,7 +160,7 @@ func inferenceRates(ctx context.Context, m *model.Model, sizes []int, d time.Dur
 // inProcessRates measures decode, inference and encode of one batch in
 // turn on one goroutine, without Kafka: the CPU cost of scoring itself.
 func inProcessRates(ctx context.Context, spec *schemas.Spec, m *model.Model, sizes []int, d time.Duration) ([]BatchPoint, error) {
-	dec := schemas.NewDecoder(spec, memory.NewGoAllocator())
+	dec := schemas.NewDecoder(spec, schemas.NewBufferPool(0))
 	enc := schemas.NewEncoder(spec)
 	all := standardMessages(max(4096, sizes[len(sizes)-1]))
 	var out []BatchPoint
