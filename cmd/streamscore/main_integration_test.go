@@ -36,11 +36,15 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	binPath = filepath.Join(dir, "streamscore")
-	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building streamscore: %v\n%s", err, out)
-		os.Exit(2)
+	// STREAMSCORE_TEST_BINARY names a streamscore binary built from this
+	// tree already (integration.sh builds one for its two shards).
+	if binPath = os.Getenv("STREAMSCORE_TEST_BINARY"); binPath == "" {
+		binPath = filepath.Join(dir, "streamscore")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "building streamscore: %v\n%s", err, out)
+			os.Exit(2)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

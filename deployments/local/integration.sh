@@ -5,8 +5,10 @@
 # binary against the broker and spend most of their time waiting on it, so two
 # shards finish in a little over half the time of one. Each test uses its own
 # topics, groups and (where it stops one) its own Redis, so the shards do not
-# see each other. Tests that restart the shared broker skip here; make test runs
-# them alone afterwards (test-broker-restart).
+# see each other. cmd/streamscore's test binary and the streamscore binary its
+# tests drive are built once, before the shards start. Tests that restart the
+# shared broker skip here; make test runs them alone afterwards
+# (test-broker-restart).
 #
 # Each process writes .run/test-output/integration/<name>.log; a line is printed
 # as each one finishes, then the logs of those that failed. The exit status is
@@ -35,17 +37,30 @@ rm -f "$out"/*.log
 pkgs=$($GO list ./... | grep -v '/cmd/streamscore$')
 start=$(date +%s)
 declare -A names
+failed=()
 # shellcheck disable=SC2086
 $GO test -race -count=1 -tags integration -timeout "$TIMEOUT" $pkgs >"$out/packages.log" 2>&1 &
 names[$!]=packages
-$GO test -race -count=1 -v -tags integration -timeout "$TIMEOUT" -run "$SHARD_A" ./cmd/streamscore >"$out/cmd-a.log" 2>&1 &
-names[$!]=cmd-a
-$GO test -race -count=1 -v -tags integration -timeout "$TIMEOUT" -skip "$SHARD_A" ./cmd/streamscore >"$out/cmd-b.log" 2>&1 &
-names[$!]=cmd-b
-echo "integration: running packages, cmd-a and cmd-b at once (logs in $out)"
+# The cmd tests' binary and the streamscore binary they drive are built once
+# for both shards (two `go test` runs would each compile and link them, and
+# on a cold build cache every dependency too, beside the packages' build).
+if $GO test -race -c -tags integration -o "$out/cmd.test" ./cmd/streamscore >"$out/cmd-build.log" 2>&1 &&
+	$GO build -o "$out/streamscore" ./cmd/streamscore >>"$out/cmd-build.log" 2>&1; then
+	echo "integration: cmd/streamscore's tests built after $(($(date +%s) - start)) s"
+	for shard in a b; do
+		sel=(-test.run "$SHARD_A")
+		[ "$shard" = b ] && sel=(-test.skip "$SHARD_A")
+		(cd cmd/streamscore && STREAMSCORE_TEST_BINARY="$PWD/../../$out/streamscore" \
+			"../../$out/cmd.test" -test.v -test.timeout "$TIMEOUT" "${sel[@]}") >"$out/cmd-$shard.log" 2>&1 &
+		names[$!]=cmd-$shard
+	done
+	echo "integration: running packages, cmd-a and cmd-b at once (logs in $out)"
+else
+	echo "integration: building cmd/streamscore's tests FAILED after $(($(date +%s) - start)) s"
+	failed+=(cmd-build)
+fi
 
-failed=()
-for _ in 1 2 3; do
+for _ in "${!names[@]}"; do
 	pid=
 	wait -n -p pid
 	rc=$?
@@ -58,7 +73,7 @@ for _ in 1 2 3; do
 	fi
 done
 
-grep -hE '^(ok|FAIL|---|panic)' "$out"/packages.log "$out"/cmd-a.log "$out"/cmd-b.log | grep -vE '^--- (PASS|SKIP)' || true
+grep -hE '^(ok|FAIL|---|panic)' "$out"/packages.log "$out"/cmd-a.log "$out"/cmd-b.log 2>/dev/null | grep -vE '^--- (PASS|SKIP)' || true
 for name in "${failed[@]}"; do
 	echo "===== $name: $out/$name.log"
 	cat "$out/$name.log"
