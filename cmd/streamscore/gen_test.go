@@ -29,7 +29,8 @@ func runCommand(cmd *cobra.Command, args ...string) ([]byte, error) {
 	var out bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&out)
-	cmd.SetArgs(args)
+	// A nil slice would make cobra read os.Args, the test binary's flags.
+	cmd.SetArgs(append([]string{}, args...))
 	err := cmd.Execute()
 	return out.Bytes(), err
 }

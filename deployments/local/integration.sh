@@ -48,10 +48,10 @@ if $GO test -race -c -tags integration -o "$out/cmd.test" ./cmd/streamscore >"$o
 	$GO build -o "$out/streamscore" ./cmd/streamscore >>"$out/cmd-build.log" 2>&1; then
 	echo "integration: cmd/streamscore's tests built after $(($(date +%s) - start)) s"
 	for shard in a b; do
-		sel=(-test.run "$SHARD_A")
-		[ "$shard" = b ] && sel=(-test.skip "$SHARD_A")
+		sel=-test.run="$SHARD_A"
+		[ "$shard" = b ] && sel=-test.skip="$SHARD_A"
 		(cd cmd/streamscore && STREAMSCORE_TEST_BINARY="$PWD/../../$out/streamscore" \
-			"../../$out/cmd.test" -test.v -test.timeout "$TIMEOUT" "${sel[@]}") >"$out/cmd-$shard.log" 2>&1 &
+			"../../$out/cmd.test" -test.v=true -test.timeout="$TIMEOUT" "$sel") >"$out/cmd-$shard.log" 2>&1 &
 		names[$!]=cmd-$shard
 	done
 	echo "integration: running packages, cmd-a and cmd-b at once (logs in $out)"
