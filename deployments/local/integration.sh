@@ -73,6 +73,7 @@ for _ in "${!names[@]}"; do
 	fi
 done
 
+rm -f "$out/cmd.test" "$out/streamscore"
 grep -hE '^(ok|FAIL|---|panic)' "$out"/packages.log "$out"/cmd-a.log "$out"/cmd-b.log 2>/dev/null | grep -vE '^--- (PASS|SKIP)' || true
 for name in "${failed[@]}"; do
 	echo "===== $name: $out/$name.log"
