@@ -210,3 +210,25 @@ func Retention(ctx context.Context, c *kafka.Client, topic string) (time.Duratio
 	}
 	return 0, fmt.Errorf("reading %s's retention.ms: the broker returned none", topic)
 }
+
+// SetTopicConfig sets configuration entries of a topic (name=value, in
+// order) with IncrementalAlterConfigs; entries not named keep their values.
+// The broker validates names and values; its refusal is returned.
+func SetTopicConfig(ctx context.Context, c *kafka.Client, topic string, entries [][2]string) error {
+	cfgs := make([]kafka.IncrementalAlterConfigsRequestConfig, len(entries))
+	for i, e := range entries {
+		cfgs[i] = kafka.IncrementalAlterConfigsRequestConfig{Name: e[0], Value: e[1], ConfigOperation: kafka.ConfigOperationSet}
+	}
+	res, err := c.IncrementalAlterConfigs(ctx, &kafka.IncrementalAlterConfigsRequest{Resources: []kafka.IncrementalAlterConfigsRequestResource{{
+		ResourceType: kafka.ResourceTypeTopic, ResourceName: topic, Configs: cfgs,
+	}}})
+	if err != nil {
+		return fmt.Errorf("setting %s's configuration: %w", topic, err)
+	}
+	for _, r := range res.Resources {
+		if r.Error != nil {
+			return fmt.Errorf("setting %s's configuration: %w", topic, r.Error)
+		}
+	}
+	return nil
+}

@@ -50,29 +50,12 @@ func BenchmarkDecodeFormat(b *testing.B) {
 			if pooled {
 				name, mem = format+"/mem=pool", schemas.NewBufferPool(0)
 			}
-			b.Run(name, func(b *testing.B) { benchDecodeFormat(b, format, mem) })
+			b.Run(name, func(b *testing.B) {
+				spec, msgs, total := benchFormatBatch(b, format)
+				benchDecodeLoop(b, schemas.NewDecoder(spec, mem), msgs, total)
+			})
 		}
 	}
-}
-
-func benchDecodeFormat(b *testing.B, format string, mem memory.Allocator) {
-	spec, msgs, total := benchFormatBatch(b, format)
-	d := schemas.NewDecoder(spec, mem)
-	if out := d.Decode(msgs); len(out.Errors) > 0 {
-		b.Fatalf("bench events do not decode: %v", &out.Errors[0])
-	} else {
-		out.Release()
-	}
-	b.SetBytes(int64(total))
-	b.ReportAllocs()
-	ops := 0
-	cpu := processCPU()
-	for b.Loop() {
-		d.Decode(msgs).Release()
-		ops++
-	}
-	reportRows(b, ops, processCPU()-cpu)
-	b.ReportMetric(float64(total)/benchBatch, "bytes/row")
 }
 
 // BenchmarkAvroLibraries compares, per standard event, the generic

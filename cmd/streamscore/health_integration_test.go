@@ -16,6 +16,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/streamscore/streamscore/consumers"
 	"github.com/streamscore/streamscore/internal/servicetest"
 )
 
@@ -65,18 +66,8 @@ func waitProbe(t *testing.T, addr, path string, code int, want string, timeout t
 
 func setTopicConfig(t *testing.T, brokers []string, topic, key, value string) {
 	t.Helper()
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
-	res, err := c.AlterConfigs(t.Context(), &kafka.AlterConfigsRequest{Resources: []kafka.AlterConfigRequestResource{{
-		ResourceType: kafka.ResourceTypeTopic, ResourceName: topic,
-		Configs: []kafka.AlterConfigRequestConfig{{Name: key, Value: value}},
-	}}})
-	if err != nil {
+	if err := consumers.SetTopicConfig(t.Context(), &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}, topic, [][2]string{{key, value}}); err != nil {
 		t.Fatal(err)
-	}
-	for _, e := range res.Errors {
-		if e != nil {
-			t.Fatal(e)
-		}
 	}
 }
 

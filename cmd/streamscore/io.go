@@ -78,7 +78,8 @@ so history written back to a topic can be replayed by time range (replay
 --from/--to). An event without a readable time gets the time of writing.
 The broker deletes records older than the topic's retention.ms (7 days by
 default) at its next retention check, whatever their offsets: produce warns
-when it writes such events; give a history topic retention.ms=-1 first.
+when it writes such events; give a history topic retention.ms=-1 first
+(streamscore topics set TOPIC retention.ms=-1).
 
 With --framed the file holds binary values each preceded by its length as
 a 4-byte big-endian integer (what gen --format avro|protobuf writes); each
@@ -185,7 +186,7 @@ func (w *retentionWatch) report(out io.Writer, broker string) {
 	}
 	fmt.Fprintf(out, "warning: %d events are older than %s's retention.ms (%s): the broker deletes them at its next retention check,\n"+
 		"  so a replay may not find them. For history, keep it forever before producing:\n"+
-		"  kafka-configs.sh --bootstrap-server %s --alter --entity-type topics --entity-name %s --add-config retention.ms=-1\n",
+		"  streamscore topics set --brokers %s %s retention.ms=-1\n",
 		w.expired, w.topic, w.retention, broker, w.topic)
 }
 
@@ -303,7 +304,7 @@ left as they are.`,
 	create.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (streamscore.yaml)")
 	o.registerTopics(create)
 	create.Flags().BoolVar(&asJSON, "json", false, "print the topics as JSON (snake_case keys)")
-	cmd.AddCommand(create, newTopicsListCmd(), newTopicsDescribeCmd(), newTopicsSchemaCmd())
+	cmd.AddCommand(create, newTopicsListCmd(), newTopicsDescribeCmd(), newTopicsSchemaCmd(), newTopicsSetCmd())
 	return cmd
 }
 

@@ -186,10 +186,25 @@ func TestReplayTimeRangeOnBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	if said := produceHistory(short, head); !strings.Contains(said, "warning: 5 events are older than "+short+"'s retention.ms (168h0m0s)") ||
-		!strings.Contains(said, "--add-config retention.ms=-1") {
+		!strings.Contains(said, "streamscore topics set --brokers "+brokers[0]+" "+short+" retention.ms=-1") {
 		t.Fatalf("produce of old history into a topic with the default retention does not warn:\n%s", said)
 	}
-	setTopicConfig(t, brokers, topic, "retention.ms", "-1")
+	// The command the warning names; a malformed entry and one the broker
+	// refuses are errors that say so.
+	for _, bad := range [][]string{{"retention.ms"}, {"retention.ms=forever"}} {
+		out, err := streamscoreErr(t, append([]string{"topics", "set", "--brokers", brokers[0], topic}, bad...)...)
+		if err == nil || !strings.Contains(out, "retention.ms") {
+			t.Fatalf("topics set %v: err %v, output %s; want an error naming the entry", bad, err, out)
+		}
+	}
+	streamscore(t, "topics", "set", "--brokers", brokers[0], topic, "retention.ms=-1")
+	var described []struct {
+		Config map[string]string `json:"config"`
+	}
+	desc := streamscore(t, "topics", "describe", "--brokers", brokers[0], topic, "--json")
+	if err := json.Unmarshal([]byte(desc), &described); err != nil || len(described) != 1 || described[0].Config["retention.ms"] != "-1" {
+		t.Fatalf("topics describe after topics set lacks retention.ms -1 (%v):\n%s", err, desc)
+	}
 	if said := produceHistory(topic, hist); strings.Contains(said, "retention") {
 		t.Fatalf("produce warns about retention on a topic that keeps records forever:\n%s", said)
 	}

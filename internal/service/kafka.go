@@ -128,6 +128,15 @@ func (k KafkaConn) Retention(ctx context.Context, topic string) (time.Duration, 
 	return consumers.Retention(ctx, consumers.Client(k.Dialer, k.Brokers, 10*time.Second), topic)
 }
 
+// SetTopicConfig sets configuration entries of a topic once a broker
+// answers (see consumers.SetTopicConfig).
+func (k KafkaConn) SetTopicConfig(ctx context.Context, topic string, entries [][2]string) error {
+	if err := k.Reach(ctx); err != nil {
+		return err
+	}
+	return consumers.SetTopicConfig(ctx, consumers.Client(k.Dialer, k.Brokers, 10*time.Second), topic, entries)
+}
+
 // ReplayKafka returns what a replay needs of cfg's brokers: the connection,
 // and the partitions and replication factor of a topic it creates.
 func ReplayKafka(cfg *config.Config) (replay.Kafka, error) {
