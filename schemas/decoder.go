@@ -174,9 +174,12 @@ type Decoder struct {
 	at []fieldAt
 	// fastAt holds, per position of at, the field's form for fastFields.
 	fastAt []fastAt
-	// dataHint holds, per column of the record, the bytes per row of its
-	// string values in the last batch, for sizing the next one's.
-	dataHint []float64
+	// strs are the batch's string columns in record order from event_id
+	// (event_id, key, then one per passthrough field and feature set); each
+	// remembers its last batch's bytes per row. fixed are the event-time
+	// and feature-matrix columns.
+	strs  []strColumn
+	fixed fixedColumns
 }
 
 // rowState is what an event has set so far, beyond the row scratch.
@@ -564,38 +567,29 @@ func (d *Decoder) Schema() *arrow.Schema { return d.schema }
 // that fails becomes a DecodeError and the rest of the batch goes on. The
 // returned Decoded is never nil; the caller must Release it.
 func (d *Decoder) Decode(msgs []Message) *Decoded {
-	b := array.NewRecordBuilder(d.mem, d.schema)
-	defer b.Release()
-	// Resize, not Reserve, which rounds up to the next power of two, and
-	// doubles a batch of one (1024 rows, 32 features: 256 KiB of matrix
-	// for 128 KiB of values).
-	if len(d.dataHint) != len(b.Fields()) {
-		d.dataHint = make([]float64, len(b.Fields()))
+	n := len(msgs)
+	setStart := 4 + len(d.pass)
+	if len(d.strs) == 0 {
+		d.strs = make([]strColumn, 2+len(d.pass)+len(d.spec.FeatureSets))
 	}
-	for j, fb := range b.Fields() {
-		fb.Resize(len(msgs))
-		if sb, ok := fb.(*array.StringBuilder); ok && d.dataHint[j] > 0 {
-			// As many bytes per row as the last batch had, and a little
-			// more, instead of growing from nothing by doubling.
-			sb.ReserveData(int(d.dataHint[j]*float64(len(msgs))*1.125) + 64)
+	for i := range d.strs {
+		d.strs[i].begin(d.mem, n)
+	}
+	id, key, pass, sets := &d.strs[0], &d.strs[1], d.strs[2:2+len(d.pass)], d.strs[2+len(d.pass):]
+	listTy := d.schema.Field(3).Type.(*arrow.FixedSizeListType)
+	d.fixed.begin(d.mem, n, int(listTy.Len()), d.schema.Field(2).Type, listTy)
+	// Typed feature columns, when the spec has any, go through Arrow's
+	// builders; the fixed columns above do not.
+	var b *array.RecordBuilder
+	if d.tc != nil {
+		b = array.NewRecordBuilder(d.mem, d.schema)
+		defer b.Release()
+		for _, fb := range b.Fields()[d.tc.first:] {
+			// Resize, not Reserve, which rounds up to the next power of two.
+			fb.Resize(n)
 		}
 	}
-	idB := b.Field(0).(*array.StringBuilder)
-	keyB := b.Field(1).(*array.StringBuilder)
-	tsB := b.Field(2).(*array.TimestampBuilder)
-	featB := b.Field(3).(*array.FixedSizeListBuilder)
-	valB := featB.ValueBuilder().(*array.Float32Builder)
-	valB.Resize(len(msgs) * len(d.row))
-	passB := make([]*array.StringBuilder, len(d.pass))
-	for i := range passB {
-		passB[i] = b.Field(4 + i).(*array.StringBuilder)
-	}
-
-	setB := make([]*array.StringBuilder, len(d.spec.FeatureSets))
-	for i := range setB {
-		setB[i] = b.Field(4 + len(d.pass) + i).(*array.StringBuilder)
-	}
-	out := &Decoded{Rows: make([]int, 0, len(msgs)), sets: len(setB), setStart: 4 + len(d.pass), noMatrix: d.spec.Columns() == 0, mem: d.mem}
+	out := &Decoded{Rows: make([]int, 0, n), sets: len(sets), setStart: setStart, noMatrix: d.spec.Columns() == 0, mem: d.mem}
 	for i := range msgs {
 		m := &msgs[i]
 		ts, defaulted, ok := d.decodeRow(m)
@@ -603,41 +597,52 @@ func (d *Decoder) Decode(msgs []Message) *Decoded {
 			out.Errors = append(out.Errors, DecodeError{Index: i, Reason: d.sc.reason, Field: d.failField, Msg: d.sc.msg})
 			continue
 		}
+		r := len(out.Rows)
 		out.Defaulted += defaulted
-		idB.BinaryBuilder.Append(d.idBuf)
+		id.append(d.idBuf)
 		if d.spec.Key != "" {
-			keyB.BinaryBuilder.Append(d.keyBuf)
+			key.append(d.keyBuf)
 		} else {
-			keyB.BinaryBuilder.Append(m.Key)
+			key.append(m.Key)
 		}
-		tsB.Append(arrow.Timestamp(ts))
-		featB.Append(true)
+		d.fixed.tsv[r] = ts
 		if d.tc != nil {
-			d.tc.appendRow(d, valB, b)
+			d.tc.appendRow(d, d.fixed.row(r), b)
 		} else {
-			valB.AppendValues(d.row, nil)
+			clear(d.fixed.row(r)[copy(d.fixed.row(r), d.row):])
 		}
-		for j, pb := range passB {
+		for j := range pass {
 			if d.passSet[j] {
-				pb.BinaryBuilder.Append(d.pass[j])
+				pass[j].append(d.pass[j])
 			} else {
-				pb.AppendNull()
+				pass[j].appendNull()
 			}
 		}
-		for j := range setB {
+		for j := range sets {
 			d.keyBufs = d.spec.FeatureSets[j].AppendKey(d.keyBufs[:0], d.lookupValue)
-			setB[j].BinaryBuilder.Append(d.keyBufs)
+			sets[j].append(d.keyBufs)
 		}
 		out.Rows = append(out.Rows, i)
 	}
-	if rows := len(out.Rows); rows > 0 {
-		for j, fb := range b.Fields() {
-			if sb, ok := fb.(*array.StringBuilder); ok {
-				d.dataHint[j] = float64(sb.DataLen()) / float64(rows)
-			}
+	rows := len(out.Rows)
+	cols := make([]arrow.Array, len(d.schema.Fields()))
+	cols[0], cols[1] = id.finish(), key.finish()
+	cols[2], cols[3] = d.fixed.finish(rows)
+	for j := range pass {
+		cols[4+j] = pass[j].finish()
+	}
+	for j := range sets {
+		cols[setStart+j] = sets[j].finish()
+	}
+	if b != nil {
+		for j, fb := range b.Fields()[d.tc.first:] {
+			cols[d.tc.first+j] = fb.NewArray()
 		}
 	}
-	out.Record = b.NewRecord()
+	out.Record = array.NewRecord(d.schema, cols, int64(rows))
+	for _, c := range cols {
+		c.Release()
+	}
 	return out
 }
 

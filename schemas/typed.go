@@ -228,7 +228,6 @@ type typedDecoder struct {
 	setDefaults [][]byte
 	// gather lists the scratch-row positions that make the matrix row.
 	gather []int
-	matrix []float32
 	first  int // record column of the first feature column
 }
 
@@ -274,7 +273,6 @@ func newTypedDecoder(d *Decoder) *typedDecoder {
 	for _, f := range s.setStringFeatures() {
 		t.setDefaults = append(t.setDefaults, []byte(f.DefaultString))
 	}
-	t.matrix = make([]float32, max(len(t.gather), 1)) // see Spec.Arrow
 	return t
 }
 
@@ -476,12 +474,13 @@ func (t *typedDecoder) mismatch(d *Decoder, want string) bool {
 	return d.mismatch(want)
 }
 
-// appendRow appends the current row's matrix values and feature columns.
-func (t *typedDecoder) appendRow(d *Decoder, vals *array.Float32Builder, b *array.RecordBuilder) {
+// appendRow writes the current row's matrix values into row (zeroed, one
+// feature-matrix row) and appends its feature columns.
+func (t *typedDecoder) appendRow(d *Decoder, row []float32, b *array.RecordBuilder) {
 	for k, j := range t.gather {
-		t.matrix[k] = d.row[j]
+		row[k] = d.row[j]
 	}
-	vals.AppendValues(t.matrix, nil)
+	clear(row[len(t.gather):]) // a matrix of no columns has one (Spec.Arrow)
 	for i := range t.feats {
 		tf := &t.feats[i]
 		f := tf.f
