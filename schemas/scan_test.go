@@ -1,10 +1,13 @@
 package schemas
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -87,5 +90,32 @@ func TestDigits8(t *testing.T) {
 		if v, gotN := digitsLead(binary.LittleEndian.Uint64(w[:])); int(gotN) != n || v != want {
 			t.Fatalf("digitsLead(%q) = %d, %d; want %d, %d", w[:], v, gotN, want, n)
 		}
+	}
+}
+
+// TestAppendJSONString checks the JSON strings the binary formats write
+// for passthrough fields: valid JSON that reads back as the value (invalid
+// UTF-8 as U+FFFD), plain ASCII copied as it is, before and after the
+// characters that need escaping.
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{
+		"", "acme", "m\"1", `back\slash`, "tab\there", "\x00\x1f\x7f", "café", "日本", "a\xffb", "\xc3", "ascii then \n newline", "€ first, then ascii",
+	} {
+		got := appendJSONString([]byte("prefix:"), []byte(s))
+		if !bytes.HasPrefix(got, []byte("prefix:")) {
+			t.Fatalf("%q: the prefix was overwritten: %q", s, got)
+		}
+		js := got[len("prefix:"):]
+		var back string
+		if err := json.Unmarshal(js, &back); err != nil {
+			t.Errorf("%q: %s is not a JSON string: %v", s, js, err)
+			continue
+		}
+		if want := strings.ToValidUTF8(s, "\ufffd"); back != want {
+			t.Errorf("%q: %s reads back as %q, want %q", s, js, back, want)
+		}
+	}
+	if got := string(appendJSONString(nil, []byte("merchant-42 (ok)"))); got != `"merchant-42 (ok)"` {
+		t.Errorf("plain ASCII written as %s", got)
 	}
 }

@@ -325,7 +325,14 @@ func appendJSONFloat(dst []byte, v float64, bits int) []byte {
 func appendJSONString(dst, s []byte) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
-	for _, c := range string(s) {
+	// Printable ASCII other than '"' and '\\' goes as it is: the common
+	// case, copied in one append.
+	plain := 0
+	for plain < len(s) && s[plain] >= 0x20 && s[plain] < 0x7f && s[plain] != '"' && s[plain] != '\\' {
+		plain++
+	}
+	dst = append(dst, s[:plain]...)
+	for _, c := range string(s[plain:]) {
 		switch {
 		case c == '"' || c == '\\':
 			dst = append(dst, '\\', byte(c))
