@@ -409,6 +409,16 @@ func le64(b []byte, i int) uint64 {
 	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))[:])
 }
 
+// le32 and le16 are le64's narrower siblings: the caller has checked that
+// b[i:i+4] (b[i:i+2]) is in range.
+func le32(b []byte, i int) uint32 {
+	return binary.LittleEndian.Uint32((*[4]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))[:])
+}
+
+func le16(b []byte, i int) uint16 {
+	return binary.LittleEndian.Uint16((*[2]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))[:])
+}
+
 // compactFloat reads the number at b[j:] for fastFields when it is not one
 // of the shortest: a common one (fewer than eight integer digits, then
 // fewer than sixteen fraction digits or none, no exponent) eight bytes at

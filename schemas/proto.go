@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -53,6 +52,9 @@ type protoOp struct {
 	// text is set for a string field that is only the event id, the key
 	// or a feature-set key field: its bytes are the text, read inline.
 	text bool
+	// passText is set for a string field that is only passed through: its
+	// JSON string is written inline.
+	passText bool
 }
 
 // protoProgram reads the events of one message type of a writer schema.
@@ -99,6 +101,14 @@ type protoFloat struct {
 	tag, mask   uint64
 	shift, size uint8
 	idx         int32
+	// num is the field number; seq counts the fields from this one on
+	// whose numbers and features both go up by one and whose tags are as
+	// long as this one's (at least 1): a run that floatSeq reads with the
+	// tag computed, not loaded.
+	num, seq int32
+	// tags holds, for a run of two-byte tags, the tags of its seq fields
+	// as little-endian words.
+	tags []uint16
 }
 
 func (p *protoProgram) op(n protowire.Number) *protoOp {
@@ -219,6 +229,7 @@ func (d *Decoder) compileMessage(md protoreflect.MessageDescriptor) (*protoProgr
 		have[name] = true
 		op.array = op.list && sl.kinds&slotFeature != 0
 		op.text = !op.list && op.kind == protoreflect.StringKind && sl.kinds&^(slotID|slotKey|slotLookup) == 0
+		op.passText = !op.list && op.kind == protoreflect.StringKind && sl.kinds == slotPass
 		op.float32 = !op.list && op.kind == protoreflect.FloatKind && sl.kinds == slotFeature && d.kinds[sl.idx] <= kindFloat64
 		n := f.Number()
 		if int(n) < maxDenseField {
@@ -268,12 +279,27 @@ func (d *Decoder) compileMessage(md protoreflect.MessageDescriptor) (*protoProgr
 		}
 		p.floatAt[n] = int32(len(p.floats))
 		tag := protowire.AppendTag(nil, protowire.Number(n), protowire.Fixed32Type)
-		f := protoFloat{shift: uint8(8 * len(tag)), size: uint8(len(tag) + 4), idx: i}
+		f := protoFloat{shift: uint8(8 * len(tag)), size: uint8(len(tag) + 4), idx: i, num: int32(n), seq: 1}
 		for j, c := range tag {
 			f.tag |= uint64(c) << (8 * j)
 			f.mask |= 0xff << (8 * j)
 		}
 		p.floats = append(p.floats, f)
+	}
+	for t := len(p.floats) - 2; t >= 0; t-- {
+		f, g := &p.floats[t], &p.floats[t+1]
+		if g.num == f.num+1 && g.idx == f.idx+1 && g.size == f.size {
+			f.seq = g.seq + 1
+		}
+	}
+	tags := make([]uint16, len(p.floats))
+	for t := range p.floats {
+		tags[t] = uint16(p.floats[t].tag)
+	}
+	for t := range p.floats {
+		if f := &p.floats[t]; f.size == 6 && f.seq > 1 {
+			f.tags = tags[t : t+int(f.seq)]
+		}
 	}
 	if e := d.checkRequired(have); e != nil {
 		return nil, e
@@ -471,10 +497,17 @@ func (d *Decoder) protoRow(s *protoSchema, body []byte) bool {
 			return d.wireFail(ReasonMalformed, "", "field number 0")
 		}
 		op := p.op(num)
-		if op != nil && op.text && typ == protowire.BytesType && pos < len(b) && b[pos] < 0x80 && pos+1+int(b[pos]) <= len(b) {
-			// An id or key of under 128 bytes: its text, at once.
+		if op != nil && (op.text || op.passText) && typ == protowire.BytesType && pos < len(b) && b[pos] < 0x80 && pos+1+int(b[pos]) <= len(b) {
+			// An id, a key or a passed-through string of under 128 bytes:
+			// its text, at once.
 			end := pos + 1 + int(b[pos])
-			d.setText(op.sl, b[pos+1:end])
+			if op.text {
+				d.setText(op.sl, b[pos+1:end])
+			} else {
+				buf := &d.wire.passBufs[op.sl.idx]
+				*buf = appendJSONString((*buf)[:0], b[pos+1:end])
+				d.setPass(op.sl, *buf)
+			}
 			pos = end
 			continue
 		}
@@ -511,11 +544,10 @@ func protoFloats(b []byte, pos int, p *protoProgram, row []float32, seen []bool)
 	// The fields in the order writers put them (by number), read by
 	// floatRun; where a field is left out (null, or proto3's zero), the
 	// next one's place is looked up.
-	for pos+8 <= len(b) {
-		w := le64(b, pos)
-		num := uint(w&0x7f) >> 3
-		if w&0x80 != 0 {
-			num = uint(w&0x7f|(w>>8&0x7f)<<7) >> 3
+	for pos+5 <= len(b) {
+		num := uint(b[pos]&0x7f) >> 3
+		if b[pos]&0x80 != 0 {
+			num = (uint(b[pos]&0x7f) | uint(b[pos+1]&0x7f)<<7) >> 3
 		}
 		if num >= uint(len(p.floatAt)) || p.floatAt[num] < 0 {
 			break
@@ -526,62 +558,86 @@ func protoFloats(b []byte, pos int, p *protoProgram, row []float32, seen []bool)
 		}
 		pos = next
 	}
-	// The last fields, fewer than eight bytes from the end (or the field
-	// that stopped the loop above, which fails here too).
-	f32 := p.f32
-	for pos+5 <= len(b) {
-		tag := uint32(b[pos])
-		k := pos + 1
-		if tag >= 0x80 {
-			c := uint32(b[k])
-			if c >= 0x80 || k+5 > len(b) {
-				return pos
-			}
-			tag = tag&0x7f | c<<7
-			k++
-		}
-		num := uint(tag >> 3)
-		if protowire.Type(tag&7) != protowire.Fixed32Type || num >= uint(len(f32)) {
-			return pos
-		}
-		i := f32[num]
-		w := b[k : k+4 : k+4]
-		bits := uint32(w[0]) | uint32(w[1])<<8 | uint32(w[2])<<16 | uint32(w[3])<<24
-		if i < 0 || bits&0x7f800000 == 0x7f800000 {
-			return pos
-		}
-		row[i] = math.Float32frombits(bits)
-		seen[i] = true
-		pos = k + 4
-	}
 	return pos
 }
 
 // floatRun reads, from b[pos:], fields floats[t], floats[t+1], … for as
 // long as each is next on the wire with a finite value, and returns where
-// it stopped. Each field's tag is matched with one comparison and its
-// value read from the same word. A leaf with few live values, so that the
-// loop keeps them in registers; every floats[i].idx is below len(row) and
-// len(seen) (compileMessage makes them from the spec's features).
+// it stopped. Every floats[i].idx is below len(row) and len(seen)
+// (compileMessage makes them from the spec's features).
 func floatRun(b []byte, pos int, floats []protoFloat, t int, row []float32, seen []bool) int {
-	fp, rp, sp := unsafe.Pointer(unsafe.SliceData(floats)), unsafe.Pointer(unsafe.SliceData(row)), unsafe.Pointer(unsafe.SliceData(seen))
-	for ; pos+8 <= len(b) && uint(t) < uint(len(floats)); t++ {
-		f := (*protoFloat)(unsafe.Add(fp, uintptr(t)*unsafe.Sizeof(protoFloat{})))
-		w := le64(b, pos)
-		bits := uint32(w >> (f.shift & 63))
-		if w&f.mask != f.tag || bits&0x7f800000 == 0x7f800000 {
+	for uint(t) < uint(len(floats)) {
+		f := &floats[t]
+		if f.seq > 1 {
+			next, n := floatSeq(b, pos, f, row[f.idx:f.idx+f.seq], seen[f.idx:f.idx+f.seq])
+			pos, t = next, t+n
+			if n < int(f.seq) {
+				break
+			}
+			continue
+		}
+		if pos+int(f.size) > len(b) {
 			break
 		}
-		*(*float32)(unsafe.Add(rp, 4*uintptr(f.idx))) = math.Float32frombits(bits)
-		*(*bool)(unsafe.Add(sp, uintptr(f.idx))) = true
+		tag := uint64(b[pos])
+		if f.shift == 16 {
+			tag |= uint64(b[pos+1]) << 8
+		}
+		bits := le32(b, pos+int(f.shift>>3))
+		if tag != f.tag || bits&0x7f800000 == 0x7f800000 {
+			break
+		}
+		row[f.idx] = math.Float32frombits(bits)
+		seen[f.idx] = true
 		pos += int(f.size)
+		t++
 	}
 	return pos
+}
+
+// floatSeq reads, from b[pos:], the fields of f's run (len(row) of them,
+// numbered from f.num, filling row and seen in order) for as long as each
+// is next on the wire with a finite value, and returns where it stopped and
+// how many it read. Each field's tag is computed from its number rather
+// than loaded, and compared in one step.
+func floatSeq(b []byte, pos int, f *protoFloat, row []float32, seen []bool) (int, int) {
+	seen = seen[:len(row)]
+	k := 0
+	if f.size == 5 {
+		// One tag byte: field numbers below 16.
+		tag := byte(f.num)<<3 | byte(protowire.Fixed32Type)
+		for ; k < len(row) && pos+5 <= len(b); k++ {
+			bits := le32(b, pos+1)
+			if b[pos] != tag || bits&0x7f800000 == 0x7f800000 {
+				break
+			}
+			row[k] = math.Float32frombits(bits)
+			seen[k] = true
+			pos += 5
+			tag += 8
+		}
+		return pos, k
+	}
+	// Two tag bytes: the varint of num<<3|5, low seven bits first; the
+	// run's tags come from a table (floatTags) built with the program.
+	tags := f.tags[:len(row)]
+	for ; k < len(row) && pos+6 <= len(b); k++ {
+		bits := le32(b, pos+2)
+		if le16(b, pos) != tags[k] || bits&0x7f800000 == 0x7f800000 {
+			break
+		}
+		row[k] = math.Float32frombits(bits)
+		seen[k] = true
+		pos += 6
+	}
+	return pos, k
 }
 
 // protoZero sets a field without presence to its zero value.
 func (d *Decoder) protoZero(op *protoOp) {
 	switch {
+	case op.text:
+		d.setText(op.sl, nil)
 	case op.ts || op.msg != nil:
 		d.setNull(op.sl)
 	case op.kind == protoreflect.StringKind || op.kind == protoreflect.BytesKind:

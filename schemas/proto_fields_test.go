@@ -2,6 +2,7 @@ package schemas_test
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -138,5 +139,78 @@ func TestProtobufFloatFields(t *testing.T) {
 				t.Fatalf("got %+v, want one %s dead letter on field %q", got.Errors, tc.reason, tc.field)
 			}
 		})
+	}
+}
+
+// TestProtobufFloatOrders decodes events whose float features come in
+// random orders and subsets (runs in number order broken by gaps, fields
+// out of order, repeats, unknown fields between them, a run ending at the
+// body's last byte) and checks every feature against what the wire says:
+// the last value written, or the default of an optional feature left out.
+func TestProtobufFloatOrders(t *testing.T) {
+	spec := loadSpec(t, "../testdata/formats/payments.protobuf.yaml")
+	rng := rand.New(rand.NewPCG(3, 4))
+	const events = 400
+	var msgs []schemas.Message
+	want := make([][32]float32, events)
+	for e := range events {
+		var order []int
+		switch e % 4 {
+		case 0: // in number order, some optional ones left out
+			for f := range 32 {
+				if f < 24 || rng.IntN(2) == 0 {
+					order = append(order, f)
+				}
+			}
+		case 1: // shuffled
+			order = rng.Perm(32)
+		case 2: // in order with a stretch moved to the end
+			cut := 1 + rng.IntN(30)
+			for f := cut; f < 32; f++ {
+				order = append(order, f)
+			}
+			for f := range cut {
+				order = append(order, f)
+			}
+		default: // in order with repeats
+			for f := range 32 {
+				order = append(order, f)
+				if rng.IntN(6) == 0 {
+					order = append(order, rng.IntN(32))
+				}
+			}
+		}
+		vals := map[int]uint32{}
+		body := protoPayment(nil, nil, nil)
+		for _, f := range order {
+			v := float32(rng.NormFloat64())
+			if v == 0 {
+				v = 1
+			}
+			vals[f] = math.Float32bits(v)
+			body = protowire.AppendTag(body, protowire.Number(10+f), protowire.Fixed32Type)
+			body = protowire.AppendFixed32(body, vals[f])
+			if rng.IntN(20) == 0 {
+				body = protowire.AppendVarint(protowire.AppendTag(body, 77, protowire.VarintType), uint64(rng.IntN(1000)))
+			}
+		}
+		for f := range 32 {
+			if bits, ok := vals[f]; ok {
+				want[e][f] = math.Float32frombits(bits)
+			}
+		}
+		msgs = append(msgs, schemas.Message{Value: append(schemas.AppendMessageIndexes(schemas.AppendFrame(nil, idProto), []int{0}), body...), Time: msgTime})
+	}
+	got := decodeMsgs(t, spec, msgs)
+	if len(got.Errors) != 0 {
+		t.Fatalf("dead letters: %+v", got.Errors)
+	}
+	for e := range events {
+		row := got.features(e)
+		for f := range 32 {
+			if row[f] != want[e][f] {
+				t.Fatalf("event %d (kind %d): f%02d = %v, want %v", e, e%4, f, row[f], want[e][f])
+			}
+		}
 	}
 }
