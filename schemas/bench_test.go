@@ -70,14 +70,24 @@ func benchMessages(digits int) ([]schemas.Message, int) {
 	return msgs, total
 }
 
-// BenchmarkDecode decodes one 1024-event batch per op into Arrow and releases it.
+// BenchmarkDecode decodes one 1024-event batch per op into Arrow and
+// releases it: mem=go into the Go allocator's fresh buffers (garbage whose
+// collection the process CPU counts), mem=pool into a schemas.BufferPool,
+// as run decodes.
 func BenchmarkDecode(b *testing.B) {
 	spec := benchSpec(b)
 	for _, be := range benchEvents {
-		b.Run(be.name, func(b *testing.B) {
-			msgs, total := benchMessages(be.digits)
-			benchDecodeLoop(b, schemas.NewDecoder(spec, memory.NewGoAllocator()), msgs, total)
-		})
+		for _, pooled := range []bool{false, true} {
+			name := be.name + "/mem=go"
+			var mem memory.Allocator = memory.NewGoAllocator()
+			if pooled {
+				name, mem = be.name+"/mem=pool", schemas.NewBufferPool(0)
+			}
+			b.Run(name, func(b *testing.B) {
+				msgs, total := benchMessages(be.digits)
+				benchDecodeLoop(b, schemas.NewDecoder(spec, mem), msgs, total)
+			})
+		}
 	}
 }
 

@@ -1,7 +1,7 @@
 // Package schemas is the leaf of streamscore: the event schema spec (YAML),
-// its Arrow layout, the decoders that fill Arrow builders from raw Kafka
-// values (JSON, and Avro and Protobuf in the Confluent wire format, read by
-// readers compiled per writer schema), the scored-event encoder, and the
+// its Arrow layout, the decoders that write a batch's Arrow columns from raw
+// Kafka values (JSON, and Avro and Protobuf in the Confluent wire format,
+// read by readers compiled per writer schema), the scored-event encoder, and the
 // record types every other package shares (Message, Span, DeadLetter).
 //
 // It imports no other streamscore package but the leaf internal/yamlerr,
