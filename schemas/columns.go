@@ -71,6 +71,8 @@ func (c *strColumn) appendNull() {
 	if c.valid == nil {
 		c.valid = memory.NewResizableBuffer(c.mem)
 		c.valid.Resize(int(bitutil.BytesForBits(int64(c.rows))))
+		// Not every allocator zeroes what it hands out.
+		clear(c.valid.Bytes())
 		bitutil.SetBitsTo(c.valid.Bytes(), 0, int64(c.n), true)
 	}
 	c.off[c.n+1] = c.off[c.n]

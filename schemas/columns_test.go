@@ -20,8 +20,34 @@ import (
 // reused across the batches, as a scorer reuses it, and every buffer must
 // be released with the record.
 func TestDecodeColumnsMatchBuilders(t *testing.T) {
+	t.Run("go", func(t *testing.T) { testDecodeColumns(t, memory.NewGoAllocator()) })
+	// An allocator that hands out memory full of junk: the columns must
+	// not count on zeroed buffers.
+	t.Run("dirty", func(t *testing.T) { testDecodeColumns(t, dirtyAllocator{memory.NewGoAllocator()}) })
+	t.Run("pool", func(t *testing.T) { testDecodeColumns(t, schemas.NewBufferPool(0)) })
+}
+
+// dirtyAllocator fills every buffer it allocates with 0xa5 bytes.
+type dirtyAllocator struct{ memory.Allocator }
+
+func (a dirtyAllocator) Allocate(n int) []byte {
+	b := a.Allocator.Allocate(n)
+	for i := range b {
+		b[i] = 0xa5
+	}
+	return b
+}
+
+func (a dirtyAllocator) Reallocate(n int, old []byte) []byte {
+	b := a.Allocate(n)
+	copy(b, old)
+	a.Free(old)
+	return b
+}
+
+func testDecodeColumns(t *testing.T, base memory.Allocator) {
 	spec := parseSpec(t, testSpec+"feature_sets:\n  - {name: acct, key: \"acct:{user}\", features: [{name: bal, default: 2}]}\n")
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(base)
 	d := schemas.NewDecoder(spec, mem)
 	type row struct {
 		id, user, merchant, meta string // "" merchant/meta: absent (null)
@@ -55,7 +81,7 @@ func TestDecodeColumnsMatchBuilders(t *testing.T) {
 		}
 		out := d.Decode(msgs)
 
-		b := array.NewRecordBuilder(mem, spec.Arrow())
+		b := array.NewRecordBuilder(memory.NewGoAllocator(), spec.Arrow())
 		good := 0
 		for i, r := range rows {
 			if r.bad {

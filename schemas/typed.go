@@ -474,8 +474,8 @@ func (t *typedDecoder) mismatch(d *Decoder, want string) bool {
 	return d.mismatch(want)
 }
 
-// appendRow writes the current row's matrix values into row (zeroed, one
-// feature-matrix row) and appends its feature columns.
+// appendRow writes the current row's matrix values into row (one row of
+// the feature matrix) and appends its feature columns.
 func (t *typedDecoder) appendRow(d *Decoder, row []float32, b *array.RecordBuilder) {
 	for k, j := range t.gather {
 		row[k] = d.row[j]
