@@ -103,8 +103,8 @@ type protoFloat struct {
 	idx         int32
 	// num is the field number; seq counts the fields from this one on
 	// whose numbers and features both go up by one and whose tags are as
-	// long as this one's (at least 1): a run that floatSeq reads with the
-	// tag computed, not loaded.
+	// long as this one's (at least 1): a run that floatSeq reads in one
+	// loop.
 	num, seq int32
 	// tags holds, for a run of two-byte tags, the tags of its seq fields
 	// as little-endian words.
@@ -598,8 +598,8 @@ func floatRun(b []byte, pos int, floats []protoFloat, t int, row []float32, seen
 // floatSeq reads, from b[pos:], the fields of f's run (len(row) of them,
 // numbered from f.num, filling row and seen in order) for as long as each
 // is next on the wire with a finite value, and returns where it stopped and
-// how many it read. Each field's tag is computed from its number rather
-// than loaded, and compared in one step.
+// how many it read. A one-byte tag is computed from the field number, a
+// two-byte one taken from f.tags; either is compared in one step.
 func floatSeq(b []byte, pos int, f *protoFloat, row []float32, seen []bool) (int, int) {
 	seen = seen[:len(row)]
 	k := 0
@@ -618,8 +618,8 @@ func floatSeq(b []byte, pos int, f *protoFloat, row []float32, seen []bool) (int
 		}
 		return pos, k
 	}
-	// Two tag bytes: the varint of num<<3|5, low seven bits first; the
-	// run's tags come from a table (floatTags) built with the program.
+	// Two tag bytes: the varint of num<<3|5, low seven bits first, from
+	// the table compileMessage built.
 	tags := f.tags[:len(row)]
 	for ; k < len(row) && pos+6 <= len(b); k++ {
 		bits := le32(b, pos+2)
