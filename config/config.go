@@ -500,19 +500,21 @@ func (c *Config) TxnConfig() producers.TxnConfig {
 	return producers.TxnConfig{Config: c.ProducerConfig(), Delivery: d, GroupID: c.Group}
 }
 
-// producerBatchSize is producer.batch_size, or when it is unset (0) twice
-// a partition's share of a full batch (batch.max_rows over
-// topics.partitions), at least 64 and at most batch.max_rows. kafka-go
-// allocates that many message slots (about 150 bytes each) for every
-// partition batch it opens, however few messages the batch gets, so a
-// fixed 1024 cost every publish 8 × 150 KiB over 8 partitions, most of the
-// scorer's garbage at low rates; a share fits a partition's part of a
-// batch in one produce request all the same.
-func (c *Config) producerBatchSize() int {
+// ProducerBatchSizeFor is producer.batch_size, or when it is unset (0)
+// twice a partition's share of a full batch (batch.max_rows over the
+// output topic's partitions), at least 64 and at most batch.max_rows.
+// kafka-go allocates that many message slots (about 150 bytes each) for
+// every partition batch it opens, however few messages the batch gets, so
+// a fixed 1024 cost every publish 8 × 150 KiB over 8 partitions, most of
+// the scorer's garbage at low rates; a share fits a partition's part of a
+// batch in one produce request all the same. ProducerConfig uses
+// topics.partitions; run, once the brokers answer, the output topic's own
+// count.
+func (c *Config) ProducerBatchSizeFor(partitions int) int {
 	if c.Producer.BatchSize > 0 {
 		return c.Producer.BatchSize
 	}
-	rows, parts := max(c.Batch.MaxRows, 1), max(c.Topics.Partitions, 1)
+	rows, parts := max(c.Batch.MaxRows, 1), max(partitions, 1)
 	share := (rows + parts - 1) / parts
 	return min(rows, max(64, 2*share))
 }
@@ -520,7 +522,7 @@ func (c *Config) producerBatchSize() int {
 func (c *Config) ProducerConfig() producers.Config {
 	return producers.Config{
 		Brokers: c.Brokers, Topic: c.Topics.Output, DLQTopic: c.Topics.DLQ,
-		BatchTimeout: c.Producer.BatchTimeout, BatchSize: c.producerBatchSize(), BatchBytes: c.Producer.BatchBytes,
+		BatchTimeout: c.Producer.BatchTimeout, BatchSize: c.ProducerBatchSizeFor(c.Topics.Partitions), BatchBytes: c.Producer.BatchBytes,
 		Compression: c.Producer.Compression, WriteTimeout: c.Producer.WriteTimeout,
 		MaxMessageBytes: c.Producer.MaxMessageBytes,
 	}

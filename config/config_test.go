@@ -170,5 +170,10 @@ func TestProducerBatchSize(t *testing.T) {
 		if got := c.ProducerConfig().BatchSize; got != tc.want {
 			t.Errorf("batch_size %d, max_rows %d, partitions %d: got %d, want %d", tc.set, tc.rows, tc.parts, got, tc.want)
 		}
+		// The output topic's own count, when run has read it.
+		c.Topics.Partitions = 3
+		if got := c.ProducerBatchSizeFor(tc.parts); got != tc.want {
+			t.Errorf("batch_size %d, max_rows %d, for %d partitions: got %d, want %d", tc.set, tc.rows, tc.parts, got, tc.want)
+		}
 	}
 }

@@ -166,6 +166,17 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Writer, erro
 	return w, nil
 }
 
+// SetBatchSize sets how many records go in one partition's batch (see
+// Config.BatchSize). It must be called before the first Publish.
+func (w *Writer) SetBatchSize(n int) {
+	if n > 0 {
+		w.cfg.BatchSize, w.w.BatchSize, w.aw.BatchSize = n, n, n
+	}
+}
+
+// BatchSize returns how many records go in one partition's batch.
+func (w *Writer) BatchSize() int { return w.aw.BatchSize }
+
 // Publish writes scored events to the output topic and dead letters to the
 // dead-letter topic, and returns once every one (or the dead letter that
 // replaced it) is acknowledged by all in-sync replicas. It returns an

@@ -268,12 +268,22 @@ func TestRunScoresEveryEventOnceInKeyOrder(t *testing.T) {
 	evs := makeEvents(n, 500, 42)
 	produce(t, brokers, in, evs)
 
-	cmd, _ := startRun(t, cfg)
+	// The topics have 8 partitions; run is told 2, and sizes its
+	// producer's batches from the output topic's real count: 512 rows over
+	// 8 partitions, twice a share, 128 (256 for 2 partitions).
+	runCfg, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd, logs := startRun(t, writeConfig(t, strings.Replace(string(runCfg), "partitions: 8}", "partitions: 2}", 1)))
 	msgs := readAll(t, brokers, out, n, 3*time.Minute)
 
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("run did not exit 0 after SIGTERM: %v", err)
+	}
+	if l := logs.String(); !strings.Contains(l, `"msg":"producer.batch_size follows the output topic's partitions"`) || !strings.Contains(l, `"partitions":8,"topics.partitions":2,"batch_size":128`) {
+		t.Errorf("run did not size its batches for the output topic's 8 partitions; its log:\n%s", servicetest.Tail(l, 3000))
 	}
 
 	if len(msgs) != n {

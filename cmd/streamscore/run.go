@@ -213,6 +213,9 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 	if err != nil || client == nil {
 		return err
 	}
+	if w, ok := sink.(*producers.Writer); ok && cfg.Producer.BatchSize == 0 {
+		followOutputPartitions(ctx, &cfg, client, w, log)
+	}
 	if txn != nil {
 		// Before the group fetches committed offsets: this completes or
 		// aborts what a previous process with this id left open.
@@ -238,6 +241,23 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 		return fmt.Errorf("scoring: %w", err)
 	}
 	return nil
+}
+
+// followOutputPartitions sizes w's batches for the output topic's own
+// partition count when it differs from topics.partitions, which the
+// unset producer.batch_size was computed from. Failing to read the count
+// keeps that size: it is slower when wrong, not incorrect.
+func followOutputPartitions(ctx context.Context, cfg *config.Config, client *kafka.Client, w *producers.Writer, log *slog.Logger) {
+	parts, err := consumers.PartitionCount(ctx, client, cfg.Topics.Output)
+	if err != nil {
+		log.Warn("keeping producer.batch_size at its value for topics.partitions", "batch_size", w.BatchSize(), "err", err)
+		return
+	}
+	if parts != cfg.Topics.Partitions {
+		w.SetBatchSize(cfg.ProducerBatchSizeFor(parts))
+		log.Info("producer.batch_size follows the output topic's partitions", "topic", cfg.Topics.Output,
+			"partitions", parts, "topics.partitions", cfg.Topics.Partitions, "batch_size", w.BatchSize())
+	}
 }
 
 // newSink returns the Writer (at_least_once), or the transactional sink
