@@ -341,25 +341,6 @@ func (h *Health) Healthy() error {
 	return nil
 }
 
-// PartitionCount returns how many partitions topic has, read through
-// client.
-func PartitionCount(ctx context.Context, client *kafka.Client, topic string) (int, error) {
-	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		return 0, fmt.Errorf("reading topic metadata: %w", err)
-	}
-	for _, t := range meta.Topics {
-		if t.Name != topic {
-			continue
-		}
-		if t.Error != nil {
-			return 0, fmt.Errorf("reading metadata of topic %s: %w", t.Name, t.Error)
-		}
-		return len(t.Partitions), nil
-	}
-	return 0, fmt.Errorf("reading metadata of topic %s: the broker did not describe it", topic)
-}
-
 // MissingTopics returns those of topics that do not exist, read through
 // client. A scorer checks its output and dead-letter topics with it at
 // start-up.

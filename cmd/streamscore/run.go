@@ -214,7 +214,7 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 		return err
 	}
 	if w, ok := sink.(*producers.Writer); ok && cfg.Producer.BatchSize == 0 {
-		followOutputPartitions(ctx, &cfg, client, w, log)
+		followOutputPartitions(ctx, &cfg, dialer, w, log)
 	}
 	if txn != nil {
 		// Before the group fetches committed offsets: this completes or
@@ -247,16 +247,16 @@ func runScorer(ctx context.Context, cfg config.Config, log *slog.Logger, hooks *
 // partition count when it differs from topics.partitions, which the
 // unset producer.batch_size was computed from. Failing to read the count
 // keeps that size: it is slower when wrong, not incorrect.
-func followOutputPartitions(ctx context.Context, cfg *config.Config, client *kafka.Client, w *producers.Writer, log *slog.Logger) {
-	parts, err := consumers.PartitionCount(ctx, client, cfg.Topics.Output)
+func followOutputPartitions(ctx context.Context, cfg *config.Config, dialer *kafka.Dialer, w *producers.Writer, log *slog.Logger) {
+	parts, err := consumers.Partitions(ctx, dialer, cfg.Brokers, cfg.Topics.Output)
 	if err != nil {
 		log.Warn("keeping producer.batch_size at its value for topics.partitions", "batch_size", w.BatchSize(), "err", err)
 		return
 	}
-	if parts != cfg.Topics.Partitions {
-		w.SetBatchSize(cfg.ProducerBatchSizeFor(parts))
+	if n := len(parts); n != cfg.Topics.Partitions {
+		w.SetBatchSize(cfg.ProducerBatchSizeFor(n))
 		log.Info("producer.batch_size follows the output topic's partitions", "topic", cfg.Topics.Output,
-			"partitions", parts, "topics.partitions", cfg.Topics.Partitions, "batch_size", w.BatchSize())
+			"partitions", n, "topics.partitions", cfg.Topics.Partitions, "batch_size", w.BatchSize())
 	}
 }
 
