@@ -361,12 +361,8 @@ func (g *Group) Run(ctx context.Context, out chan<- schemas.Message) error {
 // evict removes member from the group, retrying every 200 ms until the
 // coordinator answers or ctx is done (a new generation began).
 func (g *Group) evict(ctx context.Context, member string) {
-	tr := &kafka.Transport{}
-	if d := g.cfg.Dialer; d != nil {
-		tr = &kafka.Transport{TLS: d.TLS, SASL: d.SASLMechanism, DialTimeout: d.Timeout}
-	}
-	defer tr.CloseIdleConnections()
-	client := &kafka.Client{Addr: kafka.TCP(g.cfg.Brokers...), Timeout: 5 * time.Second, Transport: tr}
+	client, done := g.client(5 * time.Second)
+	defer done()
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -390,6 +386,16 @@ func (g *Group) evict(ctx context.Context, member string) {
 		case <-t.C:
 		}
 	}
+}
+
+// client returns a client of the group's brokers with its own connections
+// (the dialer's TLS and SASL), and the function that closes them.
+func (g *Group) client(timeout time.Duration) (*kafka.Client, func()) {
+	tr := &kafka.Transport{}
+	if d := g.cfg.Dialer; d != nil {
+		tr = &kafka.Transport{TLS: d.TLS, SASL: d.SASLMechanism, DialTimeout: d.Timeout}
+	}
+	return &kafka.Client{Addr: kafka.TCP(g.cfg.Brokers...), Timeout: timeout, Transport: tr}, tr.CloseIdleConnections
 }
 
 func (g *Group) isStopping() bool {
@@ -532,12 +538,8 @@ func (g *Group) settledOffsets(ctx context.Context, all []reading) {
 			return
 		}
 	}
-	tr := &kafka.Transport{}
-	if d := g.cfg.Dialer; d != nil {
-		tr = &kafka.Transport{TLS: d.TLS, SASL: d.SASLMechanism, DialTimeout: d.Timeout}
-	}
-	defer tr.CloseIdleConnections()
-	client := &kafka.Client{Addr: kafka.TCP(g.cfg.Brokers...), Timeout: 10 * time.Second, Transport: tr}
+	client, done := g.client(10 * time.Second)
+	defer done()
 	topics := map[string][]int{}
 	for _, r := range all {
 		topics[r.topic] = append(topics[r.topic], r.a.ID)
@@ -705,8 +707,14 @@ func (g *Group) read(ctx, gctx context.Context, wm *Watermark, topic string, a k
 // what is in flight (bounded by RevokeTimeout on a rebalance, by ctx on
 // shutdown), commits, and returns.
 func (g *Group) commitLoop(ctx, gctx context.Context, gen *kafka.Generation, wm *Watermark) {
+	// The last commit of a generation: when the generation's coordinator
+	// connection is already gone (a heartbeat that failed on it ended the
+	// generation), the offsets go in a request of their own, which the
+	// coordinator takes while the generation is still current.
 	final := func() {
-		g.commit(gen, wm)
+		if !g.commit(gen, wm) {
+			g.commitAlone(gen, wm)
+		}
 	}
 	last := time.Time{}
 	var tick <-chan time.Time
@@ -766,21 +774,65 @@ func (g *Group) drain(ctx context.Context, gen *kafka.Generation, wm *Watermark,
 	}
 }
 
-func (g *Group) commit(gen *kafka.Generation, wm *Watermark) {
+// commit commits what wm has acknowledged beyond its last commit, through
+// the generation. It reports false when that failed.
+func (g *Group) commit(gen *kafka.Generation, wm *Watermark) bool {
 	if g.cfg.Transactional {
 		// The sink commits offsets in its transactions.
-		return
+		return true
 	}
 	offs := wm.Uncommitted()
 	if offs == nil {
-		return
+		return true
 	}
 	start := time.Now()
 	if err := gen.CommitOffsets(offs); err != nil {
 		g.m.commitErrors.Inc()
 		g.log.Warn("committing offsets (will retry with the next ack)", "err", err)
+		return false
+	}
+	g.committed(wm, offs, start)
+	return true
+}
+
+// commitAlone commits what wm has acknowledged with an OffsetCommit request
+// of its own, under gen's id and member id; what the coordinator refuses
+// (the group has moved to another generation) is delivered again to the
+// partition's next owner.
+func (g *Group) commitAlone(gen *kafka.Generation, wm *Watermark) {
+	offs := wm.Uncommitted()
+	if offs == nil {
 		return
 	}
+	start := time.Now()
+	req := &kafka.OffsetCommitRequest{GroupID: g.cfg.GroupID, GenerationID: int(gen.ID), MemberID: gen.MemberID, Topics: map[string][]kafka.OffsetCommit{}}
+	for topic, parts := range offs {
+		for p, off := range parts {
+			req.Topics[topic] = append(req.Topics[topic], kafka.OffsetCommit{Partition: p, Offset: off})
+		}
+	}
+	client, done := g.client(5 * time.Second)
+	defer done()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := client.OffsetCommit(ctx, req)
+	if err == nil {
+		for _, parts := range res.Topics {
+			for _, p := range parts {
+				err = errors.Join(err, p.Error)
+			}
+		}
+	}
+	if err != nil {
+		g.m.commitErrors.Inc()
+		g.log.Warn("committing the generation's last offsets: they will be delivered again", "err", err)
+		return
+	}
+	g.committed(wm, offs, start)
+}
+
+// committed records that offs, sent at start, were committed.
+func (g *Group) committed(wm *Watermark, offs map[string]map[int]int64, start time.Time) {
 	g.m.commitSeconds.Observe(time.Since(start).Seconds())
 	wm.Committed(offs)
 	for topic, parts := range offs {
