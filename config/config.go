@@ -124,6 +124,10 @@ type ConsumerConfig struct {
 	// consumers.Isolation). Empty means read_committed when
 	// delivery.mode is exactly_once, else kafka-go's plain reader.
 	Isolation string `yaml:"isolation"`
+	// Fetch is per_broker (one Fetch request per broker for all of its
+	// assigned partitions; empty means this) or per_partition (see
+	// consumers.FetchMode).
+	Fetch string `yaml:"fetch"`
 }
 
 // ProducerConfig tunes the output side; names follow kafka-go.
@@ -169,6 +173,7 @@ func Default() Config {
 			StartOffset: "earliest", MinBytes: 1, MaxBytes: 10 << 20, MaxWait: time.Second,
 			QueueCapacity: 1000, CommitInterval: 100 * time.Millisecond, RevokeTimeout: 10 * time.Second,
 			SessionTimeout: 30 * time.Second, RebalanceTimeout: 30 * time.Second, HeartbeatInterval: 3 * time.Second,
+			Fetch: string(consumers.FetchPerBroker),
 		},
 		Producer: ProducerConfig{BatchTimeout: 100 * time.Microsecond, BatchBytes: 1000000, MaxMessageBytes: producers.DefaultMaxMessageBytes, Compression: "none", WriteTimeout: 10 * time.Second},
 		Delivery: producers.DefaultDelivery(),
@@ -467,7 +472,7 @@ func (c *Config) ConsumerConfig() consumers.Config {
 		QueueCapacity: c.Consumer.QueueCapacity, SessionTimeout: c.Consumer.SessionTimeout,
 		RebalanceTimeout: c.Consumer.RebalanceTimeout, HeartbeatInterval: c.Consumer.HeartbeatInterval,
 		CommitInterval: c.Consumer.CommitInterval, RevokeTimeout: c.Consumer.RevokeTimeout,
-		Isolation: c.Isolation(), Transactional: c.Delivery.Exactly(),
+		Isolation: c.Isolation(), Fetch: consumers.FetchMode(c.Consumer.Fetch), Transactional: c.Delivery.Exactly(),
 	}
 }
 

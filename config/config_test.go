@@ -58,6 +58,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"interval above transaction timeout", "delivery: {mode: exactly_once, transaction_interval: 2m}\n", "delivery.transaction_interval"},
 		{"transactions that never fill", "delivery: {mode: exactly_once, batches_per_transaction: 8}\npipeline: {publishes: 4}\n", "pipeline.publishes"},
 		{"bad isolation", "consumer: {isolation: dirty}\n", "consumer.isolation"},
+		{"bad fetch mode", "consumer: {fetch: per_topic}\n", "consumer.fetch"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,6 +15,12 @@ func TestGroupConformsToSourceOnTheBroker(t *testing.T) {
 	conformance.Source(t, servicetest.Brokers(t), newGroup)
 }
 
+// TestPartitionGroupConformsToSourceOnTheBroker runs the Source suite
+// with kafka-go's Reader per partition against the real broker.
+func TestPartitionGroupConformsToSourceOnTheBroker(t *testing.T) {
+	conformance.Source(t, servicetest.Brokers(t), newPartitionGroup)
+}
+
 // TestCommittedGroupConformsToSourceOnTheBroker runs the Source suite with
 // the read_committed reader against the real broker.
 func TestCommittedGroupConformsToSourceOnTheBroker(t *testing.T) {

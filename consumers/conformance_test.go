@@ -23,10 +23,22 @@ func fakeBrokers(t *testing.T) []string {
 }
 
 // newGroup is the conformance suites' Source factory: a Group tuned to
-// notice joins, leaves and acks quickly.
+// notice joins, leaves and acks quickly, fetching per broker.
 func newGroup(t *testing.T, brokers []string, topic, group string) pipeline.Source {
 	t.Helper()
+	return tunedGroup(t, brokers, topic, group, consumers.FetchPerBroker)
+}
+
+// newPartitionGroup is newGroup with kafka-go's Reader per partition.
+func newPartitionGroup(t *testing.T, brokers []string, topic, group string) pipeline.Source {
+	t.Helper()
+	return tunedGroup(t, brokers, topic, group, consumers.FetchPerPartition)
+}
+
+func tunedGroup(t *testing.T, brokers []string, topic, group string, mode consumers.FetchMode) pipeline.Source {
+	t.Helper()
 	g, err := consumers.New(consumers.Config{
+		Fetch:             mode,
 		Brokers:           brokers,
 		GroupID:           group,
 		Topic:             topic,
@@ -45,4 +57,8 @@ func newGroup(t *testing.T, brokers []string, topic, group string) pipeline.Sour
 
 func TestGroupConformsToSource(t *testing.T) {
 	conformance.Source(t, fakeBrokers(t), newGroup)
+}
+
+func TestPartitionGroupConformsToSource(t *testing.T) {
+	conformance.Source(t, fakeBrokers(t), newPartitionGroup)
 }

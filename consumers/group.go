@@ -65,6 +65,10 @@ type Config struct {
 	// records); read_committed and read_uncommitted read through
 	// PartitionReader, which honours them.
 	Isolation Isolation
+	// Fetch is how partitions are fetched: FetchPerBroker (the default,
+	// one Fetch request per broker for all of its assigned partitions) or
+	// FetchPerPartition (a reader and its own requests per partition).
+	Fetch FetchMode
 	// Transactional means the sink commits the consumed offsets in its
 	// transactions (exactly-once delivery): the group never commits, and
 	// Rewind fetches again from the committed offsets after an aborted
@@ -104,6 +108,9 @@ func (c Config) WithDefaults() Config {
 	if o.JoinGroupBackoff == 0 {
 		o.JoinGroupBackoff = 500 * time.Millisecond
 	}
+	if o.Fetch == "" {
+		o.Fetch = FetchPerBroker
+	}
 	return o
 }
 
@@ -125,6 +132,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ParseIsolation(string(c.Isolation)); err != nil {
 		return fmt.Errorf("consumer.isolation: %w", err)
+	}
+	if _, err := ParseFetchMode(string(c.Fetch)); err != nil {
+		return fmt.Errorf("consumer.fetch: %w", err)
 	}
 	return nil
 }
@@ -439,9 +449,18 @@ func (g *Group) runGeneration(ctx context.Context, gen *kafka.Generation, out ch
 			all = append(all, reading{topic, a, committed})
 		}
 	}
-	// start launches one reader per partition for wm; stop ends them.
+	// start launches one reader per partition for wm, all fed by one
+	// Fetcher unless the fetch mode is per partition; stop ends them.
 	start := func(wm *Watermark) (stop func()) {
 		rctx, cancel := context.WithCancel(ctx)
+		var f *Fetcher
+		if g.cfg.Fetch != FetchPerPartition {
+			tps := make([]TopicPartition, len(all))
+			for i, r := range all {
+				tps[i] = TopicPartition{Topic: r.topic, Partition: r.a.ID, Offset: r.a.Offset}
+			}
+			f = g.newFetcher(tps)
+		}
 		var readers sync.WaitGroup
 		for _, r := range all {
 			wg.Add(1)
@@ -449,10 +468,18 @@ func (g *Group) runGeneration(ctx context.Context, gen *kafka.Generation, out ch
 			gen.Start(func(gctx context.Context) {
 				defer wg.Done()
 				defer readers.Done()
-				g.read(rctx, gctx, wm, r.topic, r.a, r.committed, out)
+				g.read(rctx, gctx, wm, f, r.topic, r.a, r.committed, out)
 			})
 		}
-		return func() { cancel(); readers.Wait() }
+		closed := make(chan struct{})
+		wg.Go(func() {
+			defer close(closed)
+			readers.Wait()
+			if f != nil {
+				f.Close()
+			}
+		})
+		return func() { cancel(); <-closed }
 	}
 	if g.cfg.Transactional {
 		g.settledOffsets(ctx, all)
@@ -580,6 +607,15 @@ type messageReader interface {
 	Close() error
 }
 
+// newFetcher returns the Fetcher of an assignment's partitions.
+func (g *Group) newFetcher(tps []TopicPartition) *Fetcher {
+	cfg := g.cfg
+	return NewFetcher(FetcherConfig{
+		Brokers: cfg.Brokers, Isolation: cfg.Isolation, MinBytes: cfg.MinBytes, MaxBytes: cfg.MaxBytes,
+		MaxWait: cfg.MaxWait, Dialer: cfg.Dialer, Log: g.log,
+	}, tps)
+}
+
 // newReader returns a reader of one partition from offset: kafka-go's
 // Reader, or a PartitionReader when an isolation level is configured.
 func (g *Group) newReader(topic string, partition int, offset int64) (messageReader, error) {
@@ -626,7 +662,7 @@ func (g *Group) addSender() bool {
 // fetching stops. committed is the group's committed offset, below a.Offset
 // when the partition resumes after offsets carried from the previous
 // assignment: the watermark then commits a.Offset with this generation.
-func (g *Group) read(ctx, gctx context.Context, wm *Watermark, topic string, a kafka.PartitionAssignment, committed int64, out chan<- schemas.Message) {
+func (g *Group) read(ctx, gctx context.Context, wm *Watermark, f *Fetcher, topic string, a kafka.PartitionAssignment, committed int64, out chan<- schemas.Message) {
 	if !g.addSender() {
 		return
 	}
@@ -643,12 +679,17 @@ func (g *Group) read(ctx, gctx context.Context, wm *Watermark, topic string, a k
 	}()
 
 	start := a.Offset
-	r, err := g.newReader(topic, a.ID, start)
-	if err != nil {
-		g.log.Error("setting start offset", "partition", a.ID, "offset", start, "err", err)
-		return
+	var r messageReader
+	if f != nil {
+		r = f.Partition(topic, a.ID)
+	} else {
+		var err error
+		if r, err = g.newReader(topic, a.ID, start); err != nil {
+			g.log.Error("setting start offset", "partition", a.ID, "offset", start, "err", err)
+			return
+		}
+		defer r.Close()
 	}
-	defer r.Close()
 	pl := strconv.Itoa(a.ID)
 	fetched := g.m.fetched.WithLabelValues(topic, pl)
 
