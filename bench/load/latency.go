@@ -39,8 +39,8 @@ type Collector struct {
 	seen, sampled atomic.Int64
 }
 
-// Collect starts reading topic in the background with kafka-go's Reader,
-// uncommitted records included; Stop ends it.
+// Collect starts reading topic in the background, uncommitted records
+// included; Stop ends it.
 func Collect(ctx context.Context, brokers []string, topic string) (*Collector, error) {
 	return CollectIsolated(ctx, brokers, topic, "")
 }
@@ -48,42 +48,40 @@ func Collect(ctx context.Context, brokers []string, topic string) (*Collector, e
 // CollectIsolated is Collect reading at isolation level: with
 // consumers.ReadCommitted a scored event is read (and its latency taken)
 // once the transaction that wrote it has committed, as an exactly-once
-// pipeline's downstream reads it, and transaction markers are not records
-// (kafka-go's Reader hands them out as records without a send time). The
-// zero level reads with kafka-go's Reader, as Collect does.
+// pipeline's downstream reads it. It reads every partition with one
+// Fetch request per broker at a time (consumers.Fetcher), as the Java
+// client and librdkafka do, so that the reader's own requests do not
+// load the broker more than a real downstream would; transaction markers
+// are never records.
 func CollectIsolated(ctx context.Context, brokers []string, topic string, level consumers.Isolation) (*Collector, error) {
 	parts, err := consumers.Partitions(ctx, nil, brokers, topic)
 	if err != nil {
 		return nil, err
 	}
+	tps := make([]consumers.TopicPartition, len(parts))
+	for i, p := range parts {
+		tps[i] = consumers.TopicPartition{Topic: topic, Partition: p, Offset: kafka.FirstOffset}
+	}
+	f := consumers.NewFetcher(consumers.FetcherConfig{Brokers: brokers, Isolation: level, MinBytes: 1, MaxWait: 500 * time.Millisecond}, tps)
 	ctx, cancel := context.WithCancel(ctx)
 	c := &Collector{cancel: cancel}
+	var readers sync.WaitGroup
 	for _, p := range parts {
-		var r messageReader
-		if level == "" {
-			r = kafka.NewReader(kafka.ReaderConfig{
-				Brokers: brokers, Topic: topic, Partition: p,
-				MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 500 * time.Millisecond, ReadLagInterval: -1,
-			})
-		} else {
-			r = consumers.NewPartitionReader(consumers.PartitionReaderConfig{
-				Brokers: brokers, Topic: topic, Partition: p, Offset: kafka.FirstOffset, Isolation: level,
-				MinBytes: 1, MaxWait: 500 * time.Millisecond,
-			})
-		}
-		c.wg.Go(func() { c.read(ctx, r, topic, p) })
+		readers.Go(func() { c.read(ctx, f.Partition(topic, p), topic, p) })
 	}
+	c.wg.Go(func() {
+		readers.Wait()
+		f.Close()
+	})
 	return c, nil
 }
 
 // messageReader is what Collector reads a partition with.
 type messageReader interface {
 	FetchMessage(ctx context.Context) (kafka.Message, error)
-	Close() error
 }
 
 func (c *Collector) read(ctx context.Context, r messageReader, topic string, partition int) {
-	defer r.Close()
 	var local []Sample
 	var missing int64
 	defer func() {

@@ -3,13 +3,15 @@ package load
 import (
 	"context"
 	"fmt"
+	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
-
-	"github.com/streamscore/streamscore/consumers"
+	"github.com/segmentio/kafka-go/protocol"
+	produceAPI "github.com/segmentio/kafka-go/protocol/produce"
 )
 
 // maxProduceRecords caps the records of one produce request of openLoop
@@ -17,10 +19,11 @@ import (
 // a record batch).
 const maxProduceRecords = 1024
 
-// openLoop is Rate's producer: per partition one goroutine with at most
-// one produce request in flight, and the events that come due while it is
-// in flight go out together in the next one, as librdkafka's linger and
-// in-flight limit do.
+// openLoop is Rate's producer: per leader broker one goroutine with at
+// most one produce request in flight, carrying every partition of that
+// leader with due events; the events that come due while it is in flight
+// go out together in the next one, as librdkafka's linger, in-flight
+// limit and per-broker produce requests do.
 //
 // kafka-go's Writer is not used here because it queues: it closes a
 // partition's batch when BatchTimeout passes and writes a partition's
@@ -29,14 +32,17 @@ const maxProduceRecords = 1024
 // round trips (at 2,000 events/s over 8 partitions with a 1 ms timeout,
 // 1.6 s from an event's due time to its write on this machine), while a
 // long timeout holds every event for the timeout. Either way the latency
-// measured would be the generator's.
+// measured would be the generator's. It also sends one request per
+// partition, which at low rates costs the broker more than the events.
 type openLoop struct {
-	client *kafka.Client
-	topic  string
-	parts  []int
-	queues map[int]*partQueue // by partition
-	ctx    context.Context
-	wg     sync.WaitGroup
+	tr      *kafka.Transport
+	addr    net.Addr
+	topic   string
+	parts   []int
+	queues  map[int]*leaderQueue // by partition
+	leaders []*leaderQueue
+	ctx     context.Context
+	wg      sync.WaitGroup
 
 	failed   atomic.Int64
 	errOnce  sync.Once
@@ -44,30 +50,41 @@ type openLoop struct {
 	balancer kafka.Murmur2Balancer
 }
 
-// partQueue holds one partition's events that are due and not yet sent.
-type partQueue struct {
+// leaderQueue holds the events that are due and not yet sent to one
+// leader's partitions.
+type leaderQueue struct {
 	mu      sync.Mutex
-	pending []kafka.Record
+	pending map[int][]kafka.Record // by partition
+	n       int
 	closed  bool
 	wake    chan struct{}
 }
 
 func newOpenLoop(ctx context.Context, brokers []string, topic string) (*openLoop, error) {
-	parts, err := consumers.Partitions(ctx, nil, brokers, topic)
+	tr := newTransport()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: tr}
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("looking up %s's leaders: %w", topic, err)
 	}
-	if len(parts) == 0 {
+	if len(md.Topics) != 1 || md.Topics[0].Error != nil || len(md.Topics[0].Partitions) == 0 {
 		return nil, fmt.Errorf("topic %s has no partitions", topic)
 	}
-	o := &openLoop{
-		client: &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: newTransport()},
-		topic:  topic, parts: parts, ctx: ctx, queues: map[int]*partQueue{},
+	o := &openLoop{tr: tr, addr: client.Addr, topic: topic, ctx: ctx, queues: map[int]*leaderQueue{}}
+	byLeader := map[int]*leaderQueue{}
+	for _, p := range md.Topics[0].Partitions {
+		q := byLeader[p.Leader.ID]
+		if q == nil {
+			q = &leaderQueue{pending: map[int][]kafka.Record{}, wake: make(chan struct{}, 1)}
+			byLeader[p.Leader.ID] = q
+			o.leaders = append(o.leaders, q)
+		}
+		o.queues[p.ID] = q
+		o.parts = append(o.parts, p.ID)
 	}
-	for _, p := range parts {
-		q := &partQueue{wake: make(chan struct{}, 1)}
-		o.queues[p] = q
-		o.wg.Go(func() { o.send(p, q) })
+	slices.Sort(o.parts)
+	for _, q := range o.leaders {
+		o.wg.Go(func() { o.send(q) })
 	}
 	return o, nil
 }
@@ -77,9 +94,11 @@ func newOpenLoop(ctx context.Context, brokers []string, topic string) (*openLoop
 func (o *openLoop) add(msgs []kafka.Message) {
 	for i := range msgs {
 		m := &msgs[i]
-		q := o.queues[o.balancer.Balance(*m, o.parts...)]
+		p := o.balancer.Balance(*m, o.parts...)
+		q := o.queues[p]
 		q.mu.Lock()
-		q.pending = append(q.pending, kafka.Record{Key: kafka.NewBytes(m.Key), Value: kafka.NewBytes(m.Value)})
+		q.pending[p] = append(q.pending[p], kafka.Record{Key: kafka.NewBytes(m.Key), Value: kafka.NewBytes(m.Value)})
+		q.n++
 		q.mu.Unlock()
 		select {
 		case q.wake <- struct{}{}:
@@ -88,39 +107,69 @@ func (o *openLoop) add(msgs []kafka.Message) {
 	}
 }
 
-// send is partition p's loop: it waits for due events and sends all that
-// are queued (up to maxProduceRecords) in one request, until close.
-func (o *openLoop) send(p int, q *partQueue) {
-	var batch []kafka.Record
+// send is one leader's loop: it waits for due events and sends all that
+// are queued (up to maxProduceRecords per partition) in one request,
+// until close.
+func (o *openLoop) send(q *leaderQueue) {
+	type part struct {
+		p    int
+		recs []kafka.Record
+	}
+	var batch []part
 	for {
 		q.mu.Lock()
-		for len(q.pending) == 0 && !q.closed {
+		for q.n == 0 && !q.closed {
 			q.mu.Unlock()
 			<-q.wake
 			q.mu.Lock()
 		}
-		if len(q.pending) == 0 {
+		if q.n == 0 {
 			q.mu.Unlock()
 			return
 		}
-		n := min(len(q.pending), maxProduceRecords)
-		batch = append(batch[:0], q.pending[:n]...)
-		q.pending = append(q.pending[:0], q.pending[n:]...)
+		batch = batch[:0]
+		for p, pending := range q.pending {
+			if len(pending) == 0 {
+				continue
+			}
+			n := min(len(pending), maxProduceRecords)
+			batch = append(batch, part{p, slices.Clone(pending[:n])})
+			q.pending[p] = append(pending[:0], pending[n:]...)
+			q.n -= n
+		}
 		q.mu.Unlock()
 		now := time.Now()
-		for i := range batch {
-			batch[i].Time = now
+		req := &produceAPI.Request{Acks: int16(kafka.RequireAll), Timeout: 30000,
+			Topics: []produceAPI.RequestTopic{{Topic: o.topic, Partitions: make([]produceAPI.RequestPartition, len(batch))}}}
+		for i, b := range batch {
+			for j := range b.recs {
+				b.recs[j].Time = now
+			}
+			req.Topics[0].Partitions[i] = produceAPI.RequestPartition{Partition: int32(b.p),
+				RecordSet: protocol.RecordSet{Version: 2, Records: protocol.NewRecordReader(b.recs...)}}
 		}
-		res, err := o.client.Produce(o.ctx, &kafka.ProduceRequest{
-			Topic: o.topic, Partition: p, RequiredAcks: kafka.RequireAll,
-			Records: kafka.NewRecordReader(batch...),
-		})
-		if err == nil && res.Error != nil {
-			err = res.Error
+		ctx, cancel := context.WithTimeout(o.ctx, 30*time.Second)
+		res, err := o.tr.RoundTrip(ctx, o.addr, req)
+		cancel()
+		failed := map[int32]error{}
+		if err == nil {
+			for _, t := range res.(*produceAPI.Response).Topics {
+				for _, p := range t.Partitions {
+					if p.ErrorCode != 0 {
+						failed[p.Partition] = kafka.Error(p.ErrorCode)
+					}
+				}
+			}
 		}
-		if err != nil {
-			o.failed.Add(int64(len(batch)))
-			o.errOnce.Do(func() { o.firstErr = fmt.Errorf("producing to %s/%d: %w", o.topic, p, err) })
+		for _, b := range batch {
+			perr := err
+			if perr == nil {
+				perr = failed[int32(b.p)]
+			}
+			if perr != nil {
+				o.failed.Add(int64(len(b.recs)))
+				o.errOnce.Do(func() { o.firstErr = fmt.Errorf("producing to %s/%d: %w", o.topic, b.p, perr) })
+			}
 		}
 	}
 }
@@ -128,7 +177,7 @@ func (o *openLoop) send(p int, q *partQueue) {
 // close sends what is queued, waits for every request and returns the
 // events that failed and the first error.
 func (o *openLoop) close() (int64, error) {
-	for _, q := range o.queues {
+	for _, q := range o.leaders {
 		q.mu.Lock()
 		q.closed = true
 		q.mu.Unlock()

@@ -123,8 +123,9 @@ const tick = time.Millisecond
 // for d, open loop: event i is due at start + i/rate whatever happened to
 // the ones before it, and carries that due time as its send time, so a
 // producer that falls behind shows up as latency rather than as a lower
-// rate. Each partition has one produce request in flight at a time, and
-// what comes due meanwhile goes in its next one (see openLoop). Rate blocks
+// rate. Each leader broker has one produce request in flight at a time,
+// for all its partitions, and what comes due meanwhile goes in its next
+// one (see openLoop). Rate blocks
 // until d has passed and every event is acknowledged or has failed, or ctx
 // is done.
 func Rate(ctx context.Context, brokers []string, topic string, rate float64, d time.Duration, ev *Events) (RateResult, error) {
@@ -135,7 +136,7 @@ func Rate(ctx context.Context, brokers []string, topic string, rate float64, d t
 	if err != nil {
 		return RateResult{}, err
 	}
-	defer w.client.Transport.(*kafka.Transport).CloseIdleConnections()
+	defer w.tr.CloseIdleConnections()
 	res := RateResult{Start: time.Now()}
 	t := time.NewTicker(tick)
 	defer t.Stop()

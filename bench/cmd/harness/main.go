@@ -482,6 +482,13 @@ func (b *bench) standardRuns(ctx context.Context, res *Results, o options) error
 		}
 		res.Scorer.LatencyFixed = pts
 		res.Scorer.PeakRSS = max(res.Scorer.PeakRSS, lr.PeakRSS)
+		for j, y := range o.tryYAML {
+			pts, _, _, err := b.latency(ctx, fmt.Sprintf("streamscore-tried-%d-latency", j+1), b.scorerWith(b.streamscore, y), res.Scorer.Max.Rate, o.loads, o.latencyDur, false)
+			if err != nil {
+				return fmt.Errorf("latency with %s: %w", y, err)
+			}
+			res.Scorer.TriedLatency = append(res.Scorer.TriedLatency, NamedLatency{"streamscore with: " + strings.TrimSpace(y), pts})
+		}
 	} else {
 		res.Skipped = append(res.Skipped, "latency")
 	}

@@ -242,14 +242,14 @@ func (r *Results) markdown(svg func(name string) string) string {
 	if len(r.Scorer.Latency) > 0 {
 		w("## Event-to-score latency\n\n")
 		w("Open-loop producer at a fixed rate (a fraction of the sustained rate above); each event carries its due send time, and the latency is from then until the scored event is read from the output topic. The first second of each load is not counted.\n\n")
-		w("Both batch modes run at the same rates (fractions of the adaptive run's sustained rate), one after the other. CPU µs/event is the scorer's (or the pass-through's) per event sent.\n\n")
-		w("| what | load | events/s | p50 ms | p95 ms | p99 ms | max ms | CPU µs/event | events in window |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
-		for _, set := range []struct {
-			name string
-			pts  []LoadPoint
-		}{{"**streamscore**, adaptive", r.Scorer.Latency}, {"streamscore, fixed", r.Scorer.LatencyFixed}, {"kafka-go pass-through", r.Raw.PassThroughLatency}} {
-			for _, p := range set.pts {
-				w("| %s | %.0f%% | %s | %.1f | %.1f | %.1f | %.1f | %.1f | %s |\n", set.name, p.Load*100, thousands(p.Rate), p.P50, p.P95, p.P99, p.Max, p.CPUMicros, thousands(float64(p.Scored)))
+		w("Both batch modes (and any --try-yaml configuration) run at the same rates (fractions of the adaptive run's sustained rate), one after the other. CPU µs/event is the scorer's (or the pass-through's), the broker's and the harness's (load generator and reader) per event sent.\n\n")
+		w("| what | load | events/s | p50 ms | p95 ms | p99 ms | max ms | CPU µs/event | broker | harness | events in window |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		sets := []NamedLatency{{"**streamscore**, adaptive", r.Scorer.Latency}, {"streamscore, fixed", r.Scorer.LatencyFixed}}
+		sets = append(sets, r.Scorer.TriedLatency...)
+		sets = append(sets, NamedLatency{"kafka-go pass-through", r.Raw.PassThroughLatency})
+		for _, set := range sets {
+			for _, p := range set.Points {
+				w("| %s | %.0f%% | %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %s |\n", set.Name, p.Load*100, thousands(p.Rate), p.P50, p.P95, p.P99, p.Max, p.CPUMicros, p.BrokerCPUMicros, p.HarnessCPUMicros, thousands(float64(p.Scored)))
 			}
 		}
 		w("\n![latency CDF](%s)\n\n", svg("latency"))
@@ -399,6 +399,11 @@ func (r *Results) latencyChart() *chart {
 	}
 	for i, p := range r.Scorer.LatencyFixed {
 		add(i, p, "fixed", "6 4")
+	}
+	for _, t := range r.Scorer.TriedLatency {
+		for i, p := range t.Points {
+			add(i, p, strings.TrimPrefix(t.Name, "streamscore "), "1 2")
+		}
 	}
 	for i, p := range r.Raw.PassThroughLatency {
 		add(i, p, "pass-through", "2 3")

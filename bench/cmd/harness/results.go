@@ -135,7 +135,15 @@ type Scorer struct {
 	// rates.
 	Latency      []LoadPoint `json:"latency"`
 	LatencyFixed []LoadPoint `json:"latency_fixed,omitempty"`
+	// TriedLatency is each --try-yaml configuration's, at the same rates.
+	TriedLatency []NamedLatency `json:"latency_tried,omitempty"`
 	PeakRSS      int64       `json:"peak_rss_bytes"`
+}
+
+// NamedLatency is one configuration's latency loads.
+type NamedLatency struct {
+	Name   string      `json:"name"`
+	Points []LoadPoint `json:"points"`
 }
 
 // Pinned holds the --pinned runs: the broker and the harness on CPU 0, the
