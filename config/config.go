@@ -141,6 +141,9 @@ type ProducerConfig struct {
 	MaxMessageBytes int           `yaml:"max_message_bytes"`
 	Compression     string        `yaml:"compression"`
 	WriteTimeout    time.Duration `yaml:"write_timeout"`
+	// Requests is per_partition (kafka-go's Writer) or per_broker (see
+	// producers.Requests).
+	Requests string `yaml:"requests"`
 }
 
 // HTTPConfig is the operations endpoint (/metrics, /healthz, /readyz).
@@ -175,7 +178,7 @@ func Default() Config {
 			SessionTimeout: 30 * time.Second, RebalanceTimeout: 30 * time.Second, HeartbeatInterval: 3 * time.Second,
 			Fetch: string(consumers.FetchPerBroker),
 		},
-		Producer: ProducerConfig{BatchTimeout: 100 * time.Microsecond, BatchBytes: 1000000, MaxMessageBytes: producers.DefaultMaxMessageBytes, Compression: "none", WriteTimeout: 10 * time.Second},
+		Producer: ProducerConfig{BatchTimeout: 100 * time.Microsecond, BatchBytes: 1000000, MaxMessageBytes: producers.DefaultMaxMessageBytes, Compression: "none", WriteTimeout: 10 * time.Second, Requests: string(producers.PerPartition)},
 		Delivery: producers.DefaultDelivery(),
 		Health:   consumers.DefaultHealth(),
 		Kafka:    KafkaSecurityConfig{DialTimeout: 10 * time.Second, StartupTimeout: time.Minute},
@@ -529,6 +532,6 @@ func (c *Config) ProducerConfig() producers.Config {
 		Brokers: c.Brokers, Topic: c.Topics.Output, DLQTopic: c.Topics.DLQ,
 		BatchTimeout: c.Producer.BatchTimeout, BatchSize: c.ProducerBatchSizeFor(c.Topics.Partitions), BatchBytes: c.Producer.BatchBytes,
 		Compression: c.Producer.Compression, WriteTimeout: c.Producer.WriteTimeout,
-		MaxMessageBytes: c.Producer.MaxMessageBytes,
+		MaxMessageBytes: c.Producer.MaxMessageBytes, Requests: producers.Requests(c.Producer.Requests),
 	}
 }

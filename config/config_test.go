@@ -59,6 +59,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"transactions that never fill", "delivery: {mode: exactly_once, batches_per_transaction: 8}\npipeline: {publishes: 4}\n", "pipeline.publishes"},
 		{"bad isolation", "consumer: {isolation: dirty}\n", "consumer.isolation"},
 		{"bad fetch mode", "consumer: {fetch: per_topic}\n", "consumer.fetch"},
+		{"bad producer requests", "producer: {requests: per_topic}\n", "producer.requests"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,7 +13,18 @@ import (
 // newWriter is the conformance suite's Sink factory.
 func newWriter(t *testing.T, brokers []string, topic, dlq string) pipeline.Sink {
 	t.Helper()
-	w, err := producers.New(producers.Config{Brokers: brokers, Topic: topic, DLQTopic: dlq}, nil, nil)
+	return writerWith(t, brokers, topic, dlq, producers.PerPartition)
+}
+
+// newBrokerWriter is newWriter with one Produce request per broker.
+func newBrokerWriter(t *testing.T, brokers []string, topic, dlq string) pipeline.Sink {
+	t.Helper()
+	return writerWith(t, brokers, topic, dlq, producers.PerBroker)
+}
+
+func writerWith(t *testing.T, brokers []string, topic, dlq string, req producers.Requests) pipeline.Sink {
+	t.Helper()
+	w, err := producers.New(producers.Config{Brokers: brokers, Topic: topic, DLQTopic: dlq, Requests: req}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,4 +39,13 @@ func TestWriterConformsToSink(t *testing.T) {
 	}
 	defer c.Close()
 	conformance.Sink(t, c.ListenAddrs(), newWriter)
+}
+
+func TestBrokerWriterConformsToSink(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	conformance.Sink(t, c.ListenAddrs(), newBrokerWriter)
 }

@@ -144,64 +144,66 @@ func TestOversizedRecordsBecomeDeadLetters(t *testing.T) {
 		},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			brokers := emptyCluster(t)
-			createTopic(t, brokers, "scored", tc.topicMax)
-			createTopic(t, brokers, "dlq", tc.dlqMax)
-			reg := prometheus.NewRegistry()
-			w, err := New(Config{Brokers: brokers, Topic: "scored", DLQTopic: "dlq", MaxMessageBytes: 8192}, nil, reg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
-			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-			defer cancel()
-			if err := w.Publish(ctx, tc.scored, tc.dead); err != nil {
-				t.Fatalf("Publish = %v, want nil", err)
-			}
-			readTopic(t, brokers, "scored", tc.wantScored)
-			want := 0
-			for _, n := range tc.wantDead {
-				want += n
-			}
-			got := map[schemas.Reason]int{}
-			for _, m := range readTopic(t, brokers, "dlq", want) {
-				h := headers(m)
-				got[schemas.Reason(h[schemas.HeaderReason])]++
-				if h[schemas.HeaderSourceTopic] != "in" {
-					t.Errorf("dead letter without its source: %v", h)
+		for _, req := range []Requests{PerPartition, PerBroker} {
+			t.Run(tc.name+"/"+string(req), func(t *testing.T) {
+				brokers := emptyCluster(t)
+				createTopic(t, brokers, "scored", tc.topicMax)
+				createTopic(t, brokers, "dlq", tc.dlqMax)
+				reg := prometheus.NewRegistry()
+				w, err := New(Config{Brokers: brokers, Topic: "scored", DLQTopic: "dlq", MaxMessageBytes: 8192, Requests: req}, nil, reg)
+				if err != nil {
+					t.Fatal(err)
 				}
-				if tc.truncated != (h[HeaderTruncated] == "true") {
-					t.Errorf("truncated header = %q, want truncated %v", h[HeaderTruncated], tc.truncated)
+				defer w.Close()
+				ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+				defer cancel()
+				if err := w.Publish(ctx, tc.scored, tc.dead); err != nil {
+					t.Fatalf("Publish = %v, want nil", err)
 				}
-				if !tc.truncated {
-					continue
+				readTopic(t, brokers, "scored", tc.wantScored)
+				want := 0
+				for _, n := range tc.wantDead {
+					want += n
 				}
-				var orig []byte
-				if len(tc.dead) > 0 {
-					orig = tc.dead[0].Msg.Value
-				} else {
-					orig = tc.scored[len(tc.scored)-1].Origin.Value
+				got := map[schemas.Reason]int{}
+				for _, m := range readTopic(t, brokers, "dlq", want) {
+					h := headers(m)
+					got[schemas.Reason(h[schemas.HeaderReason])]++
+					if h[schemas.HeaderSourceTopic] != "in" {
+						t.Errorf("dead letter without its source: %v", h)
+					}
+					if tc.truncated != (h[HeaderTruncated] == "true") {
+						t.Errorf("truncated header = %q, want truncated %v", h[HeaderTruncated], tc.truncated)
+					}
+					if !tc.truncated {
+						continue
+					}
+					var orig []byte
+					if len(tc.dead) > 0 {
+						orig = tc.dead[0].Msg.Value
+					} else {
+						orig = tc.scored[len(tc.scored)-1].Origin.Value
+					}
+					if h[HeaderOriginalValueBytes] != strconv.Itoa(len(orig)) || h[HeaderOriginalValueSHA256] != hexSHA(orig) {
+						t.Errorf("original size/sha256 headers %q %q, want %d %s", h[HeaderOriginalValueBytes], h[HeaderOriginalValueSHA256], len(orig), hexSHA(orig))
+					}
+					if !bytes.HasPrefix(orig, m.Value) || len(m.Key) > maxKeyBytes {
+						t.Errorf("truncated value is not a prefix of the original (%d of %d bytes) or key of %d bytes", len(m.Value), len(orig), len(m.Key))
+					}
+					if _, ok := h["h"]; ok {
+						t.Errorf("truncated dead letter kept the original headers")
+					}
 				}
-				if h[HeaderOriginalValueBytes] != strconv.Itoa(len(orig)) || h[HeaderOriginalValueSHA256] != hexSHA(orig) {
-					t.Errorf("original size/sha256 headers %q %q, want %d %s", h[HeaderOriginalValueBytes], h[HeaderOriginalValueSHA256], len(orig), hexSHA(orig))
+				for r, n := range tc.wantDead {
+					if got[r] != n {
+						t.Errorf("dead letters %v, want %v", got, tc.wantDead)
+					}
 				}
-				if !bytes.HasPrefix(orig, m.Value) || len(m.Key) > maxKeyBytes {
-					t.Errorf("truncated value is not a prefix of the original (%d of %d bytes) or key of %d bytes", len(m.Value), len(orig), len(m.Key))
+				if v := testutil.ToFloat64(w.m.paused); v != 0 {
+					t.Errorf("streamscore_producer_paused = %v, want 0", v)
 				}
-				if _, ok := h["h"]; ok {
-					t.Errorf("truncated dead letter kept the original headers")
-				}
-			}
-			for r, n := range tc.wantDead {
-				if got[r] != n {
-					t.Errorf("dead letters %v, want %v", got, tc.wantDead)
-				}
-			}
-			if v := testutil.ToFloat64(w.m.paused); v != 0 {
-				t.Errorf("streamscore_producer_paused = %v, want 0", v)
-			}
-		})
+			})
+		}
 	}
 }
 

@@ -53,6 +53,9 @@ type Config struct {
 	// Transport connects to the brokers (TLS, SASL). Nil means kafka-go's
 	// default transport.
 	Transport *kafka.Transport
+	// Requests is PerPartition (kafka-go's Writer; empty means this) or
+	// PerBroker (one Produce request per leader broker at a time).
+	Requests Requests
 }
 
 // defaultBatchBytes is Config.BatchBytes's zero value.
@@ -78,6 +81,9 @@ func (c *Config) Validate() error {
 		return errors.New("producer: batch_timeout, batch_size, batch_bytes, max_message_bytes and write_timeout must not be negative")
 	case c.MaxMessageBytes > 0 && c.MaxMessageBytes < 4*stubBytes:
 		return fmt.Errorf("producer.max_message_bytes: %d is too small to hold a dead letter; use at least %d (the broker's default is 1048576)", c.MaxMessageBytes, 4*stubBytes)
+	}
+	if _, err := ParseRequests(string(c.Requests)); err != nil {
+		return fmt.Errorf("producer.requests: %w", err)
 	}
 	if _, ok := codecs[c.Compression]; !ok {
 		return fmt.Errorf("producer.compression: %q is not one of none, gzip, snappy, lz4, zstd", c.Compression)
@@ -141,7 +147,10 @@ func (c *Config) NewKafkaWriter() *kafka.Writer {
 type Writer struct {
 	cfg Config
 	w   *kafka.Writer // sync, one record at a time, for records refused for good
-	aw  *kafka.Writer // async, for every batch
+	aw  asyncWriter   // for every batch: kw or a brokerWriter
+	kw  *kafka.Writer // async kafka-go Writer (Requests per_partition), else nil
+	// batchSize is records per partition in one request.
+	batchSize int
 	log *slog.Logger
 	m   *metrics
 	// dropped logs the dead letters dropped for want of a dead-letter
@@ -157,12 +166,19 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Writer, erro
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	w := &Writer{cfg: cfg, w: cfg.NewKafkaWriter(), aw: cfg.NewKafkaWriter(), log: log.With("component", "producer"), m: newMetrics(reg)}
+	w := &Writer{cfg: cfg, w: cfg.NewKafkaWriter(), log: log.With("component", "producer"), m: newMetrics(reg)}
 	w.dropped = letterlog.New(w.log, letterlog.Full, letterlog.Interval,
 		"dropping dead letter: no dead-letter topic is configured", "dead letters dropped since the last summary: no dead-letter topic is configured")
 	w.w.MaxAttempts = 1
-	w.aw.Async = true
-	w.aw.Completion = w.completed
+	w.batchSize = w.w.BatchSize
+	if cfg.Requests == PerBroker {
+		w.aw = newBrokerWriter(&w.cfg, func() int { return w.batchSize }, w.completed)
+	} else {
+		w.kw = cfg.NewKafkaWriter()
+		w.kw.Async = true
+		w.kw.Completion = w.completed
+		w.aw = w.kw
+	}
 	return w, nil
 }
 
@@ -170,12 +186,15 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Writer, erro
 // Config.BatchSize). It must be called before the first Publish.
 func (w *Writer) SetBatchSize(n int) {
 	if n > 0 {
-		w.cfg.BatchSize, w.w.BatchSize, w.aw.BatchSize = n, n, n
+		w.cfg.BatchSize, w.w.BatchSize, w.batchSize = n, n, n
+		if w.kw != nil {
+			w.kw.BatchSize = n
+		}
 	}
 }
 
 // BatchSize returns how many records go in one partition's batch.
-func (w *Writer) BatchSize() int { return w.aw.BatchSize }
+func (w *Writer) BatchSize() int { return w.batchSize }
 
 // Publish writes scored events to the output topic and dead letters to the
 // dead-letter topic, and returns once every one (or the dead letter that
