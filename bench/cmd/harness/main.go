@@ -434,7 +434,7 @@ func (b *bench) standardRuns(ctx context.Context, res *Results, o options) error
 	}
 	for j, runs := range tried {
 		r := best(runs)
-		r.Name = "streamscore with: " + strings.TrimSpace(o.tryYAML[j])
+		r.Name = triedName(o.tryYAML[j])
 		res.Scorer.Tried = append(res.Scorer.Tried, r)
 	}
 	res.Scorer.Max = best(score)
@@ -487,7 +487,7 @@ func (b *bench) standardRuns(ctx context.Context, res *Results, o options) error
 			if err != nil {
 				return fmt.Errorf("latency with %s: %w", y, err)
 			}
-			res.Scorer.TriedLatency = append(res.Scorer.TriedLatency, NamedLatency{"streamscore with: " + strings.TrimSpace(y), pts})
+			res.Scorer.TriedLatency = append(res.Scorer.TriedLatency, NamedLatency{triedName(y), pts})
 		}
 	} else {
 		res.Skipped = append(res.Skipped, "latency")
@@ -519,6 +519,11 @@ func (b *bench) standardRuns(ctx context.Context, res *Results, o options) error
 	}
 
 	return nil
+}
+
+// triedName names a --try-yaml run on one line (a table row).
+func triedName(yaml string) string {
+	return "streamscore with: " + strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(yaml), "\n", "; ")), " ")
 }
 
 // repoRoot finds the folder holding go.mod, from the working directory up.

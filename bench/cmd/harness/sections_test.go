@@ -101,3 +101,11 @@ func TestShortWindowFlagged(t *testing.T) {
 		t.Errorf("want exactly one flagged run:\n%s", md)
 	}
 }
+
+// TestTriedNameIsOneLine keeps a multi-line --try-yaml on one table row.
+func TestTriedNameIsOneLine(t *testing.T) {
+	got := triedName("consumer: {min_bytes: 32768}\nproducer:  {requests: per_broker}\n")
+	if want := "streamscore with: consumer: {min_bytes: 32768}; producer: {requests: per_broker}"; got != want {
+		t.Errorf("triedName = %q, want %q", got, want)
+	}
+}
