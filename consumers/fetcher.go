@@ -87,8 +87,10 @@ type Fetcher struct {
 	index  map[tpKey]*FetchedPartition
 	cancel context.CancelFunc
 	done   chan struct{}
-	// room is signalled when a partition's queue is read from.
-	room chan struct{}
+	// room is closed, and replaced, when a partition's queue is read
+	// from: every fetch loop waiting for room wakes.
+	roomMu sync.Mutex
+	room   chan struct{}
 }
 
 type tpKey struct {
@@ -141,7 +143,7 @@ func NewFetcher(cfg FetcherConfig, parts []TopicPartition) *Fetcher {
 		index:  make(map[tpKey]*FetchedPartition, len(parts)),
 		cancel: cancel,
 		done:   make(chan struct{}),
-		room:   make(chan struct{}, 1),
+		room:   make(chan struct{}),
 	}
 	for _, tp := range parts {
 		p := &FetchedPartition{f: f, topic: tp.Topic, partition: tp.Partition, out: make(chan fetched, cfg.Queue), next: -1, start: tp.Offset}
@@ -191,10 +193,7 @@ func (p *FetchedPartition) FetchMessage(ctx context.Context) (kafka.Message, err
 		}
 		select {
 		case f := <-p.out:
-			select {
-			case p.f.room <- struct{}{}:
-			default:
-			}
+			p.f.roomMade()
 			p.cur, p.err = f.msgs, f.err
 			if f.err == nil {
 				p.next = f.next
@@ -207,6 +206,21 @@ func (p *FetchedPartition) FetchMessage(ctx context.Context) (kafka.Message, err
 	p.cur[0] = kafka.Message{}
 	p.cur = p.cur[1:]
 	return m, nil
+}
+
+// roomMade wakes every fetch loop waiting for room in a queue.
+func (f *Fetcher) roomMade() {
+	f.roomMu.Lock()
+	close(f.room)
+	f.room = make(chan struct{})
+	f.roomMu.Unlock()
+}
+
+// roomSignal returns the channel roomMade closes next.
+func (f *Fetcher) roomSignal() <-chan struct{} {
+	f.roomMu.Lock()
+	defer f.roomMu.Unlock()
+	return f.room
 }
 
 // Offset returns the offset of the next record FetchMessage returns, or,
@@ -411,10 +425,11 @@ func (f *Fetcher) fetchLoop(ctx context.Context, ps []*FetchedPartition) error {
 		level = int8(kafka.ReadCommitted)
 	}
 	failures := 0
-	reqParts := make([]fetchAPI.RequestPartition, 0, len(ps))
 	var s slab
 	for ctx.Err() == nil {
-		reqParts = reqParts[:0]
+		// Taken before the queues are looked at, so that room made after
+		// the look is not missed.
+		room := f.roomSignal()
 		byTopic := map[string][]fetchAPI.RequestPartition{}
 		held := false
 		for _, p := range ps {
@@ -436,7 +451,7 @@ func (f *Fetcher) fetchLoop(ctx context.Context, ps []*FetchedPartition) error {
 				return nil
 			}
 			select {
-			case <-f.room:
+			case <-room:
 			case <-ctx.Done():
 				return nil
 			}

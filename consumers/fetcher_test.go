@@ -221,3 +221,33 @@ func TestFetcherHeldPartitionDoesNotWait(t *testing.T) {
 	}
 	t.Logf("%d fetch requests, %d without the busy partition", len(reqs), held)
 }
+
+// TestFetcherWakesEveryWaitingBroker fills the queues of two partitions
+// led by two brokers, so both brokers' fetch loops wait for room, then
+// reads one partition only: each read must wake its own broker's loop,
+// whatever the other one does.
+func TestFetcherWakesEveryWaitingBroker(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(2), kfake.SeedTopics(2, "events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.LeaderFor("events", 0) == c.LeaderFor("events", 1) {
+		if err := c.MoveTopicPartition("events", 1, 1-c.LeaderFor("events", 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	brokers := c.ListenAddrs()
+	for p := range 2 {
+		for i := range 30 {
+			produceTo(t, brokers, "events", p, i*10, 10)
+		}
+	}
+	tps := []consumers.TopicPartition{{Topic: "events", Partition: 0, Offset: kafka.FirstOffset}, {Topic: "events", Partition: 1, Offset: kafka.FirstOffset}}
+	f := consumers.NewFetcher(consumers.FetcherConfig{Brokers: brokers, MaxWait: 3 * time.Second, MaxBytes: 200, Queue: 1}, tps)
+	defer f.Close()
+	time.Sleep(300 * time.Millisecond) // both queues fill; both loops wait
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	readN(t, ctx, f.Partition("events", 0), 0, 0, 300)
+}
