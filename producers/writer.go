@@ -151,8 +151,8 @@ type Writer struct {
 	kw  *kafka.Writer // async kafka-go Writer (Requests per_partition), else nil
 	// batchSize is records per partition in one request.
 	batchSize int
-	log *slog.Logger
-	m   *metrics
+	log       *slog.Logger
+	m         *metrics
 	// dropped logs the dead letters dropped for want of a dead-letter
 	// topic: the first few in full, then summaries by reason.
 	dropped *letterlog.Log

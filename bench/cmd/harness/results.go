@@ -137,7 +137,7 @@ type Scorer struct {
 	LatencyFixed []LoadPoint `json:"latency_fixed,omitempty"`
 	// TriedLatency is each --try-yaml configuration's, at the same rates.
 	TriedLatency []NamedLatency `json:"latency_tried,omitempty"`
-	PeakRSS      int64       `json:"peak_rss_bytes"`
+	PeakRSS      int64          `json:"peak_rss_bytes"`
 }
 
 // NamedLatency is one configuration's latency loads.
