@@ -122,7 +122,8 @@ type ConsumerConfig struct {
 	RevokeTimeout     time.Duration `yaml:"revoke_timeout"`
 	// Isolation is read_committed or read_uncommitted (see
 	// consumers.Isolation). Empty means read_committed when
-	// delivery.mode is exactly_once, else kafka-go's plain reader.
+	// delivery.mode is exactly_once, else read_uncommitted (kafka-go's
+	// plain reader with fetch: per_partition).
 	Isolation string `yaml:"isolation"`
 	// Fetch is per_broker (one Fetch request per broker for all of its
 	// assigned partitions; empty means this) or per_partition (see

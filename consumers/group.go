@@ -28,16 +28,19 @@ type Config struct {
 	// StartOffset is where a partition with no committed offset starts:
 	// kafka.FirstOffset (the zero value means FirstOffset) or kafka.LastOffset.
 	StartOffset int64
-	// MinBytes, MaxBytes and MaxWait tune each partition's fetches
-	// (kafka-go ReaderConfig). Zero means 1 B, 10 MB and 1 s. MaxWait only
-	// delays fetches from idle partitions, but kafka-go also uses it as the
-	// socket deadline of a fetch, so below a few hundred milliseconds a busy
-	// broker's answers time out and the reader reconnects.
+	// MinBytes, MaxBytes and MaxWait tune fetches (kafka-go ReaderConfig).
+	// Zero means 1 B, 10 MB and 1 s. Fetching per broker, MaxBytes is each
+	// partition's share of a response, capped at 1 MiB (see FetcherConfig).
+	// MaxWait only delays fetches from idle partitions; fetching per
+	// partition, kafka-go also uses it as the socket deadline of a fetch,
+	// so below a few hundred milliseconds a busy broker's answers time out
+	// and the reader reconnects.
 	MinBytes int
 	MaxBytes int
 	MaxWait  time.Duration
 	// QueueCapacity is how many fetched messages each partition reader
-	// buffers (kafka-go ReaderConfig). Zero means 1000.
+	// buffers when fetching per partition (kafka-go ReaderConfig). Zero
+	// means 1000. Fetching per broker, two responses queue per partition.
 	QueueCapacity int
 	// SessionTimeout, RebalanceTimeout and HeartbeatInterval tune group
 	// membership (kafka-go ConsumerGroupConfig). Zero means kafka-go's defaults
@@ -60,10 +63,11 @@ type Config struct {
 	JoinGroupBackoff time.Duration
 	// Dialer connects to the brokers (TLS, SASL). Nil means kafka-go's default.
 	Dialer *kafka.Dialer
-	// Isolation is how the input is read. Empty means kafka-go's Reader
-	// (which shows transaction markers as records and cannot hide aborted
-	// records); read_committed and read_uncommitted read through
-	// PartitionReader, which honours them.
+	// Isolation is how the input is read: read_committed or
+	// read_uncommitted. Fetching per broker, empty reads as
+	// read_uncommitted; fetching per partition, empty means kafka-go's
+	// Reader (which shows transaction markers as records and cannot hide
+	// aborted records) and a level means a PartitionReader.
 	Isolation Isolation
 	// Fetch is how partitions are fetched: FetchPerBroker (the default,
 	// one Fetch request per broker for all of its assigned partitions) or
