@@ -297,7 +297,7 @@ func (f *Fetcher) resolveStarts(ctx context.Context) error {
 
 // resolve lists the offsets that which(p) names (kafka.FirstOffset or
 // kafka.LastOffset) for ps, in one request, and sets their positions;
-// it retries for 4 s.
+// it tries 20 times, 200 ms apart, before it gives up.
 func (f *Fetcher) resolve(ctx context.Context, ps []*FetchedPartition, which func(*FetchedPartition) int64) error {
 	if len(ps) == 0 {
 		return nil
