@@ -117,6 +117,14 @@ type FetchedPartition struct {
 	failed bool
 }
 
+// fetched is one response's visible messages of a partition, or the error
+// that ended fetching it.
+type fetched struct {
+	msgs []kafka.Message
+	next int64
+	err  error
+}
+
 // errRegroup ends a leader's fetch loop so that leaders are looked up again.
 var errRegroup = errors.New("partition leadership changed")
 
@@ -163,10 +171,7 @@ func (f *Fetcher) connect() {
 	if f.tr != nil {
 		f.tr.CloseIdleConnections()
 	}
-	f.tr = &kafka.Transport{}
-	if d := f.cfg.Dialer; d != nil {
-		f.tr = &kafka.Transport{TLS: d.TLS, SASL: d.SASLMechanism, DialTimeout: d.Timeout}
-	}
+	f.tr = newTransport(f.cfg.Dialer)
 	f.client = &kafka.Client{Addr: kafka.TCP(f.cfg.Brokers...), Transport: f.tr}
 }
 

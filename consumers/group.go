@@ -405,11 +405,17 @@ func (g *Group) evict(ctx context.Context, member string) {
 // client returns a client of the group's brokers with its own connections
 // (the dialer's TLS and SASL), and the function that closes them.
 func (g *Group) client(timeout time.Duration) (*kafka.Client, func()) {
-	tr := &kafka.Transport{}
-	if d := g.cfg.Dialer; d != nil {
-		tr = &kafka.Transport{TLS: d.TLS, SASL: d.SASLMechanism, DialTimeout: d.Timeout}
-	}
+	tr := newTransport(g.cfg.Dialer)
 	return &kafka.Client{Addr: kafka.TCP(g.cfg.Brokers...), Timeout: timeout, Transport: tr}, tr.CloseIdleConnections
+}
+
+// newTransport returns a transport with connections of its own, with d's
+// TLS, SASL and dial timeout (nil d means plain TCP).
+func newTransport(d *kafka.Dialer) *kafka.Transport {
+	if d == nil {
+		return &kafka.Transport{}
+	}
+	return &kafka.Transport{TLS: d.TLS, SASL: d.SASLMechanism, DialTimeout: d.Timeout}
 }
 
 func (g *Group) isStopping() bool {

@@ -81,14 +81,6 @@ type PartitionReader struct {
 	f *Fetcher
 }
 
-// fetched is one response's visible messages of a partition, or the error
-// that ended fetching it.
-type fetched struct {
-	msgs []kafka.Message
-	next int64
-	err  error
-}
-
 // NewPartitionReader starts reading.
 func NewPartitionReader(cfg PartitionReaderConfig) *PartitionReader {
 	f := NewFetcher(FetcherConfig{
